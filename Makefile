@@ -1,0 +1,52 @@
+# cmsd and cmsctl: one plain Makefile.  `make` builds into build/;
+# `make asan` builds into build-asan/ with AddressSanitizer + UBSan.
+CC      ?= cc
+BUILD   ?= build
+PKGS     = libmicrohttpd jansson libsodium sqlite3
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+OPT     ?= -O2 -g
+CFLAGS  += $(WARN) $(OPT) -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
+
+# cmsd's sources, main.c apart so that unit tests link the rest.
+CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resource.c \
+           health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
+           campaign_lead.c mapping.c demo.c store_sqlite.c
+CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
+UNIT_SRC = $(wildcard tests/unit/*.c)
+
+.PHONY: all clean test asan test-asan run valgrind
+all: $(BUILD)/cmsd $(BUILD)/unit_tests
+
+$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) src/*.h tests/unit/*.h
+	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(CMSD_OBJ) $(LDFLAGS) $(LDLIBS)
+
+# The whole suite against the normal build.
+test: all
+	tests/run
+
+# The whole suite against a sanitizer build (any report fails the run).
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" all
+	CMSD_BIN=build-asan/cmsd UNIT_BIN=build-asan/unit_tests tests/run
+
+# The black-box tests with cmsd under valgrind's memcheck.
+valgrind: all
+	CMSD_VALGRIND=1 tests/run --api-only
+
+run: all
+	$(BUILD)/cmsd --demo --db sqlite:demo.db
+
+clean:
+	rm -rf build build-asan

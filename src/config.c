@@ -1,0 +1,142 @@
+/*
+ * config.c - options of API.md §6 as a table: each has a command-line name,
+ * a CMSD_* variable and a field.  Later sources win: defaults, environment,
+ * command line.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+enum kind { OPT_STR, OPT_UINT, OPT_SIZE, OPT_FLAG };
+
+static const struct option_def {
+	const char *name; /* --name and CMSD_NAME (upper case, '-' -> '_') */
+	enum kind kind;
+	size_t offset;
+	const char *help;
+} options[] = {
+	{ "listen", OPT_STR, offsetof(struct config, listen), "HOST:PORT to serve (default 127.0.0.1:8080; port 0 picks one)" },
+	{ "db", OPT_STR, offsetof(struct config, db), "store URL: sqlite:PATH (default sqlite:cms.db)" },
+	{ "threads", OPT_UINT, offsetof(struct config, threads), "worker threads (default: number of cores)" },
+	{ "tls-cert", OPT_STR, offsetof(struct config, tls_cert), "PEM certificate: serve HTTPS" },
+	{ "tls-key", OPT_STR, offsetof(struct config, tls_key), "PEM private key for --tls-cert" },
+	{ "demo", OPT_FLAG, offsetof(struct config, demo), "load the vendor example into an empty store and print a curl command" },
+	{ "pwhash", OPT_STR, offsetof(struct config, pwhash), "argon2id cost: interactive (default) or min (tests only)" },
+	{ "body-limit", OPT_SIZE, offsetof(struct config, body_limit), "largest request body in bytes (default 1048576)" },
+	{ "timeout", OPT_UINT, offsetof(struct config, timeout), "seconds a connection may stay idle (default 30)" },
+};
+
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
+static int set(struct config *cfg, const struct option_def *o, const char *v)
+{
+	char *end;
+	unsigned long long n;
+	char *field = (char *)cfg + o->offset;
+
+	switch (o->kind) {
+	case OPT_STR:
+		*(const char **)(void *)field = v;
+		return 0;
+	case OPT_FLAG:
+		*(bool *)(void *)field = !v || !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+		return 0;
+	case OPT_UINT:
+	case OPT_SIZE:
+		if (!v || !*v || *v == '-')
+			return -1;
+		n = strtoull(v, &end, 10);
+		if (*end || n == 0 || n > (o->kind == OPT_UINT ? 4096ULL : (1ULL << 30)))
+			return -1;
+		if (o->kind == OPT_UINT)
+			*(unsigned *)(void *)field = (unsigned)n;
+		else
+			*(size_t *)(void *)field = (size_t)n;
+		return 0;
+	}
+	return -1;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: cmsd [options]\n\nOptions (each also settable as CMSD_<NAME>):\n");
+	for (i = 0; i < NOPTS; i++)
+		fprintf(f, "  --%-12s %s\n", options[i].name, options[i].help);
+	fprintf(f, "  --%-12s %s\n", "help", "print this help");
+	fprintf(f, "\nCMSD_ADMIN_USER and CMSD_ADMIN_PASSWORD create the system administrator.\n");
+}
+
+int config_load(struct config *cfg, int argc, char **argv)
+{
+	size_t i;
+	int a;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = "127.0.0.1:8080";
+	cfg->db = "sqlite:cms.db";
+	cfg->pwhash = "interactive";
+	cfg->threads = cores > 0 ? (unsigned)cores : 2;
+	cfg->body_limit = 1024 * 1024;
+	cfg->timeout = 30;
+
+	for (i = 0; i < NOPTS; i++) {
+		char env[64] = "CMSD_";
+		size_t j, n = strlen(options[i].name);
+		const char *v;
+
+		for (j = 0; j < n && j + 6 < sizeof(env); j++)
+			env[5 + j] = options[i].name[j] == '-' ? '_' : (char)(options[i].name[j] - 32);
+		env[5 + j] = '\0';
+		v = getenv(env);
+		if (v && *v && set(cfg, &options[i], v)) {
+			fprintf(stderr, "cmsd: bad value in %s\n", env);
+			return -1;
+		}
+	}
+	for (a = 1; a < argc; a++) {
+		const char *arg = argv[a], *val = NULL, *eq;
+		size_t len;
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return 1;
+		}
+		if (strncmp(arg, "--", 2))
+			goto bad;
+		arg += 2;
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (i = 0; i < NOPTS; i++)
+			if (strlen(options[i].name) == len && !strncmp(options[i].name, arg, len))
+				break;
+		if (i == NOPTS)
+			goto bad;
+		if (eq)
+			val = eq + 1;
+		else if (options[i].kind != OPT_FLAG && a + 1 < argc)
+			val = argv[++a];
+		else if (options[i].kind != OPT_FLAG)
+			goto bad;
+		if (set(cfg, &options[i], val))
+			goto bad;
+	}
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		fprintf(stderr, "cmsd: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	cfg->admin_user = getenv("CMSD_ADMIN_USER");
+	cfg->admin_password = getenv("CMSD_ADMIN_PASSWORD");
+	return 0;
+bad:
+	fprintf(stderr, "cmsd: bad option '%s'\n\n", argv[a < argc ? a : argc - 1]);
+	usage(stderr);
+	return -1;
+}

@@ -1,0 +1,29 @@
+/*
+ * config.h - cmsd's options, from the command line and CMSD_* variables.
+ */
+#ifndef CMSD_CONFIG_H
+#define CMSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+	const char *listen;      /* HOST:PORT */
+	const char *db;          /* sqlite:PATH */
+	const char *tls_cert;    /* file, or NULL for plain HTTP */
+	const char *tls_key;
+	const char *pwhash;      /* interactive | min */
+	const char *admin_user;  /* CMSD_ADMIN_USER */
+	const char *admin_password;
+	unsigned threads;
+	size_t body_limit;       /* bytes */
+	unsigned timeout;        /* seconds a connection may idle */
+	bool demo;
+};
+
+/* Fill cfg from defaults, then the environment, then argv (which wins).
+ * Returns 0; 1 after printing help (exit 0); -1 after printing a usage error
+ * (exit 2). */
+int config_load(struct config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * http.c - the HTTP edge of cmsd, on libmicrohttpd in thread-pool mode.
+ *
+ * For each request: give it an id, collect the body up to the limit (a body
+ * announced as too large is refused before it is read), then route ->
+ * authenticate -> negotiate -> tenant -> role -> handler, the handler inside
+ * one store transaction that is rerun when the store asks.  Whatever happens,
+ * send() writes exactly one answer: the handler's JSON or the error envelope
+ * of errors.c.  Each worker thread holds its own store connection.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "router.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAX_ATTEMPTS 5
+
+static struct MHD_Daemon *daemon_;
+static const struct config *conf;
+static char *tls_cert_pem, *tls_key_pem;
+static atomic_int in_flight;
+static unsigned bound_port;
+
+/* Every store connection opened by a worker, closed at stop. */
+static pthread_mutex_t stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store **stores;
+static size_t nstores;
+static _Thread_local struct store *thread_store;
+
+struct store *http_thread_store(void)
+{
+	char err[256];
+
+	if (thread_store)
+		return thread_store;
+	if (store_open(conf->db, &thread_store, err, sizeof(err))) {
+		log_msgf("error", "cannot open store: %s", err);
+		thread_store = NULL;
+		return NULL;
+	}
+	pthread_mutex_lock(&stores_lock);
+	stores = xrealloc(stores, sizeof(*stores) * (nstores + 1));
+	stores[nstores++] = thread_store;
+	pthread_mutex_unlock(&stores_lock);
+	return thread_store;
+}
+
+/* ---- content negotiation (pure, unit-tested) ---- */
+
+/* Trim spaces and tabs around [*s, *e). */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+static bool token_is(const char *s, const char *e, const char *word)
+{
+	return (size_t)(e - s) == strlen(word) && !strncasecmp(s, word, (size_t)(e - s));
+}
+
+/* Value of parameter `name` in the ";"-list [s, e), unquoted, or false. */
+static bool param(const char *s, const char *e, const char *name,
+		  const char **vs, const char **ve)
+{
+	while (s < e) {
+		const char *ps = s, *pe = memchr(s, ';', (size_t)(e - s)), *eq;
+
+		pe = pe ? pe : e;
+		s = pe < e ? pe + 1 : e;
+		eq = memchr(ps, '=', (size_t)(pe - ps));
+		if (!eq)
+			continue;
+		{
+			const char *ns = ps, *ne = eq;
+
+			trim(&ns, &ne);
+			if (!token_is(ns, ne, name))
+				continue;
+		}
+		*vs = eq + 1;
+		*ve = pe;
+		trim(vs, ve);
+		if (*ve - *vs >= 2 && **vs == '"' && (*ve)[-1] == '"') {
+			(*vs)++;
+			(*ve)--;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool http_accepts_json(const char *accept)
+{
+	const char *s = accept;
+
+	if (!accept || !*accept)
+		return true;
+	while (*s) {
+		const char *e = s + strcspn(s, ","), *te = s + strcspn(s, ",;");
+		const char *ts = s, *vs, *ve;
+		bool zero = false;
+
+		trim(&ts, &te);
+		if (param(te, e, "q", &vs, &ve)) {
+			char q[8] = "";
+			size_t n = (size_t)(ve - vs) < sizeof(q) - 1 ? (size_t)(ve - vs) : sizeof(q) - 1;
+
+			memcpy(q, vs, n);
+			q[n] = '\0';
+			zero = strtod(q, NULL) <= 0.0;
+		}
+		if (!zero && (token_is(ts, te, "application/json") ||
+			      token_is(ts, te, "application/*") || token_is(ts, te, "*/*")))
+			return true;
+		s = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+bool http_is_json(const char *ctype)
+{
+	const char *ts = ctype, *te, *e, *vs, *ve;
+
+	if (!ctype)
+		return false;
+	te = ctype + strcspn(ctype, ";");
+	e = ctype + strlen(ctype);
+	trim(&ts, &te);
+	if (!token_is(ts, te, "application/json"))
+		return false;
+	if (param(te, e, "charset", &vs, &ve))
+		return token_is(vs, ve, "utf-8") || token_is(vs, ve, "utf8");
+	return true;
+}
+
+/* ---- helpers for handlers ---- */
+
+const char *http_query(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Non-negative integer query parameter; absent leaves *out alone. */
+static int query_num(struct request *r, const char *name, int64_t lo, int64_t hi,
+		     int64_t *out)
+{
+	const char *v = http_query(r, name);
+	char reason[64];
+	int64_t n;
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "0") && lo == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_id(v, &n) || n < lo || n > hi) {
+		snprintf(reason, sizeof(reason), "must be an integer from %" PRId64 " to %" PRId64, lo, hi);
+		return error_invalid(&r->err, name, reason);
+	}
+	*out = n;
+	return 0;
+}
+
+int http_page(struct request *r, struct page *pg)
+{
+	pg->limit = 100;
+	pg->offset = 0;
+	query_num(r, "limit", 1, 1000, &pg->limit);
+	query_num(r, "offset", 0, INT64_MAX / 2, &pg->offset);
+	return r->err.code ? -1 : 0;
+}
+
+int http_body(struct request *r, json_t **out)
+{
+	return json_body_object(r->body, r->body_len, out, &r->err);
+}
+
+int http_store_error(struct request *r, int rc, const char *object, int64_t id)
+{
+	if (rc == STORE_RETRY) {
+		r->retry = true;
+		return error_set(&r->err, ERR_UNAVAILABLE);
+	}
+	return error_from_store(&r->err, rc, object, id);
+}
+
+int http_reply(struct request *r, unsigned status, json_t *body)
+{
+	json_decref(r->out);
+	r->status = status;
+	r->out = body;
+	return 0;
+}
+
+/* ---- the request's life ---- */
+
+static struct request *request_new(struct MHD_Connection *conn, const char *url,
+				   const char *method)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+	unsigned char raw[8];
+	size_t n = strlen(url);
+
+	r->conn = conn;
+	r->method = method;
+	while (n > 1 && url[n - 1] == '/')
+		n--;
+	r->path = xstrndup(url, n);
+	r->total = -1;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	atomic_fetch_add(&in_flight, 1);
+	return r;
+}
+
+static void request_free(struct request *r)
+{
+	error_clear(&r->err);
+	json_decref(r->out);
+	free(r->body);
+	free(r->path);
+	sodium_memzero(&r->who, sizeof(r->who));
+	free(r);
+}
+
+/* Run the route's handler in one transaction, again while the store asks. */
+static void run_handler(struct request *r)
+{
+	bool write = strcmp(r->method, "GET") != 0;
+	int attempt, rc;
+
+	if (r->route->flags & RF_NO_TXN) {
+		r->route->handler(r);
+		return;
+	}
+	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		r->retry = false;
+		error_clear(&r->err);
+		http_reply(r, 0, NULL);
+		rc = store_begin(r->store, write);
+		if (rc) {
+			http_store_error(r, rc, "store", 0);
+		} else if (r->route->handler(r)) {
+			store_rollback(r->store);
+		} else if ((rc = store_commit(r->store))) {
+			store_rollback(r->store);
+			http_store_error(r, rc, "store", 0);
+		}
+		if (!r->retry)
+			return;
+		usleep((useconds_t)(1000 * attempt * (1 + randombytes_uniform(4))));
+	}
+}
+
+static void process(struct request *r)
+{
+	const char *ctype;
+
+	r->route = router_match(r);
+	if (!r->route)
+		return;
+	if (!(r->route->flags & RF_NO_TXN)) {
+		r->store = http_thread_store();
+		if (!r->store) {
+			error_set(&r->err, ERR_UNAVAILABLE);
+			return;
+		}
+	}
+	if (r->route->role != ROLE_NONE && auth_authenticate(r))
+		return;
+	if (!http_accepts_json(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_ACCEPT))) {
+		error_set(&r->err, ERR_NOT_ACCEPTABLE);
+		return;
+	}
+	ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if ((!strcmp(r->method, "POST") || !strcmp(r->method, "PUT")) && !http_is_json(ctype)) {
+		error_set(&r->err, ERR_MEDIA);
+		return;
+	}
+	/* Another tenant's contact center is, to this caller, a missing one. */
+	if ((r->route->flags & RF_CC) && r->who.role != ROLE_SYSTEM && r->ids[0] != r->who.cc) {
+		error_missing_id(&r->err, "contactCenter", r->ids[0]);
+		return;
+	}
+	if (r->who.role < r->route->role) {
+		error_set(&r->err, ERR_FORBIDDEN);
+		return;
+	}
+	run_handler(r);
+}
+
+static enum MHD_Result send_answer(struct request *r)
+{
+	struct MHD_Response *res;
+	json_t *body = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	unsigned status;
+	enum MHD_Result ok;
+
+	if (r->err.code || !r->status) {
+		if (!r->err.code)
+			r->err.code = ERR_INTERNAL;
+		status = error_status(r->err.code);
+		body = error_body(&r->err);
+	} else {
+		status = r->status;
+		body = json_incref(r->out);
+	}
+	r->status = status;
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		len = text ? strlen(text) : 0;
+	}
+	res = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!res) {
+		free(text);
+		json_decref(body);
+		return MHD_NO;
+	}
+	if (body)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(res, "X-Request-Id", r->id);
+	if (r->total >= 0 && !r->err.code) {
+		char n[24];
+
+		snprintf(n, sizeof(n), "%" PRId64, r->total);
+		MHD_add_response_header(res, "X-Total-Count", n);
+	}
+	if (r->err.code == ERR_AUTH)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"cms\"");
+	if (r->err.code == ERR_METHOD)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->err.code == ERR_TOO_LARGE)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(r->conn, status, res);
+	MHD_destroy_response(res);
+	json_decref(body);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!r) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		char *end;
+
+		r = request_new(conn, url, method);
+		*con_cls = r;
+		if (cl && (errno = 0, strtoull(cl, &end, 10) > conf->body_limit || errno)) {
+			/* Refused before a byte of the body is read. */
+			r->too_large = true;
+			error_set(&r->err, ERR_TOO_LARGE);
+			return send_answer(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!r->too_large && r->body_len + *upload_size > conf->body_limit) {
+			/* Chunked and over the limit: drop what we hold, discard the rest. */
+			r->too_large = true;
+			free(r->body);
+			r->body = NULL;
+			r->body_len = 0;
+		}
+		if (!r->too_large) {
+			r->body = xrealloc(r->body, r->body_len + *upload_size + 1);
+			memcpy(r->body + r->body_len, upload, *upload_size);
+			r->body_len += *upload_size;
+			r->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_large)
+		error_set(&r->err, ERR_TOO_LARGE);
+	else
+		process(r);
+	return send_answer(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+	struct timespec t1;
+	json_t *f;
+
+	(void)cls;
+	(void)conn;
+	if (!r)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method,
+		      "path", r->path, "status", (int)r->status,
+		      "ms", (t1.tv_sec - r->t0.tv_sec) * 1e3 + (t1.tv_nsec - r->t0.tv_nsec) / 1e6);
+	if (r->route)
+		json_object_set_new(f, "route", json_string(r->route->name));
+	if (r->who.user_id[0])
+		json_object_set_new(f, "user", json_string(r->who.user_id));
+	if (r->err.code)
+		json_object_set_new(f, "error", json_string(error_code_str(r->err.code)));
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		json_object_set_new(f, "aborted", json_true());
+	log_event("info", "request", f);
+	json_decref(f);
+	request_free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_event("warn", buf, NULL);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[4096];
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buf = xrealloc(buf, len + n + 1);
+		memcpy(buf + len, chunk, n);
+		len += n;
+		buf[len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+int http_start(const struct config *cfg)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[256], *colon;
+	const char *port;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	json_t *f;
+	int rc = -1;
+
+	conf = cfg;
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	colon = strrchr(host, ':');
+	if (!colon) {
+		log_msgf("error", "--listen wants HOST:PORT, got %s", cfg->listen);
+		return -1;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) || !ai) {
+		log_msgf("error", "cannot resolve --listen %s", cfg->listen);
+		goto out;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert) {
+		tls_cert_pem = read_file(cfg->tls_cert);
+		tls_key_pem = read_file(cfg->tls_key);
+		if (!tls_cert_pem || !tls_key_pem) {
+			log_msgf("error", "cannot read the TLS certificate or key");
+			goto out;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	daemon_ = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, NULL,
+		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+		MHD_OPTION_END);
+	if (!daemon_) {
+		log_msgf("error", "cannot listen on %s", cfg->listen);
+		goto out;
+	}
+	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	bound_port = info ? info->port : 0;
+	f = json_pack("{s:s, s:i, s:i, s:b}", "address", host[0] ? host : "*", "port",
+		      info ? (int)info->port : 0, "threads", (int)cfg->threads, "tls",
+		      cfg->tls_cert != NULL);
+	log_event("info", "listening", f);
+	json_decref(f);
+	rc = 0;
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+unsigned http_port(void)
+{
+	return bound_port;
+}
+
+void http_stop(int grace)
+{
+	MHD_socket s;
+	int waited = 0;
+	size_t i;
+
+	if (!daemon_)
+		return;
+	s = MHD_quiesce_daemon(daemon_);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	while (atomic_load(&in_flight) > 0 && waited < grace * 100) {
+		usleep(10000);
+		waited++;
+	}
+	MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	pthread_mutex_lock(&stores_lock);
+	for (i = 0; i < nstores; i++)
+		store_close(stores[i]);
+	free(stores);
+	stores = NULL;
+	nstores = 0;
+	pthread_mutex_unlock(&stores_lock);
+	free(tls_cert_pem);
+	if (tls_key_pem)
+		sodium_memzero(tls_key_pem, strlen(tls_key_pem));
+	free(tls_key_pem);
+	tls_cert_pem = tls_key_pem = NULL;
+}

@@ -1,0 +1,254 @@
+/*
+ * json.c - validation of request bodies, field by field, and a small string
+ * set used to drop repeats in user id lists.
+ */
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "xalloc.h"
+#include "banned.h"
+
+struct strset {
+	const char **slot; /* open addressing, NULL = empty */
+	size_t cap;        /* a power of two */
+	size_t used;       /* slots taken, kept at most half of cap */
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+struct strset *strset_new(size_t expected)
+{
+	struct strset *set = xmalloc(sizeof(*set));
+
+	set->cap = 16;
+	while (set->cap < expected * 2)
+		set->cap *= 2;
+	set->slot = xcalloc(set->cap, sizeof(*set->slot));
+	set->used = 0;
+	return set;
+}
+
+/* The slot holding s, or the empty slot where it would go.  The set is never
+ * more than half full, so the probe ends. */
+static const char **find(const struct strset *set, const char *s)
+{
+	size_t i = hash_str(s) & (set->cap - 1);
+
+	while (set->slot[i] && strcmp(set->slot[i], s))
+		i = (i + 1) & (set->cap - 1);
+	return &set->slot[i];
+}
+
+bool strset_add(struct strset *set, const char *s)
+{
+	const char **p = find(set, s);
+	size_t i;
+
+	if (*p)
+		return false;
+	*p = s;
+	if (++set->used * 2 > set->cap) {
+		struct strset bigger = { xcalloc(set->cap * 2, sizeof(char *)),
+					 set->cap * 2, set->used };
+
+		for (i = 0; i < set->cap; i++)
+			if (set->slot[i])
+				*find(&bigger, set->slot[i]) = set->slot[i];
+		free(set->slot);
+		*set = bigger;
+	}
+	return true;
+}
+
+bool strset_has(const struct strset *set, const char *s)
+{
+	return *find(set, s) != NULL;
+}
+
+void strset_free(struct strset *set)
+{
+	if (!set)
+		return;
+	free(set->slot);
+	free(set);
+}
+
+void strlist_release(struct strlist *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int json_body_object(const char *body, size_t len, json_t **out,
+		     struct error *e)
+{
+	json_error_t jerr;
+	char where[96];
+	json_t *v;
+
+	*out = NULL;
+	if (!len)
+		return error_invalid(e, "body", "a JSON object is required");
+	v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v) {
+		snprintf(where, sizeof(where), "malformed JSON at line %d, column %d: %.40s",
+			 jerr.line, jerr.column, jerr.text);
+		return error_invalid(e, "body", where);
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return error_invalid(e, "body", "must be a JSON object");
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_id(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	const char *p = s;
+
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int json_get_id(json_t *obj, const char *key, int64_t *out, struct error *e)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return error_invalid(e, key, "is required");
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && json_string_length(v) < 20 &&
+	    strlen(json_string_value(v)) == json_string_length(v) &&
+	    !parse_id(json_string_value(v), out))
+		return 0;
+	return error_invalid(e, key, "must be a positive integer");
+}
+
+/* A string without NUL inside, of 1..max bytes. */
+static const char *bounded_string(json_t *v, size_t max)
+{
+	size_t len;
+
+	if (!json_is_string(v))
+		return NULL;
+	len = json_string_length(v);
+	if (!len || len > max || strlen(json_string_value(v)) != len)
+		return NULL;
+	return json_string_value(v);
+}
+
+int json_get_str(json_t *obj, const char *key, bool optional, size_t max,
+		 const char **out, struct error *e)
+{
+	json_t *v = json_object_get(obj, key);
+	char reason[64];
+
+	*out = NULL;
+	if (!v) {
+		if (optional)
+			return 0;
+		return error_invalid(e, key, "is required");
+	}
+	*out = bounded_string(v, max);
+	if (*out)
+		return 0;
+	snprintf(reason, sizeof(reason), "must be a string of 1 to %zu bytes", max);
+	return error_invalid(e, key, reason);
+}
+
+int json_get_name(json_t *obj, const char *key, bool optional,
+		  const char **out, struct error *e)
+{
+	const unsigned char *p;
+
+	if (json_get_str(obj, key, optional, CMS_NAME_MAX, out, e))
+		return -1;
+	for (p = (const unsigned char *)*out; p && *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return error_invalid(e, key, "must not contain control characters");
+	return 0;
+}
+
+int json_get_strlist(json_t *obj, const char *key, size_t max_items,
+		     size_t max_len, struct strlist *out, struct error *e)
+{
+	json_t *arr = json_object_get(obj, key), *v;
+	struct strset *seen = NULL;
+	char reason[96];
+	size_t i;
+	int rc = -1;
+
+	out->v = NULL;
+	out->n = 0;
+	if (!arr) {
+		error_invalid(e, key, "is required");
+		goto out;
+	}
+	if (!json_is_array(arr)) {
+		error_invalid(e, key, "must be an array of user ids");
+		goto out;
+	}
+	if (json_array_size(arr) > max_items) {
+		snprintf(reason, sizeof(reason), "must have at most %zu elements", max_items);
+		error_invalid(e, key, reason);
+		goto out;
+	}
+	out->v = xmalloc(sizeof(*out->v) * (json_array_size(arr) + 1));
+	seen = strset_new(json_array_size(arr));
+	json_array_foreach(arr, i, v) {
+		const char *s = bounded_string(v, max_len);
+
+		if (!s) {
+			snprintf(reason, sizeof(reason),
+				 "element %zu must be a string of 1 to %zu bytes", i, max_len);
+			error_invalid(e, key, reason);
+			goto out;
+		}
+		if (strset_add(seen, s))
+			out->v[out->n++] = s;
+	}
+	rc = 0;
+out:
+	strset_free(seen);
+	if (rc)
+		strlist_release(out);
+	return rc;
+}
+
+bool valid_user_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > CMS_USERID_MAX)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._@+-") == n;
+}

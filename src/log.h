@@ -1,0 +1,19 @@
+/*
+ * log.h - structured logs: one JSON object per line on stderr.
+ *
+ * Nothing secret is ever passed here: no passwords, tokens, hashes or
+ * Authorization headers.
+ */
+#ifndef CMSD_LOG_H
+#define CMSD_LOG_H
+
+#include <jansson.h>
+
+/* Log `msg` at `level` ("info", "warn", "error") with optional extra fields
+ * (`fields` may be NULL; it is borrowed, not stolen). */
+void log_event(const char *level, const char *msg, json_t *fields);
+/* printf-style convenience without extra fields. */
+void log_msgf(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

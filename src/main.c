@@ -1,0 +1,112 @@
+/*
+ * main.c - cmsd: read the options, open and migrate the store, make sure the
+ * system administrator exists, serve until SIGTERM or SIGINT, then finish the
+ * requests in flight and exit 0.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "demo.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "banned.h"
+
+#define GRACE_SECONDS 30
+
+/* Create the system administrator of CMSD_ADMIN_USER / CMSD_ADMIN_PASSWORD,
+ * or update its password when it changed.  Returns 0 or -1 (logged). */
+static int ensure_admin(struct store *s, const struct config *cfg)
+{
+	struct user u;
+	int rc;
+
+	if (!cfg->admin_user || !cfg->admin_password)
+		return 0;
+	memset(&u, 0, sizeof(u));
+	if ((rc = store_begin(s, true)))
+		goto out;
+	rc = store_user_get(s, 0, cfg->admin_user, &u);
+	if (rc == STORE_OK && u.cc_id) {
+		log_msgf("error", "CMSD_ADMIN_USER names a contact-center user");
+		rc = STORE_EXISTS;
+	} else if (rc == STORE_OK && !auth_check_password(u.pw_hash, cfg->admin_password)) {
+		rc = auth_hash_password(cfg->admin_password, u.pw_hash) ? STORE_ERROR :
+			store_user_update(s, 0, cfg->admin_user, NULL, NULL, u.pw_hash);
+		if (!rc)
+			log_msgf("info", "system administrator password updated");
+	} else if (rc == STORE_NOT_FOUND) {
+		snprintf(u.user_id, sizeof(u.user_id), "%s", cfg->admin_user);
+		snprintf(u.name, sizeof(u.name), "System Administrator");
+		snprintf(u.role, sizeof(u.role), "System");
+		u.cc_id = 0;
+		rc = auth_hash_password(cfg->admin_password, u.pw_hash) ? STORE_ERROR :
+			store_user_create(s, &u);
+		if (!rc)
+			log_msgf("info", "system administrator created");
+	}
+	if (!rc)
+		rc = store_commit(s);
+out:
+	if (rc)
+		store_rollback(s);
+	sodium_memzero(&u, sizeof(u));
+	return rc ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct store *store = NULL;
+	struct demo demo;
+	sigset_t stop;
+	char err[256];
+	int rc, sig = 0, status = 1;
+
+	memset(&demo, 0, sizeof(demo));
+	rc = config_load(&cfg, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (sodium_init() < 0 || auth_init(cfg.pwhash)) {
+		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
+		return 1;
+	}
+	/* Block the stop signals in every thread; main waits for them below. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_open(cfg.db, &store, err, sizeof(err))) {
+		log_msgf("error", "cannot open store: %s", err);
+		goto out;
+	}
+	if (store_migrate(store)) {
+		log_msgf("error", "cannot migrate the store schema");
+		goto out;
+	}
+	if (ensure_admin(store, &cfg) || (cfg.demo && demo_load(store, &demo)))
+		goto out;
+	if (http_start(&cfg))
+		goto out;
+	demo_print(&demo, &cfg, http_port());
+	demo_clear(&demo);
+
+	sigwait(&stop, &sig);
+	log_msgf("info", "signal %d: finishing requests in flight", sig);
+	http_stop(GRACE_SECONDS);
+	log_msgf("info", "stopped");
+	status = 0;
+out:
+	demo_clear(&demo);
+	if (store)
+		store_close(store);
+	auth_release();
+	return status;
+}

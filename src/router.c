@@ -1,0 +1,138 @@
+/*
+ * router.c - the route table of API.md §3 and §4, and the matcher.
+ *
+ * Adding an endpoint is adding a row here and a function in its resource
+ * file.  Rows of one pattern list every method it answers, which is how a 405
+ * learns its Allow header.
+ */
+#include "router.h"
+
+#include <string.h>
+
+#include "handlers.h"
+#include "json.h"
+#include "banned.h"
+
+#define CFG "/cms/configuration"
+#define CC CFG "/cc/{id}"
+#define PROC CC "/process/{id}"
+#define CAMP PROC "/campaign/{id}"
+
+static const struct route routes[] = {
+	{ "GET", "/health", health_get, ROLE_NONE, RF_NO_TXN, "health" },
+	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NONE, "login" },
+	{ "DELETE", CFG "/basicauth", auth_logout, ROLE_AGENT, RF_NONE, "logout" },
+
+	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, RF_NONE, "mapping.put" },
+	{ "GET", CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_NONE, "mapping.get" },
+	{ "GET", CFG CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_NONE, "mapping.get" },
+
+	{ "POST", CFG "/cc", cc_create, ROLE_SYSTEM, RF_NONE, "cc.create" },
+	{ "GET", CFG "/cc", cc_list, ROLE_AGENT, RF_NONE, "cc.list" },
+	{ "GET", CC, cc_get, ROLE_AGENT, RF_CC, "cc.get" },
+	{ "DELETE", CC, cc_delete, ROLE_SYSTEM, RF_CC, "cc.delete" },
+
+	{ "POST", CC "/user", user_create, ROLE_ADMIN, RF_CC, "user.create" },
+	{ "GET", CC "/user", user_list, ROLE_AGENT, RF_CC, "user.list" },
+	{ "GET", CC "/user/{str}", user_get, ROLE_AGENT, RF_CC, "user.get" },
+	{ "PUT", CC "/user/{str}", user_update, ROLE_ADMIN, RF_CC, "user.update" },
+	{ "DELETE", CC "/user/{str}", user_delete, ROLE_ADMIN, RF_CC, "user.delete" },
+
+	{ "POST", CC "/process", process_create, ROLE_ADMIN, RF_CC, "process.create" },
+	{ "GET", CC "/process", process_list, ROLE_AGENT, RF_CC, "process.list" },
+	{ "GET", PROC, process_get, ROLE_AGENT, RF_CC, "process.get" },
+	{ "DELETE", PROC, process_delete, ROLE_ADMIN, RF_CC, "process.delete" },
+
+	{ "POST", PROC "/lead", lead_create, ROLE_ADMIN, RF_CC, "lead.create" },
+	{ "GET", PROC "/lead", lead_list, ROLE_AGENT, RF_CC, "lead.list" },
+	{ "GET", PROC "/lead/{id}", lead_get, ROLE_AGENT, RF_CC, "lead.get" },
+	{ "DELETE", PROC "/lead/{id}", lead_delete, ROLE_ADMIN, RF_CC, "lead.delete" },
+
+	{ "POST", PROC "/campaign", campaign_create, ROLE_ADMIN, RF_CC, "campaign.create" },
+	{ "GET", PROC "/campaign", campaign_list, ROLE_AGENT, RF_CC, "campaign.list" },
+	{ "GET", CAMP, campaign_get, ROLE_AGENT, RF_CC, "campaign.get" },
+	{ "DELETE", CAMP, campaign_delete, ROLE_ADMIN, RF_CC, "campaign.delete" },
+
+	{ "POST", CAMP "/campaign-user", campaign_user_add, ROLE_SUPERVISOR, RF_CC, "campaignUser.add" },
+	{ "GET", CAMP "/campaign-user", campaign_user_list, ROLE_AGENT, RF_CC, "campaignUser.list" },
+	{ "DELETE", CAMP "/campaign-user/{str}", campaign_user_delete, ROLE_SUPERVISOR, RF_CC, "campaignUser.delete" },
+
+	{ "POST", CAMP "/campaign-lead", campaign_lead_add, ROLE_ADMIN, RF_CC, "campaignLead.add" },
+	{ "GET", CAMP "/campaign-lead", campaign_lead_list, ROLE_AGENT, RF_CC, "campaignLead.list" },
+	{ "DELETE", CAMP "/campaign-lead/{id}", campaign_lead_delete, ROLE_ADMIN, RF_CC, "campaignLead.delete" },
+
+	{ "GET", CAMP "/lead-user", mapping_lead_user, ROLE_AGENT, RF_CC, "leadUser.get" },
+};
+
+/*
+ * Match path against pattern segment by segment, filling ids/str.  A "{id}"
+ * segment must be all digits; one that cannot name a row (0, or beyond
+ * INT64_MAX) becomes -1, so that every lookup misses and answers 404
+ * CONF-1001 as for any other missing object.
+ */
+static bool match(const char *pattern, const char *path, int64_t ids[4],
+		  const char **str)
+{
+	const char *p = pattern, *s = path;
+	int nid = 0;
+
+	while (*p && *s) {
+		size_t plen = strcspn(p + 1, "/") + 1, slen = strcspn(s + 1, "/") + 1;
+
+		if (*p != '/' || *s != '/' || slen == 1)
+			return false;
+		if (!strncmp(p, "/{id}", plen)) {
+			char buf[32];
+			int64_t v;
+
+			if (slen - 1 >= sizeof(buf) || strspn(s + 1, "0123456789") < slen - 1)
+				return false;
+			memcpy(buf, s + 1, slen - 1);
+			buf[slen - 1] = '\0';
+			ids[nid++] = parse_id(buf, &v) ? -1 : v;
+		} else if (!strncmp(p, "/{str}", plen)) {
+			*str = s + 1;
+		} else if (plen != slen || strncmp(p, s, plen)) {
+			return false;
+		}
+		p += plen;
+		s += slen;
+	}
+	return !*p && !*s;
+}
+
+const struct route *router_match(struct request *r)
+{
+	const struct route *found = NULL;
+	size_t i, used = 0;
+
+	r->allow[0] = '\0';
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		int64_t ids[4] = { 0, 0, 0, 0 };
+		const char *str = NULL;
+
+		if (!match(routes[i].pattern, r->path, ids, &str))
+			continue;
+		if (!strcmp(routes[i].method, r->method) && !found) {
+			found = &routes[i];
+			memcpy(r->ids, ids, sizeof(ids));
+			r->str = str;
+		}
+		if (!strstr(r->allow, routes[i].method)) {
+			size_t n = strlen(routes[i].method);
+
+			if (used + n + 3 < sizeof(r->allow)) {
+				if (used) {
+					memcpy(r->allow + used, ", ", 2);
+					used += 2;
+				}
+				memcpy(r->allow + used, routes[i].method, n + 1);
+				used += n;
+			}
+		}
+	}
+	if (found)
+		return found;
+	error_set(&r->err, used ? ERR_METHOD : ERR_NO_ENDPOINT);
+	return NULL;
+}

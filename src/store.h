@@ -1,0 +1,259 @@
+/*
+ * store.h - the one storage interface of cmsd.
+ *
+ * Handlers speak to storage only through these functions, in domain terms; no
+ * SQL crosses this line.  A `struct store` is one connection, used by one
+ * thread at a time (each worker thread holds its own, see store_thread()).
+ *
+ * Every function returns an enum store_rc: STORE_OK (0) on success, or the
+ * reason it failed.  A failed call leaves the open transaction usable only for
+ * store_rollback().  Strings in the structs below are copied into fixed
+ * buffers, so results own nothing and need no freeing.
+ *
+ * Transactions: http/router code opens one per request with store_begin()
+ * and ends it with store_commit() or store_rollback(); the functions below run
+ * inside it and never commit on their own.
+ */
+#ifndef CMSD_STORE_H
+#define CMSD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CMS_USERID_MAX 128 /* bytes of a userId */
+#define CMS_NAME_MAX 256   /* bytes of any display name */
+#define CMS_ROLE_MAX 16    /* "Administrator" and the like */
+#define CMS_HASH_MAX 128   /* crypto_pwhash_STRBYTES */
+#define CMS_TOKEN_HASH 32  /* BLAKE2b-256 of a token */
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,   /* the object (or its parent chain) does not exist */
+	STORE_EXISTS,      /* a unique name or id is already taken */
+	STORE_IN_USE,      /* refused: something still hangs below the object */
+	STORE_RETRY,       /* serialization failure: rerun the whole transaction */
+	STORE_UNAVAILABLE, /* the database cannot be reached */
+	STORE_ERROR        /* anything else (logged by the store) */
+};
+
+struct store;
+
+struct page {
+	int64_t limit;  /* 1..1000 */
+	int64_t offset; /* >= 0 */
+};
+
+struct cc {
+	int64_t id;
+	char name[CMS_NAME_MAX + 1];
+};
+
+struct user {
+	int64_t pk;    /* internal row id, never shown */
+	int64_t cc_id; /* 0 for the system administrator */
+	char user_id[CMS_USERID_MAX + 1];
+	char name[CMS_NAME_MAX + 1];
+	char role[CMS_ROLE_MAX + 1];  /* Administrator|Supervisor|Agent|System */
+	char pw_hash[CMS_HASH_MAX + 1]; /* "" when the user has no password */
+};
+
+struct process {
+	int64_t id;
+	int64_t cc_id;
+	char name[CMS_NAME_MAX + 1];
+};
+
+/* A lead list or a campaign: both hang below a process. */
+struct proc_child {
+	int64_t id;
+	int64_t process_id;
+	char name[CMS_NAME_MAX + 1];
+};
+
+struct campaign_user {
+	int64_t id; /* campaignUserId */
+	int64_t campaign_id;
+	char user_id[CMS_USERID_MAX + 1];
+};
+
+struct campaign_lead {
+	int64_t id; /* campaignLeadId */
+	int64_t campaign_id;
+	int64_t lead_id;
+	int64_t priority;
+	bool enabled;
+};
+
+/* One campaign user as seen from one campaign lead. */
+struct mapping_user {
+	int64_t campaign_user_id;
+	const char *user_id; /* borrowed for the duration of the callback */
+	bool mapped;
+};
+
+/* The caller's view of a token (joined with its user). */
+struct token_info {
+	int64_t user_pk;
+	int64_t context_cc; /* 0 for a System token */
+	int64_t expires_at; /* unix seconds */
+	char user_id[CMS_USERID_MAX + 1];
+	char role[CMS_ROLE_MAX + 1];
+};
+
+/*
+ * Ids along a configuration path, 0 where the path has none.  store_path_check
+ * verifies that each given id exists and chains to the one before it.
+ */
+struct store_path {
+	int64_t cc;
+	int64_t process;
+	int64_t campaign; /* below process */
+	int64_t lead;     /* below process */
+};
+
+/* Called once per row of a list; `row` is the type the list documents, borrowed
+ * for the call.  Return 0 to go on, non-zero to stop (the list then fails with
+ * STORE_ERROR). */
+typedef int (*store_row_fn)(void *ctx, const void *row);
+
+/* ---- lifecycle ---- */
+
+/* Open a connection to `url` ("sqlite:PATH").  On failure writes a reason to
+ * err (never secrets) and returns non-zero. */
+int store_open(const char *url, struct store **out, char *err, size_t errlen);
+void store_close(struct store *s);
+/* Create or migrate the schema; safe to call on every start. */
+int store_migrate(struct store *s);
+int store_ping(struct store *s);
+/* A write transaction takes the write lock at once, so that concurrent writers
+ * queue instead of failing half-way. */
+int store_begin(struct store *s, bool write);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* ---- paths and scopes ---- */
+
+/* NOT_FOUND names the first missing object in *object ("contactCenter",
+ * "process", "campaign", "lead") and its id in *id. */
+int store_path_check(struct store *s, const struct store_path *p,
+		     const char **object, int64_t *id);
+/* OK when the campaign exists and, unless scope is 0, belongs to contact
+ * center `scope`. */
+int store_campaign_in_scope(struct store *s, int64_t scope, int64_t campaign);
+
+/* ---- contact centers ---- */
+int store_cc_create(struct store *s, const char *name, struct cc *out);
+int store_cc_get(struct store *s, int64_t id, struct cc *out);
+/* scope 0: every contact center; else only that one.  Rows: struct cc. */
+int store_cc_list(struct store *s, int64_t scope, const struct page *pg,
+		  store_row_fn fn, void *ctx, int64_t *total);
+/* IN_USE while it has users or processes. */
+int store_cc_delete(struct store *s, int64_t id);
+
+/* ---- users ---- */
+/* Inserts u (pk ignored, cc_id 0 for the system administrator) and sets u->pk.
+ * EXISTS when the userId is taken anywhere. */
+int store_user_create(struct store *s, struct user *u);
+/* cc 0 finds the login anywhere (system administrator included). */
+int store_user_get(struct store *s, int64_t cc, const char *user_id,
+		   struct user *out);
+/* Rows: struct user (pw_hash empty). */
+int store_user_list(struct store *s, int64_t cc, const struct page *pg,
+		    store_row_fn fn, void *ctx, int64_t *total);
+/* Each of name, role, pw_hash is changed only when non-NULL. */
+int store_user_update(struct store *s, int64_t cc, const char *user_id,
+		      const char *name, const char *role, const char *pw_hash);
+/* Also removes its campaign memberships, mappings and tokens. */
+int store_user_delete(struct store *s, int64_t cc, const char *user_id);
+/* For each of ids[0..n) of contact center cc, pks[i] = its row id, or 0. */
+int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
+			size_t n, int64_t *pks);
+
+/* ---- processes ---- */
+int store_process_create(struct store *s, int64_t cc, const char *name,
+			 struct process *out);
+int store_process_get(struct store *s, int64_t cc, int64_t id,
+		      struct process *out);
+int store_process_list(struct store *s, int64_t cc, const struct page *pg,
+		       store_row_fn fn, void *ctx, int64_t *total);
+/* IN_USE while it has leads or campaigns. */
+int store_process_delete(struct store *s, int64_t cc, int64_t id);
+
+/* ---- leads (lead lists) ---- */
+int store_lead_create(struct store *s, int64_t process, const char *name,
+		      struct proc_child *out);
+int store_lead_get(struct store *s, int64_t process, int64_t id,
+		   struct proc_child *out);
+int store_lead_list(struct store *s, int64_t process, const struct page *pg,
+		    store_row_fn fn, void *ctx, int64_t *total);
+/* IN_USE while attached to a campaign. */
+int store_lead_delete(struct store *s, int64_t process, int64_t id);
+
+/* ---- campaigns ---- */
+int store_campaign_create(struct store *s, int64_t process, const char *name,
+			  struct proc_child *out);
+int store_campaign_get(struct store *s, int64_t process, int64_t id,
+		       struct proc_child *out);
+int store_campaign_list(struct store *s, int64_t process, const struct page *pg,
+			store_row_fn fn, void *ctx, int64_t *total);
+/* Deletes its campaign users, campaign leads and mappings too. */
+int store_campaign_delete(struct store *s, int64_t process, int64_t id);
+
+/* ---- campaign users ---- */
+/* Enrols user row `user_pk`; idempotent: an existing enrolment is returned. */
+int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
+			    struct campaign_user *out);
+/* Rows: struct campaign_user, ordered by campaignUserId. */
+int store_campaign_user_list(struct store *s, int64_t campaign,
+			     const struct page *pg, store_row_fn fn, void *ctx,
+			     int64_t *total);
+/* NOT_FOUND when the user is not enrolled.  Removes its mappings too. */
+int store_campaign_user_delete(struct store *s, int64_t campaign,
+			       const char *user_id);
+/* For each ids[i], cu_ids[i] = its campaignUserId in the campaign, or 0. */
+int store_campaign_users_resolve(struct store *s, int64_t campaign,
+				 const char *const *ids, size_t n,
+				 int64_t *cu_ids);
+
+/* ---- campaign leads ---- */
+/* EXISTS when the lead is already attached to the campaign. */
+int store_campaign_lead_add(struct store *s, int64_t campaign, int64_t lead,
+			    int64_t priority, bool enabled,
+			    struct campaign_lead *out);
+/* Rows: struct campaign_lead, ordered by campaignLeadId. */
+int store_campaign_lead_list(struct store *s, int64_t campaign,
+			     const struct page *pg, store_row_fn fn, void *ctx,
+			     int64_t *total);
+/* NOT_FOUND when not attached.  Removes the lead's mappings there too. */
+int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead);
+/* The campaign lead of (campaign, lead), or NOT_FOUND. */
+int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
+			     struct campaign_lead *out);
+
+/* ---- the lead-user mapping ---- */
+/* Map (mapped=true) or unmap each of cu_ids[0..n) on campaign lead cl;
+ * idempotent. */
+int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
+		      size_t n, bool mapped);
+/* Every campaign user of the campaign with whether it is mapped to campaign
+ * lead cl, ordered by userId.  Rows: struct mapping_user. */
+int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
+		      store_row_fn fn, void *ctx);
+/* Campaign leads visible in scope (0: all), of one campaign (0: any),
+ * ordered by campaignLeadId.  Rows: struct campaign_lead. */
+int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
+		       const struct page *pg, store_row_fn fn, void *ctx,
+		       int64_t *total);
+
+/* ---- tokens ---- */
+int store_token_add(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],
+		    int64_t user_pk, int64_t context_cc, int64_t expires_at);
+/* NOT_FOUND when unknown or expired at `now` (unix seconds). */
+int store_token_get(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],
+		    int64_t now, struct token_info *out);
+int store_token_delete(struct store *s, const uint8_t hash[CMS_TOKEN_HASH]);
+/* Deletes tokens that expired before `now`. */
+int store_token_purge(struct store *s, int64_t now);
+
+#endif

@@ -16,7 +16,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resour
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
-.PHONY: all clean test asan test-asan run valgrind
+.PHONY: all clean test asan asan-build run valgrind
 all: $(BUILD)/cmsd $(BUILD)/unit_tests
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
@@ -31,14 +31,17 @@ $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) src/*.h tests/unit/*.h
 	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(CMSD_OBJ) $(LDFLAGS) $(LDLIBS)
 
-# The whole suite against the normal build.
+# Every phase of the suite: normal, ASan+UBSan, valgrind.
 test: all
-	tests/run
+	tests/all
 
-# The whole suite against a sanitizer build (any report fails the run).
-asan:
+# The sanitizer build alone, in build-asan/.
+asan-build:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" all
+
+# The whole suite against the sanitizer build (any report fails the run).
+asan: asan-build
 	CMSD_BIN=build-asan/cmsd UNIT_BIN=build-asan/unit_tests tests/run
 
 # The black-box tests with cmsd under valgrind's memcheck.

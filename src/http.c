@@ -428,7 +428,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method,
 		      "path", r->path, "status", (int)r->status,
-		      "ms", (t1.tv_sec - r->t0.tv_sec) * 1e3 + (t1.tv_nsec - r->t0.tv_nsec) / 1e6);
+		      "ms", (double)((t1.tv_sec - r->t0.tv_sec) * 1000000L + (t1.tv_nsec - r->t0.tv_nsec) / 1000) / 1e3);
 	if (r->route)
 		json_object_set_new(f, "route", json_string(r->route->name));
 	if (r->who.user_id[0])
@@ -521,13 +521,13 @@ int http_start(const struct config *cfg)
 	}
 	daemon_ = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 		MHD_OPTION_END);

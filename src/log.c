@@ -15,7 +15,7 @@ void log_event(const char *level, const char *msg, json_t *fields)
 	struct timeval tv;
 	struct tm tm;
 	char ts[96];
-	json_t *o = fields ? json_deep_copy(fields) : json_object();
+	json_t *o = json_object();
 	char *line;
 
 	gettimeofday(&tv, NULL);
@@ -26,7 +26,9 @@ void log_event(const char *level, const char *msg, json_t *fields)
 	json_object_set_new(o, "ts", json_string(ts));
 	json_object_set_new(o, "level", json_string(level));
 	json_object_set_new(o, "msg", json_string(msg));
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (fields)
+		json_object_update(o, fields);
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	if (line) {
 		/* one fprintf per line: stdio locks the stream for the call */
 		fprintf(stderr, "%s\n", line);

@@ -1,0 +1,137 @@
+/*
+ * test_json.c - body parsing and field validation (src/json.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "unit.h"
+
+void suite_json(void);
+
+static json_t *parse(const char *text)
+{
+	return json_loads(text, 0, NULL);
+}
+
+static void body_object(void)
+{
+	struct error e = ERROR_INIT;
+	json_t *o = NULL;
+
+	CHECK(json_body_object("{\"a\":1}", 7, &o, &e) == 0 && json_is_object(o));
+	json_decref(o);
+	CHECK(json_body_object("", 0, &o, &e) == -1 && e.code == ERR_INVALID && !o);
+	error_clear(&e);
+	CHECK(json_body_object("[1]", 3, &o, &e) == -1 && e.code == ERR_INVALID);
+	error_clear(&e);
+	CHECK(json_body_object("{\"a\":1,\"a\":2}", 13, &o, &e) == -1);
+	error_clear(&e);
+	CHECK(json_body_object("{\"a\":", 5, &o, &e) == -1);
+	CHECK(json_array_size(e.details) == 1);
+	CHECK(strstr(json_string_value(json_object_get(json_array_get(e.details, 0), "reason")),
+		     "line 1") != NULL);
+	error_clear(&e);
+	CHECK(json_body_object("{\"a\":\"\xff\"}", 9, &o, &e) == -1); /* bad UTF-8 */
+	error_clear(&e);
+}
+
+static void ids(void)
+{
+	int64_t v = 0;
+	struct error e = ERROR_INIT;
+	json_t *o = parse("{\"a\":2,\"b\":\"17\",\"c\":0,\"d\":-1,\"e\":1.5,\"f\":\"x\",\"g\":true,"
+			  "\"h\":null,\"i\":\"\",\"j\":\"9223372036854775807\",\"k\":\"9223372036854775808\","
+			  "\"l\":\" 2\",\"m\":\"-3\"}");
+
+	CHECK(parse_id("1", &v) == 0 && v == 1);
+	CHECK(parse_id("0", &v) == -1);
+	CHECK(parse_id("", &v) == -1);
+	CHECK(parse_id("12a", &v) == -1);
+	CHECK(parse_id("99999999999999999999", &v) == -1);
+	CHECK(json_get_id(o, "a", &v, &e) == 0 && v == 2);
+	CHECK(json_get_id(o, "b", &v, &e) == 0 && v == 17);
+	CHECK(json_get_id(o, "j", &v, &e) == 0 && v == INT64_MAX);
+	CHECK(e.code == ERR_NONE);
+	CHECK(json_get_id(o, "c", &v, &e) == -1);
+	CHECK(json_get_id(o, "d", &v, &e) == -1);
+	CHECK(json_get_id(o, "e", &v, &e) == -1);
+	CHECK(json_get_id(o, "f", &v, &e) == -1);
+	CHECK(json_get_id(o, "g", &v, &e) == -1);
+	CHECK(json_get_id(o, "h", &v, &e) == -1);
+	CHECK(json_get_id(o, "i", &v, &e) == -1);
+	CHECK(json_get_id(o, "k", &v, &e) == -1);
+	CHECK(json_get_id(o, "l", &v, &e) == -1);
+	CHECK(json_get_id(o, "m", &v, &e) == -1);
+	CHECK(json_get_id(o, "missing", &v, &e) == -1);
+	CHECK(e.code == ERR_INVALID && json_array_size(e.details) == 11);
+	error_clear(&e);
+	json_decref(o);
+}
+
+static void strlists(void)
+{
+	struct error e = ERROR_INIT;
+	struct strlist l = STRLIST_INIT;
+	json_t *o = parse("{\"a\":[\"x\",\"y\",\"x\",\"z\",\"y\"],\"b\":[],\"c\":[\"\"],\"d\":[1],"
+			  "\"e\":\"x\",\"f\":[\"aaaaaaaaa\"]}");
+
+	CHECK(json_get_strlist(o, "a", 10, 8, &l, &e) == 0);
+	CHECK(l.n == 3 && !strcmp(l.v[0], "x") && !strcmp(l.v[1], "y") && !strcmp(l.v[2], "z"));
+	strlist_release(&l);
+	CHECK(json_get_strlist(o, "b", 10, 8, &l, &e) == 0 && l.n == 0);
+	strlist_release(&l);
+	CHECK(json_get_strlist(o, "a", 4, 8, &l, &e) == -1); /* 5 elements > 4 */
+	CHECK(json_get_strlist(o, "c", 10, 8, &l, &e) == -1);
+	CHECK(json_get_strlist(o, "d", 10, 8, &l, &e) == -1);
+	CHECK(json_get_strlist(o, "e", 10, 8, &l, &e) == -1);
+	CHECK(json_get_strlist(o, "f", 10, 8, &l, &e) == -1);
+	CHECK(json_get_strlist(o, "none", 10, 8, &l, &e) == -1);
+	CHECK(l.n == 0 && l.v == NULL);
+	CHECK(json_array_size(e.details) == 6);
+	error_clear(&e);
+	json_decref(o);
+}
+
+static void big_set(void)
+{
+	struct strset *s = strset_new(0);
+	char (*keys)[16] = malloc(20000 * 16);
+	int i, fresh = 0;
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(keys[i], 16, "u%d", i % 10000);
+		fresh += strset_add(s, keys[i]);
+	}
+	CHECK(fresh == 10000);
+	CHECK(strset_has(s, "u9999") && !strset_has(s, "u10000"));
+	strset_free(s);
+	free(keys);
+}
+
+static void names_and_logins(void)
+{
+	struct error e = ERROR_INIT;
+	const char *v;
+	json_t *o = parse("{\"a\":\"Sales\",\"b\":\"bad\\nname\",\"c\":\"\",\"d\":5}");
+
+	CHECK(json_get_name(o, "a", false, &v, &e) == 0 && !strcmp(v, "Sales"));
+	CHECK(json_get_name(o, "b", false, &v, &e) == -1);
+	CHECK(json_get_name(o, "c", false, &v, &e) == -1);
+	CHECK(json_get_name(o, "d", false, &v, &e) == -1);
+	CHECK(json_get_name(o, "x", true, &v, &e) == 0 && v == NULL);
+	error_clear(&e);
+	CHECK(valid_user_id("anav_agent") && valid_user_id("a.b-c@d+e"));
+	CHECK(!valid_user_id("") && !valid_user_id("a/b") && !valid_user_id("a b") &&
+	      !valid_user_id("é"));
+	json_decref(o);
+}
+
+void suite_json(void)
+{
+	static const struct unit_test t[] = {
+		{ "body_object", body_object }, { "ids", ids }, { "strlists", strlists },
+		{ "big_set", big_set }, { "names_and_logins", names_and_logins },
+	};
+	unit_run("json", t, sizeof(t) / sizeof(t[0]));
+}

@@ -251,7 +251,11 @@ def make_resp(status, header_list, raw, method="", path="", srv=None):
 # --------------------------------------------------------------------------
 
 def cmsd_bin():
-    b = os.environ.get("CMSD_BIN") or "build/cmsd"
+    """CMSD_BIN (absolute, or relative to the current directory if it exists
+    there, else to the repository root); default build/cmsd of the repository."""
+    b = os.environ.get("CMSD_BIN")
+    if not b:
+        return os.path.join(REPO, "build", "cmsd")
     if os.path.isabs(b):
         return b
     if os.path.exists(b):
@@ -294,13 +298,15 @@ def current():
 class Server(object):
     """A real cmsd on 127.0.0.1 with its own database in a temporary directory."""
 
-    def __init__(self, extra_args=(), env=None, admin_password=None):
+    def __init__(self, extra_args=(), env=None, admin_password=None, db_path=None, db_arg=True):
         self.tmpdir = tempfile.mkdtemp(prefix="cmsd-api-")
-        self.db_path = os.path.join(self.tmpdir, "cms.db")
+        # db_path: share another server's database (a second node)
+        self.db_path = db_path or os.path.join(self.tmpdir, "cms.db")
         self.admin_user = "sysadmin"
         self.admin_password = admin_password or random_password()
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})
+        self.db_arg = db_arg          # False: no --db option (set it through env)
         self.proc = None
         self.port = None
         self.runs = []
@@ -314,8 +320,9 @@ class Server(object):
     # -- life cycle --------------------------------------------------------
 
     def command(self, extra_args):
-        cmd = [cmsd_bin(), "--listen", "127.0.0.1:0", "--db", "sqlite:" + self.db_path,
-               "--threads", "4", "--pwhash", "min"] + list(extra_args)
+        cmd = [cmsd_bin(), "--listen", "127.0.0.1:0"] + \
+            (["--db", "sqlite:" + self.db_path] if self.db_arg else []) + \
+            ["--threads", "4", "--pwhash", "min"] + list(extra_args)
         if VALGRIND:
             cmd = VALGRIND_CMD + cmd
         return cmd
@@ -765,8 +772,11 @@ def enroll(auth, cc, p, c, user_ids, srv=None):
     """Add campaign users; return {userId: campaignUserId}."""
     r = req("POST", camp_path(cc, p, c) + "/campaign-user", {"userIds": list(user_ids)},
             auth=auth, srv=srv)
-    assert r.status in (200, 201), "enroll %r -> %d: %s" % (user_ids, r.status, short(r.raw))
+    # decisions.md: 201 with the enrolment of every listed user, new or not, in request order
+    assert r.status == 201, "enroll %r -> %d: %s" % (user_ids, r.status, short(r.raw))
     assert isinstance(r.json, list), "enroll: answer is not a list: %s" % short(r.raw)
+    eq([o.get("userId") for o in r.json], list(dict.fromkeys(user_ids)),
+       "enrolled users (request order)")
     return {o["userId"]: o["campaignUserId"] for o in r.json}
 
 

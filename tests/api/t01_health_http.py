@@ -3,12 +3,14 @@ t01 - /health and the HTTP layer: unknown paths, 405 + Allow, Accept (406),
 Content-Type (415), the body-size limit (413), X-Request-Id, trailing slashes
 (API.md sections 3-6, docs/decisions.md "Authorisation order", "HTTP details").
 """
+import http.client
 import json
+import socket
 import threading
 import time
 
 from harness import *  # noqa: F401,F403
-from harness import MIB, SLOW
+from harness import MIB, SLOW, REQ_TIMEOUT
 
 S = None
 F = None
@@ -427,3 +429,107 @@ def test_trailing_slash_is_ignored():
     name = "slash-" + uniq()
     r = req("POST", F.cc_path + "/process/", {"processName": name}, auth=F.auth("admin"))
     eq(expect(r, 201, "POST with slash").get("processName"), name, "processName")
+
+
+# ---- connections ---------------------------------------------------------------------
+
+def test_keep_alive_survives_early_error_answers():
+    """Answers given without reading the body (401, 403, 415, 400...) must not
+    leave the body's bytes to be parsed as the next request."""
+    body = json.dumps(valid_mapping_body()).encode()
+    seq = [
+        ("PUT", MAPPING, body, {"Content-Type": "application/json"}, 401),
+        ("GET", "/health", None, {}, 200),
+        ("POST", F.cc_path + "/process", b'{"processName": "ka-%s"}' % uniq().encode(),
+         {"Content-Type": "text/plain", "Authorization": F.auth("admin")}, 415),
+        ("GET", F.cc_path, None, {"Authorization": F.auth("admin")}, 200),
+        ("PUT", MAPPING, body, {"Content-Type": "application/json",
+                                "Authorization": F.auth("agent")}, 403),
+        ("GET", "/health", None, {}, 200),
+        ("PUT", MAPPING, b'{"leadId": GET /health HTTP/1.1\r\n\r\n',
+         {"Content-Type": "application/json", "Authorization": F.auth("admin")}, 400),
+        ("GET", F.cc_path, None, {"Authorization": F.auth("agent")}, 200),
+        ("DELETE", "/nope", b"x" * 5000, {"Content-Type": "text/plain"}, 404),
+        ("GET", "/health", None, {}, 200),
+        ("POST", BASE + "/cc", body, {"Content-Type": "application/json"}, 401),
+        ("GET", "/health", None, {}, 200),
+    ]
+    conn = http.client.HTTPConnection("127.0.0.1", S.port, timeout=REQ_TIMEOUT)
+    try:
+        for method, path, b, hdrs, want in seq:
+            try:
+                conn.request(method, path, body=b, headers=hdrs)
+                r = conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # the server may close a connection; it must then not have
+                # promised to keep it open, and a new one must work
+                conn.close()
+                conn.request(method, path, body=b, headers=hdrs)
+                r = conn.getresponse()
+            raw = r.read()
+            assert r.status == want, "%s %s on a kept-alive connection -> %d (expected %d): %s" % (
+                method, path, r.status, want, short(raw))
+            assert r.getheader("X-Request-Id"), "%s %s: no X-Request-Id" % (method, path)
+    finally:
+        conn.close()
+
+
+def test_success_answers_are_json():
+    rs = [req("GET", F.cc_path, auth=F.auth("admin")),
+          req("GET", BASE + "/cc", auth=F.auth("admin")),
+          req("POST", F.cc_path + "/process", {"processName": "js-" + uniq()}, auth=F.auth("admin")),
+          req("GET", MAPPING + "?campaignId=%d&leadId=%d" % (F.campaign, F.lead), auth=F.auth("admin")),
+          put_mapping(F.auth("admin"), F.campaign, F.lead, [], []),
+          login_resp(F.admin, F.pw[F.admin])]
+    for r in rs:
+        assert r.status in (200, 201), "%s %s -> %d" % (r.method, r.path, r.status)
+        ct = r.headers.get("content-type", "")
+        assert ct.split(";")[0].strip().lower() == "application/json", \
+            "%s %s: Content-Type %r" % (r.method, r.path, ct)
+        assert r.json is not None, "%s %s: body is not JSON: %s" % (r.method, r.path, short(r.raw))
+
+
+def raw_exchange(data, wait=2.0):
+    """Send raw bytes, read whatever comes back until close or `wait` s."""
+    sock = open_socket()
+    out = b""
+    try:
+        sock.sendall(data)
+        sock.settimeout(wait * SLOW)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        sock.close()
+    return out
+
+
+def test_malformed_requests_do_not_hurt_the_server():
+    junk = [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        b"PUT " + MAPPING.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"PUT " + MAPPING.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"PUT " + MAPPING.encode() + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000 + b"\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + b"=" * 5000 + b"\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHo",           # cut short
+        b"\x00\xff\xfe\r\n\r\n",
+        b"",                                      # connect and close
+    ]
+    for data in junk:
+        raw_exchange(data, wait=0.3)
+    r = req("GET", F.cc_path, auth="Basic " + "=" * 3000)
+    assert_error(r, 401, "AUTH-1001", "an absurd Basic value")
+    expect(req("GET", "/health"), 200, "health after malformed requests")
+    expect(req("GET", F.cc_path, auth=F.auth("admin")), 200, "a normal request afterwards")

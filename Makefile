@@ -16,6 +16,10 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resour
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
+# cmsctl's sources in src/cli/ that need neither libcurl nor a network: the
+# unit tests link them.
+CLI_PURE = cmsurl.c csv.c strbuf.c
+
 .PHONY: all clean test asan asan-build run valgrind
 all: $(BUILD)/cmsd $(BUILD)/unit_tests
 
@@ -28,8 +32,10 @@ $(BUILD):
 $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) src/*.h tests/unit/*.h
-	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(CMSD_OBJ) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) $(addprefix src/cli/,$(CLI_PURE)) src/*.h \
+		src/cli/*.h tests/unit/*.h
+	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(addprefix src/cli/,$(CLI_PURE)) $(CMSD_OBJ) \
+		$(LDFLAGS) $(LDLIBS)
 
 # Every phase of the suite: normal, ASan+UBSan, valgrind.
 test: all

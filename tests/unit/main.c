@@ -34,6 +34,8 @@ void suite_http(void);
 void suite_router(void);
 void suite_errors(void);
 void suite_config(void);
+void suite_cmsurl(void);
+void suite_csv(void);
 
 int main(void)
 {
@@ -45,6 +47,8 @@ int main(void)
 	suite_router();
 	suite_errors();
 	suite_config();
+	suite_cmsurl();
+	suite_csv();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

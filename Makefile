@@ -16,21 +16,36 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resour
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
-# cmsctl's sources in src/cli/ that need neither libcurl nor a network: the
-# unit tests link them.
+# cmsctl's sources in src/cli/ (libcurl + jansson); it shares xalloc.c and
+# banned.h with cmsd.  CLI_PURE needs neither libcurl nor a network, so the
+# unit tests link it too.
+CLI_PKGS = libcurl jansson
 CLI_PURE = cmsurl.c csv.c strbuf.c
+CLI_SRC  = main.c cli.c opts.c http_client.c output.c cmd_session.c cmd_mapping.c \
+           cmd_import.c cmd_resources.c $(CLI_PURE)
+CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 
 .PHONY: all clean test asan asan-build run valgrind
-all: $(BUILD)/cmsd $(BUILD)/unit_tests
+all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/cli/%.o: src/cli/%.c src/cli/*.h src/*.h | $(BUILD)/cli
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(CLI_PKGS)) -Isrc -c -o $@ $<
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
+$(BUILD)/cli:
+	mkdir -p $(BUILD)/cli
+
 $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/cmsctl: $(CLI_OBJ) $(BUILD)/xalloc.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CLI_LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) $(addprefix src/cli/,$(CLI_PURE)) src/*.h \
 		src/cli/*.h tests/unit/*.h

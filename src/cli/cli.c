@@ -1,0 +1,370 @@
+/*
+ * cli.c - the context every command shares: which CMS (URL rules of
+ * cmsurl.c applied to the options, the environment and the configuration
+ * file, in that order), which credentials, usage errors, ids, and paginated
+ * lists.  Also `cmsctl url`, which shows the URL decision.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define PAGE 1000 /* the API's largest page */
+
+int cli_usage(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cmsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'cmsctl %s%s--help'.\n", cli->command, cli->command[0] ? " " : "");
+	return EXIT_USAGE;
+}
+
+int cli_parse(struct cli *cli, struct opts *o, int argc, char **argv)
+{
+	char err[256];
+
+	if (opts_parse(o, argc, argv, false, err, sizeof(err)))
+		return cli_usage(cli, "%s", err);
+	return EXIT_OK;
+}
+
+int cli_parse_id(const char *s, int64_t *out)
+{
+	size_t n = strlen(s);
+	long long v;
+
+	if (!n || n > 19 || strspn(s, "0123456789") != n)
+		return -1;
+	errno = 0;
+	v = strtoll(s, NULL, 10);
+	if (errno || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_id_option(struct cli *cli, const struct opts *o, const char *name, bool required,
+		  int64_t *out)
+{
+	const char *v = opts_get(o, name);
+
+	*out = 0;
+	if (!v)
+		return required ? cli_usage(cli, "--%s ID is required", name) : EXIT_OK;
+	if (cli_parse_id(v, out))
+		return cli_usage(cli, "--%s must be a positive integer, not '%s'", name, v);
+	return EXIT_OK;
+}
+
+/* ---- which CMS ---- */
+
+int cli_base_url(struct cli *cli, char **out)
+{
+	const char *env = getenv("CMS_URL"), *given, *from;
+	char err[CMSURL_ERR];
+	bool as_given = false;
+	int bad;
+
+	*out = NULL;
+	if (cli->url && cli->cms_url)
+		return cli_usage(cli, "give --url or --cms-url, not both");
+	if (cli->cms_url) {
+		given = cli->cms_url, from = "--cms-url", as_given = true;
+	} else if (cli->url) {
+		given = cli->url, from = "--url";
+	} else if (env && *env) {
+		given = env, from = "CMS_URL";
+	} else if (cli->cfg.cms_url) {
+		given = cli->cfg.cms_url, from = "cms-url in the configuration file", as_given = true;
+	} else if (cli->cfg.url) {
+		given = cli->cfg.url, from = "url in the configuration file";
+	} else {
+		return cli_usage(cli, "no CMS URL: give --url URL (or --cms-url URL), set CMS_URL, "
+			"or put a line 'url URL' in the configuration file");
+	}
+	bad = as_given ? cmsurl_as_given(given, out, err, sizeof(err))
+		       : cmsurl_derive(&cli->cfg, given, out, err, sizeof(err));
+	if (bad)
+		return cli_usage(cli, "invalid URL '%s' (%s): %s", given, from, err);
+	return EXIT_OK;
+}
+
+int cmd_url(struct cli *cli, int argc, char **argv)
+{
+	struct opts o = OPTS_INIT;
+	char *url = NULL, err[CMSURL_ERR];
+	int rc;
+
+	if (cli->help) {
+		printf("usage: cmsctl url [URL]\n\n"
+		       "Print the CMS base URL derived from URL (API.md section 7): the first\n"
+		       "host label becomes 'cms', the environment label goes through the\n"
+		       "renaming table, the scheme becomes https; a local or numeric host is\n"
+		       "kept.  Without URL: the base URL this run would use (--url, --cms-url,\n"
+		       "CMS_URL or the configuration file).\n");
+		return EXIT_OK;
+	}
+	rc = cli_parse(cli, &o, argc - 1, argv + 1);
+	if (rc)
+		goto out;
+	if (o.npos > 1) {
+		rc = cli_usage(cli, "url takes one URL");
+	} else if (o.npos == 1) {
+		if (cmsurl_derive(&cli->cfg, o.pos[0], &url, err, sizeof(err)))
+			rc = cli_usage(cli, "invalid URL '%s': %s", o.pos[0], err);
+	} else {
+		rc = cli_base_url(cli, &url);
+	}
+	if (!rc)
+		printf("%s\n", url);
+out:
+	free(url);
+	opts_release(&o);
+	return rc;
+}
+
+/* ---- which credentials ---- */
+
+static void base64(struct strbuf *sb, const unsigned char *p, size_t n)
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		strbuf_addch(sb, abc[p[i] >> 2]);
+		strbuf_addch(sb, abc[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		strbuf_addch(sb, abc[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
+		strbuf_addch(sb, abc[p[i + 2] & 63]);
+	}
+	if (n - i == 1) {
+		strbuf_addch(sb, abc[p[i] >> 2]);
+		strbuf_addch(sb, abc[(p[i] & 3) << 4]);
+		strbuf_addstr(sb, "==");
+	} else if (n - i == 2) {
+		strbuf_addch(sb, abc[p[i] >> 2]);
+		strbuf_addch(sb, abc[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		strbuf_addch(sb, abc[(p[i + 1] & 15) << 2]);
+		strbuf_addch(sb, '=');
+	}
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* Forget a secret before freeing it. */
+static void wipe(struct strbuf *sb)
+{
+	if (sb->buf)
+		memset(sb->buf, 0, sb->alloc);
+	strbuf_release(sb);
+}
+
+int cli_password_login(struct cli *cli, const char **user, const char **password)
+{
+	*user = cli->user ? cli->user : env("CMS_USER");
+	*password = cli->password ? cli->password : env("CMS_PASSWORD");
+	if (!*user)
+		return cli_usage(cli, "no user: give --user USER or set CMS_USER");
+	if (!*password)
+		return cli_usage(cli, "no password for %s: give --password PASSWORD or set "
+			"CMS_PASSWORD", *user);
+	return EXIT_OK;
+}
+
+/*
+ * The Authorization value into sb: the command line's --token or --user
+ * first, then CMS_TOKEN, then CMS_USER with CMS_PASSWORD.
+ */
+static int auth_value(struct cli *cli, struct strbuf *sb)
+{
+	const char *token = cli->token, *user = NULL, *pw = NULL;
+	struct strbuf pair = STRBUF_INIT;
+	int rc;
+
+	if (cli->token && cli->user)
+		return cli_usage(cli, "give --token or --user, not both");
+	if (!token && !cli->user)
+		token = env("CMS_TOKEN");
+	if (token) {
+		if (!*token)
+			return cli_usage(cli, "--token is empty");
+		strbuf_addf(sb, "Bearer %s", token);
+		return EXIT_OK;
+	}
+	if (!cli->user && !env("CMS_USER"))
+		return cli_usage(cli, "no credentials: give --token TOKEN, or --user USER and "
+			"--password PASSWORD (or set CMS_TOKEN, or CMS_USER and CMS_PASSWORD)");
+	rc = cli_password_login(cli, &user, &pw);
+	if (rc)
+		return rc;
+	if (strchr(user, ':'))
+		return cli_usage(cli, "a user id cannot contain ':'");
+	strbuf_addf(&pair, "%s:%s", user, pw);
+	strbuf_addstr(sb, "Basic ");
+	base64(sb, (const unsigned char *)pair.buf, pair.len);
+	wipe(&pair);
+	cli->basic = true;
+	return EXIT_OK;
+}
+
+int cli_connect(struct cli *cli, enum auth_need need, struct client **out)
+{
+	struct client_config cc;
+	struct strbuf auth = STRBUF_INIT;
+	char *base = NULL;
+	int rc;
+
+	*out = NULL;
+	if (cli->http) {
+		*out = cli->http;
+		return EXIT_OK;
+	}
+	rc = cli_base_url(cli, &base);
+	if (!rc && need == AUTH_REQUIRED)
+		rc = auth_value(cli, &auth);
+	if (rc)
+		goto out;
+	cc.base = base;
+	cc.auth = auth.buf;
+	cc.insecure = cli->insecure;
+	cc.print_curl = cli->print_curl;
+	cc.timeout = cli->timeout;
+	cli->http = client_new(&cc);
+	if (!cli->http) {
+		fprintf(stderr, "cmsctl: libcurl cannot start\n");
+		rc = EXIT_NET;
+		goto out;
+	}
+	*out = cli->http;
+out:
+	wipe(&auth);
+	free(base);
+	return rc;
+}
+
+/* ---- a token for a long run ---- */
+
+int cli_session_begin(struct cli *cli, struct client *c)
+{
+	struct response r = RESPONSE_INIT;
+	struct strbuf auth = STRBUF_INIT;
+	const char *user, *pw, *token;
+	json_t *body = NULL;
+	int rc = EXIT_OK;
+
+	if (!cli->basic || client_printing(c))
+		return EXIT_OK;
+	rc = cli_password_login(cli, &user, &pw);
+	if (rc)
+		return rc;
+	body = json_pack("{s:s, s:s}", "username", user, "password", pw);
+	client_set_auth(c, NULL);
+	rc = client_request(c, "POST", "/basicauth", body, &r);
+	token = json_string_value(json_object_get(r.json, "authToken"));
+	if (!rc && !token) {
+		snprintf(r.error, sizeof(r.error), "the login answer has no authToken");
+		rc = EXIT_API;
+	}
+	if (rc) {
+		fprintf(stderr, "cmsctl: cannot log in as %s\n", user);
+		response_report(&r, false);
+		goto out;
+	}
+	strbuf_addf(&auth, "Bearer %s", token);
+	client_set_auth(c, auth.buf);
+	cli->session = true;
+out:
+	if (body) {
+		json_object_set_new(body, "password", json_string(""));
+		json_decref(body);
+	}
+	wipe(&auth);
+	if (r.body.buf)
+		memset(r.body.buf, 0, r.body.len);
+	response_release(&r);
+	return rc;
+}
+
+void cli_session_end(struct cli *cli, struct client *c)
+{
+	struct response r = RESPONSE_INIT;
+
+	if (!cli->session)
+		return;
+	if (client_request(c, "DELETE", "/basicauth", NULL, &r))
+		fprintf(stderr, "cmsctl: warning: could not revoke the import's token\n");
+	cli->session = false;
+	response_release(&r);
+}
+
+/* ---- lists ---- */
+
+static int parse_count(const char *s, long long min, long long max, long long *out)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 18 || strspn(s, "0123456789") != n)
+		return -1;
+	*out = strtoll(s, NULL, 10);
+	return *out < min || *out > max ? -1 : 0;
+}
+
+int cli_get_list(struct cli *cli, struct client *c, const char *path, const char *limit,
+		 const char *offset, json_t **rows, bool *single, struct response *last)
+{
+	struct strbuf url = STRBUF_INIT;
+	json_t *all = NULL;
+	long long lim = PAGE, off = 0;
+	char sep = strchr(path, '?') ? '&' : '?';
+	size_t pages = 0, n;
+	int rc = EXIT_OK;
+
+	*rows = NULL;
+	*single = true;
+	if (limit && parse_count(limit, 1, PAGE, &lim))
+		return cli_usage(cli, "--limit must be from 1 to %d, not '%s'", PAGE, limit);
+	if (offset && parse_count(offset, 0, INT64_MAX / 2, &off))
+		return cli_usage(cli, "--offset must be 0 or more, not '%s'", offset);
+	all = json_array();
+	for (;;) {
+		strbuf_reset(&url);
+		strbuf_addf(&url, "%s%climit=%lld&offset=%lld", path, sep, lim, off);
+		rc = client_request(c, "GET", url.buf, NULL, last);
+		if (rc || last->printed)
+			goto out;
+		if (!json_is_array(last->json)) {
+			snprintf(last->error, sizeof(last->error), "the answer is not a JSON list");
+			rc = EXIT_API;
+			goto out;
+		}
+		pages++;
+		n = json_array_size(last->json);
+		json_array_extend(all, last->json);
+		if (limit || n < (size_t)lim || !n ||
+		    (last->total >= 0 && off + (long long)n >= last->total))
+			break;
+		off += (long long)n;
+	}
+	*single = pages == 1;
+	*rows = all;
+	all = NULL;
+out:
+	json_decref(all);
+	strbuf_release(&url);
+	return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * http_client.h - cmsctl's one way to talk to the CMS: a request below
+ * /cms/configuration with an optional JSON body, the answer parsed, and the
+ * outcome already classified into cmsctl's exit codes.  With --print-curl
+ * the request is printed as a curl command instead of sent.
+ */
+#ifndef CMSCTL_HTTP_CLIENT_H
+#define CMSCTL_HTTP_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "strbuf.h"
+
+/* Exit codes of cmsctl (docs/cmsctl.md). */
+enum exit_code {
+	EXIT_OK = 0,    /* success */
+	EXIT_API = 1,   /* the API answered an error (or rows of an import failed) */
+	EXIT_USAGE = 2, /* bad command line, URL, configuration or input file */
+	EXIT_NET = 3,   /* no answer: could not connect, TLS failure, timeout */
+};
+
+struct client_config {
+	const char *base; /* CMS base URL, no trailing slash */
+	const char *auth; /* Authorization value, or NULL */
+	bool insecure;    /* accept any TLS certificate */
+	bool print_curl;  /* print requests as curl commands, send nothing */
+	long timeout;     /* seconds allowed for one request */
+};
+
+struct response {
+	long status;         /* HTTP status; 0 when no answer came */
+	json_t *json;        /* the parsed body, or NULL (empty or not JSON) */
+	struct strbuf body;  /* the body as it came */
+	long long total;     /* X-Total-Count, or -1 */
+	bool printed;        /* --print-curl: printed, not sent */
+	char error[512];     /* why no usable answer came */
+};
+
+#define RESPONSE_INIT { 0, NULL, STRBUF_INIT, -1, false, "" }
+
+struct client;
+
+/* A client for cfg (copied).  Returns NULL when libcurl cannot start. */
+struct client *client_new(const struct client_config *cfg);
+void client_free(struct client *c);
+
+/* Replace the Authorization value (NULL: none). */
+void client_set_auth(struct client *c, const char *auth);
+
+/* Whether requests are printed instead of sent. */
+bool client_printing(const struct client *c);
+
+/*
+ * Send `method` to base + "/cms/configuration" + path (path starts with '/'
+ * and may carry a query), with body as JSON when not NULL.  r is reset
+ * first.  Returns EXIT_OK for a 2xx answer whose body is empty or JSON (or
+ * when printed), EXIT_API for any other answer, EXIT_NET when none came
+ * (r->error says why).
+ */
+int client_request(struct client *c, const char *method, const char *path, json_t *body,
+		   struct response *r);
+
+/* path-segment escaping of s; caller frees. */
+char *client_escape(const char *s);
+
+/* Free what r holds and make it RESPONSE_INIT again. */
+void response_release(struct response *r);
+
+/*
+ * Explain a failed request on stderr: the API's errorCode, errorMessage and
+ * details, or why no answer came.  With json, the error body also goes to
+ * stdout as it came.
+ */
+void response_report(const struct response *r, bool json);
+
+#endif

@@ -156,6 +156,9 @@ void demo_print(const struct demo *d, const struct config *cfg, unsigned port)
 	       "?campaignId=%lld&leadId=%lld' -H 'accept: application/json' -H 'Content-Type: application/json' "
 	       "-H 'Authorization: Bearer %s'\n\n",
 	       k, scheme, host, port, d->campaign, d->lead, d->token);
+	printf("Or with cmsctl, the command-line client:\n\n");
+	printf("build/cmsctl %s--url %s://%s:%u --token %s mapping get --campaign %lld --lead %lld\n\n",
+	       cfg->tls_cert ? "--insecure " : "", scheme, host, port, d->token, d->campaign, d->lead);
 	fflush(stdout);
 }
 

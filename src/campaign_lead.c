@@ -55,9 +55,9 @@ out:
 
 int campaign_lead_list(struct request *r)
 {
-	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
-		return -1;
-	return res_list(r, store_campaign_lead_list, r->ids[2], cl_json, NULL);
+	struct store_path chain = { r->ids[0], r->ids[1], r->ids[2], 0 };
+
+	return res_list(r, &chain, store_campaign_lead_list, r->ids[2], cl_json, NULL);
 }
 
 int campaign_lead_delete(struct request *r)

@@ -67,9 +67,9 @@ out:
 
 int campaign_user_list(struct request *r)
 {
-	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
-		return -1;
-	return res_list(r, store_campaign_user_list, r->ids[2], cu_json, NULL);
+	struct store_path chain = { r->ids[0], r->ids[1], r->ids[2], 0 };
+
+	return res_list(r, &chain, store_campaign_user_list, r->ids[2], cu_json, NULL);
 }
 
 int campaign_user_delete(struct request *r)

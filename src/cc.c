@@ -38,15 +38,9 @@ out:
 }
 
 /* The system administrator's scope is 0: every contact center. */
-static int list_scoped(struct store *s, int64_t scope, const struct page *pg,
-		       store_row_fn fn, void *ctx, int64_t *total)
-{
-	return store_cc_list(s, scope, pg, fn, ctx, total);
-}
-
 int cc_list(struct request *r)
 {
-	return res_list(r, list_scoped, r->who.cc, cc_json, NULL);
+	return res_list(r, NULL, store_cc_list, r->who.cc, cc_json, NULL);
 }
 
 int cc_get(struct request *r)

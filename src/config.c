@@ -29,6 +29,7 @@ static const struct option_def {
 	{ "pwhash", OPT_STR, offsetof(struct config, pwhash), "argon2id cost: interactive (default) or min (tests only)" },
 	{ "body-limit", OPT_SIZE, offsetof(struct config, body_limit), "largest request body in bytes (default 1048576)" },
 	{ "timeout", OPT_UINT, offsetof(struct config, timeout), "seconds a connection may stay idle (default 30)" },
+	{ "per-ip-limit", OPT_UINT, offsetof(struct config, per_ip_limit), "connections one client address may hold (default 256)" },
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -68,8 +69,8 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: cmsd [options]\n\nOptions (each also settable as CMSD_<NAME>):\n");
 	for (i = 0; i < NOPTS; i++)
-		fprintf(f, "  --%-12s %s\n", options[i].name, options[i].help);
-	fprintf(f, "  --%-12s %s\n", "help", "print this help");
+		fprintf(f, "  --%-13s %s\n", options[i].name, options[i].help);
+	fprintf(f, "  --%-13s %s\n", "help", "print this help");
 	fprintf(f, "\nCMSD_ADMIN_USER and CMSD_ADMIN_PASSWORD create the system administrator.\n");
 }
 
@@ -86,6 +87,7 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->threads = cores > 0 ? (unsigned)cores : 2;
 	cfg->body_limit = 1024 * 1024;
 	cfg->timeout = 30;
+	cfg->per_ip_limit = 256;
 
 	for (i = 0; i < NOPTS; i++) {
 		char env[64] = "CMSD_";

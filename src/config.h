@@ -18,6 +18,7 @@ struct config {
 	unsigned threads;
 	size_t body_limit;       /* bytes */
 	unsigned timeout;        /* seconds a connection may idle */
+	unsigned per_ip_limit;   /* connections one client address may hold */
 	bool demo;
 };
 

@@ -116,6 +116,7 @@ static bool param(const char *s, const char *e, const char *name,
 bool http_accepts_json(const char *accept)
 {
 	const char *s = accept;
+	bool any = false, refused = false;
 
 	if (!accept || !*accept)
 		return true;
@@ -133,12 +134,15 @@ bool http_accepts_json(const char *accept)
 			q[n] = '\0';
 			zero = strtod(q, NULL) <= 0.0;
 		}
+		/* An explicit "application/json;q=0" refuses JSON whatever else. */
+		if (token_is(ts, te, "application/json"))
+			refused |= zero;
 		if (!zero && (token_is(ts, te, "application/json") ||
 			      token_is(ts, te, "application/*") || token_is(ts, te, "*/*")))
-			return true;
+			any = true;
 		s = *e ? e + 1 : e;
 	}
-	return false;
+	return any && !refused;
 }
 
 bool http_is_json(const char *ctype)
@@ -164,7 +168,7 @@ const char *http_query(struct request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Non-negative integer query parameter; absent leaves *out alone. */
+/* Integer query parameter within [lo, hi]; absent leaves *out alone. */
 static int query_num(struct request *r, const char *name, int64_t lo, int64_t hi,
 		     int64_t *out)
 {
@@ -184,6 +188,12 @@ static int query_num(struct request *r, const char *name, int64_t lo, int64_t hi
 	}
 	*out = n;
 	return 0;
+}
+
+int http_query_id(struct request *r, const char *name, int64_t *out)
+{
+	*out = 0;
+	return query_num(r, name, 1, INT64_MAX, out);
 }
 
 int http_page(struct request *r, struct page *pg)
@@ -219,18 +229,70 @@ int http_reply(struct request *r, unsigned status, json_t *body)
 
 /* ---- the request's life ---- */
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0; /* controls, DEL, stray continuations, overlong leads */
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+/*
+ * A copy of the (already percent-decoded) path without trailing '/', in
+ * which every byte that is not printable UTF-8 is percent-encoded again: the
+ * path goes into logs and error details, which must stay valid JSON text.
+ */
+static char *clean_path(const char *url)
+{
+	const unsigned char *u = (const unsigned char *)url;
+	size_t n = strlen(url), i = 0, o = 0, k;
+	char *out;
+
+	while (n > 1 && url[n - 1] == '/')
+		n--;
+	out = xmalloc(n * 3 + 1);
+	while (i < n) {
+		k = utf8_len(u + i, n - i);
+		if (k) {
+			memcpy(out + o, u + i, k);
+			o += k;
+			i += k;
+		} else {
+			snprintf(out + o, 4, "%%%02X", u[i++]);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static struct request *request_new(struct MHD_Connection *conn, const char *url,
 				   const char *method)
 {
 	struct request *r = xcalloc(1, sizeof(*r));
 	unsigned char raw[8];
-	size_t n = strlen(url);
 
 	r->conn = conn;
 	r->method = method;
-	while (n > 1 && url[n - 1] == '/')
-		n--;
-	r->path = xstrndup(url, n);
+	r->path = clean_path(url);
 	r->total = -1;
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
@@ -243,10 +305,30 @@ static void request_free(struct request *r)
 {
 	error_clear(&r->err);
 	json_decref(r->out);
+	if (r->body)
+		sodium_memzero(r->body, r->body_len); /* may hold a password */
 	free(r->body);
 	free(r->path);
+	sodium_memzero(r->pw_hash, sizeof(r->pw_hash));
 	sodium_memzero(&r->who, sizeof(r->who));
 	free(r);
+}
+
+/*
+ * Hash the body's "password" into r->pw_hash before any transaction, so that
+ * argon2id never runs while the store's write lock is held.  The handler
+ * still validates the field and reports what is wrong with it.
+ */
+static void prehash(struct request *r)
+{
+	json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, NULL);
+	json_t *pw = json_object_get(body, "password");
+	size_t n = json_string_length(pw);
+
+	if (json_is_string(pw) && n >= 8 && n <= 1024 && strlen(json_string_value(pw)) == n &&
+	    auth_hash_password(json_string_value(pw), r->pw_hash))
+		r->pw_hash[0] = '\0';
+	json_decref(body);
 }
 
 /* Run the route's handler in one transaction, again while the store asks. */
@@ -255,6 +337,8 @@ static void run_handler(struct request *r)
 	bool write = strcmp(r->method, "GET") != 0;
 	int attempt, rc;
 
+	if (r->route->flags & RF_PASSWORD)
+		prehash(r);
 	if (r->route->flags & RF_NO_TXN) {
 		r->route->handler(r);
 		return;
@@ -278,19 +362,22 @@ static void run_handler(struct request *r)
 	}
 }
 
-static void process(struct request *r)
+/*
+ * Everything decided from the request line and headers alone, run before a
+ * byte of the body is accepted: route, credentials, negotiation, tenant and
+ * role.  Sets r->err on refusal.
+ */
+static void admit(struct request *r)
 {
 	const char *ctype;
 
 	r->route = router_match(r);
 	if (!r->route)
 		return;
-	if (!(r->route->flags & RF_NO_TXN)) {
-		r->store = http_thread_store();
-		if (!r->store) {
-			error_set(&r->err, ERR_UNAVAILABLE);
-			return;
-		}
+	r->store = http_thread_store();
+	if (!r->store) {
+		error_set(&r->err, ERR_UNAVAILABLE);
+		return;
 	}
 	if (r->route->role != ROLE_NONE && auth_authenticate(r))
 		return;
@@ -304,16 +391,17 @@ static void process(struct request *r)
 		error_set(&r->err, ERR_MEDIA);
 		return;
 	}
+	if (r->bad_object[0]) {
+		error_missing(&r->err, r->bad_object, r->bad_id);
+		return;
+	}
 	/* Another tenant's contact center is, to this caller, a missing one. */
 	if ((r->route->flags & RF_CC) && r->who.role != ROLE_SYSTEM && r->ids[0] != r->who.cc) {
 		error_missing_id(&r->err, "contactCenter", r->ids[0]);
 		return;
 	}
-	if (r->who.role < r->route->role) {
+	if (r->who.role < r->route->role)
 		error_set(&r->err, ERR_FORBIDDEN);
-		return;
-	}
-	run_handler(r);
 }
 
 static enum MHD_Result send_answer(struct request *r)
@@ -388,17 +476,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			error_set(&r->err, ERR_TOO_LARGE);
 			return send_answer(r);
 		}
-		return MHD_YES;
+		admit(r);
+		/* A refusal is sent at once; the body, if any, is never read. */
+		return r->err.code ? send_answer(r) : MHD_YES;
 	}
 	if (*upload_size) {
 		if (!r->too_large && r->body_len + *upload_size > conf->body_limit) {
 			/* Chunked and over the limit: drop what we hold, discard the rest. */
 			r->too_large = true;
+			if (r->body)
+				sodium_memzero(r->body, r->body_len);
 			free(r->body);
 			r->body = NULL;
 			r->body_len = 0;
 		}
-		if (!r->too_large) {
+		if (r->too_large) {
+			/* libmicrohttpd cannot answer before the body ends; a client
+			 * that streams on regardless is cut off. */
+			r->dropped += *upload_size;
+			if (r->dropped > 4 * conf->body_limit)
+				return MHD_NO;
+		} else {
 			r->body = xrealloc(r->body, r->body_len + *upload_size + 1);
 			memcpy(r->body + r->body_len, upload, *upload_size);
 			r->body_len += *upload_size;
@@ -410,7 +508,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->too_large)
 		error_set(&r->err, ERR_TOO_LARGE);
 	else
-		process(r);
+		run_handler(r);
 	return send_answer(r);
 }
 
@@ -523,10 +621,10 @@ int http_start(const struct config *cfg)
 		flags, 0, NULL, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
@@ -562,15 +660,19 @@ void http_stop(int grace)
 
 	if (!daemon_)
 		return;
+	/* Stop accepting now; the socket itself may be closed only after
+	 * MHD_stop_daemon (microhttpd.h, MHD_quiesce_daemon). */
 	s = MHD_quiesce_daemon(daemon_);
 	if (s != MHD_INVALID_SOCKET)
-		close(s);
+		shutdown(s, SHUT_RDWR);
 	while (atomic_load(&in_flight) > 0 && waited < grace * 100) {
 		usleep(10000);
 		waited++;
 	}
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
 	pthread_mutex_lock(&stores_lock);
 	for (i = 0; i < nstores; i++)
 		store_close(stores[i]);

@@ -45,13 +45,16 @@ struct request {
 	char *body;              /* NUL-terminated, at most the body limit */
 	size_t body_len;
 	bool too_large;          /* the body went over the limit */
-	bool started;            /* the first call has been seen */
+	size_t dropped;          /* bytes of an oversized body thrown away */
 	char id[17];             /* request id, hex */
 	struct timespec t0;
 
 	const struct route *route;
 	int64_t ids[4];          /* integer path parameters, in order */
 	const char *str;         /* the string path parameter, in path */
+	char bad_object[24];     /* a path id that cannot exist: its object... */
+	char bad_id[32];         /* ...and its text */
+	char pw_hash[CMS_HASH_MAX + 1]; /* RF_PASSWORD routes: hash of "password" */
 	struct principal who;
 	struct store *store;
 
@@ -80,6 +83,9 @@ bool http_is_json(const char *ctype);
 
 /* Handler helpers. */
 const char *http_query(struct request *r, const char *name);
+/* An optional positive id from the query into *out (0 when absent); 400
+ * on anything else. */
+int http_query_id(struct request *r, const char *name, int64_t *out);
 /* Reads limit/offset into pg; 400 on bad values. */
 int http_page(struct request *r, struct page *pg);
 /* Parse the body as a JSON object into *out (caller frees). */

@@ -10,6 +10,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "banned.h"
+
 void log_event(const char *level, const char *msg, json_t *fields)
 {
 	struct timeval tv;

@@ -8,16 +8,27 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "config.h"
 #include "demo.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "store.h"
 #include "banned.h"
 
 #define GRACE_SECONDS 30
+#define PURGE_SECONDS 3600
+
+/* Delete expired tokens, so that the table stays as small as the live
+ * sessions.  Failure is only logged: the next round tries again. */
+static void purge_tokens(struct store *s)
+{
+	if (store_token_purge(s, (int64_t)time(NULL)))
+		log_msgf("warn", "could not purge expired tokens");
+}
 
 /* Create the system administrator of CMSD_ADMIN_USER / CMSD_ADMIN_PASSWORD,
  * or update its password when it changed.  Returns 0 or -1 (logged). */
@@ -28,6 +39,12 @@ static int ensure_admin(struct store *s, const struct config *cfg)
 
 	if (!cfg->admin_user || !cfg->admin_password)
 		return 0;
+	if (!valid_user_id(cfg->admin_user) || strlen(cfg->admin_password) < 8 ||
+	    strlen(cfg->admin_password) > 1024) {
+		log_msgf("error", "CMSD_ADMIN_USER must be 1 to 128 of A-Z a-z 0-9 . _ - @ + "
+			 "and CMSD_ADMIN_PASSWORD 8 to 1024 bytes");
+		return -1;
+	}
 	memset(&u, 0, sizeof(u));
 	if ((rc = store_begin(s, true)))
 		goto out;
@@ -98,7 +115,15 @@ int main(int argc, char **argv)
 	demo_print(&demo, &cfg, http_port());
 	demo_clear(&demo);
 
-	sigwait(&stop, &sig);
+	purge_tokens(store);
+	for (;;) {
+		struct timespec wait = { PURGE_SECONDS, 0 };
+
+		sig = sigtimedwait(&stop, NULL, &wait);
+		if (sig > 0)
+			break;
+		purge_tokens(store);
+	}
 	log_msgf("info", "signal %d: finishing requests in flight", sig);
 	http_stop(GRACE_SECONDS);
 	log_msgf("info", "stopped");

@@ -190,17 +190,14 @@ static int collect(void *ctx, const void *row)
 
 /* One page of campaign leads (of one campaign, or all the caller's), each
  * with its current state. */
-static int list_states(struct request *r, int64_t campaign)
+static int list_states(struct request *r, int64_t campaign, const struct page *pg)
 {
 	struct rows rs = { NULL, 0 };
-	struct page pg;
 	json_t *arr = NULL, *o;
 	size_t i;
 	int rc = -1, src;
 
-	if (http_page(r, &pg))
-		goto out;
-	src = store_mapping_list(r->store, r->who.cc, campaign, &pg, collect, &rs, &r->total);
+	src = store_mapping_list(r->store, r->who.cc, campaign, pg, collect, &rs, &r->total);
 	if (src) {
 		http_store_error(r, src, "campaign", campaign);
 		goto out;
@@ -219,37 +216,29 @@ out:
 	return rc;
 }
 
-/* An optional positive id from the query; 0 when absent. */
-static int query_id(struct request *r, const char *name, int64_t *out)
-{
-	const char *v = http_query(r, name);
-
-	*out = 0;
-	if (v && parse_id(v, out))
-		return error_invalid(&r->err, name, "must be a positive integer");
-	return 0;
-}
-
 int mapping_get(struct request *r)
 {
 	int64_t campaign, lead;
 	struct campaign_lead cl;
+	struct page pg;
 	json_t *o;
 	int rc;
 
-	query_id(r, "campaignId", &campaign);
-	query_id(r, "leadId", &lead);
+	http_query_id(r, "campaignId", &campaign);
+	http_query_id(r, "leadId", &lead);
 	if (lead && !campaign && !r->err.code)
 		error_invalid(&r->err, "leadId", "needs campaignId");
+	if (!lead)
+		http_page(r, &pg);
 	if (r->err.code)
 		return -1;
 	if (!campaign)
-		return list_states(r, 0);
+		return list_states(r, 0, &pg);
 	if (!lead) {
 		rc = store_campaign_in_scope(r->store, r->who.cc, campaign);
 		if (rc)
 			return http_store_error(r, rc, "campaign", campaign);
-		return list_states(r, campaign);
+		return list_states(r, campaign, &pg);
 	}
 	if (find_campaign_lead(r, campaign, lead, &cl) || current(r, &cl, &o))
 		return -1;
@@ -263,7 +252,7 @@ int mapping_lead_user(struct request *r)
 	json_t *o;
 	int rc;
 
-	if (query_id(r, "leadId", &lead))
+	if (http_query_id(r, "leadId", &lead))
 		return -1;
 	if (!lead)
 		return error_invalid(&r->err, "leadId", "is required");

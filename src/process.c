@@ -39,9 +39,9 @@ out:
 
 int process_list(struct request *r)
 {
-	if (res_check_path(r, r->ids[0], 0, 0, 0))
-		return -1;
-	return res_list(r, store_process_list, r->ids[0], process_json, NULL);
+	struct store_path chain = { r->ids[0], 0, 0, 0 };
+
+	return res_list(r, &chain, store_process_list, r->ids[0], process_json, NULL);
 }
 
 int process_get(struct request *r)

@@ -39,14 +39,16 @@ static int append_row(void *ctx, const void *row)
 	return 0;
 }
 
-int res_list(struct request *r, store_list_fn list, int64_t parent,
-	     row_json_fn to_json, const void *arg)
+int res_list(struct request *r, const struct store_path *chain,
+	     store_list_fn list, int64_t parent, row_json_fn to_json,
+	     const void *arg)
 {
 	struct list_ctx l = { NULL, to_json, arg };
 	struct page pg;
 	int rc;
 
-	if (http_page(r, &pg))
+	if (http_page(r, &pg) ||
+	    (chain && res_check_path(r, chain->cc, chain->process, chain->campaign, chain->lead)))
 		return -1;
 	l.arr = json_array();
 	rc = list(r->store, parent, &pg, append_row, &l, &r->total);
@@ -96,9 +98,9 @@ out:
 
 int child_list(struct request *r, const struct child_kind *k)
 {
-	if (res_check_path(r, r->ids[0], r->ids[1], 0, 0))
-		return -1;
-	return res_list(r, k->list, r->ids[1], child_json, k);
+	struct store_path chain = { r->ids[0], r->ids[1], 0, 0 };
+
+	return res_list(r, &chain, k->list, r->ids[1], child_json, k);
 }
 
 int child_get(struct request *r, const struct child_kind *k)

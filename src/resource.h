@@ -23,9 +23,12 @@ int res_check_path(struct request *r, int64_t cc, int64_t process,
 /* A store failure about the object named by a string id (a userId). */
 int res_store_error(struct request *r, int rc, const char *object,
 		    const char *id);
-/* Answer 200 with one page of `list` below `parent`, with X-Total-Count. */
-int res_list(struct request *r, store_list_fn list, int64_t parent,
-	     row_json_fn to_json, const void *arg);
+/* Answer 200 with one page of `list` below `parent`, with X-Total-Count:
+ * paging parameters are checked first (400), then the parent chain (404;
+ * NULL: none). */
+int res_list(struct request *r, const struct store_path *chain,
+	     store_list_fn list, int64_t parent, row_json_fn to_json,
+	     const void *arg);
 
 /* A lead list or a campaign: the same life, different names. */
 struct child_kind {

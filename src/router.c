@@ -7,6 +7,7 @@
  */
 #include "router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -14,13 +15,13 @@
 #include "banned.h"
 
 #define CFG "/cms/configuration"
-#define CC CFG "/cc/{id}"
-#define PROC CC "/process/{id}"
-#define CAMP PROC "/campaign/{id}"
+#define CC CFG "/cc/{contactCenter}"
+#define PROC CC "/process/{process}"
+#define CAMP PROC "/campaign/{campaign}"
 
 static const struct route routes[] = {
 	{ "GET", "/health", health_get, ROLE_NONE, RF_NO_TXN, "health" },
-	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NONE, "login" },
+	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NO_TXN, "login" },
 	{ "DELETE", CFG "/basicauth", auth_logout, ROLE_AGENT, RF_NONE, "logout" },
 
 	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, RF_NONE, "mapping.put" },
@@ -32,10 +33,10 @@ static const struct route routes[] = {
 	{ "GET", CC, cc_get, ROLE_AGENT, RF_CC, "cc.get" },
 	{ "DELETE", CC, cc_delete, ROLE_SYSTEM, RF_CC, "cc.delete" },
 
-	{ "POST", CC "/user", user_create, ROLE_ADMIN, RF_CC, "user.create" },
+	{ "POST", CC "/user", user_create, ROLE_ADMIN, RF_CC | RF_PASSWORD, "user.create" },
 	{ "GET", CC "/user", user_list, ROLE_AGENT, RF_CC, "user.list" },
 	{ "GET", CC "/user/{str}", user_get, ROLE_AGENT, RF_CC, "user.get" },
-	{ "PUT", CC "/user/{str}", user_update, ROLE_ADMIN, RF_CC, "user.update" },
+	{ "PUT", CC "/user/{str}", user_update, ROLE_ADMIN, RF_CC | RF_PASSWORD, "user.update" },
 	{ "DELETE", CC "/user/{str}", user_delete, ROLE_ADMIN, RF_CC, "user.delete" },
 
 	{ "POST", CC "/process", process_create, ROLE_ADMIN, RF_CC, "process.create" },
@@ -45,8 +46,8 @@ static const struct route routes[] = {
 
 	{ "POST", PROC "/lead", lead_create, ROLE_ADMIN, RF_CC, "lead.create" },
 	{ "GET", PROC "/lead", lead_list, ROLE_AGENT, RF_CC, "lead.list" },
-	{ "GET", PROC "/lead/{id}", lead_get, ROLE_AGENT, RF_CC, "lead.get" },
-	{ "DELETE", PROC "/lead/{id}", lead_delete, ROLE_ADMIN, RF_CC, "lead.delete" },
+	{ "GET", PROC "/lead/{lead}", lead_get, ROLE_AGENT, RF_CC, "lead.get" },
+	{ "DELETE", PROC "/lead/{lead}", lead_delete, ROLE_ADMIN, RF_CC, "lead.delete" },
 
 	{ "POST", PROC "/campaign", campaign_create, ROLE_ADMIN, RF_CC, "campaign.create" },
 	{ "GET", PROC "/campaign", campaign_list, ROLE_AGENT, RF_CC, "campaign.list" },
@@ -59,29 +60,33 @@ static const struct route routes[] = {
 
 	{ "POST", CAMP "/campaign-lead", campaign_lead_add, ROLE_ADMIN, RF_CC, "campaignLead.add" },
 	{ "GET", CAMP "/campaign-lead", campaign_lead_list, ROLE_AGENT, RF_CC, "campaignLead.list" },
-	{ "DELETE", CAMP "/campaign-lead/{id}", campaign_lead_delete, ROLE_ADMIN, RF_CC, "campaignLead.delete" },
+	{ "DELETE", CAMP "/campaign-lead/{campaignLead}", campaign_lead_delete, ROLE_ADMIN, RF_CC, "campaignLead.delete" },
 
 	{ "GET", CAMP "/lead-user", mapping_lead_user, ROLE_AGENT, RF_CC, "leadUser.get" },
 };
 
 /*
- * Match path against pattern segment by segment, filling ids/str.  A "{id}"
- * segment must be all digits; one that cannot name a row (0, or beyond
- * INT64_MAX) becomes -1, so that every lookup misses and answers 404
- * CONF-1001 as for any other missing object.
+ * Match path against pattern segment by segment, filling r->ids and r->str.
+ * An id segment ("{object}") must be all digits; one that cannot name a row
+ * (0, or beyond INT64_MAX) still matches, as id -1, and is remembered in
+ * r->bad_object and r->bad_id, so that it answers 404 CONF-1001 naming the
+ * object and the id as given, like any missing object.
  */
-static bool match(const char *pattern, const char *path, int64_t ids[4],
-		  const char **str)
+static bool match(const char *pattern, const char *path, struct request *r)
 {
 	const char *p = pattern, *s = path;
 	int nid = 0;
 
+	r->bad_object[0] = '\0';
+	r->str = NULL;
 	while (*p && *s) {
 		size_t plen = strcspn(p + 1, "/") + 1, slen = strcspn(s + 1, "/") + 1;
 
 		if (*p != '/' || *s != '/' || slen == 1)
 			return false;
-		if (!strncmp(p, "/{id}", plen)) {
+		if (!strncmp(p, "/{str}", plen)) {
+			r->str = s + 1;
+		} else if (p[1] == '{') {
 			char buf[32];
 			int64_t v;
 
@@ -89,9 +94,13 @@ static bool match(const char *pattern, const char *path, int64_t ids[4],
 				return false;
 			memcpy(buf, s + 1, slen - 1);
 			buf[slen - 1] = '\0';
-			ids[nid++] = parse_id(buf, &v) ? -1 : v;
-		} else if (!strncmp(p, "/{str}", plen)) {
-			*str = s + 1;
+			if (parse_id(buf, &v)) {
+				v = -1;
+				memcpy(r->bad_id, buf, slen);
+				snprintf(r->bad_object, sizeof(r->bad_object), "%.*s",
+					 (int)(plen - 3), p + 2); /* inside the braces */
+			}
+			r->ids[nid++] = v;
 		} else if (plen != slen || strncmp(p, s, plen)) {
 			return false;
 		}
@@ -101,38 +110,37 @@ static bool match(const char *pattern, const char *path, int64_t ids[4],
 	return !*p && !*s;
 }
 
-const struct route *router_match(struct request *r)
+/* Methods answered at r->path, for the Allow header of a 405. */
+static void allowed(struct request *r)
 {
-	const struct route *found = NULL;
 	size_t i, used = 0;
 
 	r->allow[0] = '\0';
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		int64_t ids[4] = { 0, 0, 0, 0 };
-		const char *str = NULL;
+		size_t n = strlen(routes[i].method);
 
-		if (!match(routes[i].pattern, r->path, ids, &str))
+		if (!match(routes[i].pattern, r->path, r) || strstr(r->allow, routes[i].method) ||
+		    used + n + 3 >= sizeof(r->allow))
 			continue;
-		if (!strcmp(routes[i].method, r->method) && !found) {
-			found = &routes[i];
-			memcpy(r->ids, ids, sizeof(ids));
-			r->str = str;
+		if (used) {
+			memcpy(r->allow + used, ", ", 2);
+			used += 2;
 		}
-		if (!strstr(r->allow, routes[i].method)) {
-			size_t n = strlen(routes[i].method);
-
-			if (used + n + 3 < sizeof(r->allow)) {
-				if (used) {
-					memcpy(r->allow + used, ", ", 2);
-					used += 2;
-				}
-				memcpy(r->allow + used, routes[i].method, n + 1);
-				used += n;
-			}
-		}
+		memcpy(r->allow + used, routes[i].method, n + 1);
+		used += n;
 	}
-	if (found)
-		return found;
-	error_set(&r->err, used ? ERR_METHOD : ERR_NO_ENDPOINT);
+}
+
+const struct route *router_match(struct request *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		memset(r->ids, 0, sizeof(r->ids));
+		if (!strcmp(routes[i].method, r->method) && match(routes[i].pattern, r->path, r))
+			return &routes[i];
+	}
+	allowed(r);
+	error_set(&r->err, r->allow[0] ? ERR_METHOD : ERR_NO_ENDPOINT);
 	return NULL;
 }

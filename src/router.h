@@ -11,12 +11,14 @@ typedef int (*handler_fn)(struct request *r);
 enum route_flags {
 	RF_NONE = 0,
 	RF_CC = 1,      /* ids[0] is a contact center: checked against the caller */
-	RF_NO_TXN = 2,  /* the handler manages the store itself */
+	RF_NO_TXN = 2,  /* the handler manages its own transactions */
+	RF_PASSWORD = 4, /* hash the body's "password" before the transaction */
 };
 
 struct route {
 	const char *method;
-	const char *pattern; /* segments; "{id}" a positive integer, "{str}" text */
+	const char *pattern; /* segments; "{object}" a positive integer id of that
+				object, "{str}" text (a userId) */
 	handler_fn handler;
 	enum role role;      /* least role allowed */
 	int flags;
@@ -25,7 +27,7 @@ struct route {
 
 /* Find the route of (method, path).  On failure sets r->err to 404 HTTP-1404
  * or 405 HTTP-1405 (with r->allow filled) and returns NULL.  On success fills
- * r->ids and r->str. */
+ * r->ids, r->str, and r->bad_object / r->bad_id for an id that cannot exist. */
 const struct route *router_match(struct request *r);
 
 #endif

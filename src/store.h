@@ -161,7 +161,8 @@ int store_user_get(struct store *s, int64_t cc, const char *user_id,
 /* Rows: struct user (pw_hash empty). */
 int store_user_list(struct store *s, int64_t cc, const struct page *pg,
 		    store_row_fn fn, void *ctx, int64_t *total);
-/* Each of name, role, pw_hash is changed only when non-NULL. */
+/* Each of name, role, pw_hash is changed only when non-NULL.  A new pw_hash
+ * also revokes every token of the user. */
 int store_user_update(struct store *s, int64_t cc, const char *user_id,
 		      const char *name, const char *role, const char *pw_hash);
 /* Also removes its campaign memberships, mappings and tokens. */

@@ -214,6 +214,7 @@ enum stmt {
 	ST_TOKEN_ADD,
 	ST_TOKEN_GET,
 	ST_TOKEN_DELETE,
+	ST_TOKEN_DELETE_USER,
 	ST_TOKEN_PURGE,
 
 	ST__COUNT
@@ -242,7 +243,8 @@ static const struct {
 	S(ST_BEGIN_WRITE, "BEGIN IMMEDIATE"),
 	S(ST_COMMIT, "COMMIT"),
 	S(ST_ROLLBACK, "ROLLBACK"),
-	S(ST_PING, "SELECT 1"),
+	/* reads the file, so a broken or vanished database fails the ping */
+	S(ST_PING, "SELECT COUNT(*) FROM schema_version"),
 	S(ST_SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
 	S(ST_SCHEMA_SET,
 	  "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
@@ -432,6 +434,9 @@ static const struct {
 	  " FROM token t JOIN users u ON u.pk = t.user_pk"
 	  " WHERE t.hash = ?1 AND t.expires_at > ?2"),
 	S(ST_TOKEN_DELETE, "DELETE FROM token WHERE hash = ?1"),
+	S(ST_TOKEN_DELETE_USER,
+	  "DELETE FROM token WHERE user_pk ="
+	  " (SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2))"),
 	S(ST_TOKEN_PURGE, "DELETE FROM token WHERE expires_at <= ?1"),
 };
 
@@ -1233,6 +1238,9 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 		 STORE_ERROR, &n);
 	if (rc == STORE_OK && n == 0)
 		rc = STORE_NOT_FOUND;
+	/* A new password ends every session of the old one. */
+	if (rc == STORE_OK && pw_hash)
+		rc = run(s, ST_TOKEN_DELETE_USER, ARGS(A_T(user_id), A_I(cc)), STORE_ERROR, &n);
 	return rc;
 }
 

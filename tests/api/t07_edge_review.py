@@ -155,3 +155,39 @@ def test_bad_admin_environment_refused():
         assert p.returncode != 0, "cmsd started with CMSD_ADMIN_USER=%r" % user
         assert b"CMSD_ADMIN_USER" in p.stderr, p.stderr[-500:]
         assert pw.encode() not in p.stderr, "the password was logged"
+
+
+def test_migrates_an_older_schema_at_start():
+    import sqlite3
+    srv = Server().start()
+    try:
+        sysauth = srv.sys_auth()
+        cc = create_cc(sysauth, srv=srv)
+        expect_version = None
+        eq(srv.stop(), 0, "first run's exit code")
+        db = sqlite3.connect(srv.db_path)
+        try:
+            expect_version = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            assert expect_version >= 2, "schema version %r" % expect_version
+            # turn the store back into version 1
+            db.execute("DROP INDEX campaign_user_campaign")
+            db.execute("DROP INDEX campaign_lead_campaign")
+            db.execute("DELETE FROM schema_version WHERE version >= 2")
+            db.commit()
+        finally:
+            db.close()
+        srv.start()
+        expect(req("GET", cc_path(cc), auth=srv.sys_auth(), srv=srv), 200, "data kept across the migration")
+        assert any("migrated to version %d" % expect_version in l for l in srv.run.stderr), \
+            "no migration logged: %s" % srv.run.stderr[:5]
+    finally:
+        if srv.running:
+            srv.stop()
+    db = sqlite3.connect(srv.db_path)
+    try:
+        eq(db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0], expect_version,
+           "version after the restart")
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"campaign_user_campaign", "campaign_lead_campaign"} <= names, names
+    finally:
+        db.close()

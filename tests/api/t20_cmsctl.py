@@ -5,10 +5,13 @@ help and usage errors, login/logout, create/list/show/delete of every set-up
 resource, mapping set/get, --json, --print-curl (prints, sends nothing, masks
 secrets), exit codes 0/1/2/3, and mapping import with good and bad rows.
 
-CMSCTL_BIN names the binary; by default the cmsctl next to CMSD_BIN, else
-build/cmsctl.  cmsctl itself is not run under valgrind (CMSD_VALGRIND=1
-only slows the timeouts down).
+CMSCTL_BIN names the binary (or a wrapper script that runs it under
+valgrind); by default the cmsctl next to CMSD_BIN, else build/cmsctl.  A
+sanitizer or valgrind report on cmsctl's stderr fails the test.  cmsctl
+itself is not run under valgrind by CMSD_VALGRIND=1 (it only slows the
+timeouts down).
 """
+import http.server
 import json
 import os
 import shutil
@@ -70,8 +73,14 @@ def cmsctl(*args, **kw):
     p = subprocess.run([cmsctl_bin()] + list(args), input=kw.get("stdin", b""),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
                        timeout=kw.get("timeout", 120 * SLOW), cwd=TMP)
-    return Ran(list(args), p.returncode, p.stdout.decode("utf-8", "replace"),
-               p.stderr.decode("utf-8", "replace"))
+    r = Ran(list(args), p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+    # under a sanitizer build or a valgrind wrapper (CMSCTL_BIN), a report
+    # fails the test even when the exit code happens to be the expected one
+    for line in r.err.splitlines():
+        assert not harness.TOOL_LINE.match(line) and \
+            not any(m in line for m in harness.SAN_MARKERS), "cmsctl memory report: %r" % r
+    return r
 
 
 def ok(r, what=""):

@@ -94,8 +94,14 @@ int cli_base_url(struct cli *cli, char **out)
 	}
 	bad = as_given ? cmsurl_as_given(given, out, err, sizeof(err))
 		       : cmsurl_derive(&cli->cfg, given, out, err, sizeof(err));
-	if (bad)
-		return cli_usage(cli, "invalid URL '%s' (%s): %s", given, from, err);
+	if (bad) {
+		/* the URL is shown without a password it may hold */
+		char *shown = cmsurl_redact(given);
+
+		cli_usage(cli, "invalid URL '%s' (%s): %s", shown, from, err);
+		free(shown);
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
@@ -120,8 +126,12 @@ int cmd_url(struct cli *cli, int argc, char **argv)
 	if (o.npos > 1) {
 		rc = cli_usage(cli, "url takes one URL");
 	} else if (o.npos == 1) {
-		if (cmsurl_derive(&cli->cfg, o.pos[0], &url, err, sizeof(err)))
-			rc = cli_usage(cli, "invalid URL '%s': %s", o.pos[0], err);
+		if (cmsurl_derive(&cli->cfg, o.pos[0], &url, err, sizeof(err))) {
+			char *shown = cmsurl_redact(o.pos[0]);
+
+			rc = cli_usage(cli, "invalid URL '%s': %s", shown, err);
+			free(shown);
+		}
 	} else {
 		rc = cli_base_url(cli, &url);
 	}

@@ -4,7 +4,8 @@
  *
  * A given URL is parsed into scheme, host and port; path, query and fragment
  * are dropped.  A local or numeric host (localhost, *.localhost, a host of
- * one label, an IPv4 or bracketed IPv6 literal) is kept as it is.  Any other
+ * one label, a name of the local-name table, an IPv4 or bracketed IPv6
+ * literal) is kept as it is.  Any other
  * host names a service in an environment: its first label becomes "cms", its
  * second (the environment) goes through the renaming table, and the scheme
  * becomes https.  docs/cmsctl.md states the rules for users; the unit tests
@@ -41,6 +42,21 @@ static const struct {
 } default_renames[] = {
 	{ "ecc-prod", "engg-prod" },
 };
+
+/*
+ * Names of the local machine or network besides localhost and *.localhost
+ * (always local, RFC 6761): never the name of a service in an environment,
+ * so never rewritten.  ".x" stands for every name ending in ".x".  A
+ * `local NAME` line of the configuration file adds one.
+ */
+static const char *const default_locals[] = {
+	"localhost.localdomain",    /* the local machine in many /etc/hosts */
+	".local",                   /* multicast DNS: a machine of the LAN (RFC 6762) */
+	"host.docker.internal",     /* the host, seen from a Docker container */
+	"host.containers.internal", /* the same for Podman */
+};
+
+#define SCHEME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-."
 
 enum host_kind { HOST_NAME, HOST_IPV4, HOST_IPV6 };
 
@@ -95,6 +111,23 @@ static bool valid_label(const char *s, size_t n)
 	return true;
 }
 
+/* A lower-case host name of valid labels, as a `local` line names one. */
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s), i, start = 0;
+
+	if (!n || n > HOST_MAX)
+		return false;
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		if (!valid_label(s + start, i - start) || s[start] == '-' || s[i - 1] == '-')
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 /*
  * Check a lower-case host name in place (one trailing dot is dropped) and
  * tell a name from an IPv4 literal: a host whose last label is all digits
@@ -142,6 +175,17 @@ static int check_name(char *host, enum host_kind *kind, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * Whether s (up to end) starts with a scheme and "://"; *n gets the
+ * scheme's length.  A "://" further on, inside a path or a query
+ * ("gw.example.com/login?next=https://x"), is no scheme.
+ */
+static bool scheme_at(const char *s, const char *end, size_t *n)
+{
+	*n = strspn(s, SCHEME_CHARS);
+	return (size_t)(end - s) >= *n + 3 && !memcmp(s + *n, "://", 3);
+}
+
 static int parse_port(const char *p, size_t n, long *port, char *err, size_t errlen)
 {
 	size_t i;
@@ -187,6 +231,7 @@ static int parse_ipv6(const char *auth, size_t n, struct url *u, char *err, size
 static int parse(const char *given, struct url *u, char *err, size_t errlen)
 {
 	const char *s = given, *end, *p, *auth, *auth_end, *colon = NULL;
+	size_t n;
 
 	memset(u, 0, sizeof(*u));
 	u->path = "";
@@ -202,11 +247,8 @@ static int parse(const char *given, struct url *u, char *err, size_t errlen)
 			return fail(err, errlen, "the URL contains a space, a control character "
 				    "or a character outside ASCII");
 
-	p = strstr(s, "://");
 	auth = s;
-	if (p && p < end) {
-		size_t n = (size_t)(p - s);
-
+	if (scheme_at(s, end, &n)) {
 		if (n == 4 && !strncasecmp(s, "http", 4))
 			memcpy(u->scheme, "http", 5);
 		else if (n == 5 && !strncasecmp(s, "https", 5))
@@ -215,7 +257,7 @@ static int parse(const char *given, struct url *u, char *err, size_t errlen)
 			return fail(err, errlen, "the URL has nothing before '://'");
 		else
 			return fail(err, errlen, "unsupported scheme '%.*s' (use http or https)", (int)n, s);
-		auth = p + 3;
+		auth = s + n + 3;
 	}
 	for (auth_end = auth; auth_end < end && !strchr("/?#", *auth_end); auth_end++)
 		;
@@ -257,13 +299,28 @@ static int parse(const char *given, struct url *u, char *err, size_t errlen)
 	return 0;
 }
 
-/* A host that names no service in an environment: never rewritten. */
-static bool is_local(const struct url *u)
+/* Whether host is name, or ends in name when name is ".suffix". */
+static bool name_matches(const char *host, const char *name)
 {
-	size_t n = strlen(u->host);
+	size_t n = strlen(host), k = strlen(name);
 
-	return u->kind != HOST_NAME || !strchr(u->host, '.') || !strcmp(u->host, "localhost") ||
-	       (n > 10 && !strcmp(u->host + n - 10, ".localhost"));
+	if (name[0] == '.')
+		return n > k && !strcmp(host + n - k, name);
+	return !strcmp(host, name);
+}
+
+/* A host that names no service in an environment: never rewritten. */
+static bool is_local(const struct cmsurl_config *cfg, const struct url *u)
+{
+	size_t i;
+
+	if (u->kind != HOST_NAME || !strchr(u->host, '.') || name_matches(u->host, "localhost") ||
+	    name_matches(u->host, ".localhost"))
+		return true;
+	for (i = 0; i < cfg->nlocals; i++)
+		if (name_matches(u->host, cfg->locals[i]))
+			return true;
+	return false;
 }
 
 static long default_port(const char *scheme)
@@ -281,7 +338,7 @@ int cmsurl_derive(const struct cmsurl_config *cfg, const char *given, char **out
 	*out = NULL;
 	if (parse(given, &u, err, errlen))
 		goto out;
-	if (is_local(&u)) {
+	if (is_local(cfg, &u)) {
 		/* kept as given; a bare local host is most likely a plain-HTTP cmsd */
 		strbuf_addf(&sb, "%s://%s", u.scheme[0] ? u.scheme : "http", u.host);
 		if (u.port)
@@ -309,6 +366,27 @@ out:
 	free(u.host);
 	strbuf_release(&sb);
 	return rc;
+}
+
+char *cmsurl_redact(const char *given)
+{
+	const char *s = given, *auth, *auth_end, *at = NULL, *p;
+	struct strbuf sb = STRBUF_INIT;
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	auth = scheme_at(s, s + strlen(s), &n) ? s + n + 3 : s;
+	auth_end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return xstrdup(given);
+	strbuf_add(&sb, given, (size_t)(auth - given));
+	strbuf_addstr(&sb, "***");
+	strbuf_addstr(&sb, at);
+	return strbuf_detach(&sb);
 }
 
 int cmsurl_as_given(const char *given, char **out, char *err, size_t errlen)
@@ -352,12 +430,20 @@ static void add_rename(struct cmsurl_config *cfg, const char *from, const char *
 	cfg->nrenames++;
 }
 
+static void add_local(struct cmsurl_config *cfg, const char *name)
+{
+	cfg->locals = xrealloc(cfg->locals, (cfg->nlocals + 1) * sizeof(*cfg->locals));
+	cfg->locals[cfg->nlocals++] = xstrdup(name);
+}
+
 void cmsurl_config_defaults(struct cmsurl_config *cfg)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(default_renames) / sizeof(default_renames[0]); i++)
 		add_rename(cfg, default_renames[i].from, default_renames[i].to);
+	for (i = 0; i < sizeof(default_locals) / sizeof(default_locals[0]); i++)
+		add_local(cfg, default_locals[i]);
 }
 
 const char *cmsurl_rename(const struct cmsurl_config *cfg, const char *label)
@@ -373,7 +459,10 @@ const char *cmsurl_rename(const struct cmsurl_config *cfg, const char *label)
 
 #define MAX_TOKENS 4
 
-/* Split line (modified in place) at white space into at most MAX_TOKENS. */
+/*
+ * Split line (modified in place) at white space into at most MAX_TOKENS.
+ * A token starting with '#' begins a comment, up to the end of the line.
+ */
 static size_t tokenize(char *line, char *tok[MAX_TOKENS])
 {
 	size_t n = 0;
@@ -382,7 +471,7 @@ static size_t tokenize(char *line, char *tok[MAX_TOKENS])
 	for (;;) {
 		while (isspace((unsigned char)*p))
 			p++;
-		if (!*p || n == MAX_TOKENS)
+		if (!*p || *p == '#' || n == MAX_TOKENS)
 			return n;
 		tok[n++] = p;
 		while (*p && !isspace((unsigned char)*p))
@@ -406,12 +495,20 @@ static int config_line(struct cmsurl_config *cfg, const char *text, size_t n, co
 	size_t ntok = tokenize(line, tok), i;
 	int rc = -1;
 
-	if (!ntok || tok[0][0] == '#') {
+	for (i = 1; ntok && strcmp(tok[0], "url") && strcmp(tok[0], "cms-url") && i < ntok; i++)
+		for (p = tok[i]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	if (!ntok) {
 		rc = 0;
+	} else if (!strcmp(tok[0], "local")) {
+		if (ntok != 2 || !valid_name(tok[1][0] == '.' ? tok[1] + 1 : tok[1]))
+			fail(err, errlen, "%s:%d: 'local' takes one host name, or '.domain' for "
+			     "every name in it, as in 'local cmsd.lan'", name, lineno);
+		else {
+			add_local(cfg, tok[1]);
+			rc = 0;
+		}
 	} else if (!strcmp(tok[0], "rename")) {
-		for (i = 1; i < ntok; i++)
-			for (p = tok[i]; *p; p++)
-				*p = (char)tolower((unsigned char)*p);
 		if (ntok != 3 || !valid_label(tok[1], strlen(tok[1])) ||
 		    !valid_label(tok[2], strlen(tok[2])))
 			fail(err, errlen, "%s:%d: 'rename' takes two host labels, "
@@ -433,7 +530,7 @@ static int config_line(struct cmsurl_config *cfg, const char *text, size_t n, co
 			rc = 0;
 		}
 	} else {
-		fail(err, errlen, "%s:%d: unknown setting '%s' (rename, url or cms-url)", name,
+		fail(err, errlen, "%s:%d: unknown setting '%s' (rename, local, url or cms-url)", name,
 		     lineno, tok[0]);
 	}
 	free(url);
@@ -446,6 +543,9 @@ int cmsurl_config_parse(struct cmsurl_config *cfg, const char *text, const char 
 {
 	const char *line = text;
 	int lineno = 0;
+
+	if (!strncmp(line, "\xEF\xBB\xBF", 3))
+		line += 3; /* the byte-order mark some editors write */
 
 	while (*line) {
 		const char *eol = strchr(line, '\n');
@@ -513,9 +613,14 @@ void cmsurl_config_release(struct cmsurl_config *cfg)
 		free(cfg->renames[i].to);
 	}
 	free(cfg->renames);
+	for (i = 0; i < cfg->nlocals; i++)
+		free(cfg->locals[i]);
+	free(cfg->locals);
 	free(cfg->url);
 	free(cfg->cms_url);
 	cfg->renames = NULL;
 	cfg->nrenames = 0;
+	cfg->locals = NULL;
+	cfg->nlocals = 0;
 	cfg->url = cfg->cms_url = NULL;
 }

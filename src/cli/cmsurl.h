@@ -21,13 +21,17 @@ struct cmsurl_rename {
 struct cmsurl_config {
 	struct cmsurl_rename *renames; /* the defaults, then the file's lines */
 	size_t nrenames;
+	char **locals;  /* local host names, ".suffix" for a whole domain */
+	size_t nlocals; /* (localhost and *.localhost are always local) */
 	char *url;     /* `url` line: a default --url (derived), or NULL */
 	char *cms_url; /* `cms-url` line: a default --cms-url (as given), or NULL */
 };
 
-#define CMSURL_CONFIG_INIT { NULL, 0, NULL, NULL }
+#define CMSURL_CONFIG_INIT { NULL, 0, NULL, 0, NULL, NULL }
 
-/* Fill cfg with the built-in renaming table (ecc-prod -> engg-prod). */
+/* Fill cfg with the built-in tables: the renamings (ecc-prod -> engg-prod)
+ * and the local names (localhost.localdomain, *.local, host.docker.internal,
+ * host.containers.internal). */
 void cmsurl_config_defaults(struct cmsurl_config *cfg);
 
 /*
@@ -58,6 +62,12 @@ const char *cmsurl_rename(const struct cmsurl_config *cfg, const char *label);
  */
 int cmsurl_derive(const struct cmsurl_config *cfg, const char *given, char **out, char *err,
 		  size_t errlen);
+
+/*
+ * given as it may be shown in a message: a user and password inside it
+ * ("http://u:pw@host") become "***@".  Returns a new string; caller frees.
+ */
+char *cmsurl_redact(const char *given);
 
 /*
  * Check a URL used as given (--cms-url): http or https, a valid host and

@@ -137,6 +137,12 @@ URL_TABLE = [
     ("HTTPS://Gateway.BDT.cc.exotel.com:8443/cms/configuration/?x=1", "https://cms.bdt.cc.exotel.com:8443"),
     ("http://[::1]:8080/", "http://[::1]:8080"),
     ("example.com", "https://cms.example.com"),
+    # a "://" in a query is no scheme
+    ("gateway.bdt.cc.exotel.com/login?next=https://x.y.z/", "https://cms.bdt.cc.exotel.com"),
+    # names of the local machine or network are never rewritten
+    ("http://host.docker.internal:8080", "http://host.docker.internal:8080"),
+    ("http://localhost.localdomain:8080/", "http://localhost.localdomain:8080"),
+    ("mybox.local:8080", "http://mybox.local:8080"),
 ]
 
 
@@ -182,9 +188,30 @@ def test_url_config_file():
         eq(r.json["contactCenterId"], F.cc, "contact center from the configured URL")
     finally:
         shutil.rmtree(os.path.join(TMP, ".config"))
+    # local names, trailing comments and a byte-order mark (Windows editors)
+    cfg = write("local.conf", "\ufefflocal cms-dev.lab.example  # the test box\n"
+                "rename bdt bdt2 # moved\n")
+    env = {"CMSCTL_CONFIG": cfg}
+    eq(ok(cmsctl("url", "http://cms-dev.lab.example:8080", env=env)).out,
+       "http://cms-dev.lab.example:8080\n", "a local line")
+    eq(ok(cmsctl("url", "http://gw.bdt.cc.exotel.com", env=env)).out,
+       "https://cms.bdt2.cc.exotel.com\n", "a rename line with a comment")
     r = code(cmsctl("url", "x.y.z", env={"CMSCTL_CONFIG": write("bad.conf", "rename x\n")}), 2)
     assert "bad.conf:1:" in r.err, r
     code(cmsctl("url", "x.y.z", env={"CMSCTL_CONFIG": os.path.join(TMP, "missing.conf")}), 2)
+
+
+def test_url_password_not_echoed():
+    # a URL holding a password is refused, and the message does not repeat it
+    secret = "s3cret-" + uniq()
+    for args in (["--url", "http://adm:%s@gw.bdt.cc.exotel.com" % secret, "cc", "list"],
+                 ["url", "https://adm:%s@gw.bdt.cc.exotel.com/x" % secret],
+                 ["cc", "list"]):
+        r = code(cmsctl(*args, token=F.tok["admin"],
+                        env={"CMS_URL": "http://adm:%s@gw.bdt.cc.exotel.com" % secret}), 2,
+                 " ".join(args))
+        assert secret not in r.err and secret not in r.out, r
+        assert "***@gw.bdt.cc.exotel.com" in r.err and "user or password" in r.err, r
 
 
 # ---- help and usage errors --------------------------------------------------

@@ -122,6 +122,20 @@ static void paths_and_queries(void)
 	CHECK(derives("http://localhost/?", "http://localhost"));
 }
 
+/* A "://" inside a path or a query is no scheme (it was once read as one). */
+static void scheme_only_in_front(void)
+{
+	setup();
+	CHECK(derives("gateway.bdt.cc.exotel.com/login?next=https://x.y.z/",
+		      "https://cms.bdt.cc.exotel.com"));
+	CHECK(derives("gateway.bdt.cc.exotel.com?u=http://a.b.c", "https://cms.bdt.cc.exotel.com"));
+	CHECK(derives("gateway.bdt.cc.exotel.com#http://a.b.c", "https://cms.bdt.cc.exotel.com"));
+	CHECK(derives("localhost:8080/x?next=http://a.b.c", "http://localhost:8080"));
+	CHECK(derives("https://gateway.bdt.cc.exotel.com/r?to=ftp://x", "https://cms.bdt.cc.exotel.com"));
+	CHECK(rejects("ftp://a.b.c/?x=https://a.b.c", "unsupported scheme 'ftp'"));
+	CHECK(rejects("svn+ssh://a.b.c", "unsupported scheme 'svn+ssh'"));
+}
+
 static void upper_case(void)
 {
 	setup();
@@ -168,6 +182,16 @@ static void hosts(void)
 	CHECK(derives("https://my_tenant.bdt.cc.exotel.com", "https://cms.bdt.cc.exotel.com"));
 	/* a fully qualified name's final dot */
 	CHECK(derives("https://gateway.bdt.cc.exotel.com.", "https://cms.bdt.cc.exotel.com"));
+	/* names of the local machine or network (the local-name table) */
+	CHECK(derives("http://localhost.localdomain:8080", "http://localhost.localdomain:8080"));
+	CHECK(derives("http://host.docker.internal:8080", "http://host.docker.internal:8080"));
+	CHECK(derives("host.containers.internal:8080", "http://host.containers.internal:8080"));
+	CHECK(derives("https://mybox.local:8443/", "https://mybox.local:8443"));
+	CHECK(derives("http://cmsd.lab.local", "http://cmsd.lab.local"));
+	CHECK(derives("HTTP://MyBox.LOCAL.:8080", "http://mybox.local:8080"));
+	/* ... but only whole labels match */
+	CHECK(derives("https://gw.bdt.notlocal", "https://cms.bdt.notlocal"));
+	CHECK(derives("https://gw.docker.internal", "https://cms.docker.internal"));
 	/* numeric hosts */
 	CHECK(derives("http://192.168.1.20:8080", "http://192.168.1.20:8080"));
 	CHECK(derives("https://8.8.8.8", "https://8.8.8.8"));
@@ -307,8 +331,60 @@ static void renaming(void)
 	CHECK(parses(&c, "url", "takes one URL"));
 	CHECK(parses(&c, "url ftp://x.y.z", "cfg:1: unsupported scheme"));
 	CHECK(parses(&c, "cms-url gateway.bdt.cc.exotel.com", "needs its scheme"));
+	CHECK(parses(&c, "local", "'local' takes one host name"));
+	CHECK(parses(&c, "local a b", "'local' takes one host name"));
+	CHECK(parses(&c, "local a..b", "'local' takes one host name"));
+	CHECK(parses(&c, "local .", "'local' takes one host name"));
+	CHECK(parses(&c, "local -a.b", "'local' takes one host name"));
 	cmsurl_config_release(&c);
-	CHECK(c.nrenames == 0 && !c.url && !c.cms_url);
+	CHECK(c.nrenames == 0 && c.nlocals == 0 && !c.url && !c.cms_url);
+}
+
+/* `local` lines, trailing comments, a byte-order mark: each was once a
+ * usage error or ignored. */
+static void config_lines(void)
+{
+	struct cmsurl_config c = CMSURL_CONFIG_INIT;
+
+	cmsurl_config_defaults(&c);
+	CHECK(derives_with(&c, "http://cms-dev.lan.example:8080", "https://cms.lan.example:8080"));
+	CHECK(parses(&c, "local CMS-Dev.lan.example  # my test server\nlocal .corp.test\n", NULL));
+	CHECK(derives_with(&c, "http://cms-dev.lan.example:8080", "http://cms-dev.lan.example:8080"));
+	CHECK(derives_with(&c, "http://a.b.corp.test:8080", "http://a.b.corp.test:8080"));
+	CHECK(derives_with(&c, "http://corp.test", "https://cms.corp.test"));
+	CHECK(derives_with(&c, "http://other.lan.example", "https://cms.lan.example"));
+	CHECK(parses(&c, "rename qa1 qa # qa1 moved\n# rename qa2 qa\n", NULL));
+	CHECK(!strcmp(cmsurl_rename(&c, "qa1"), "qa"));
+	CHECK(!strcmp(cmsurl_rename(&c, "qa2"), "qa2"));
+	CHECK(parses(&c, "url https://gw.bdt.cc.exotel.com/#x # the gateway", NULL));
+	CHECK(c.url && !strcmp(c.url, "https://gw.bdt.cc.exotel.com/#x"));
+	CHECK(parses(&c, "\xEF\xBB\xBFrename qa3 qa\r\n", NULL));
+	CHECK(!strcmp(cmsurl_rename(&c, "qa3"), "qa"));
+	CHECK(parses(&c, "rename a b c # d", "'rename' takes two"));
+	cmsurl_config_release(&c);
+}
+
+static bool redacts(const char *in, const char *want)
+{
+	char *out = cmsurl_redact(in);
+	bool ok = out && !strcmp(out, want);
+
+	if (!ok)
+		fprintf(stderr, "  redact(\"%s\") = %s, want %s\n", in, out, want);
+	free(out);
+	return ok;
+}
+
+/* What error messages show of a URL: never its password. */
+static void redaction(void)
+{
+	CHECK(redacts("http://admin:s3cret@gw.bdt.cc.exotel.com/x", "http://***@gw.bdt.cc.exotel.com/x"));
+	CHECK(redacts("admin:s3cret@gw.bdt.cc.exotel.com", "***@gw.bdt.cc.exotel.com"));
+	CHECK(redacts("  https://a:b@c@host:8443?x=@y", "  https://***@host:8443?x=@y"));
+	CHECK(redacts("https://gw.bdt.cc.exotel.com/?user=a@b", "https://gw.bdt.cc.exotel.com/?user=a@b"));
+	CHECK(redacts("ftp://u:p@x", "ftp://***@x"));
+	CHECK(redacts("", ""));
+	CHECK(redacts("http://", "http://"));
 }
 
 static void config_file(void)
@@ -428,6 +504,8 @@ void suite_cmsurl(void)
 	static const struct unit_test t[] = {
 		{ "table_rows", table_rows },	      { "ports", ports },
 		{ "paths_and_queries", paths_and_queries }, { "upper_case", upper_case },
+		{ "scheme_only_in_front", scheme_only_in_front },
+		{ "config_lines", config_lines },     { "redaction", redaction },
 		{ "ipv6", ipv6 },		      { "hosts", hosts },
 		{ "no_scheme", no_scheme },	      { "garbage", garbage },
 		{ "idempotent", idempotent },	      { "renaming", renaming },

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -188,6 +189,8 @@ int cli_password_login(struct cli *cli, const char **user, const char **password
 {
 	*user = cli->user ? cli->user : env("CMS_USER");
 	*password = cli->password ? cli->password : env("CMS_PASSWORD");
+	if (*user && !**user)
+		return cli_usage(cli, "--user is empty");
 	if (!*user)
 		return cli_usage(cli, "no user: give --user USER or set CMS_USER");
 	if (!*password)
@@ -197,25 +200,45 @@ int cli_password_login(struct cli *cli, const char **user, const char **password
 }
 
 /*
+ * "Bearer <token>" into sb.  White space around the token is dropped: a
+ * token read from a file often ends in "\r" or "\n", which would otherwise
+ * make a header the server refuses (401, with no clue why).  A control
+ * character inside it is a usage error, named without the token.
+ */
+static int bearer(struct cli *cli, const char *token, const char *from, struct strbuf *sb)
+{
+	size_t n, i;
+
+	while (isspace((unsigned char)*token))
+		token++;
+	n = strlen(token);
+	while (n && isspace((unsigned char)token[n - 1]))
+		n--;
+	if (!n)
+		return cli_usage(cli, "%s is empty", from);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)token[i] < 0x20 || token[i] == 0x7f)
+			return cli_usage(cli, "%s holds a control character: not a token", from);
+	strbuf_addf(sb, "Bearer %.*s", (int)n, token);
+	return EXIT_OK;
+}
+
+/*
  * The Authorization value into sb: the command line's --token or --user
  * first, then CMS_TOKEN, then CMS_USER with CMS_PASSWORD.
  */
 static int auth_value(struct cli *cli, struct strbuf *sb)
 {
-	const char *token = cli->token, *user = NULL, *pw = NULL;
+	const char *user = NULL, *pw = NULL;
 	struct strbuf pair = STRBUF_INIT;
 	int rc;
 
 	if (cli->token && cli->user)
 		return cli_usage(cli, "give --token or --user, not both");
-	if (!token && !cli->user)
-		token = env("CMS_TOKEN");
-	if (token) {
-		if (!*token)
-			return cli_usage(cli, "--token is empty");
-		strbuf_addf(sb, "Bearer %s", token);
-		return EXIT_OK;
-	}
+	if (cli->token)
+		return bearer(cli, cli->token, "--token", sb);
+	if (!cli->user && env("CMS_TOKEN"))
+		return bearer(cli, env("CMS_TOKEN"), "CMS_TOKEN", sb);
 	if (!cli->user && !env("CMS_USER"))
 		return cli_usage(cli, "no credentials: give --token TOKEN, or --user USER and "
 			"--password PASSWORD (or set CMS_TOKEN, or CMS_USER and CMS_PASSWORD)");

@@ -258,6 +258,7 @@ def test_usage_errors_exit_2():
     r = code(cmsctl("cc", "list"), 2, "no credentials")
     assert "credentials" in r.err, r
     code(cmsctl("cc", "list", "--user", F.admin), 2, "user without a password")
+    code(cmsctl("cc", "list", "--user", "", "--password", "x"), 2, "an empty user")
     code(cmsctl("cc", "list", "--token", t, "--user", F.admin, "--password", "x"), 2,
          "token and user")
 
@@ -284,6 +285,20 @@ def test_login_logout():
     r = code(cmsctl("login", "--user", F.admin, "--password", "wrong-password-1"), 1)
     assert "AUTH-1001" in r.err and "Authentication required" in r.err, r
     code(cmsctl("login"), 2, "login without a user")
+
+
+def test_token_read_from_a_file():
+    # a token saved by a Windows editor ends in CR LF; $(cat file) keeps the CR
+    t = F.tok["admin"]
+    for value in (t + "\r", " " + t + "\r\n"):
+        r = ok(cmsctl("--json", "cc", "show", "--cc", str(F.cc), token=value), repr(value[-2:]))
+        eq(r.json["contactCenterId"], F.cc, "cc show with a token and white space")
+        ok(cmsctl("cc", "show", "--cc", str(F.cc), "--token", value), "--token " + repr(value[-2:]))
+    # a control character inside it: a usage error that does not show the token
+    r = code(cmsctl("cc", "list", "--token", t[:20] + "\n" + t[20:]), 2)
+    assert t[:20] not in r.err and "control character" in r.err, r
+    r = code(cmsctl("cc", "list", token="  \r\n"), 2, "a blank CMS_TOKEN")
+    assert "CMS_TOKEN is empty" in r.err, r
 
 
 def test_basic_credentials():

@@ -322,17 +322,28 @@ static int collection_path(struct cli *cli, const struct resource *res, const st
 	return b.rc;
 }
 
-/* The item's id option, checked; *id points into the options. */
+#define ID_BUF 24 /* a 64-bit id in decimal, and its NUL */
+
+/*
+ * The item's id option, checked: *id points into the options, or for a
+ * numeric id to its plain decimal form in buf ("007" is 7), so that a show
+ * that looks it up in a list finds it.
+ */
 static int item_id(struct cli *cli, const struct resource *res, const struct opts *o,
-		   const char **id)
+		   char buf[ID_BUF], const char **id)
 {
 	int64_t v;
 
 	*id = opts_get(o, res->item_opt);
 	if (!*id || !**id)
 		return cli_usage(cli, "--%s %s is required", res->item_opt, arg_of(res->item_type));
-	if (res->item_type == FT_ID && cli_parse_id(*id, &v))
-		return cli_usage(cli, "--%s must be a positive integer, not '%s'", res->item_opt, *id);
+	if (res->item_type == FT_ID) {
+		if (cli_parse_id(*id, &v))
+			return cli_usage(cli, "--%s must be a positive integer, not '%s'",
+					 res->item_opt, *id);
+		snprintf(buf, ID_BUF, "%lld", (long long)v);
+		*id = buf;
+	}
 	return EXIT_OK;
 }
 
@@ -522,10 +533,10 @@ static int item(struct cli *cli, const struct resource *res, const struct opts *
 {
 	struct response r = RESPONSE_INIT;
 	const char *id;
-	char *esc;
+	char *esc, buf[ID_BUF];
 	int rc;
 
-	rc = item_id(cli, res, o, &id);
+	rc = item_id(cli, res, o, buf, &id);
 	if (rc)
 		return rc;
 	if (a == SHOW && res->show_by_list)
@@ -551,6 +562,7 @@ int cmd_resource(struct cli *cli, int argc, char **argv)
 	struct strbuf path = STRBUF_INIT;
 	struct client *c;
 	const char *id;
+	char buf[ID_BUF];
 	json_t *body = NULL;
 	int a = -1, i, rc;
 
@@ -577,7 +589,7 @@ int cmd_resource(struct cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = collection_path(cli, res, &o, &path);
 	if (!rc && (a == SHOW || a == DELETE))
-		rc = item_id(cli, res, &o, &id);
+		rc = item_id(cli, res, &o, buf, &id);
 	if (!rc && a == CREATE)
 		rc = create_body(cli, res, &o, &body);
 	if (!rc)

@@ -390,6 +390,17 @@ def test_resources_lifecycle():
     assert_error(req("GET", cc_path(cc["contactCenterId"]), auth=bearer(t)), 404, "CONF-1001")
 
 
+def test_show_by_list_with_leading_zeros():
+    # campaign-lead show looks the lead up in the list: --lead 007 is lead 7
+    ids = ["--cc", str(F.cc), "--process", str(F.process), "--campaign", str(F.campaign)]
+    r = ok(cmsctl("--json", "campaign-lead", "show", *(ids + ["--lead", "00" + str(F.lead)]),
+                  token=F.tok["admin"]))
+    eq(r.json["leadId"], F.lead, "campaign-lead show --lead 00ID")
+    r = ok(cmsctl("--json", "lead", "show", "--cc", str(F.cc), "--process", str(F.process),
+                  "--lead", "0" + str(F.lead), token=F.tok["admin"]))
+    eq(r.json["leadId"], F.lead, "lead show --lead 0ID")
+
+
 def test_list_paging():
     # more than one page of 1000: cmsctl fetches every page and merges them
     t = SYS

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "output.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -341,25 +342,31 @@ out:
 
 /* ---- reporting ---- */
 
+/* One entry of an error's details as one line on stderr (the server's
+ * strings echo the request's, so their control characters are escaped). */
 static void report_detail(json_t *d)
 {
 	const char *object = json_string_value(json_object_get(d, "object"));
 	const char *field = json_string_value(json_object_get(d, "field"));
 	const char *reason = json_string_value(json_object_get(d, "reason"));
 	json_t *id = json_object_get(d, "id");
+	struct strbuf sb = STRBUF_INIT;
 	char *text;
 
 	if (object && id) {
 		text = json_is_string(id) ? xstrdup(json_string_value(id))
 					  : json_dumps(id, JSON_ENCODE_ANY);
-		fprintf(stderr, "  %s %s: not found\n", object, text ? text : "?");
+		strbuf_addf(&sb, "  %s %s: not found", object, text ? text : "?");
 	} else if (field && reason) {
 		text = NULL;
-		fprintf(stderr, "  %s: %s\n", field, reason);
+		strbuf_addf(&sb, "  %s: %s", field, reason);
 	} else {
 		text = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-		fprintf(stderr, "  %s\n", text ? text : "?");
+		strbuf_addf(&sb, "  %s", text ? text : "?");
 	}
+	output_puts(stderr, sb.buf);
+	fputc('\n', stderr);
+	strbuf_release(&sb);
 	free(text);
 }
 

@@ -3,10 +3,12 @@
  * global options (anywhere on the line), the environment, the
  * configuration file, then one command of the table below.
  *
- * Exit codes: 0 success; 1 the API answered an error; 2 usage error;
- * 3 no answer (could not connect, TLS failure, timeout).
+ * Exit codes: 0 success; 1 the API answered an error (or the output could
+ * not be written); 2 usage error; 3 no answer (could not connect, TLS
+ * failure, timeout).
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,12 @@ int main(int argc, char **argv)
 		rc = cli_usage(&cli, "unknown command '%s'", rest[0]);
 	}
 out:
+	/* a full disk must not pass for success: `cmsctl login > token` */
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "cmsctl: cannot write the output: %s\n", strerror(errno));
+		if (!rc)
+			rc = EXIT_API;
+	}
 	client_free(cli.http);
 	cmsurl_config_release(&cli.cfg);
 	opts_release(&o);

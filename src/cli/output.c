@@ -69,8 +69,14 @@ void output_table(FILE *f, const json_t *rows, const char *const *keys)
 	for (r = 0; r < nrow; r++)
 		for (c = 0; c < ncol; c++) {
 			char *cell = output_cell(json_object_get(json_array_get(rows, r), keys[c]));
-			size_t cw = width(cell);
+			size_t cw;
 
+			if (!cell[0]) {
+				/* an empty list: a blank cell would shift the eye */
+				free(cell);
+				cell = xstrdup("-");
+			}
+			cw = width(cell);
 			cells[r * ncol + c] = cell;
 			if (cw > w[c])
 				w[c] = cw;
@@ -125,6 +131,29 @@ void output_raw(FILE *f, const struct strbuf *body)
 	fwrite(body->buf, 1, body->len, f);
 	if (body->buf[body->len - 1] != '\n')
 		fputc('\n', f);
+}
+
+void output_escape(struct strbuf *sb, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			strbuf_addf(sb, "\\x%02X", c);
+		else
+			strbuf_addch(sb, c);
+	}
+}
+
+void output_puts(FILE *f, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	output_escape(&sb, s, strlen(s));
+	fputs(strbuf_str(&sb), f);
+	strbuf_release(&sb);
 }
 
 void output_json(FILE *f, const json_t *v)

@@ -25,6 +25,16 @@ void output_object(FILE *f, const json_t *obj, const char *const *keys);
 /* A body as it came, ending with a newline (nothing when empty). */
 void output_raw(FILE *f, const struct strbuf *body);
 
+/*
+ * s (n bytes) appended to sb with each control character (and DEL) written
+ * as \xNN, so that text from a file or a server cannot move the terminal's
+ * cursor or split a report line.  Other bytes (UTF-8) are kept.
+ */
+void output_escape(struct strbuf *sb, const char *s, size_t n);
+
+/* s written to f through output_escape. */
+void output_puts(FILE *f, const char *s);
+
 /* v as compact JSON with a newline. */
 void output_json(FILE *f, const json_t *v);
 

@@ -492,6 +492,34 @@ def test_mapping_set_errors():
     assert "AUTH-1003" in r.err, r
 
 
+def test_tables_have_no_blank_cells():
+    # a lead with nobody assigned: "-", not a blank at the end of the line
+    l2 = fixture_lead(F)
+    r = ok(cmsctl("mapping", "get", "--campaign", str(F.campaign), token=F.tok["sup"]))
+    line = [x for x in r.out.splitlines() if x.split()[1:2] == [str(l2)]]
+    assert line and line[0].endswith("-") and line[0] == line[0].rstrip(), r
+
+
+def test_output_write_error_is_not_success():
+    if not os.path.exists("/dev/full"):
+        return
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CMS")}
+    e.update({"HOME": TMP, "CMS_URL": "http://127.0.0.1:%d" % S.port, "CMS_TOKEN": F.tok["admin"]})
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([cmsctl_bin(), "cc", "list"], stdout=full, stderr=subprocess.PIPE,
+                           env=e, timeout=60 * SLOW)
+    eq(p.returncode, 1, "exit code when stdout is full: %r" % p.stderr)
+    assert b"cannot write the output" in p.stderr, p.stderr
+
+
+def test_error_details_are_escaped():
+    # the server echoes the user ids it did not find: an escape sequence in
+    # one must not reach the terminal
+    r = code(cmsctl("mapping", "set", "--campaign", str(F.campaign), "--lead", str(F.lead),
+                    "--assign", "evil\x1b[2J_" + F.u, token=F.tok["sup"]), 1)
+    assert "\x1b" not in r.err and "evil\\x1B[2J_" + F.u in r.err, r
+
+
 # ---- --print-curl -------------------------------------------------------------
 
 def test_print_curl_sends_nothing():

@@ -236,8 +236,14 @@ static void describe_failure(const struct client *c, CURLcode cc, const char *er
 		snprintf(r->error, sizeof(r->error), "no answer from %s within %ld s (%s)", c->base,
 			 c->cfg.timeout, why);
 		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
+		/* no handshake at all: --insecure would not help, but a server
+		 * that speaks plain HTTP (a local cmsd) fails just so */
+		snprintf(r->error, sizeof(r->error),
+			 "TLS failure with %s: %s (if the server speaks plain HTTP, use an "
+			 "http:// URL)", c->base, why);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:

@@ -588,6 +588,12 @@ def test_timeout_exit_3():
         s.close()
 
 
+def test_https_to_a_plain_http_server():
+    r = code(cmsctl("cc", "list", token=F.tok["admin"], url="https://127.0.0.1:%d" % S.port), 3)
+    assert "plain HTTP" in r.err and "http://" in r.err, r
+    assert "--insecure" not in r.err, "a misleading hint: %r" % r
+
+
 def test_tls_self_signed():
     assert shutil.which("openssl"), "openssl is not installed (scripts/bootstrap installs it)"
     d = tempfile.mkdtemp(prefix="cmsctl-tls-", dir=TMP)

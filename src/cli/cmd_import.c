@@ -14,8 +14,11 @@
  *    users it answers 404 listing every one of them: those users' rows
  *    fail, and the rest is sent again until it succeeds or nothing is left.
  *    A missing campaign or lead fails the group's rows (and a missing
- *    campaign every later group of it, without asking again); any other
- *    error fails the rows of that PUT, and the import goes on.
+ *    campaign every later group of it, without asking again).  A PUT the
+ *    server cannot take just then (429, 502-504) is tried again, after
+ *    Retry-After or a growing wait, and so is one cut off or unanswered
+ *    (once): a PUT is idempotent.  Any other error fails the rows of that
+ *    PUT, and the import goes on.
  * 4. Report each failed row as "line L: reason" on stderr, then
  *    "N rows applied, M failed".  Exit 0 when nothing failed, 3 when the
  *    server never answered, else 1.
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cli.h"
 #include "csv.h"
@@ -41,6 +45,10 @@
 #define PUT_MAX_BYTES 262144   /* body bytes of one PUT (the server's default limit: 1 MiB) */
 #define PROGRESS_ROWS 1000     /* progress on stderr every so many rows, on longer files */
 #define SILENT_GROUPS_MAX 3    /* groups in a row without any answer: stop sending */
+#define RETRIES 3              /* more tries of a PUT refused for now (429, 502-504) */
+#define RETRIES_NO_ANSWER 1    /* more tries of a PUT cut off or unanswered */
+#define RETRY_WAIT_MS 500      /* the first wait before another try; doubled each time */
+#define RETRY_WAIT_MAX 30      /* seconds of wait at most, whatever Retry-After says */
 
 struct row {
 	long line;        /* in the file, from 1 */
@@ -76,6 +84,7 @@ struct import {
 	int64_t *gone;     /* campaigns known not to exist */
 	size_t ngone;
 	size_t requests;   /* PUTs tried (or printed) */
+	size_t retries;    /* of them, tries again after a transient failure */
 	size_t answered;   /* PUTs that had an HTTP answer */
 	size_t silent;     /* groups in a row without any answer */
 	char *give_up;     /* why nothing more is sent */
@@ -104,6 +113,17 @@ static bool blank_line(const char *s)
 	return s[strspn(s, " \t\r")] == '\0';
 }
 
+/*
+ * The fields of a line without the empty ones at its end: spreadsheets
+ * write "1,2,x,assign,," when some other row has more columns.
+ */
+static int used_fields(char **f, int n)
+{
+	while (n > 4 && !f[n - 1][0])
+		n--;
+	return n;
+}
+
 static void add_row(struct import *im, long lineno, const char *text, size_t len)
 {
 	struct row *r;
@@ -125,8 +145,8 @@ static void add_row(struct import *im, long lineno, const char *text, size_t len
 		fail_row(r, "%s", err);
 		return;
 	}
-	if (n != 4)
-		fail_row(r, "expected 4 fields (" HEADER "), found %d", n);
+	if (used_fields(f, n) != 4)
+		fail_row(r, "expected 4 fields (" HEADER "), found %d", used_fields(f, n));
 	else if (cli_parse_id(f[0], &r->campaign))
 		fail_row(r, "campaignId '%.40s' is not a positive integer", f[0]);
 	else if (cli_parse_id(f[1], &r->lead))
@@ -149,21 +169,37 @@ static void add_row(struct import *im, long lineno, const char *text, size_t len
 	csv_free(f, n);
 }
 
+/* The header (any case), or a usage error that shows what the line holds
+ * and, when it can tell, why a spreadsheet wrote it so. */
 static int check_header(struct import *im, const char *name, long lineno, const char *text,
 			size_t len)
 {
 	static const char *const want[] = { "campaignId", "leadId", "userId", "action" };
-	const char *err = NULL;
+	const unsigned char *u = (const unsigned char *)text;
+	struct strbuf shown = STRBUF_INIT;
+	const char *err = NULL, *hint = "";
 	char **f = NULL;
-	int n = csv_split(text, len, &f, &err), i, ok = n == 4;
+	int n = csv_split(text, len, &f, &err), i, ok = n > 0 && used_fields(f, n) == 4, rc;
 
 	for (i = 0; ok && i < 4; i++)
-		ok = !strcmp(f[i], want[i]);
+		ok = !strcasecmp(f[i], want[i]);
 	if (n > 0)
 		csv_free(f, n);
-	if (!ok)
-		return cli_usage(im->cli, "%s: line %ld: the header must be " HEADER, name, lineno);
-	return EXIT_OK;
+	if (ok)
+		return EXIT_OK;
+	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+		hint = " (the file is UTF-16: save it as CSV UTF-8)";
+	else if (!memchr(text, ',', len) && memchr(text, ';', len))
+		hint = " (the fields are separated by ';': save the file with ',' between fields)";
+	else if (!memchr(text, ',', len) && memchr(text, '\t', len))
+		hint = " (the fields are separated by tabs: save the file as CSV)";
+	else if (len > 1 && memchr(text, '\r', len - 1))
+		hint = " (the lines end in CR alone: save the file with LF or CRLF line ends)";
+	output_escape(&shown, text, len > 80 ? 80 : len);
+	rc = cli_usage(im->cli, "%s: line %ld: the header must be " HEADER ", not '%s%s'%s", name,
+		       lineno, strbuf_str(&shown), len > 80 ? "..." : "", hint);
+	strbuf_release(&shown);
+	return rc;
 }
 
 static int read_file(struct import *im, const char *name)
@@ -380,7 +416,7 @@ static bool on_missing(struct import *im, struct group *g, const struct response
 			hit = bsearch(id, u, n, sizeof(*u), by_id);
 			if (hit && !(*hit)->failed) {
 				snprintf(reason, sizeof(reason),
-					 "user %s is not a campaign user of campaign %lld", id,
+					 "user '%s' is not a campaign user of campaign %lld", id,
 					 (long long)g->campaign);
 				fail_user(im, *hit, reason);
 				++*matched;
@@ -393,6 +429,34 @@ static bool on_missing(struct import *im, struct group *g, const struct response
 	return false;
 }
 
+/*
+ * Whether a PUT that failed with r, after `tries` tries again, is worth
+ * another: then say so on stderr and wait (Retry-After, else 0.5 s, 1 s,
+ * 2 s...).
+ */
+static bool retry_after_wait(const struct response *r, int tries)
+{
+	struct timespec ts;
+	char *why;
+	long ms;
+
+	if (!r->transient || tries >= (r->status ? RETRIES : RETRIES_NO_ANSWER))
+		return false;
+	ms = r->retry_after >= 0 ? r->retry_after * 1000 : (long)RETRY_WAIT_MS << tries;
+	if (ms > RETRY_WAIT_MAX * 1000L)
+		ms = RETRY_WAIT_MAX * 1000L;
+	why = reason_of(r);
+	fprintf(stderr, "cmsctl: import: ");
+	output_puts(stderr, why);
+	fprintf(stderr, "; trying again in %.1f s\n", (double)ms / 1000);
+	free(why);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	return true;
+}
+
 /* The users u[0..n) of g, in one PUT, again without those the server names
  * as unknown, and in halves when the server finds the body too large. */
 static void send_users(struct import *im, struct group *g, struct guser **u, size_t n)
@@ -401,7 +465,7 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 	json_t *body, *not_found = json_string("CONF-1001");
 	char *reason = NULL;
 	size_t i, k, matched;
-	int rc;
+	int rc, tries = 0;
 
 	for (;;) {
 		for (i = k = 0; i < n; i++) /* keep those still standing */
@@ -423,6 +487,12 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 			im->answered++;
 		if (!rc)
 			break;
+		if (retry_after_wait(&r, tries)) {
+			tries++;
+			im->retries++;
+			continue;
+		}
+		tries = 0;
 		if (r.status == 413 && n > 1) {
 			send_users(im, g, u, n / 2);
 			send_users(im, g, u + n / 2, n - n / 2);
@@ -509,6 +579,11 @@ static void send_all(struct import *im)
 
 /* ---- 4. reporting ---- */
 
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static int report(struct import *im)
 {
 	json_t *failures = json_array(), *out;
@@ -520,19 +595,24 @@ static int report(struct import *im)
 		if (!r->failure)
 			continue;
 		failed++;
-		fprintf(stderr, "line %ld: %s\n", r->line, r->failure);
+		fprintf(stderr, "line %ld: ", r->line);
+		output_puts(stderr, r->failure);
+		fputc('\n', stderr);
 		json_array_append_new(failures, json_pack("{s:I, s:s}", "line", (json_int_t)r->line,
 							  "reason", r->failure));
 	}
 	if (client_printing(im->c))
-		fprintf(stderr, "%zu rows printed as %zu requests, %zu failed\n",
-			im->nrows - failed, im->requests, failed);
+		fprintf(stderr, "%zu %s printed as %zu %s, %zu failed\n", im->nrows - failed,
+			plural(im->nrows - failed, "row", "rows"), im->requests,
+			plural(im->requests, "request", "requests"), failed);
 	else
-		fprintf(stderr, "%zu rows applied, %zu failed\n", im->nrows - failed, failed);
+		fprintf(stderr, "%zu %s applied, %zu failed\n", im->nrows - failed,
+			plural(im->nrows - failed, "row", "rows"), failed);
 	if (im->cli->json) {
-		out = json_pack("{s:I, s:I, s:I, s:O}", "applied", (json_int_t)(im->nrows - failed),
-				"failed", (json_int_t)failed, "requests", (json_int_t)im->requests,
-				"failures", failures);
+		out = json_pack("{s:I, s:I, s:I, s:I, s:O}", "applied",
+				(json_int_t)(im->nrows - failed), "failed", (json_int_t)failed,
+				"requests", (json_int_t)im->requests, "retries",
+				(json_int_t)im->retries, "failures", failures);
 		output_json(stdout, out);
 		json_decref(out);
 	}

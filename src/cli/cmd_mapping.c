@@ -232,11 +232,16 @@ static const struct sub subs[] = {
 	  "line per lead of a campaign, or of every campaign you can see." },
 	{ "import", NULL, import_options, "import FILE.csv",
 	  "Apply a CSV file with the header campaignId,leadId,userId,action (action\n"
-	  "assign or unassign; '-' reads stdin).  Rows of one lead go in as few PUTs as\n"
-	  "possible; the good rows are applied even when others fail; when a lead's\n"
-	  "user appears in several rows, the last row decides.  Each failed row is\n"
-	  "reported as 'line L: reason' on stderr, then 'N rows applied, M failed';\n"
-	  "the exit code is 1 when any row failed.  --json prints that report as JSON." },
+	  "assign or unassign; '-' reads stdin):\n\n"
+	  "  campaignId,leadId,userId,action\n"
+	  "  1,2,anav_agent,assign\n"
+	  "  1,2,exe_gs,unassign\n\n"
+	  "Rows of one lead go in as few PUTs as possible; the good rows are applied\n"
+	  "even when others fail; when a lead's user appears in several rows, the last\n"
+	  "row decides.  A PUT the server could not take just then (429, 503, no\n"
+	  "answer) is sent again after a wait.  Each failed row is reported as\n"
+	  "'line L: reason' on stderr, then 'N rows applied, M failed'; the exit code\n"
+	  "is 1 when any row failed.  --json prints that report as JSON." },
 };
 
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))

@@ -102,7 +102,9 @@ void response_release(struct response *r)
 	r->json = NULL;
 	r->status = 0;
 	r->total = -1;
+	r->retry_after = -1;
 	r->printed = false;
+	r->transient = false;
 	r->error[0] = '\0';
 }
 
@@ -195,23 +197,33 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The number after header `name` (lower case, with its ':') in the header
+ * line p (len bytes), or -1. */
+static long long header_number(const char *p, size_t len, const char *name)
+{
+	size_t k = strlen(name);
+	char buf[32], *end;
+	long long v;
+
+	if (len <= k || len - k >= sizeof(buf) || strncasecmp(p, name, k))
+		return -1;
+	memcpy(buf, p + k, len - k);
+	buf[len - k] = '\0';
+	v = strtoll(buf, &end, 10);
+	return end != buf && v >= 0 ? v : -1;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
-	static const char name[] = "x-total-count:";
 	struct response *r = ctx;
-	size_t len = size * n, k = sizeof(name) - 1;
-	char buf[32];
+	size_t len = size * n;
+	long long v;
 
-	if (len > k && len - k < sizeof(buf) && !strncasecmp(p, name, k)) {
-		char *end;
-		long long v;
-
-		memcpy(buf, p + k, len - k);
-		buf[len - k] = '\0';
-		v = strtoll(buf, &end, 10);
-		if (end != buf && v >= 0)
-			r->total = v;
-	}
+	if ((v = header_number(p, len, "x-total-count:")) >= 0)
+		r->total = v;
+	/* only the delay form; an HTTP date counts as no hint */
+	if ((v = header_number(p, len, "retry-after:")) >= 0)
+		r->retry_after = v > 86400 ? 86400 : (long)v;
 	return len;
 }
 
@@ -259,6 +271,10 @@ static void describe_failure(const struct client *c, CURLcode cc, const char *er
 		snprintf(r->error, sizeof(r->error), "cannot reach %s: %s", c->base, why);
 		break;
 	}
+	/* the request may have been cut off in the middle: worth another try
+	 * for an idempotent one; a refused connection or a bad certificate not */
+	r->transient = cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
+		       cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
 }
 
 int client_request(struct client *c, const char *method, const char *path, json_t *body,
@@ -326,6 +342,8 @@ int client_request(struct client *c, const char *method, const char *path, json_
 		r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
 	if (r->status < 200 || r->status > 299) {
 		rc = EXIT_API;
+		r->transient = r->status == 429 || r->status == 502 || r->status == 503 ||
+			       r->status == 504;
 	} else if (r->body.len && !r->json) {
 		snprintf(r->error, sizeof(r->error), "the answer of %s is not JSON", c->base);
 		rc = EXIT_API;

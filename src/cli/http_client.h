@@ -33,11 +33,14 @@ struct response {
 	json_t *json;        /* the parsed body, or NULL (empty or not JSON) */
 	struct strbuf body;  /* the body as it came */
 	long long total;     /* X-Total-Count, or -1 */
+	long retry_after;    /* Retry-After in seconds, or -1 */
 	bool printed;        /* --print-curl: printed, not sent */
+	bool transient;      /* the same request may well succeed later: a 429,
+				502, 503 or 504, or an answer cut off or late */
 	char error[512];     /* why no usable answer came */
 };
 
-#define RESPONSE_INIT { 0, NULL, STRBUF_INIT, -1, false, "" }
+#define RESPONSE_INIT { 0, NULL, STRBUF_INIT, -1, -1, false, false, "" }
 
 struct client;
 

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import harness
 from harness import *  # noqa: F401,F403
@@ -789,3 +790,133 @@ def test_import_long_file_progress():
         side = "assignedUserIds" if assigned else "unassignedUserIds"
         s = state(F.campaign, lead)
         assert u in s[side], "lead %s user %s should be in %s: %r" % (lead, u, side, s)
+
+
+def test_import_what_spreadsheets_write():
+    # any case in the header, empty columns at the end of lines, a user id
+    # with a comma (quoted), a control character in a user id
+    a = F.agents
+    text = ("CampaignID,LeadID,UserID,Action,,\r\n"
+            "%s,%s,%s,unassign,,\r\n"
+            '%s,%s,"%s, x",assign\r\n'
+            "%s,%s,\"bad\x1b[2Jid\",assign\r\n" % (F.campaign, F.lead, a[0], F.campaign, F.lead,
+                                                  a[1], F.campaign, F.lead))
+    r = code(cmsctl("mapping", "import", write("sheet.csv", text), token=F.tok["sup"]), 1)
+    assert "line 3: user '%s, x' is not a campaign user" % a[1] in r.err, r
+    assert "\x1b" not in r.err and "bad\\x1B[2Jid" in r.err, "control character not escaped: %r" % r
+    assert "1 row applied, 2 failed" in r.err, r
+    assert a[0] in state()["unassignedUserIds"], "the good row"
+
+
+def test_import_header_says_what_is_wrong():
+    t = F.tok["sup"]
+    r = code(cmsctl("mapping", "import", write("semi.csv", "campaignId;leadId;userId;action\n"),
+                    token=t), 2)
+    assert "not 'campaignId;leadId;userId;action'" in r.err and "';'" in r.err, r
+    path = os.path.join(TMP, "utf16.csv")
+    with open(path, "wb") as f:
+        f.write("campaignId,leadId,userId,action\n1,1,x,assign\n".encode("utf-16"))
+    r = code(cmsctl("mapping", "import", path, token=t), 2)
+    assert "UTF-16" in r.err, r
+    r = code(cmsctl("mapping", "import", write("cr.csv", "campaignId,leadId,userId,action\r"
+                                                "1,1,x,assign\r"), token=t), 2)
+    assert "CR alone" in r.err and "\\x0D" in r.err, r
+
+
+class FakeCms(object):
+    """An HTTP server that answers PUTs of the mapping as told: each item of
+    `script` is (status, headers, body) for one PUT, None to close the
+    connection without an answer; the last item repeats."""
+
+    def __init__(self, script):
+        self.script, self.puts = list(script), []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_PUT(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                fake.puts.append(json.loads(body))
+                step = fake.script[min(len(fake.puts), len(fake.script)) - 1]
+                if step is None:
+                    self.close_connection = True
+                    return
+                status, headers, out = step
+                raw = json.dumps(out).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def cms_error(status, code_, msg):
+    return (status, {}, {"statusCode": status, "status": harness.REASONS[status],
+                         "errorCode": code_, "errorMessage": msg})
+
+
+MAPPED = (200, {}, {"campaignLeadId": 1, "assignedCampaignUserIds": [1],
+                    "unassignedCampaignUserIds": [], "leadId": 2, "campaignId": 1,
+                    "assignedUserIds": ["a"], "unassignedUserIds": []})
+BUSY = cms_error(503, "SYS-1003", "Service unavailable")
+
+
+def import_against(script, rows=("1,2,a,assign",), args=()):
+    fake = FakeCms(script)
+    try:
+        t0 = time.time()
+        r = cmsctl(*(list(args) + ["--json", "mapping", "import",
+                                   write("fake.csv", "campaignId,leadId,userId,action\n" +
+                                         "\n".join(rows) + "\n")]),
+                   token="fake-token", url=fake.url)
+        return r, fake.puts, time.time() - t0
+    finally:
+        fake.close()
+
+
+def test_import_retries_what_the_server_could_not_take_then():
+    # a busy server (503) is asked again after a wait, and the rows apply
+    r, puts, took = import_against([BUSY, MAPPED])
+    ok(r, "503 then 200")
+    eq((r.json["applied"], r.json["requests"], r.json["retries"]), (1, 2, 1), "applied, PUTs, retries")
+    eq(puts[0], puts[1], "the same PUT again")
+    assert "SYS-1003" in r.err and "trying again" in r.err, r
+    # Retry-After is honoured (0 s here: three quick tries again), then the rows fail
+    busy_now = (503, {"Retry-After": "0"}, BUSY[2])
+    r, puts, took = import_against([busy_now])
+    code(r, 1, "always 503")
+    eq((r.json["failed"], r.json["requests"], r.json["retries"]), (1, 4, 3), "failed, PUTs, retries")
+    assert "SYS-1003" in r.json["failures"][0]["reason"], r
+    assert took < 3 * SLOW, "Retry-After: 0 was not honoured (%.1f s)" % took
+    # 429 too, after the Retry-After it names
+    r, puts, took = import_against([(429, {"Retry-After": "1"}, cms_error(429, "HTTP-1429",
+                                                                          "Too many requests")[2]),
+                                    MAPPED])
+    ok(r, "429, then 200")
+    eq((len(puts), r.json["retries"]), (2, 1), "PUTs, retries")
+    assert took >= 1, "Retry-After: 1 was not waited for (%.1f s)" % took
+    # a request without an answer (connection closed) is tried once more
+    r, puts, took = import_against([None, MAPPED])
+    ok(r, "no answer, then 200")
+    eq((len(puts), r.json["retries"]), (2, 1), "PUTs, retries")
+    r, puts, took = import_against([None])
+    code(r, 3, "never an answer")
+    eq((len(puts), r.json["retries"]), (2, 1), "PUTs, retries without an answer")
+    # a refusal that will not change is not asked again
+    r, puts, took = import_against([cms_error(400, "CONF-1002", "Invalid request")])
+    code(r, 1, "400")
+    eq((len(puts), r.json["retries"]), (1, 0), "PUTs, retries after a 400")

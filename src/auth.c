@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "throttle.h"
 #include "banned.h"
 
 #define DAY 86400
@@ -169,6 +170,27 @@ int auth_issue_token(struct store *s, int64_t user_pk, int64_t context_cc,
 	return rc;
 }
 
+/* 429 with Retry-After when user or the client's address has failed too
+ * often lately; returns -1 then. */
+static int throttled(struct request *r, const char *user)
+{
+	r->retry_after = throttle_wait(user, r->addr);
+	return r->retry_after ? error_set(&r->err, ERR_TOO_MANY) : 0;
+}
+
+/* auth_check_password, counting the outcome for the throttle. */
+static bool checked(struct request *r, const char *user, const char *hash,
+		    const char *pw)
+{
+	bool ok = auth_check_password(hash, pw);
+
+	if (ok)
+		throttle_success(user);
+	else
+		throttle_fail(user, r->addr);
+	return ok;
+}
+
 int auth_authenticate(struct request *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -181,10 +203,12 @@ int auth_authenticate(struct request *r)
 	auth_parse(h, &c);
 	memset(&r->who, 0, sizeof(r->who));
 	if (c.kind == AUTH_PASSWORD) {
+		if (throttled(r, c.user))
+			goto out;
 		src = store_user_get(r->store, 0, c.user, &u);
 		if (src != STORE_OK && src != STORE_NOT_FOUND)
 			goto store_failed;
-		if (!auth_check_password(src == STORE_OK ? u.pw_hash : NULL, c.password))
+		if (!checked(r, c.user, src == STORE_OK ? u.pw_hash : NULL, c.password))
 			goto denied;
 		r->who.role = auth_role(u.role);
 		r->who.cc = u.cc_id;
@@ -289,7 +313,7 @@ int auth_login(struct request *r)
 		else if (expires <= now || expires > now + MAX_TOKEN_LIFE)
 			error_invalid(&r->err, "dateExpiry", "must be in the future, within 365 days");
 	}
-	if (r->err.code)
+	if (r->err.code || throttled(r, user))
 		goto out;
 
 	src = store_user_get(r->store, 0, user, &u);
@@ -297,7 +321,7 @@ int auth_login(struct request *r)
 		http_store_error(r, src, "user", 0);
 		goto out;
 	}
-	if (!auth_check_password(src == STORE_OK ? u.pw_hash : NULL, pw)) {
+	if (!checked(r, user, src == STORE_OK ? u.pw_hash : NULL, pw)) {
 		error_set(&r->err, ERR_AUTH);
 		goto out;
 	}

@@ -30,6 +30,10 @@ static const struct option_def {
 	{ "body-limit", OPT_SIZE, offsetof(struct config, body_limit), "largest request body in bytes (default 1048576)" },
 	{ "timeout", OPT_UINT, offsetof(struct config, timeout), "seconds a connection may stay idle (default 30)" },
 	{ "per-ip-limit", OPT_UINT, offsetof(struct config, per_ip_limit), "connections one client address may hold (default 256)" },
+	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
+	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
+	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
+	{ "faults", OPT_FLAG, offsetof(struct config, faults), "honour X-Cmsd-Fault request headers: fault injection for tests only" },
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -69,8 +73,8 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: cmsd [options]\n\nOptions (each also settable as CMSD_<NAME>):\n");
 	for (i = 0; i < NOPTS; i++)
-		fprintf(f, "  --%-13s %s\n", options[i].name, options[i].help);
-	fprintf(f, "  --%-13s %s\n", "help", "print this help");
+		fprintf(f, "  --%-17s %s\n", options[i].name, options[i].help);
+	fprintf(f, "  --%-17s %s\n", "help", "print this help");
 	fprintf(f, "\nCMSD_ADMIN_USER and CMSD_ADMIN_PASSWORD create the system administrator.\n");
 }
 
@@ -88,6 +92,9 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->body_limit = 1024 * 1024;
 	cfg->timeout = 30;
 	cfg->per_ip_limit = 256;
+	cfg->login_limit = 10;
+	cfg->login_addr_limit = 100;
+	cfg->login_window = 300;
 
 	for (i = 0; i < NOPTS; i++) {
 		char env[64] = "CMSD_";

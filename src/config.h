@@ -19,6 +19,10 @@ struct config {
 	size_t body_limit;       /* bytes */
 	unsigned timeout;        /* seconds a connection may idle */
 	unsigned per_ip_limit;   /* connections one client address may hold */
+	unsigned login_limit;    /* failed password checks per login name... */
+	unsigned login_addr_limit; /* ...and per client address... */
+	unsigned login_window;   /* ...within this many seconds */
+	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;
 };
 

@@ -290,9 +290,17 @@ static struct request *request_new(struct MHD_Connection *conn, const char *url,
 	struct request *r = xcalloc(1, sizeof(*r));
 	unsigned char raw[8];
 
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
 	r->conn = conn;
 	r->method = method;
 	r->path = clean_path(url);
+	if (!ci || !ci->client_addr ||
+	    getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+			r->addr, sizeof(r->addr), NULL, 0, NI_NUMERICHOST))
+		snprintf(r->addr, sizeof(r->addr), "unknown");
 	r->total = -1;
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
@@ -331,6 +339,33 @@ static void prehash(struct request *r)
 	json_decref(body);
 }
 
+/*
+ * Fault injection, for tests only (--faults): the store result that the
+ * X-Cmsd-Fault header asks the commit to fail with, or STORE_OK.  The
+ * handler has done its writes by then, so a test sees them rolled back.
+ */
+static int injected_fault(struct request *r)
+{
+	static const struct {
+		const char *name;
+		int rc;
+	} faults[] = {
+		{ "store-error", STORE_ERROR },
+		{ "store-unavailable", STORE_UNAVAILABLE },
+		{ "store-busy", STORE_RETRY },
+	};
+	const char *h;
+	size_t i;
+
+	if (!conf->faults)
+		return STORE_OK;
+	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Cmsd-Fault");
+	for (i = 0; h && i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (!strcmp(h, faults[i].name))
+			return faults[i].rc;
+	return STORE_OK;
+}
+
 /* Run the route's handler in one transaction, again while the store asks. */
 static void run_handler(struct request *r)
 {
@@ -352,7 +387,7 @@ static void run_handler(struct request *r)
 			http_store_error(r, rc, "store", 0);
 		} else if (r->route->handler(r)) {
 			store_rollback(r->store);
-		} else if ((rc = store_commit(r->store))) {
+		} else if ((rc = injected_fault(r)) || (rc = store_commit(r->store))) {
 			store_rollback(r->store);
 			http_store_error(r, rc, "store", 0);
 		}
@@ -448,6 +483,12 @@ static enum MHD_Result send_answer(struct request *r)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->err.code == ERR_TOO_LARGE)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (r->err.code == ERR_TOO_MANY) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", r->retry_after ? r->retry_after : 1);
+		MHD_add_response_header(res, MHD_HTTP_HEADER_RETRY_AFTER, n);
+	}
 	ok = MHD_queue_response(r->conn, status, res);
 	MHD_destroy_response(res);
 	json_decref(body);

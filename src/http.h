@@ -47,6 +47,8 @@ struct request {
 	bool too_large;          /* the body went over the limit */
 	size_t dropped;          /* bytes of an oversized body thrown away */
 	char id[17];             /* request id, hex */
+	char addr[64];           /* the client's address, numeric */
+	unsigned retry_after;    /* seconds, sent with a 429 */
 	struct timespec t0;
 
 	const struct route *route;

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "log.h"
 #include "store.h"
+#include "throttle.h"
 #include "banned.h"
 
 #define GRACE_SECONDS 30
@@ -110,6 +111,9 @@ int main(int argc, char **argv)
 	}
 	if (ensure_admin(store, &cfg) || (cfg.demo && demo_load(store, &demo)))
 		goto out;
+	throttle_init(cfg.login_limit, cfg.login_addr_limit, cfg.login_window);
+	if (cfg.faults)
+		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
 	if (http_start(&cfg))
 		goto out;
 	demo_print(&demo, &cfg, http_port());

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -399,5 +400,28 @@ int cli_get_list(struct cli *cli, struct client *c, const char *path, const char
 out:
 	json_decref(all);
 	strbuf_release(&url);
+	return rc;
+}
+
+int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct opts *o,
+		  cli_print_fn print, const void *arg)
+{
+	struct response r = RESPONSE_INIT;
+	json_t *rows = NULL;
+	bool single;
+	int rc;
+
+	rc = cli_get_list(cli, c, path, opts_get(o, "limit"), opts_get(o, "offset"), &rows,
+			  &single, &r);
+	if (rc)
+		response_report(&r, cli->json);
+	else if (rows && cli->json && single)
+		output_raw(stdout, &r.body);
+	else if (rows && cli->json)
+		output_json(stdout, rows);
+	else if (rows)
+		print(rows, arg);
+	json_decref(rows);
+	response_release(&r);
 	return rc;
 }

@@ -84,6 +84,17 @@ int cli_id_option(struct cli *cli, const struct opts *o, const char *name, bool 
 int cli_get_list(struct cli *cli, struct client *c, const char *path, const char *limit,
 		 const char *offset, json_t **rows, bool *single, struct response *last);
 
+/* Prints the rows of a list for people. */
+typedef void (*cli_print_fn)(const json_t *rows, const void *arg);
+
+/*
+ * Fetch the list at path (paged by o's --limit/--offset) and print it: with
+ * --json the server's body as it came (one page) or the merged pages, else
+ * through print(rows, arg).  An API error is reported.  Returns an exit code.
+ */
+int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct opts *o,
+		  cli_print_fn print, const void *arg);
+
 /* ---- the commands; argv[0] is the command's own word ---- */
 
 typedef int (*cli_fn)(struct cli *cli, int argc, char **argv);

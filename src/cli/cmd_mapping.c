@@ -101,13 +101,14 @@ static void print_mapping(const json_t *obj)
 }
 
 /* Several leads' mappings, one line per lead. */
-static void print_mappings(const json_t *list)
+static void print_mappings(const json_t *list, const void *arg)
 {
 	static const char *const cols[] = { "campaignId", "leadId", "campaignLeadId", "assigned",
 					    "unassigned", "assignedUserIds", NULL };
 	json_t *rows = json_array(), *o;
 	size_t i;
 
+	(void)arg;
 	json_array_foreach((json_t *)list, i, o)
 		json_array_append_new(
 			rows, json_pack("{s:O, s:O, s:O, s:I, s:I, s:O}", "campaignId",
@@ -179,8 +180,6 @@ static int get(struct cli *cli, struct opts *o)
 	struct strbuf path = STRBUF_INIT;
 	struct client *c;
 	int64_t campaign, lead;
-	json_t *rows = NULL;
-	bool single;
 	int rc;
 
 	rc = cli_id_option(cli, o, "campaign", false, &campaign);
@@ -206,18 +205,8 @@ static int get(struct cli *cli, struct opts *o)
 			show_mapping(cli, &r);
 		goto out;
 	}
-	rc = cli_get_list(cli, c, path.buf, opts_get(o, "limit"), opts_get(o, "offset"), &rows,
-			  &single, &r);
-	if (rc)
-		response_report(&r, cli->json);
-	else if (rows && cli->json && single)
-		output_raw(stdout, &r.body);
-	else if (rows && cli->json)
-		output_json(stdout, rows);
-	else if (rows)
-		print_mappings(rows);
+	rc = cli_show_list(cli, c, path.buf, o, print_mappings, NULL);
 out:
-	json_decref(rows);
 	strbuf_release(&path);
 	response_release(&r);
 	return rc;

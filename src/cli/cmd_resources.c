@@ -457,27 +457,17 @@ static int create(struct cli *cli, const struct resource *res, struct client *c,
 	return rc;
 }
 
+static void print_rows(const json_t *rows, const void *arg)
+{
+	const struct resource *res = arg;
+
+	output_table(stdout, rows, res->columns);
+}
+
 static int list(struct cli *cli, const struct resource *res, const struct opts *o,
 		struct client *c, const char *path)
 {
-	struct response r = RESPONSE_INIT;
-	json_t *rows = NULL;
-	bool single;
-	int rc;
-
-	rc = cli_get_list(cli, c, path, opts_get(o, "limit"), opts_get(o, "offset"), &rows,
-			  &single, &r);
-	if (rc)
-		response_report(&r, cli->json);
-	else if (rows && cli->json && single)
-		output_raw(stdout, &r.body);
-	else if (rows && cli->json)
-		output_json(stdout, rows);
-	else if (rows)
-		output_table(stdout, rows, res->columns);
-	json_decref(rows);
-	response_release(&r);
-	return rc;
+	return cli_show_list(cli, c, path, o, print_rows, res);
 }
 
 /* The row of rows whose item key holds id, or NULL. */

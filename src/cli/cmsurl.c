@@ -70,18 +70,6 @@ struct url {
 	bool query;          /* a query or a fragment followed */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static char *lower_dup(const char *s, size_t n)
 {
@@ -140,9 +128,9 @@ static int check_name(char *host, enum host_kind *kind, char *err, size_t errlen
 	if (n && host[n - 1] == '.')
 		host[--n] = '\0';
 	if (!n)
-		return fail(err, errlen, "the URL has no host");
+		return strbuf_errf(err, errlen, "the URL has no host");
 	if (n > HOST_MAX)
-		return fail(err, errlen, "the host name is longer than %d characters", HOST_MAX);
+		return strbuf_errf(err, errlen, "the host name is longer than %d characters", HOST_MAX);
 	for (i = 0; i <= n; i++) {
 		size_t len;
 
@@ -150,26 +138,26 @@ static int check_name(char *host, enum host_kind *kind, char *err, size_t errlen
 			continue;
 		len = i - start;
 		if (!len)
-			return fail(err, errlen, "invalid host '%s': empty label", host);
+			return strbuf_errf(err, errlen, "invalid host '%s': empty label", host);
 		if (len > LABEL_MAX)
-			return fail(err, errlen, "invalid host '%s': a label is longer than %d characters",
+			return strbuf_errf(err, errlen, "invalid host '%s': a label is longer than %d characters",
 				    host, LABEL_MAX);
 		if (host[start] == '-' || host[i - 1] == '-')
-			return fail(err, errlen, "invalid host '%s': a label cannot start or end with '-'",
+			return strbuf_errf(err, errlen, "invalid host '%s': a label cannot start or end with '-'",
 				    host);
 		last = start;
 		start = i + 1;
 	}
 	for (i = 0; i < n; i++)
 		if (host[i] != '.' && !label_char((unsigned char)host[i]))
-			return fail(err, errlen, "invalid host '%s': '%c' is not allowed in a host name",
+			return strbuf_errf(err, errlen, "invalid host '%s': '%c' is not allowed in a host name",
 				    host, host[i]);
 	*kind = HOST_NAME;
 	if (strspn(host + last, "0123456789") == n - last) {
 		struct in_addr a;
 
 		if (inet_pton(AF_INET, host, &a) != 1)
-			return fail(err, errlen, "invalid IPv4 address '%s'", host);
+			return strbuf_errf(err, errlen, "invalid IPv4 address '%s'", host);
 		*kind = HOST_IPV4;
 	}
 	return 0;
@@ -192,14 +180,14 @@ static int parse_port(const char *p, size_t n, long *port, char *err, size_t err
 	long v = 0;
 
 	if (!n)
-		return fail(err, errlen, "the port after ':' is empty");
+		return strbuf_errf(err, errlen, "the port after ':' is empty");
 	for (i = 0; i < n; i++)
 		if (p[i] < '0' || p[i] > '9' || i >= 5)
-			return fail(err, errlen, "invalid port '%.*s'", (int)n, p);
+			return strbuf_errf(err, errlen, "invalid port '%.*s'", (int)n, p);
 	for (i = 0; i < n; i++)
 		v = v * 10 + (p[i] - '0');
 	if (v < 1 || v > 65535)
-		return fail(err, errlen, "port %ld is out of range (1 to 65535)", v);
+		return strbuf_errf(err, errlen, "port %ld is out of range (1 to 65535)", v);
 	*port = v;
 	return 0;
 }
@@ -213,11 +201,11 @@ static int parse_ipv6(const char *auth, size_t n, struct url *u, char *err, size
 	char *lower;
 
 	if (inner == 0 || inner >= sizeof(buf))
-		return fail(err, errlen, "invalid IPv6 address '%.*s'", (int)n, auth);
+		return strbuf_errf(err, errlen, "invalid IPv6 address '%.*s'", (int)n, auth);
 	memcpy(buf, auth + 1, inner);
 	buf[inner] = '\0';
 	if (inet_pton(AF_INET6, buf, &a) != 1)
-		return fail(err, errlen, "invalid IPv6 address '%.*s'", (int)n, auth);
+		return strbuf_errf(err, errlen, "invalid IPv6 address '%.*s'", (int)n, auth);
 	lower = lower_dup(auth, n);
 	u->host = lower;
 	u->kind = HOST_IPV6;
@@ -241,10 +229,10 @@ static int parse(const char *given, struct url *u, char *err, size_t errlen)
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
 	if (s == end)
-		return fail(err, errlen, "the URL is empty");
+		return strbuf_errf(err, errlen, "the URL is empty");
 	for (p = s; p < end; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return fail(err, errlen, "the URL contains a space, a control character "
+			return strbuf_errf(err, errlen, "the URL contains a space, a control character "
 				    "or a character outside ASCII");
 
 	auth = s;
@@ -254,35 +242,35 @@ static int parse(const char *given, struct url *u, char *err, size_t errlen)
 		else if (n == 5 && !strncasecmp(s, "https", 5))
 			memcpy(u->scheme, "https", 6);
 		else if (n == 0)
-			return fail(err, errlen, "the URL has nothing before '://'");
+			return strbuf_errf(err, errlen, "the URL has nothing before '://'");
 		else
-			return fail(err, errlen, "unsupported scheme '%.*s' (use http or https)", (int)n, s);
+			return strbuf_errf(err, errlen, "unsupported scheme '%.*s' (use http or https)", (int)n, s);
 		auth = s + n + 3;
 	}
 	for (auth_end = auth; auth_end < end && !strchr("/?#", *auth_end); auth_end++)
 		;
 	if (auth_end == auth)
-		return fail(err, errlen, "the URL has no host");
+		return strbuf_errf(err, errlen, "the URL has no host");
 	if (memchr(auth, '@', (size_t)(auth_end - auth)))
-		return fail(err, errlen, "a user or password inside the URL is not supported "
+		return strbuf_errf(err, errlen, "a user or password inside the URL is not supported "
 			    "(use --user and --password, or --token)");
 
 	if (*auth == '[') {
 		const char *close = memchr(auth, ']', (size_t)(auth_end - auth));
 
 		if (!close)
-			return fail(err, errlen, "unterminated IPv6 address (no ']')");
+			return strbuf_errf(err, errlen, "unterminated IPv6 address (no ']')");
 		if (parse_ipv6(auth, (size_t)(close - auth) + 1, u, err, errlen))
 			return -1;
 		if (close + 1 < auth_end) {
 			if (close[1] != ':')
-				return fail(err, errlen, "unexpected text after the IPv6 address");
+				return strbuf_errf(err, errlen, "unexpected text after the IPv6 address");
 			colon = close + 1;
 		}
 	} else {
 		colon = memchr(auth, ':', (size_t)(auth_end - auth));
 		if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1)))
-			return fail(err, errlen, "an IPv6 address must be in brackets, "
+			return strbuf_errf(err, errlen, "an IPv6 address must be in brackets, "
 				    "as in http://[::1]:8080");
 		u->host = lower_dup(auth, (size_t)((colon ? colon : auth_end) - auth));
 		if (check_name(u->host, &u->kind, err, errlen))
@@ -399,11 +387,11 @@ int cmsurl_as_given(const char *given, char **out, char *err, size_t errlen)
 	if (parse(given, &u, err, errlen))
 		goto out;
 	if (!u.scheme[0]) {
-		fail(err, errlen, "a CMS URL used as given needs its scheme (http:// or https://)");
+		strbuf_errf(err, errlen, "a CMS URL used as given needs its scheme (http:// or https://)");
 		goto out;
 	}
 	if (u.query) {
-		fail(err, errlen, "a CMS URL used as given cannot have a query or a fragment");
+		strbuf_errf(err, errlen, "a CMS URL used as given cannot have a query or a fragment");
 		goto out;
 	}
 	while (u.pathlen && u.path[u.pathlen - 1] == '/')
@@ -502,7 +490,7 @@ static int config_line(struct cmsurl_config *cfg, const char *text, size_t n, co
 		rc = 0;
 	} else if (!strcmp(tok[0], "local")) {
 		if (ntok != 2 || !valid_name(tok[1][0] == '.' ? tok[1] + 1 : tok[1]))
-			fail(err, errlen, "%s:%d: 'local' takes one host name, or '.domain' for "
+			strbuf_errf(err, errlen, "%s:%d: 'local' takes one host name, or '.domain' for "
 			     "every name in it, as in 'local cmsd.lan'", name, lineno);
 		else {
 			add_local(cfg, tok[1]);
@@ -511,7 +499,7 @@ static int config_line(struct cmsurl_config *cfg, const char *text, size_t n, co
 	} else if (!strcmp(tok[0], "rename")) {
 		if (ntok != 3 || !valid_label(tok[1], strlen(tok[1])) ||
 		    !valid_label(tok[2], strlen(tok[2])))
-			fail(err, errlen, "%s:%d: 'rename' takes two host labels, "
+			strbuf_errf(err, errlen, "%s:%d: 'rename' takes two host labels, "
 			     "as in 'rename ecc-prod engg-prod'", name, lineno);
 		else {
 			add_rename(cfg, tok[1], tok[2]);
@@ -521,16 +509,16 @@ static int config_line(struct cmsurl_config *cfg, const char *text, size_t n, co
 		bool as_given = tok[0][0] == 'c';
 
 		if (ntok != 2)
-			fail(err, errlen, "%s:%d: '%s' takes one URL", name, lineno, tok[0]);
+			strbuf_errf(err, errlen, "%s:%d: '%s' takes one URL", name, lineno, tok[0]);
 		else if (as_given ? cmsurl_as_given(tok[1], &url, sub, sizeof(sub))
 				  : cmsurl_derive(cfg, tok[1], &url, sub, sizeof(sub)))
-			fail(err, errlen, "%s:%d: %s", name, lineno, sub);
+			strbuf_errf(err, errlen, "%s:%d: %s", name, lineno, sub);
 		else {
 			set_str(as_given ? &cfg->cms_url : &cfg->url, tok[1]);
 			rc = 0;
 		}
 	} else {
-		fail(err, errlen, "%s:%d: unknown setting '%s' (rename, local, url or cms-url)", name,
+		strbuf_errf(err, errlen, "%s:%d: unknown setting '%s' (rename, local, url or cms-url)", name,
 		     lineno, tok[0]);
 	}
 	free(url);
@@ -580,19 +568,19 @@ int cmsurl_config_load(struct cmsurl_config *cfg, const char *path, char *err, s
 		if (!must_exist && (errno == ENOENT || errno == ENOTDIR))
 			rc = 0;
 		else
-			fail(err, errlen, "cannot read the configuration file %s: %s", path,
+			strbuf_errf(err, errlen, "cannot read the configuration file %s: %s", path,
 			     strerror(errno));
 		goto out;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (text.len + n > CONFIG_MAX) {
-			fail(err, errlen, "%s: larger than %d bytes", path, CONFIG_MAX);
+			strbuf_errf(err, errlen, "%s: larger than %d bytes", path, CONFIG_MAX);
 			goto out;
 		}
 		strbuf_add(&text, chunk, n);
 	}
 	if (ferror(f)) {
-		fail(err, errlen, "cannot read the configuration file %s", path);
+		strbuf_errf(err, errlen, "cannot read the configuration file %s", path);
 		goto out;
 	}
 	rc = cmsurl_config_parse(cfg, strbuf_str(&text), path, err, errlen);

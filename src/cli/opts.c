@@ -13,18 +13,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static struct opt *find(const struct opts *o, const char *name, size_t len)
 {
@@ -96,7 +84,7 @@ int opts_parse(struct opts *o, int argc, char **argv, bool keep_unknown, char *e
 				push(&o->rest, &o->nrest, a);
 				continue;
 			}
-			return fail(err, errlen, "unknown option '%s'", a);
+			return strbuf_errf(err, errlen, "unknown option '%s'", a);
 		}
 		name = a + 2;
 		eq = strchr(name, '=');
@@ -107,22 +95,22 @@ int opts_parse(struct opts *o, int argc, char **argv, bool keep_unknown, char *e
 				push(&o->rest, &o->nrest, argv[i]);
 				continue;
 			}
-			return fail(err, errlen, "unknown option '--%.*s'", (int)len, name);
+			return strbuf_errf(err, errlen, "unknown option '--%.*s'", (int)len, name);
 		}
 		if (p->spec.kind == OPT_FLAG) {
 			if (eq)
-				return fail(err, errlen, "--%s takes no value", p->spec.name);
+				return strbuf_errf(err, errlen, "--%s takes no value", p->spec.name);
 			value = "";
 		} else if (eq) {
 			value = eq + 1;
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {
-			return fail(err, errlen, "--%s needs a value (%s)", p->spec.name,
+			return strbuf_errf(err, errlen, "--%s needs a value (%s)", p->spec.name,
 				    p->spec.arg ? p->spec.arg : "VALUE");
 		}
 		if (p->spec.kind == OPT_VALUE && p->n)
-			return fail(err, errlen, "--%s given twice", p->spec.name);
+			return strbuf_errf(err, errlen, "--%s given twice", p->spec.name);
 		push(&p->values, &p->n, value);
 	}
 	return 0;

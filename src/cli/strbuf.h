@@ -29,4 +29,9 @@ const char *strbuf_str(const struct strbuf *sb);
 char *strbuf_detach(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
 
+/* Format a message into the caller's fixed buffer err (errlen bytes, cut to
+ * fit); returns -1, so that parsers can `return strbuf_errf(...)`. */
+int strbuf_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * test_http.c - content negotiation, the route table and the error catalog.
  */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "config.h"
@@ -121,6 +123,10 @@ static void options(void)
 	char *bad3[] = { "cmsd", "--tls-cert", "a.pem", NULL };
 	char *bad4[] = { "cmsd", "--listen", NULL };
 
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+
+	/* config_load prints usage on bad options: keep the test output clean */
+	dup2(devnull, 2);
 	setenv("CMSD_THREADS", "5", 1);
 	CHECK(config_load(&c, 1, ok) == 0 && c.threads == 5 && !c.demo);
 	CHECK(config_load(&c, 7, ok) == 0);
@@ -131,6 +137,9 @@ static void options(void)
 	CHECK(config_load(&c, 2, bad2) == -1);
 	CHECK(config_load(&c, 3, bad3) == -1);
 	CHECK(config_load(&c, 2, bad4) == -1);
+	dup2(saved, 2);
+	close(saved);
+	close(devnull);
 }
 
 void suite_http(void)

@@ -6,12 +6,11 @@ body, a second cmsd on a busy port, and bad CMSD_ADMIN_* values.
 """
 import json
 import os
-import socket
 import subprocess
 import time
 
 from harness import *  # noqa: F401,F403
-from harness import SLOW, VALGRIND
+from harness import SLOW
 
 S = None
 F = None

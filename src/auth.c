@@ -148,6 +148,17 @@ bool auth_check_password(const char *hash, const char *pw)
 	return real;
 }
 
+int auth_new_user(struct user *u, int64_t cc, const char *user_id,
+		  const char *name, const char *role, const char *pw)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->user_id, sizeof(u->user_id), "%s", user_id);
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	snprintf(u->role, sizeof(u->role), "%s", role);
+	u->cc_id = cc;
+	return pw ? auth_hash_password(pw, u->pw_hash) : 0;
+}
+
 static void token_hash(const char *token, uint8_t out[CMS_TOKEN_HASH])
 {
 	crypto_generichash(out, CMS_TOKEN_HASH, (const unsigned char *)token,

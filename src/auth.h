@@ -53,6 +53,11 @@ int auth_hash_password(const char *pw, char *out);
  * that the time taken does not tell a missing user from a wrong password. */
 bool auth_check_password(const char *hash, const char *pw);
 
+/* Fill *u as a new user (cc 0: the system administrator) with pw hashed, or
+ * no password when pw is NULL.  Returns 0, or -1 when hashing fails. */
+int auth_new_user(struct user *u, int64_t cc, const char *user_id,
+		  const char *name, const char *role, const char *pw);
+
 /* Mint a token for user_pk, store its hash, write it to out (at least
  * AUTH_TOKEN_LEN + 1 bytes).  Returns a store_rc. */
 int auth_issue_token(struct store *s, int64_t user_pk, int64_t context_cc,

@@ -36,12 +36,7 @@ static int ignore_row(void *ctx, const void *row)
 static int user(struct store *s, int64_t cc, const char *id, const char *name,
 		const char *role, const char *pw, struct user *u)
 {
-	memset(u, 0, sizeof(*u));
-	snprintf(u->user_id, sizeof(u->user_id), "%s", id);
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	snprintf(u->role, sizeof(u->role), "%s", role);
-	u->cc_id = cc;
-	if (pw && auth_hash_password(pw, u->pw_hash))
+	if (auth_new_user(u, cc, id, name, role, pw))
 		return STORE_ERROR;
 	return store_user_create(s, u);
 }

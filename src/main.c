@@ -59,12 +59,8 @@ static int ensure_admin(struct store *s, const struct config *cfg)
 		if (!rc)
 			log_msgf("info", "system administrator password updated");
 	} else if (rc == STORE_NOT_FOUND) {
-		snprintf(u.user_id, sizeof(u.user_id), "%s", cfg->admin_user);
-		snprintf(u.name, sizeof(u.name), "System Administrator");
-		snprintf(u.role, sizeof(u.role), "System");
-		u.cc_id = 0;
-		rc = auth_hash_password(cfg->admin_password, u.pw_hash) ? STORE_ERROR :
-			store_user_create(s, &u);
+		rc = auth_new_user(&u, 0, cfg->admin_user, "System Administrator", "System",
+				   cfg->admin_password) ? STORE_ERROR : store_user_create(s, &u);
 		if (!rc)
 			log_msgf("info", "system administrator created");
 	}

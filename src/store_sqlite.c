@@ -297,11 +297,11 @@ static const struct {
 	S(ST_USER_PAGE_ALL,
 	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
 	  " ORDER BY pk LIMIT ?1 OFFSET ?2"),
-	/* NULL leaves a field alone; an empty pw_hash removes the password */
+	/* NULL leaves a field alone */
 	S(ST_USER_UPDATE,
 	  "UPDATE users SET name = COALESCE(?3, name),"
 	  " role = COALESCE(?4, role),"
-	  " pw_hash = CASE WHEN ?5 IS NULL THEN pw_hash ELSE NULLIF(?5, '') END"
+	  " pw_hash = COALESCE(?5, pw_hash)"
 	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 	S(ST_USER_DELETE,
 	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
@@ -376,7 +376,7 @@ static const struct {
 	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
 	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
 	S(ST_CU_RESOLVE,
-	  "SELECT cu.id " CU_FROM "WHERE cu.campaign_id = ?1 AND u.user_id = ?2"),
+	  "SELECT cu.id " CU_FROM "WHERE u.user_id = ?1 AND cu.campaign_id = ?2"),
 
 	/* no row inserted: the campaign or the lead is missing, or they belong
 	 * to different processes */
@@ -1257,25 +1257,32 @@ int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 			      ARGS(A_T(user_id), A_I(cc)));
 }
 
-/* Fails only on a storage error; unknown ids are 0. */
-int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
-			size_t n, int64_t *pks)
+/*
+ * For each ids[i], out[i] = the first column of statement `id` run with
+ * (ids[i], scope), or 0 when it finds no row.  Fails only on a storage error.
+ */
+static int resolve_each(struct store *s, enum stmt id, int64_t scope,
+			const char *const *ids, size_t n, int64_t *out)
 {
 	size_t i;
 	int rc = STORE_OK;
 
-	for (i = 0; i < n; i++) {
-		pks[i] = 0;
+	for (i = 0; i < n && rc == STORE_OK; i++) {
+		out[i] = 0;
 		if (!ids[i])
 			continue;
-		rc = fetch(s, ST_USER_PK, ARGS(A_T(ids[i]), A_I(cc)),
-			   STORE_ERROR, fill_int64, &pks[i]);
+		rc = fetch(s, id, ARGS(A_T(ids[i]), A_I(scope)), STORE_ERROR,
+			   fill_int64, &out[i]);
 		if (rc == STORE_NOT_FOUND)
 			rc = STORE_OK;
-		if (rc != STORE_OK)
-			break;
 	}
 	return rc;
+}
+
+int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
+			size_t n, int64_t *pks)
+{
+	return resolve_each(s, ST_USER_PK, cc, ids, n, pks);
 }
 
 /* ---- processes, leads and campaigns: one generic implementation ---- */
@@ -1447,21 +1454,7 @@ int store_campaign_users_resolve(struct store *s, int64_t campaign,
 				 const char *const *ids, size_t n,
 				 int64_t *cu_ids)
 {
-	size_t i;
-	int rc = STORE_OK;
-
-	for (i = 0; i < n; i++) {
-		cu_ids[i] = 0;
-		if (!ids[i])
-			continue;
-		rc = fetch(s, ST_CU_RESOLVE, ARGS(A_I(campaign), A_T(ids[i])),
-			   STORE_ERROR, fill_int64, &cu_ids[i]);
-		if (rc == STORE_NOT_FOUND)
-			rc = STORE_OK;
-		if (rc != STORE_OK)
-			break;
-	}
-	return rc;
+	return resolve_each(s, ST_CU_RESOLVE, campaign, ids, n, cu_ids);
 }
 
 /* ---- campaign leads ---- */

@@ -70,10 +70,7 @@ int user_create(struct request *r)
 	get_fields(r, body, false, &name, &role, &pw);
 	if (r->err.code || res_check_path(r, r->ids[0], 0, 0, 0))
 		goto out;
-	memcpy(u.user_id, id, strlen(id) + 1);
-	memcpy(u.name, name, strlen(name) + 1);
-	memcpy(u.role, role, strlen(role) + 1);
-	u.cc_id = r->ids[0];
+	auth_new_user(&u, r->ids[0], id, name, role, NULL); /* hashed before: RF_PASSWORD */
 	if (hash_into(r, pw, u.pw_hash))
 		goto out;
 	src = store_user_create(r->store, &u);

@@ -1,45 +1,42 @@
 /*
- * store_sqlite.c - the embedded SQLite backend behind store.h.
+ * store_sqlite.c - the embedded SQLite backend of store.c (see sql.h).
  *
- * One `struct store` is one SQLite connection, opened by and used from one
- * thread (SQLITE_OPEN_NOMUTEX); concurrency between threads and processes is
+ * One connection is one SQLite handle, opened by and used from one thread
+ * (SQLITE_OPEN_NOMUTEX); concurrency between threads and processes is
  * SQLite's own locking in WAL mode.  A write transaction starts with BEGIN
- * IMMEDIATE, so writers queue on the busy timeout instead of failing half-way;
- * a writer that still cannot get the lock gets STORE_RETRY.
+ * IMMEDIATE, so writers queue on the busy timeout instead of failing
+ * half-way; a writer that still cannot get the lock gets STORE_RETRY.
  *
- * SQL lives in one table of statements below, indexed by `enum stmt`.  Each is
- * prepared on first use (SQLITE_PREPARE_PERSISTENT), kept for the life of the
- * connection, and reset with its bindings cleared after every use.  Values
- * reach SQL only as bound parameters; no SQL is ever formatted.
+ * Each statement of store.c's table is prepared on first use
+ * (SQLITE_PREPARE_PERSISTENT), kept for the life of the connection, and reset
+ * with its bindings cleared after every use.
  *
  * The schema is created and upgraded by the numbered migrations below, each
- * applied in its own BEGIN IMMEDIATE transaction that first re-reads the
- * version, so two processes starting at once apply it exactly once.
- *
- * Invariants kept here as well as at the edge: ids come from AUTOINCREMENT and
- * are never reused; a campaign lead joins a lead and a campaign of one process;
- * a campaign user belongs to the campaign's contact center; a mapping joins a
- * campaign lead and a campaign user of one campaign.  Deletes refuse or
- * cascade exactly as docs/decisions.md says.
+ * applied by store.c in its own BEGIN IMMEDIATE transaction that first
+ * re-reads the version, so two processes starting at once apply it exactly
+ * once.  Ids come from AUTOINCREMENT and are never reused.
  *
  * Nothing logged here carries a value: messages name the statement and
  * SQLite's error text (which names columns and constraints, never data).
  */
-#include "store.h"
-
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "log.h"
+#include "sql.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define MAX_ARGS 8 /* bound parameters of the largest statement, + paging */
+
+struct sq {
+	struct store base;
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
+};
 
 /* ---- the schema ---- */
 
@@ -125,378 +122,22 @@ static const char schema_v2[] =
 	"CREATE INDEX campaign_user_campaign ON campaign_user(campaign_id);"
 	"CREATE INDEX campaign_lead_campaign ON campaign_lead(campaign_id);";
 
-static const struct migration {
-	int version;
-	const char *sql;
-} migrations[] = {
+static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
 };
 
 /* Created before any migration runs, inside the same transaction. */
-static const char schema_version_ddl[] =
+static const char version_ddl[] =
 	"CREATE TABLE IF NOT EXISTS schema_version ("
 	" version INTEGER PRIMARY KEY,"
 	" applied_at INTEGER NOT NULL)";
 
-/* ---- the statements ---- */
-
-enum stmt {
-	ST_NONE = 0, /* "no statement" in the tables below */
-	ST_BEGIN,
-	ST_BEGIN_WRITE,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_PING,
-	ST_SCHEMA_VERSION,
-	ST_SCHEMA_SET,
-
-	ST_CC_EXISTS,
-	ST_PROCESS_EXISTS,
-	ST_CAMPAIGN_EXISTS,
-	ST_LEAD_EXISTS,
-	ST_CAMPAIGN_IN_SCOPE,
-
-	ST_CC_CREATE,
-	ST_CC_GET,
-	ST_CC_COUNT,
-	ST_CC_PAGE,
-	ST_CC_IN_USE,
-	ST_CC_DELETE,
-
-	ST_USER_CREATE,
-	ST_USER_GET,
-	ST_USER_COUNT_CC,
-	ST_USER_PAGE_CC,
-	ST_USER_COUNT_ALL,
-	ST_USER_PAGE_ALL,
-	ST_USER_UPDATE,
-	ST_USER_DELETE,
-	ST_USER_PK,
-
-	ST_PROCESS_CREATE,
-	ST_PROCESS_GET,
-	ST_PROCESS_COUNT,
-	ST_PROCESS_PAGE,
-	ST_PROCESS_IN_USE,
-	ST_PROCESS_DELETE,
-
-	ST_LEAD_CREATE,
-	ST_LEAD_GET,
-	ST_LEAD_COUNT,
-	ST_LEAD_PAGE,
-	ST_LEAD_IN_USE,
-	ST_LEAD_DELETE,
-
-	ST_CAMPAIGN_CREATE,
-	ST_CAMPAIGN_GET,
-	ST_CAMPAIGN_COUNT,
-	ST_CAMPAIGN_PAGE,
-	ST_CAMPAIGN_DELETE,
-
-	ST_CU_ADD,
-	ST_CU_GET,
-	ST_CU_COUNT,
-	ST_CU_PAGE,
-	ST_CU_DELETE,
-	ST_CU_RESOLVE,
-
-	ST_CL_ADD,
-	ST_CL_FIND,
-	ST_CL_COUNT,
-	ST_CL_PAGE,
-	ST_CL_DELETE,
-
-	ST_MAP_ADD,
-	ST_MAP_EXISTS,
-	ST_MAP_REMOVE,
-	ST_MAP_GET,
-	ST_ML_COUNT_CAMPAIGN,
-	ST_ML_PAGE_CAMPAIGN,
-	ST_ML_COUNT_SCOPE,
-	ST_ML_PAGE_SCOPE,
-	ST_ML_COUNT_ALL,
-	ST_ML_PAGE_ALL,
-
-	ST_TOKEN_ADD,
-	ST_TOKEN_GET,
-	ST_TOKEN_DELETE,
-	ST_TOKEN_DELETE_USER,
-	ST_TOKEN_PURGE,
-
-	ST__COUNT
+/* Where SQLite's text differs from store.c's. */
+static const char *const sq_sql[ST__COUNT] = {
+	/* takes the write lock at once: writers queue, never fail half-way */
+	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 };
-
-/* Column lists shared by the statements that fill one struct. */
-#define CU_COLS "cu.id, cu.campaign_id, u.user_id"
-#define CL_COLS "cl.id, cl.campaign_id, cl.lead_id, cl.priority, cl.enabled"
-#define CU_FROM "FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk "
-#define CL_SCOPED_FROM                                                         \
-	"FROM campaign_lead cl JOIN campaign c ON c.id = cl.campaign_id "      \
-	"JOIN process p ON p.id = c.process_id "
-
-#define S(id, text) [id] = { #id, text }
-
-/*
- * Parameters are numbered; a list's page statement takes the count
- * statement's parameters followed by LIMIT and OFFSET.  `(?2 = 0 OR x = ?2)`
- * appears only beside a primary-key or unique lookup, where it costs nothing.
- */
-static const struct {
-	const char *name; /* for logs */
-	const char *sql;
-} stmts[ST__COUNT] = {
-	S(ST_BEGIN, "BEGIN"),
-	S(ST_BEGIN_WRITE, "BEGIN IMMEDIATE"),
-	S(ST_COMMIT, "COMMIT"),
-	S(ST_ROLLBACK, "ROLLBACK"),
-	/* reads the file, so a broken or vanished database fails the ping */
-	S(ST_PING, "SELECT COUNT(*) FROM schema_version"),
-	S(ST_SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
-	S(ST_SCHEMA_SET,
-	  "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
-
-	S(ST_CC_EXISTS, "SELECT 1 FROM contact_center WHERE id = ?1"),
-	S(ST_PROCESS_EXISTS,
-	  "SELECT 1 FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_CAMPAIGN_EXISTS,
-	  "SELECT 1 FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-	S(ST_LEAD_EXISTS,
-	  "SELECT 1 FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-	S(ST_CAMPAIGN_IN_SCOPE,
-	  "SELECT 1 FROM campaign c JOIN process p ON p.id = c.process_id"
-	  " WHERE c.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
-
-	S(ST_CC_CREATE,
-	  "INSERT INTO contact_center (name) VALUES (?1) RETURNING id, name"),
-	S(ST_CC_GET, "SELECT id, name FROM contact_center WHERE id = ?1"),
-	/* contact centers are few: a scan with the scope test is fine */
-	S(ST_CC_COUNT,
-	  "SELECT COUNT(*) FROM contact_center WHERE ?1 = 0 OR id = ?1"),
-	S(ST_CC_PAGE,
-	  "SELECT id, name FROM contact_center WHERE ?1 = 0 OR id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
-	/* no row: missing; else whether anything still hangs below it */
-	S(ST_CC_IN_USE,
-	  "SELECT EXISTS (SELECT 1 FROM users WHERE cc_id = c.id)"
-	  " OR EXISTS (SELECT 1 FROM process WHERE cc_id = c.id)"
-	  " FROM contact_center c WHERE c.id = ?1"),
-	S(ST_CC_DELETE, "DELETE FROM contact_center WHERE id = ?1"),
-
-	S(ST_USER_CREATE,
-	  "INSERT INTO users (user_id, cc_id, name, role, pw_hash)"
-	  " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING pk"),
-	S(ST_USER_GET,
-	  "SELECT pk, cc_id, user_id, name, role, pw_hash FROM users"
-	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_USER_COUNT_CC, "SELECT COUNT(*) FROM users WHERE cc_id = ?1"),
-	S(ST_USER_PAGE_CC,
-	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
-	  " WHERE cc_id = ?1 ORDER BY pk LIMIT ?2 OFFSET ?3"),
-	S(ST_USER_COUNT_ALL, "SELECT COUNT(*) FROM users"),
-	S(ST_USER_PAGE_ALL,
-	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
-	  " ORDER BY pk LIMIT ?1 OFFSET ?2"),
-	/* NULL leaves a field alone */
-	S(ST_USER_UPDATE,
-	  "UPDATE users SET name = COALESCE(?3, name),"
-	  " role = COALESCE(?4, role),"
-	  " pw_hash = COALESCE(?5, pw_hash)"
-	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_USER_DELETE,
-	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_USER_PK,
-	  "SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-
-	S(ST_PROCESS_CREATE,
-	  "INSERT INTO process (cc_id, name) VALUES (?1, ?2)"
-	  " RETURNING id, cc_id, name"),
-	S(ST_PROCESS_GET,
-	  "SELECT id, cc_id, name FROM process"
-	  " WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_PROCESS_COUNT, "SELECT COUNT(*) FROM process WHERE cc_id = ?1"),
-	S(ST_PROCESS_PAGE,
-	  "SELECT id, cc_id, name FROM process WHERE cc_id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
-	S(ST_PROCESS_IN_USE,
-	  "SELECT EXISTS (SELECT 1 FROM lead WHERE process_id = p.id)"
-	  " OR EXISTS (SELECT 1 FROM campaign WHERE process_id = p.id)"
-	  " FROM process p WHERE p.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
-	S(ST_PROCESS_DELETE,
-	  "DELETE FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-
-	S(ST_LEAD_CREATE,
-	  "INSERT INTO lead (process_id, name) VALUES (?1, ?2)"
-	  " RETURNING id, process_id, name"),
-	S(ST_LEAD_GET,
-	  "SELECT id, process_id, name FROM lead"
-	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-	S(ST_LEAD_COUNT, "SELECT COUNT(*) FROM lead WHERE process_id = ?1"),
-	S(ST_LEAD_PAGE,
-	  "SELECT id, process_id, name FROM lead WHERE process_id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
-	S(ST_LEAD_IN_USE,
-	  "SELECT EXISTS (SELECT 1 FROM campaign_lead WHERE lead_id = l.id)"
-	  " FROM lead l WHERE l.id = ?1 AND (?2 = 0 OR l.process_id = ?2)"),
-	S(ST_LEAD_DELETE,
-	  "DELETE FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-
-	S(ST_CAMPAIGN_CREATE,
-	  "INSERT INTO campaign (process_id, name) VALUES (?1, ?2)"
-	  " RETURNING id, process_id, name"),
-	S(ST_CAMPAIGN_GET,
-	  "SELECT id, process_id, name FROM campaign"
-	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-	S(ST_CAMPAIGN_COUNT,
-	  "SELECT COUNT(*) FROM campaign WHERE process_id = ?1"),
-	S(ST_CAMPAIGN_PAGE,
-	  "SELECT id, process_id, name FROM campaign WHERE process_id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
-	/* campaign users, campaign leads and mappings go by cascade */
-	S(ST_CAMPAIGN_DELETE,
-	  "DELETE FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-
-	/* only a user of the campaign's own contact center is enrolled */
-	S(ST_CU_ADD,
-	  "INSERT OR IGNORE INTO campaign_user (campaign_id, user_pk)"
-	  " SELECT c.id, u.pk FROM campaign c"
-	  " JOIN process p ON p.id = c.process_id"
-	  " JOIN users u ON u.cc_id = p.cc_id"
-	  " WHERE c.id = ?1 AND u.pk = ?2"),
-	S(ST_CU_GET,
-	  "SELECT " CU_COLS " " CU_FROM
-	  "WHERE cu.campaign_id = ?1 AND cu.user_pk = ?2"),
-	S(ST_CU_COUNT,
-	  "SELECT COUNT(*) FROM campaign_user WHERE campaign_id = ?1"),
-	S(ST_CU_PAGE,
-	  "SELECT " CU_COLS " " CU_FROM
-	  "WHERE cu.campaign_id = ?1 ORDER BY cu.id LIMIT ?2 OFFSET ?3"),
-	/* its mappings go by cascade */
-	S(ST_CU_DELETE,
-	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
-	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
-	S(ST_CU_RESOLVE,
-	  "SELECT cu.id " CU_FROM "WHERE u.user_id = ?1 AND cu.campaign_id = ?2"),
-
-	/* no row inserted: the campaign or the lead is missing, or they belong
-	 * to different processes */
-	S(ST_CL_ADD,
-	  "INSERT INTO campaign_lead (campaign_id, lead_id, priority, enabled)"
-	  " SELECT c.id, l.id, ?3, ?4 FROM campaign c"
-	  " JOIN lead l ON l.process_id = c.process_id"
-	  " WHERE c.id = ?1 AND l.id = ?2"
-	  " RETURNING id, campaign_id, lead_id, priority, enabled"),
-	S(ST_CL_FIND,
-	  "SELECT " CL_COLS " FROM campaign_lead cl"
-	  " WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"),
-	S(ST_CL_COUNT,
-	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"),
-	S(ST_CL_PAGE,
-	  "SELECT " CL_COLS " FROM campaign_lead cl WHERE cl.campaign_id = ?1"
-	  " ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
-	S(ST_CL_DELETE,
-	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
-
-	/* maps only a campaign user of the campaign lead's own campaign */
-	S(ST_MAP_ADD,
-	  "INSERT OR IGNORE INTO lead_user (campaign_lead_id, campaign_user_id)"
-	  " SELECT cl.id, cu.id FROM campaign_lead cl"
-	  " JOIN campaign_user cu ON cu.campaign_id = cl.campaign_id"
-	  " WHERE cl.id = ?1 AND cu.id = ?2"),
-	S(ST_MAP_EXISTS,
-	  "SELECT 1 FROM lead_user"
-	  " WHERE campaign_lead_id = ?1 AND campaign_user_id = ?2"),
-	S(ST_MAP_REMOVE,
-	  "DELETE FROM lead_user"
-	  " WHERE campaign_lead_id = ?1 AND campaign_user_id = ?2"),
-	S(ST_MAP_GET,
-	  "SELECT cu.id, u.user_id, lu.campaign_user_id IS NOT NULL " CU_FROM
-	  "LEFT JOIN lead_user lu"
-	  " ON lu.campaign_lead_id = ?2 AND lu.campaign_user_id = cu.id"
-	  " WHERE cu.campaign_id = ?1 ORDER BY u.user_id"),
-	/* three shapes of the mapping list, so that each uses its index */
-	S(ST_ML_COUNT_CAMPAIGN,
-	  "SELECT COUNT(*) " CL_SCOPED_FROM
-	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
-	S(ST_ML_PAGE_CAMPAIGN,
-	  "SELECT " CL_COLS " " CL_SCOPED_FROM
-	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"
-	  " ORDER BY cl.id LIMIT ?3 OFFSET ?4"),
-	S(ST_ML_COUNT_SCOPE,
-	  "SELECT COUNT(*) " CL_SCOPED_FROM "WHERE p.cc_id = ?1"),
-	S(ST_ML_PAGE_SCOPE,
-	  "SELECT " CL_COLS " " CL_SCOPED_FROM
-	  "WHERE p.cc_id = ?1 ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
-	/* every campaign lead has a campaign and a process: no join needed */
-	S(ST_ML_COUNT_ALL, "SELECT COUNT(*) FROM campaign_lead"),
-	S(ST_ML_PAGE_ALL,
-	  "SELECT " CL_COLS " FROM campaign_lead cl"
-	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
-
-	S(ST_TOKEN_ADD,
-	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"
-	  " VALUES (?1, ?2, ?3, ?4)"),
-	S(ST_TOKEN_GET,
-	  "SELECT t.user_pk, t.context_cc, t.expires_at, u.user_id, u.role"
-	  " FROM token t JOIN users u ON u.pk = t.user_pk"
-	  " WHERE t.hash = ?1 AND t.expires_at > ?2"),
-	S(ST_TOKEN_DELETE, "DELETE FROM token WHERE hash = ?1"),
-	S(ST_TOKEN_DELETE_USER,
-	  "DELETE FROM token WHERE user_pk ="
-	  " (SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2))"),
-	S(ST_TOKEN_PURGE, "DELETE FROM token WHERE expires_at <= ?1"),
-};
-
-#undef S
-
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
-};
-
-/* ---- bound arguments ---- */
-
-/* One bound parameter.  ARG_ID binds NULL for 0 (the "none" id). */
-struct arg {
-	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB } kind;
-	int64_t i;
-	const void *p; /* text (NULL binds NULL) or blob; borrowed */
-	int n;         /* blob bytes */
-};
-
-#define A_I(v) ((struct arg){ .kind = ARG_INT, .i = (v) })
-#define A_ID(v) ((struct arg){ .kind = ARG_ID, .i = (v) })
-#define A_T(v) ((struct arg){ .kind = ARG_TEXT, .p = (v) })
-#define A_B(v, len) ((struct arg){ .kind = ARG_BLOB, .p = (v), .n = (len) })
-/* expands to the two parameters `args, nargs` */
-#define ARGS(...)                                                              \
-	(const struct arg[]){ __VA_ARGS__ },                                   \
-		sizeof((const struct arg[]){ __VA_ARGS__ }) / sizeof(struct arg)
-
-/* Copies the current row of `st` into `row`, a struct the caller knows. */
-typedef void (*fill_fn)(sqlite3_stmt *st, void *row);
-
-static int map_rc(struct store *s, int rc, int fk_rc, const char *what);
-static int stmt_bind(struct store *s, enum stmt id, const struct arg *a,
-		     size_t na, sqlite3_stmt **out);
-static void stmt_release(struct store *s, enum stmt id, sqlite3_stmt *st);
-static int step(struct store *s, sqlite3_stmt *st, enum stmt id, int fk_rc,
-		bool *row);
-static int run(struct store *s, enum stmt id, const struct arg *a, size_t na,
-	       int fk_rc, int64_t *changes);
-static int fetch(struct store *s, enum stmt id, const struct arg *a,
-		 size_t na, int fk_rc, fill_fn fill, void *row);
-static int each_row(struct store *s, enum stmt id, sqlite3_stmt *st,
-		    fill_fn fill, void *row, store_row_fn fn, void *ctx);
-static int list_rows(struct store *s, enum stmt count, enum stmt page,
-		     const struct arg *a, size_t na, const struct page *pg,
-		     fill_fn fill, void *row, store_row_fn fn, void *ctx,
-		     int64_t *total);
-static int delete_guarded(struct store *s, enum stmt in_use, enum stmt del,
-			  const struct arg *a, size_t na);
-static int exec_script(struct store *s, const char *sql, const char *what);
-static void col_text(sqlite3_stmt *st, int col, char *buf, size_t size);
-static void fill_int64(sqlite3_stmt *st, void *row);
 
 /* ---- errors ---- */
 
@@ -505,7 +146,7 @@ static void fill_int64(sqlite3_stmt *st, void *row);
  * expects.  `fk_rc` is what a foreign-key failure means to this statement:
  * NOT_FOUND for an insert (the parent is gone), IN_USE for a delete.
  */
-static int map_rc(struct store *s, int rc, int fk_rc, const char *what)
+static int map_rc(struct sq *s, int rc, int fk_rc, const char *what)
 {
 	int ret;
 
@@ -543,43 +184,49 @@ static int map_rc(struct store *s, int rc, int fk_rc, const char *what)
 	return ret;
 }
 
+static void sq_done(struct rows *r);
+static void sq_close(struct store *base);
+
 /* ---- statements ---- */
 
 /*
- * Sets *out to statement `id` with a[0..na) bound to ?1..?na.  The cached
+ * Sets r->h to statement r->id with a[0..na) bound to ?1..?na.  The cached
  * statement is used unless a caller up the stack is still stepping it (a row
  * callback that re-enters the same list); then a one-off copy is prepared,
- * which stmt_release() finalizes.
+ * which sq_done() finalizes.
  */
-static int stmt_bind(struct store *s, enum stmt id, const struct arg *a,
-		     size_t na, sqlite3_stmt **out)
+static int sq_query(struct rows *r, const struct arg *a, size_t na)
 {
+	struct sq *s = (struct sq *)r->s;
+	const char *text = sql_text(&sqlite_backend, r->id);
+	const char *name = sql_name(r->id);
 	sqlite3_stmt *st = NULL;
 	int rc = SQLITE_OK;
 	int ret = STORE_ERROR;
 	size_t i;
 
-	*out = NULL;
-	if (id <= ST_NONE || id >= ST__COUNT || !stmts[id].sql) {
-		log_msgf("error", "sqlite: no statement %d", (int)id);
+	r->h = NULL;
+	if (!text) {
+		log_msgf("error", "sqlite: no statement %d", (int)r->id);
 		goto out;
 	}
-	st = s->st[id];
+	st = s->st[r->id];
 	if (!st || sqlite3_stmt_busy(st)) {
-		rc = sqlite3_prepare_v3(s->db, stmts[id].sql, -1,
+		rc = sqlite3_prepare_v3(s->db, text, -1,
 					st ? 0 : SQLITE_PREPARE_PERSISTENT,
 					&st, NULL);
 		if (rc != SQLITE_OK) {
 			st = NULL;
-			ret = map_rc(s, rc, STORE_ERROR, stmts[id].name);
+			ret = map_rc(s, rc, STORE_ERROR, name);
 			goto out;
 		}
-		if (!s->st[id])
-			s->st[id] = st;
+		if (!s->st[r->id])
+			s->st[r->id] = st;
 	}
+	r->h = st;
 	if ((size_t)sqlite3_bind_parameter_count(st) != na) {
 		log_msgf("error", "sqlite %s: %zu arguments for %d parameters",
-			 stmts[id].name, na, sqlite3_bind_parameter_count(st));
+			 name, na, sqlite3_bind_parameter_count(st));
 		goto out;
 	}
 	for (i = 0; i < na; i++) {
@@ -604,26 +251,29 @@ static int stmt_bind(struct store *s, enum stmt id, const struct arg *a,
 			break;
 		}
 		if (rc != SQLITE_OK) {
-			ret = map_rc(s, rc, STORE_ERROR, stmts[id].name);
+			ret = map_rc(s, rc, STORE_ERROR, name);
 			goto out;
 		}
 	}
-	*out = st;
-	st = NULL;
 	ret = STORE_OK;
 out:
-	stmt_release(s, id, st);
+	if (ret != STORE_OK) {
+		sq_done(r);
+	}
 	return ret;
 }
 
-/* Readies `st` (from stmt_bind, may be NULL) for its next use: the cached
- * statement is reset and unbound, so that no borrowed pointer stays bound; a
- * one-off copy is finalized. */
-static void stmt_release(struct store *s, enum stmt id, sqlite3_stmt *st)
+/* Readies r->h for its next use: the cached statement is reset and unbound,
+ * so that no borrowed pointer stays bound; a one-off copy is finalized. */
+static void sq_done(struct rows *r)
 {
+	struct sq *s = (struct sq *)r->s;
+	sqlite3_stmt *st = r->h;
+
+	r->h = NULL;
 	if (!st)
 		return;
-	if (id > ST_NONE && id < ST__COUNT && st == s->st[id]) {
+	if (st == s->st[r->id]) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 	} else {
@@ -631,156 +281,40 @@ static void stmt_release(struct store *s, enum stmt id, sqlite3_stmt *st)
 	}
 }
 
-/* Steps `st` once: *row tells whether a row is ready.  Returns a store_rc. */
-static int step(struct store *s, sqlite3_stmt *st, enum stmt id, int fk_rc,
-		bool *row)
+/* Steps once: *have tells whether a row is ready. */
+static int sq_next(struct rows *r, bool *have)
 {
-	int rc = sqlite3_step(st);
+	struct sq *s = (struct sq *)r->s;
+	int rc = sqlite3_step(r->h);
 
-	*row = rc == SQLITE_ROW;
+	*have = rc == SQLITE_ROW;
+	if (rc == SQLITE_DONE)
+		r->changes = sqlite3_changes64(s->db);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return STORE_OK;
-	return map_rc(s, rc, fk_rc, stmts[id].name);
+	return map_rc(s, rc, r->fk_rc, sql_name(r->id));
 }
 
-/* Runs statement `id` to its end; *changes (if not NULL) gets the number of
- * rows it inserted, updated or deleted (cascades not counted). */
-static int run(struct store *s, enum stmt id, const struct arg *a, size_t na,
-	       int fk_rc, int64_t *changes)
+static int64_t sq_col_int(struct rows *r, int col)
 {
-	sqlite3_stmt *st = NULL;
-	bool row = true;
-	int rc;
-
-	rc = stmt_bind(s, id, a, na, &st);
-	while (rc == STORE_OK && row)
-		rc = step(s, st, id, fk_rc, &row);
-	if (rc == STORE_OK && changes)
-		*changes = sqlite3_changes64(s->db);
-	stmt_release(s, id, st);
-	return rc;
+	return sqlite3_column_int64(r->h, col);
 }
 
-/*
- * Runs statement `id` and fills `row` from its first row; NOT_FOUND when
- * there is none.  The statement is stepped to its end, so that an INSERT ...
- * RETURNING completes and any late constraint failure is seen.
- */
-static int fetch(struct store *s, enum stmt id, const struct arg *a,
-		 size_t na, int fk_rc, fill_fn fill, void *row)
+static const char *sq_col_text(struct rows *r, int col, size_t *len)
 {
-	sqlite3_stmt *st = NULL;
-	bool have = false, found = false;
-	int rc;
+	const unsigned char *t = sqlite3_column_text(r->h, col);
 
-	rc = stmt_bind(s, id, a, na, &st);
-	if (rc != STORE_OK)
-		goto out;
-	do {
-		rc = step(s, st, id, fk_rc, &have);
-		if (rc == STORE_OK && have && !found) {
-			fill(st, row);
-			found = true;
-		}
-	} while (rc == STORE_OK && have);
-	if (rc == STORE_OK && !found)
-		rc = STORE_NOT_FOUND;
-out:
-	stmt_release(s, id, st);
-	return rc;
-}
-
-/* Calls fn(ctx, row) for each row of the bound statement `st`; a non-zero
- * return stops the walk with STORE_ERROR.  Does not release `st`. */
-static int each_row(struct store *s, enum stmt id, sqlite3_stmt *st,
-		    fill_fn fill, void *row, store_row_fn fn, void *ctx)
-{
-	bool have = true;
-	int rc = STORE_OK;
-
-	while (rc == STORE_OK) {
-		rc = step(s, st, id, STORE_ERROR, &have);
-		if (rc != STORE_OK || !have)
-			break;
-		fill(st, row);
-		if (fn(ctx, row))
-			rc = STORE_ERROR;
-	}
-	return rc;
-}
-
-/*
- * The generic paged list: *total (if not NULL) from statement `count` with
- * a[0..na), then fn(ctx, row) for each row of statement `page` with the same
- * arguments followed by the page's limit and offset (no page: every row).
- * `row` is the caller's buffer of the type `fill` writes.
- */
-static int list_rows(struct store *s, enum stmt count, enum stmt page,
-		     const struct arg *a, size_t na, const struct page *pg,
-		     fill_fn fill, void *row, store_row_fn fn, void *ctx,
-		     int64_t *total)
-{
-	struct arg all[MAX_ARGS];
-	sqlite3_stmt *st = NULL;
-	int rc = STORE_ERROR;
-
-	if (na + 2 > MAX_ARGS) {
-		log_msgf("error", "sqlite %s: too many arguments",
-			 stmts[page].name);
-		goto out;
-	}
-	if (total) {
-		rc = fetch(s, count, a, na, STORE_ERROR, fill_int64, total);
-		if (rc != STORE_OK)
-			goto out;
-	}
-	if (na)
-		memcpy(all, a, na * sizeof(*a));
-	all[na] = A_I(pg ? pg->limit : -1); /* SQLite: negative = no limit */
-	all[na + 1] = A_I(pg ? pg->offset : 0);
-	rc = stmt_bind(s, page, all, na + 2, &st);
-	if (rc != STORE_OK)
-		goto out;
-	rc = each_row(s, page, st, fill, row, fn, ctx);
-out:
-	stmt_release(s, page, st);
-	return rc;
-}
-
-/*
- * Deletes with statement `del`; when `in_use` is given it runs first with the
- * same arguments and answers no row (NOT_FOUND), non-zero (IN_USE) or 0 (go
- * on).  A delete that removes nothing is NOT_FOUND; a foreign key that still
- * holds the row is IN_USE.
- */
-static int delete_guarded(struct store *s, enum stmt in_use, enum stmt del,
-			  const struct arg *a, size_t na)
-{
-	int64_t busy = 0, n = 0;
-	int rc;
-
-	if (in_use != ST_NONE) {
-		rc = fetch(s, in_use, a, na, STORE_ERROR, fill_int64, &busy);
-		if (rc != STORE_OK)
-			goto out;
-		if (busy) {
-			rc = STORE_IN_USE;
-			goto out;
-		}
-	}
-	rc = run(s, del, a, na, STORE_IN_USE, &n);
-	if (rc == STORE_OK && n == 0)
-		rc = STORE_NOT_FOUND;
-out:
-	return rc;
+	*len = t ? (size_t)sqlite3_column_bytes(r->h, col) : 0;
+	return t ? (const char *)t : "";
 }
 
 /*
  * Runs every statement of the static text `sql` (DDL and pragmas: no values)
  * in turn, each prepared, stepped to its end and finalized.
  */
-static int exec_script(struct store *s, const char *sql, const char *what)
+static int sq_script(struct store *base, const char *sql, const char *what)
 {
+	struct sq *s = (struct sq *)base;
 	sqlite3_stmt *st = NULL;
 	const char *tail = sql;
 	int rc = SQLITE_OK;
@@ -806,117 +340,25 @@ out:
 	return rc;
 }
 
-/* ---- rows ---- */
-
-/* Copies text column `col` into buf[size], cut at a UTF-8 character boundary
- * when it does not fit; NULL reads as "". */
-static void col_text(sqlite3_stmt *st, int col, char *buf, size_t size)
+/* SQLite rolls back by itself on some I/O and memory errors. */
+static bool sq_in_txn(struct store *base)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
-
-	if (n >= size) {
-		n = size - 1;
-		while (n > 0 && (t[n] & 0xC0) == 0x80)
-			n--;
-	}
-	if (n)
-		memcpy(buf, t, n);
-	buf[n] = '\0';
+	return !sqlite3_get_autocommit(((struct sq *)base)->db);
 }
 
-static void fill_int64(sqlite3_stmt *st, void *row)
+/* Copies text column `col` of `st` into buf[size] (pragma values: short). */
+static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 {
-	*(int64_t *)row = sqlite3_column_int64(st, 0);
-}
+	const unsigned char *t = sqlite3_column_text(st, 0);
 
-static void fill_cc(sqlite3_stmt *st, void *row)
-{
-	struct cc *c = row;
-
-	c->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, c->name, sizeof(c->name));
-}
-
-static void fill_user(sqlite3_stmt *st, void *row)
-{
-	struct user *u = row;
-
-	u->pk = sqlite3_column_int64(st, 0);
-	u->cc_id = sqlite3_column_int64(st, 1); /* NULL reads as 0 */
-	col_text(st, 2, u->user_id, sizeof(u->user_id));
-	col_text(st, 3, u->name, sizeof(u->name));
-	col_text(st, 4, u->role, sizeof(u->role));
-	col_text(st, 5, u->pw_hash, sizeof(u->pw_hash));
-}
-
-static void fill_process(sqlite3_stmt *st, void *row)
-{
-	struct process *p = row;
-
-	p->id = sqlite3_column_int64(st, 0);
-	p->cc_id = sqlite3_column_int64(st, 1);
-	col_text(st, 2, p->name, sizeof(p->name));
-}
-
-static void fill_child(sqlite3_stmt *st, void *row)
-{
-	struct proc_child *c = row;
-
-	c->id = sqlite3_column_int64(st, 0);
-	c->process_id = sqlite3_column_int64(st, 1);
-	col_text(st, 2, c->name, sizeof(c->name));
-}
-
-static void fill_campaign_user(sqlite3_stmt *st, void *row)
-{
-	struct campaign_user *cu = row;
-
-	cu->id = sqlite3_column_int64(st, 0);
-	cu->campaign_id = sqlite3_column_int64(st, 1);
-	col_text(st, 2, cu->user_id, sizeof(cu->user_id));
-}
-
-static void fill_campaign_lead(sqlite3_stmt *st, void *row)
-{
-	struct campaign_lead *cl = row;
-
-	cl->id = sqlite3_column_int64(st, 0);
-	cl->campaign_id = sqlite3_column_int64(st, 1);
-	cl->lead_id = sqlite3_column_int64(st, 2);
-	cl->priority = sqlite3_column_int64(st, 3);
-	cl->enabled = sqlite3_column_int64(st, 4) != 0;
-}
-
-/* user_id points into SQLite's copy of the column, valid until the next
- * step: exactly the duration of the row callback. */
-static void fill_mapping_user(sqlite3_stmt *st, void *row)
-{
-	struct mapping_user *m = row;
-	const unsigned char *t;
-
-	m->campaign_user_id = sqlite3_column_int64(st, 0);
-	t = sqlite3_column_text(st, 1);
-	m->user_id = t ? (const char *)t : "";
-	m->mapped = sqlite3_column_int64(st, 2) != 0;
-}
-
-static void fill_token(sqlite3_stmt *st, void *row)
-{
-	struct token_info *t = row;
-
-	t->user_pk = sqlite3_column_int64(st, 0);
-	t->context_cc = sqlite3_column_int64(st, 1); /* NULL (System) is 0 */
-	t->expires_at = sqlite3_column_int64(st, 2);
-	col_text(st, 3, t->user_id, sizeof(t->user_id));
-	col_text(st, 4, t->role, sizeof(t->role));
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
 }
 
 /* ---- lifecycle ---- */
 
 /* Runs one pragma `sql` (static text) and copies its first value, if any,
  * into out[outlen] (out may be NULL).  Returns a store_rc. */
-static int pragma(struct store *s, const char *sql, char *out, size_t outlen)
+static int pragma(struct sq *s, const char *sql, char *out, size_t outlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -928,7 +370,7 @@ static int pragma(struct store *s, const char *sql, char *out, size_t outlen)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (out && outlen && !out[0])
-			col_text(st, 0, out, outlen);
+			pragma_value(st, out, outlen);
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
 out:
@@ -943,23 +385,14 @@ out:
  * WAL (readers never wait for the writer), synchronous, foreign keys and the
  * busy timeout.  The schema is not touched here: see store_migrate().
  */
-int store_open(const char *url, struct store **out, char *err, size_t errlen)
+static int sq_open(const char *url, struct store **out, char *err, size_t errlen)
 {
 	static const char prefix[] = "sqlite:";
-	struct store *s = NULL;
+	struct sq *s = NULL;
 	const char *path, *sync_env, *sync_sql;
 	char val[32];
 	int rc = -1;
 
-	*out = NULL;
-	if (!err) /* snprintf(NULL, 0, ...) writes nothing */
-		errlen = 0;
-	if (errlen)
-		err[0] = '\0';
-	if (!url || strncmp(url, prefix, sizeof(prefix) - 1)) {
-		snprintf(err, errlen, "unsupported database URL (want sqlite:PATH)");
-		goto out;
-	}
 	path = url + sizeof(prefix) - 1;
 	if (!*path) {
 		snprintf(err, errlen, "sqlite: empty database path");
@@ -986,6 +419,7 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 	}
 
 	s = xcalloc(1, sizeof(*s));
+	s->base.be = &sqlite_backend;
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOMUTEX,
@@ -1016,17 +450,18 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "sqlite: foreign keys unavailable");
 		goto out;
 	}
-	*out = s;
+	*out = &s->base;
 	s = NULL;
 	rc = 0;
 out:
-	store_close(s);
+	sq_close(s ? &s->base : NULL);
 	return rc;
 }
 
 /* Finalizes the cached statements and closes the connection; NULL is fine. */
-void store_close(struct store *s)
+static void sq_close(struct store *base)
 {
+	struct sq *s = (struct sq *)base;
 	size_t i;
 
 	if (!s)
@@ -1038,556 +473,20 @@ void store_close(struct store *s)
 	free(s);
 }
 
-/* Applies migration `m` unless the database already has it: one BEGIN
- * IMMEDIATE transaction that re-reads the version under the write lock. */
-static int migrate_one(struct store *s, const struct migration *m,
-		       int latest)
-{
-	int64_t current = 0;
-	int rc;
 
-	rc = run(s, ST_BEGIN_WRITE, NULL, 0, STORE_ERROR, NULL);
-	if (rc != STORE_OK)
-		goto out;
-	rc = exec_script(s, schema_version_ddl, "schema_version");
-	if (rc != STORE_OK)
-		goto out;
-	rc = fetch(s, ST_SCHEMA_VERSION, NULL, 0, STORE_ERROR, fill_int64,
-		   &current);
-	if (rc != STORE_OK)
-		goto out;
-	if (current > latest) {
-		/* a newer cmsd has migrated it: its data may mean things this
-		 * one does not know, so refuse rather than guess */
-		log_msgf("error", "sqlite: schema version %lld is newer than %d",
-			 (long long)current, latest);
-		rc = STORE_ERROR;
-		goto out;
-	}
-	if (current < m->version) {
-		rc = exec_script(s, m->sql, "migration");
-		if (rc != STORE_OK)
-			goto out;
-		rc = run(s, ST_SCHEMA_SET,
-			 ARGS(A_I(m->version), A_I((int64_t)time(NULL))),
-			 STORE_ERROR, NULL);
-		if (rc != STORE_OK)
-			goto out;
-		log_msgf("info", "sqlite: schema migrated to version %d",
-			 m->version);
-	}
-	rc = run(s, ST_COMMIT, NULL, 0, STORE_ERROR, NULL);
-out:
-	if (rc != STORE_OK)
-		store_rollback(s);
-	return rc;
-}
-
-/* Applies every pending migration in order; safe on every start and from
- * several processes at once. */
-int store_migrate(struct store *s)
-{
-	size_t n = sizeof(migrations) / sizeof(migrations[0]);
-	size_t i;
-	int rc = STORE_OK;
-
-	for (i = 0; i < n && rc == STORE_OK; i++)
-		rc = migrate_one(s, &migrations[i], migrations[n - 1].version);
-	return rc;
-}
-
-int store_ping(struct store *s)
-{
-	int64_t one = 0;
-
-	return fetch(s, ST_PING, NULL, 0, STORE_ERROR, fill_int64, &one);
-}
-
-int store_begin(struct store *s, bool write)
-{
-	return run(s, write ? ST_BEGIN_WRITE : ST_BEGIN, NULL, 0, STORE_ERROR,
-		   NULL);
-}
-
-/* A COMMIT that fails with RETRY leaves the transaction open: roll back. */
-int store_commit(struct store *s)
-{
-	return run(s, ST_COMMIT, NULL, 0, STORE_ERROR, NULL);
-}
-
-/* Rolls back the open transaction, if SQLite has not already done so (it
- * does on some I/O and memory errors). */
-void store_rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
-}
-
-/* ---- paths and scopes ---- */
-
-int store_path_check(struct store *s, const struct store_path *p,
-		     const char **object, int64_t *id)
-{
-	const struct {
-		enum stmt st;
-		const char *object;
-		int64_t id, parent; /* parent 0: not checked */
-	} steps[] = {
-		{ ST_CC_EXISTS, "contactCenter", p->cc, 0 },
-		{ ST_PROCESS_EXISTS, "process", p->process, p->cc },
-		{ ST_CAMPAIGN_EXISTS, "campaign", p->campaign, p->process },
-		{ ST_LEAD_EXISTS, "lead", p->lead, p->process },
-	};
-	int64_t one = 0;
-	size_t i;
-	int rc = STORE_OK;
-
-	if (object)
-		*object = NULL;
-	if (id)
-		*id = 0;
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		struct arg a[2] = { A_I(steps[i].id), A_I(steps[i].parent) };
-
-		if (!steps[i].id)
-			continue;
-		/* the contact center has no parent parameter */
-		rc = fetch(s, steps[i].st, a, i ? 2 : 1, STORE_ERROR,
-			   fill_int64, &one);
-		if (rc == STORE_NOT_FOUND) {
-			if (object)
-				*object = steps[i].object;
-			if (id)
-				*id = steps[i].id;
-		}
-		if (rc != STORE_OK)
-			break;
-	}
-	return rc;
-}
-
-int store_campaign_in_scope(struct store *s, int64_t scope, int64_t campaign)
-{
-	int64_t one = 0;
-
-	return fetch(s, ST_CAMPAIGN_IN_SCOPE, ARGS(A_I(campaign), A_I(scope)),
-		     STORE_ERROR, fill_int64, &one);
-}
-
-/* ---- contact centers ---- */
-
-int store_cc_create(struct store *s, const char *name, struct cc *out)
-{
-	return fetch(s, ST_CC_CREATE, ARGS(A_T(name)), STORE_ERROR, fill_cc,
-		     out);
-}
-
-int store_cc_get(struct store *s, int64_t id, struct cc *out)
-{
-	return fetch(s, ST_CC_GET, ARGS(A_I(id)), STORE_ERROR, fill_cc, out);
-}
-
-int store_cc_list(struct store *s, int64_t scope, const struct page *pg,
-		  store_row_fn fn, void *ctx, int64_t *total)
-{
-	struct cc row;
-
-	return list_rows(s, ST_CC_COUNT, ST_CC_PAGE, ARGS(A_I(scope)), pg,
-			 fill_cc, &row, fn, ctx, total);
-}
-
-int store_cc_delete(struct store *s, int64_t id)
-{
-	return delete_guarded(s, ST_CC_IN_USE, ST_CC_DELETE, ARGS(A_I(id)));
-}
-
-/* ---- users ---- */
-
-/* NOT_FOUND when u->cc_id names no contact center. */
-int store_user_create(struct store *s, struct user *u)
-{
-	return fetch(s, ST_USER_CREATE,
-		     ARGS(A_T(u->user_id), A_ID(u->cc_id), A_T(u->name),
-			  A_T(u->role), A_T(u->pw_hash[0] ? u->pw_hash : NULL)),
-		     STORE_NOT_FOUND, fill_int64, &u->pk);
-}
-
-int store_user_get(struct store *s, int64_t cc, const char *user_id,
-		   struct user *out)
-{
-	return fetch(s, ST_USER_GET, ARGS(A_T(user_id), A_I(cc)), STORE_ERROR,
-		     fill_user, out);
-}
-
-/* cc 0 lists every user, the system administrator included. */
-int store_user_list(struct store *s, int64_t cc, const struct page *pg,
-		    store_row_fn fn, void *ctx, int64_t *total)
-{
-	struct user row;
-
-	if (!cc)
-		return list_rows(s, ST_USER_COUNT_ALL, ST_USER_PAGE_ALL, NULL,
-				 0, pg, fill_user, &row, fn, ctx, total);
-	return list_rows(s, ST_USER_COUNT_CC, ST_USER_PAGE_CC, ARGS(A_I(cc)),
-			 pg, fill_user, &row, fn, ctx, total);
-}
-
-/* An empty (non-NULL) pw_hash removes the password. */
-int store_user_update(struct store *s, int64_t cc, const char *user_id,
-		      const char *name, const char *role, const char *pw_hash)
-{
-	int64_t n = 0;
-	int rc;
-
-	rc = run(s, ST_USER_UPDATE,
-		 ARGS(A_T(user_id), A_I(cc), A_T(name), A_T(role),
-		      A_T(pw_hash)),
-		 STORE_ERROR, &n);
-	if (rc == STORE_OK && n == 0)
-		rc = STORE_NOT_FOUND;
-	/* A new password ends every session of the old one. */
-	if (rc == STORE_OK && pw_hash)
-		rc = run(s, ST_TOKEN_DELETE_USER, ARGS(A_T(user_id), A_I(cc)), STORE_ERROR, &n);
-	return rc;
-}
-
-int store_user_delete(struct store *s, int64_t cc, const char *user_id)
-{
-	return delete_guarded(s, ST_NONE, ST_USER_DELETE,
-			      ARGS(A_T(user_id), A_I(cc)));
-}
-
-/*
- * For each ids[i], out[i] = the first column of statement `id` run with
- * (ids[i], scope), or 0 when it finds no row.  Fails only on a storage error.
- */
-static int resolve_each(struct store *s, enum stmt id, int64_t scope,
-			const char *const *ids, size_t n, int64_t *out)
-{
-	size_t i;
-	int rc = STORE_OK;
-
-	for (i = 0; i < n && rc == STORE_OK; i++) {
-		out[i] = 0;
-		if (!ids[i])
-			continue;
-		rc = fetch(s, id, ARGS(A_T(ids[i]), A_I(scope)), STORE_ERROR,
-			   fill_int64, &out[i]);
-		if (rc == STORE_NOT_FOUND)
-			rc = STORE_OK;
-	}
-	return rc;
-}
-
-int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
-			size_t n, int64_t *pks)
-{
-	return resolve_each(s, ST_USER_PK, cc, ids, n, pks);
-}
-
-/* ---- processes, leads and campaigns: one generic implementation ---- */
-
-/* The statements of one kind of object that hangs below a parent. */
-struct kind {
-	enum stmt create, get, count, page;
-	enum stmt in_use; /* ST_NONE: delete cascades instead */
-	enum stmt del;
-	fill_fn fill;
+const struct sql_backend sqlite_backend = {
+	.name = "sqlite",
+	.sql = sq_sql,
+	.version_ddl = version_ddl,
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.open = sq_open,
+	.close = sq_close,
+	.query = sq_query,
+	.next = sq_next,
+	.done = sq_done,
+	.col_int = sq_col_int,
+	.col_text = sq_col_text,
+	.script = sq_script,
+	.in_txn = sq_in_txn,
 };
-
-static const struct kind process_kind = {
-	ST_PROCESS_CREATE, ST_PROCESS_GET, ST_PROCESS_COUNT, ST_PROCESS_PAGE,
-	ST_PROCESS_IN_USE, ST_PROCESS_DELETE, fill_process,
-};
-static const struct kind lead_kind = {
-	ST_LEAD_CREATE, ST_LEAD_GET, ST_LEAD_COUNT, ST_LEAD_PAGE,
-	ST_LEAD_IN_USE, ST_LEAD_DELETE, fill_child,
-};
-static const struct kind campaign_kind = {
-	ST_CAMPAIGN_CREATE, ST_CAMPAIGN_GET, ST_CAMPAIGN_COUNT,
-	ST_CAMPAIGN_PAGE, ST_NONE, ST_CAMPAIGN_DELETE, fill_child,
-};
-
-/* EXISTS when the name is taken below `parent`; NOT_FOUND when the parent
- * does not exist. */
-static int kind_create(struct store *s, const struct kind *k, int64_t parent,
-		       const char *name, void *out)
-{
-	return fetch(s, k->create, ARGS(A_I(parent), A_T(name)),
-		     STORE_NOT_FOUND, k->fill, out);
-}
-
-/* NOT_FOUND unless object `id` exists below `parent` (0: anywhere). */
-static int kind_get(struct store *s, const struct kind *k, int64_t parent,
-		    int64_t id, void *out)
-{
-	return fetch(s, k->get, ARGS(A_I(id), A_I(parent)), STORE_ERROR,
-		     k->fill, out);
-}
-
-static int kind_list(struct store *s, const struct kind *k, int64_t parent,
-		     const struct page *pg, void *row, store_row_fn fn,
-		     void *ctx, int64_t *total)
-{
-	return list_rows(s, k->count, k->page, ARGS(A_I(parent)), pg, k->fill,
-			 row, fn, ctx, total);
-}
-
-static int kind_delete(struct store *s, const struct kind *k, int64_t parent,
-		       int64_t id)
-{
-	return delete_guarded(s, k->in_use, k->del,
-			      ARGS(A_I(id), A_I(parent)));
-}
-
-int store_process_create(struct store *s, int64_t cc, const char *name,
-			 struct process *out)
-{
-	return kind_create(s, &process_kind, cc, name, out);
-}
-
-int store_process_get(struct store *s, int64_t cc, int64_t id,
-		      struct process *out)
-{
-	return kind_get(s, &process_kind, cc, id, out);
-}
-
-int store_process_list(struct store *s, int64_t cc, const struct page *pg,
-		       store_row_fn fn, void *ctx, int64_t *total)
-{
-	struct process row;
-
-	return kind_list(s, &process_kind, cc, pg, &row, fn, ctx, total);
-}
-
-int store_process_delete(struct store *s, int64_t cc, int64_t id)
-{
-	return kind_delete(s, &process_kind, cc, id);
-}
-
-int store_lead_create(struct store *s, int64_t process, const char *name,
-		      struct proc_child *out)
-{
-	return kind_create(s, &lead_kind, process, name, out);
-}
-
-int store_lead_get(struct store *s, int64_t process, int64_t id,
-		   struct proc_child *out)
-{
-	return kind_get(s, &lead_kind, process, id, out);
-}
-
-int store_lead_list(struct store *s, int64_t process, const struct page *pg,
-		    store_row_fn fn, void *ctx, int64_t *total)
-{
-	struct proc_child row;
-
-	return kind_list(s, &lead_kind, process, pg, &row, fn, ctx, total);
-}
-
-int store_lead_delete(struct store *s, int64_t process, int64_t id)
-{
-	return kind_delete(s, &lead_kind, process, id);
-}
-
-int store_campaign_create(struct store *s, int64_t process, const char *name,
-			  struct proc_child *out)
-{
-	return kind_create(s, &campaign_kind, process, name, out);
-}
-
-int store_campaign_get(struct store *s, int64_t process, int64_t id,
-		       struct proc_child *out)
-{
-	return kind_get(s, &campaign_kind, process, id, out);
-}
-
-int store_campaign_list(struct store *s, int64_t process, const struct page *pg,
-			store_row_fn fn, void *ctx, int64_t *total)
-{
-	struct proc_child row;
-
-	return kind_list(s, &campaign_kind, process, pg, &row, fn, ctx, total);
-}
-
-int store_campaign_delete(struct store *s, int64_t process, int64_t id)
-{
-	return kind_delete(s, &campaign_kind, process, id);
-}
-
-/* ---- campaign users ---- */
-
-/* NOT_FOUND when the campaign or the user is missing, or the user belongs to
- * another contact center than the campaign. */
-int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
-			    struct campaign_user *out)
-{
-	int rc;
-
-	rc = run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk)),
-		 STORE_NOT_FOUND, NULL);
-	if (rc == STORE_OK)
-		rc = fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
-			   STORE_ERROR, fill_campaign_user, out);
-	return rc;
-}
-
-int store_campaign_user_list(struct store *s, int64_t campaign,
-			     const struct page *pg, store_row_fn fn, void *ctx,
-			     int64_t *total)
-{
-	struct campaign_user row;
-
-	return list_rows(s, ST_CU_COUNT, ST_CU_PAGE, ARGS(A_I(campaign)), pg,
-			 fill_campaign_user, &row, fn, ctx, total);
-}
-
-int store_campaign_user_delete(struct store *s, int64_t campaign,
-			       const char *user_id)
-{
-	return delete_guarded(s, ST_NONE, ST_CU_DELETE,
-			      ARGS(A_I(campaign), A_T(user_id)));
-}
-
-/* Fails only on a storage error; ids not enrolled are 0. */
-int store_campaign_users_resolve(struct store *s, int64_t campaign,
-				 const char *const *ids, size_t n,
-				 int64_t *cu_ids)
-{
-	return resolve_each(s, ST_CU_RESOLVE, campaign, ids, n, cu_ids);
-}
-
-/* ---- campaign leads ---- */
-
-/* NOT_FOUND when the campaign or the lead is missing, or the lead belongs to
- * another process than the campaign. */
-int store_campaign_lead_add(struct store *s, int64_t campaign, int64_t lead,
-			    int64_t priority, bool enabled,
-			    struct campaign_lead *out)
-{
-	return fetch(s, ST_CL_ADD,
-		     ARGS(A_I(campaign), A_I(lead), A_I(priority),
-			  A_I(enabled ? 1 : 0)),
-		     STORE_NOT_FOUND, fill_campaign_lead, out);
-}
-
-int store_campaign_lead_list(struct store *s, int64_t campaign,
-			     const struct page *pg, store_row_fn fn, void *ctx,
-			     int64_t *total)
-{
-	struct campaign_lead row;
-
-	return list_rows(s, ST_CL_COUNT, ST_CL_PAGE, ARGS(A_I(campaign)), pg,
-			 fill_campaign_lead, &row, fn, ctx, total);
-}
-
-int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead)
-{
-	return delete_guarded(s, ST_NONE, ST_CL_DELETE,
-			      ARGS(A_I(campaign), A_I(lead)));
-}
-
-int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
-			     struct campaign_lead *out)
-{
-	return fetch(s, ST_CL_FIND, ARGS(A_I(campaign), A_I(lead)),
-		     STORE_ERROR, fill_campaign_lead, out);
-}
-
-/* ---- the lead-user mapping ---- */
-
-/*
- * Mapping is idempotent; NOT_FOUND when a campaign user is not one of the
- * campaign lead's campaign (or either is missing).  Unmapping is idempotent
- * and never fails for a missing pair.
- */
-int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
-		      size_t n, bool mapped)
-{
-	int64_t changed = 0, one = 0;
-	size_t i;
-	int rc = STORE_OK;
-
-	for (i = 0; i < n && rc == STORE_OK; i++) {
-		if (!mapped) {
-			rc = run(s, ST_MAP_REMOVE,
-				 ARGS(A_I(cl), A_I(cu_ids[i])), STORE_ERROR,
-				 NULL);
-			continue;
-		}
-		rc = run(s, ST_MAP_ADD, ARGS(A_I(cl), A_I(cu_ids[i])),
-			 STORE_NOT_FOUND, &changed);
-		/* nothing inserted: already mapped, or not a valid pair */
-		if (rc == STORE_OK && changed == 0)
-			rc = fetch(s, ST_MAP_EXISTS,
-				   ARGS(A_I(cl), A_I(cu_ids[i])), STORE_ERROR,
-				   fill_int64, &one);
-	}
-	return rc;
-}
-
-int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
-		      store_row_fn fn, void *ctx)
-{
-	struct mapping_user row;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = stmt_bind(s, ST_MAP_GET, ARGS(A_I(campaign), A_I(cl)), &st);
-	if (rc == STORE_OK)
-		rc = each_row(s, ST_MAP_GET, st, fill_mapping_user, &row, fn,
-			      ctx);
-	stmt_release(s, ST_MAP_GET, st);
-	return rc;
-}
-
-int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
-		       const struct page *pg, store_row_fn fn, void *ctx,
-		       int64_t *total)
-{
-	struct campaign_lead row;
-
-	if (campaign)
-		return list_rows(s, ST_ML_COUNT_CAMPAIGN, ST_ML_PAGE_CAMPAIGN,
-				 ARGS(A_I(campaign), A_I(scope)), pg,
-				 fill_campaign_lead, &row, fn, ctx, total);
-	if (scope)
-		return list_rows(s, ST_ML_COUNT_SCOPE, ST_ML_PAGE_SCOPE,
-				 ARGS(A_I(scope)), pg, fill_campaign_lead,
-				 &row, fn, ctx, total);
-	return list_rows(s, ST_ML_COUNT_ALL, ST_ML_PAGE_ALL, NULL, 0, pg,
-			 fill_campaign_lead, &row, fn, ctx, total);
-}
-
-/* ---- tokens ---- */
-
-/* NOT_FOUND when user_pk names no user; EXISTS on a repeated hash. */
-int store_token_add(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],
-		    int64_t user_pk, int64_t context_cc, int64_t expires_at)
-{
-	return run(s, ST_TOKEN_ADD,
-		   ARGS(A_B(hash, CMS_TOKEN_HASH), A_I(user_pk),
-			A_ID(context_cc), A_I(expires_at)),
-		   STORE_NOT_FOUND, NULL);
-}
-
-int store_token_get(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],
-		    int64_t now, struct token_info *out)
-{
-	return fetch(s, ST_TOKEN_GET,
-		     ARGS(A_B(hash, CMS_TOKEN_HASH), A_I(now)), STORE_ERROR,
-		     fill_token, out);
-}
-
-int store_token_delete(struct store *s, const uint8_t hash[CMS_TOKEN_HASH])
-{
-	return delete_guarded(s, ST_NONE, ST_TOKEN_DELETE,
-			      ARGS(A_B(hash, CMS_TOKEN_HASH)));
-}
-
-/* Deletes every token expired at `now` (expires_at <= now), as
- * store_token_get() sees them. */
-int store_token_purge(struct store *s, int64_t now)
-{
-	return run(s, ST_TOKEN_PURGE, ARGS(A_I(now)), STORE_ERROR, NULL);
-}

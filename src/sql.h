@@ -1,0 +1,184 @@
+/*
+ * sql.h - what store.c needs from a SQL backend, and nothing more.
+ *
+ * store.c holds the domain logic and one table of SQL statements written in
+ * the subset that SQLite and PostgreSQL (and the PostgreSQL-compatible
+ * distributed engines) share: numbered parameters `?N`, INSERT ... ON
+ * CONFLICT DO NOTHING, RETURNING, EXISTS, LIMIT/OFFSET.  A backend
+ * (store_sqlite.c, store_pg.c) supplies a connection, its schema migrations,
+ * the few statements whose text must differ, and a way to run a statement
+ * and walk its rows.  Handlers never see this file: they see store.h.
+ */
+#ifndef CMSD_SQL_H
+#define CMSD_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum stmt {
+	ST_NONE = 0, /* "no statement" in the tables of store.c */
+	ST_BEGIN,
+	ST_BEGIN_WRITE,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PING,
+	ST_SCHEMA_VERSION,
+	ST_SCHEMA_SET,
+
+	ST_CC_EXISTS,
+	ST_PROCESS_EXISTS,
+	ST_CAMPAIGN_EXISTS,
+	ST_LEAD_EXISTS,
+	ST_CAMPAIGN_IN_SCOPE,
+
+	ST_CC_CREATE,
+	ST_CC_GET,
+	ST_CC_COUNT,
+	ST_CC_PAGE,
+	ST_CC_IN_USE,
+	ST_CC_DELETE,
+
+	ST_USER_CREATE,
+	ST_USER_GET,
+	ST_USER_COUNT_CC,
+	ST_USER_PAGE_CC,
+	ST_USER_COUNT_ALL,
+	ST_USER_PAGE_ALL,
+	ST_USER_UPDATE,
+	ST_USER_DELETE,
+	ST_USER_PK,
+
+	ST_PROCESS_CREATE,
+	ST_PROCESS_GET,
+	ST_PROCESS_COUNT,
+	ST_PROCESS_PAGE,
+	ST_PROCESS_IN_USE,
+	ST_PROCESS_DELETE,
+
+	ST_LEAD_CREATE,
+	ST_LEAD_GET,
+	ST_LEAD_COUNT,
+	ST_LEAD_PAGE,
+	ST_LEAD_IN_USE,
+	ST_LEAD_DELETE,
+
+	ST_CAMPAIGN_CREATE,
+	ST_CAMPAIGN_GET,
+	ST_CAMPAIGN_COUNT,
+	ST_CAMPAIGN_PAGE,
+	ST_CAMPAIGN_DELETE,
+
+	ST_CU_ADD,
+	ST_CU_GET,
+	ST_CU_COUNT,
+	ST_CU_PAGE,
+	ST_CU_DELETE,
+	ST_CU_RESOLVE,
+
+	ST_CL_ADD,
+	ST_CL_FIND,
+	ST_CL_LOCK,
+	ST_CL_COUNT,
+	ST_CL_PAGE,
+	ST_CL_DELETE,
+
+	ST_MAP_ADD,
+	ST_MAP_EXISTS,
+	ST_MAP_REMOVE,
+	ST_MAP_GET,
+	ST_ML_COUNT_CAMPAIGN,
+	ST_ML_PAGE_CAMPAIGN,
+	ST_ML_COUNT_SCOPE,
+	ST_ML_PAGE_SCOPE,
+	ST_ML_COUNT_ALL,
+	ST_ML_PAGE_ALL,
+
+	ST_TOKEN_ADD,
+	ST_TOKEN_GET,
+	ST_TOKEN_DELETE,
+	ST_TOKEN_DELETE_USER,
+	ST_TOKEN_PURGE,
+
+	ST__COUNT
+};
+
+/* One bound parameter.  ARG_ID binds NULL for 0 (the "none" id). */
+struct arg {
+	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB } kind;
+	int64_t i;
+	const void *p; /* text (NULL binds NULL) or blob; borrowed */
+	int n;         /* blob bytes */
+};
+
+#define A_I(v) ((struct arg){ .kind = ARG_INT, .i = (v) })
+#define A_ID(v) ((struct arg){ .kind = ARG_ID, .i = (v) })
+#define A_T(v) ((struct arg){ .kind = ARG_TEXT, .p = (v) })
+#define A_B(v, len) ((struct arg){ .kind = ARG_BLOB, .p = (v), .n = (len) })
+/* expands to the two parameters `args, nargs` */
+#define ARGS(...)                                                              \
+	(const struct arg[]){ __VA_ARGS__ },                                   \
+		sizeof((const struct arg[]){ __VA_ARGS__ }) / sizeof(struct arg)
+
+/* The rows of one running statement, on the caller's stack.  The backend
+ * owns `h` between query() and done(). */
+struct rows {
+	struct store *s;
+	enum stmt id;
+	int fk_rc;       /* what a foreign-key failure means to this statement */
+	void *h;         /* sqlite3_stmt * or PGresult * */
+	int row;         /* the current row, for backends that buffer */
+	int64_t changes; /* rows written, once the statement has finished */
+};
+
+struct migration {
+	int version;
+	const char *sql;
+};
+
+struct sql_backend {
+	const char *name; /* "sqlite", "postgresql": for logs */
+	/* Statements whose text differs from store.c's, indexed by enum stmt;
+	 * NULL entries take store.c's text. */
+	const char *const *sql;
+	/* Run before each migration in its transaction: creates the version
+	 * table if it is missing. */
+	const char *version_ddl;
+	const struct migration *migrations;
+	size_t nmigrations;
+
+	int (*open)(const char *url, struct store **out, char *err,
+		    size_t errlen);
+	void (*close)(struct store *s);
+	/* Runs `r->id` with a[0..na); on STORE_OK walk it with next() and
+	 * always end with done(). */
+	int (*query)(struct rows *r, const struct arg *a, size_t na);
+	/* *have tells whether a row is ready; at the end r->changes is set. */
+	int (*next)(struct rows *r, bool *have);
+	void (*done)(struct rows *r);
+	/* Columns of the current row; NULL reads as 0 and "", a boolean as
+	 * 1 or 0.  Text is borrowed until the next call of next(). */
+	int64_t (*col_int)(struct rows *r, int col);
+	const char *(*col_text)(struct rows *r, int col, size_t *len);
+	/* Runs every statement of the static text `sql` (DDL: no values). */
+	int (*script)(struct store *s, const char *sql, const char *what);
+	/* Whether a transaction is open (rollback is then needed). */
+	bool (*in_txn)(struct store *s);
+};
+
+/* Every connection starts with this; a backend's own state follows it. */
+struct store {
+	const struct sql_backend *be;
+};
+
+extern const struct sql_backend sqlite_backend;
+extern const struct sql_backend pg_backend;
+
+/* The text and the name (for logs) of statement `id` for backend `be`;
+ * NULL text when there is no such statement. */
+const char *sql_text(const struct sql_backend *be, enum stmt id);
+const char *sql_name(enum stmt id);
+
+#endif

@@ -32,8 +32,8 @@ static void purge_tokens(struct store *s)
 }
 
 /* Create the system administrator of CMSD_ADMIN_USER / CMSD_ADMIN_PASSWORD,
- * or update its password when it changed.  Returns 0 or -1 (logged). */
-static int ensure_admin(struct store *s, const struct config *cfg)
+ * or update its password when it changed.  Returns a store_rc (logged). */
+static int ensure_admin_once(struct store *s, const struct config *cfg)
 {
 	struct user u;
 	int rc;
@@ -44,7 +44,7 @@ static int ensure_admin(struct store *s, const struct config *cfg)
 	    strlen(cfg->admin_password) > 1024) {
 		log_msgf("error", "CMSD_ADMIN_USER must be 1 to 128 of A-Z a-z 0-9 . _ - @ + "
 			 "and CMSD_ADMIN_PASSWORD 8 to 1024 bytes");
-		return -1;
+		return STORE_ERROR;
 	}
 	memset(&u, 0, sizeof(u));
 	if ((rc = store_begin(s, true)))
@@ -52,7 +52,7 @@ static int ensure_admin(struct store *s, const struct config *cfg)
 	rc = store_user_get(s, 0, cfg->admin_user, &u);
 	if (rc == STORE_OK && u.cc_id) {
 		log_msgf("error", "CMSD_ADMIN_USER names a contact-center user");
-		rc = STORE_EXISTS;
+		rc = STORE_ERROR;
 	} else if (rc == STORE_OK && !auth_check_password(u.pw_hash, cfg->admin_password)) {
 		rc = auth_hash_password(cfg->admin_password, u.pw_hash) ? STORE_ERROR :
 			store_user_update(s, 0, cfg->admin_user, NULL, NULL, u.pw_hash);
@@ -70,6 +70,21 @@ out:
 	if (rc)
 		store_rollback(s);
 	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
+/* As ensure_admin_once(), again when another node starting on the same store
+ * created the administrator first (EXISTS) or a transaction collided
+ * (RETRY).  Returns 0 or -1. */
+static int ensure_admin(struct store *s, const struct config *cfg)
+{
+	int attempt, rc = STORE_ERROR;
+
+	for (attempt = 1; attempt <= 3; attempt++) {
+		rc = ensure_admin_once(s, cfg);
+		if (rc != STORE_EXISTS && rc != STORE_RETRY)
+			break;
+	}
 	return rc ? -1 : 0;
 }
 

@@ -354,8 +354,13 @@ static int pg_query(struct rows *r, const struct arg *a, size_t na)
 		log_msgf("error", "postgresql: bad statement %d", (int)r->id);
 		return STORE_ERROR;
 	}
-	if (is_txn_edge(r->id))
+	if (is_txn_edge(r->id)) {
 		s->txn = false;
+		/* the server ended the transaction when the connection broke:
+		 * nothing is left to roll back (r->h NULL walks as no rows) */
+		if (r->id == ST_ROLLBACK && PQstatus(s->conn) != CONNECTION_OK)
+			return STORE_OK;
+	}
 	for (i = 0; i < na; i++) {
 		vals[i] = NULL;
 		lens[i] = 0;
@@ -418,9 +423,9 @@ static int pg_next(struct rows *r, bool *have)
 	const char *n;
 
 	r->row++;
-	*have = r->row < PQntuples(res);
+	*have = res && r->row < PQntuples(res);
 	if (!*have) {
-		n = PQcmdTuples(res); /* "" for statements that write nothing */
+		n = res ? PQcmdTuples(res) : ""; /* "": nothing written */
 		r->changes = *n ? strtoll(n, NULL, 10) : 0;
 	}
 	return STORE_OK;
@@ -467,11 +472,14 @@ static int pg_script(struct store *base, const char *sql, const char *what)
 	return rc;
 }
 
+/* Ours or libpq's: a transaction whose connection broke still needs the
+ * ROLLBACK that tells pg_query() it is over. */
 static bool pg_in_txn(struct store *base)
 {
-	PGTransactionStatusType t = PQtransactionStatus(((struct pg *)base)->conn);
+	struct pg *s = (struct pg *)base;
+	PGTransactionStatusType t = PQtransactionStatus(s->conn);
 
-	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+	return s->txn || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 const struct sql_backend pg_backend = {

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "sql.h"
 #include "banned.h"
@@ -112,8 +114,8 @@ static const struct {
 	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 	S(ST_USER_DELETE,
 	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	S(ST_USER_PK,
-	  "SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	/* ids as one JSON array of text: each backend unpacks it its own way */
+	S(ST_USER_PK_MANY, NULL),
 
 	S(ST_PROCESS_CREATE,
 	  "INSERT INTO process (cc_id, name) VALUES (?1, ?2)"
@@ -182,8 +184,7 @@ static const struct {
 	S(ST_CU_DELETE,
 	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
 	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
-	S(ST_CU_RESOLVE,
-	  "SELECT cu.id " CU_FROM "WHERE u.user_id = ?1 AND cu.campaign_id = ?2"),
+	S(ST_CU_RESOLVE_MANY, NULL),
 
 	/* no row inserted: the campaign or the lead is missing, or they belong
 	 * to different processes */
@@ -208,18 +209,10 @@ static const struct {
 	S(ST_CL_DELETE,
 	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
 
-	/* maps only a campaign user of the campaign lead's own campaign */
-	S(ST_MAP_ADD,
-	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
-	  " SELECT cl.id, cu.id FROM campaign_lead cl"
-	  " JOIN campaign_user cu ON cu.campaign_id = cl.campaign_id"
-	  " WHERE cl.id = ?1 AND cu.id = ?2 ON CONFLICT DO NOTHING"),
-	S(ST_MAP_EXISTS,
-	  "SELECT 1 FROM lead_user"
-	  " WHERE campaign_lead_id = ?1 AND campaign_user_id = ?2"),
-	S(ST_MAP_REMOVE,
-	  "DELETE FROM lead_user"
-	  " WHERE campaign_lead_id = ?1 AND campaign_user_id = ?2"),
+	/* campaign user ids as one JSON array of numbers; only those of the
+	 * campaign lead's own campaign are mapped */
+	S(ST_MAP_ADD_MANY, NULL),
+	S(ST_MAP_REMOVE_MANY, NULL),
 	S(ST_MAP_GET,
 	  "SELECT cu.id, u.user_id, lu.campaign_user_id IS NOT NULL " CU_FROM
 	  "LEFT JOIN lead_user lu"
@@ -807,31 +800,59 @@ int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 }
 
 /*
- * For each ids[i], out[i] = the first column of statement `id` run with
- * (ids[i], scope), or 0 when it finds no row.  Fails only on a storage error.
+ * Runs `id`, whose ?1 is the JSON array of `vals` (NULL entries as null) and
+ * ?2 is `scope`, and whose rows are (index into vals, value): out[index] =
+ * value, 0 for every index without a row.  One statement for the whole list,
+ * so a PUT of 5,000 users costs one round trip to the store, not 5,000.
  */
-static int resolve_each(struct store *s, enum stmt id, int64_t scope,
-			const char *const *ids, size_t n, int64_t *out)
+static int resolve_many(struct store *s, enum stmt id, int64_t scope,
+			json_t *vals, size_t n, int64_t *out)
 {
-	size_t i;
-	int rc = STORE_OK;
+	struct rows r;
+	char *text = NULL;
+	bool have = true;
+	int64_t i;
+	int rc = STORE_ERROR;
 
-	for (i = 0; i < n && rc == STORE_OK; i++) {
-		out[i] = 0;
-		if (!ids[i])
-			continue;
-		rc = fetch(s, id, ARGS(A_T(ids[i]), A_I(scope)), STORE_ERROR,
-			   fill_int64, &out[i]);
-		if (rc == STORE_NOT_FOUND)
-			rc = STORE_OK;
+	memset(out, 0, n * sizeof(*out));
+	if (!vals || !(text = json_dumps(vals, JSON_COMPACT)))
+		goto out;
+	rc = query(s, &r, id, ARGS(A_T(text), A_I(scope)), STORE_ERROR);
+	if (rc != STORE_OK)
+		goto out;
+	while (rc == STORE_OK) {
+		rc = s->be->next(&r, &have);
+		if (rc != STORE_OK || !have)
+			break;
+		i = col_int(&r, 0);
+		if (i >= 0 && (size_t)i < n)
+			out[i] = col_int(&r, 1);
 	}
+	done(&r);
+out:
+	free(text);
+	json_decref(vals);
 	return rc;
+}
+
+/* A JSON array of the strings ids[0..n) (NULL as null). */
+static json_t *text_array(const char *const *ids, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, ids[i] ? json_string(ids[i]) : json_null())) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
 }
 
 int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
 			size_t n, int64_t *pks)
 {
-	return resolve_each(s, ST_USER_PK, cc, ids, n, pks);
+	return resolve_many(s, ST_USER_PK_MANY, cc, text_array(ids, n), n, pks);
 }
 
 /* ---- processes, leads and campaigns: one generic implementation ---- */
@@ -1003,7 +1024,8 @@ int store_campaign_users_resolve(struct store *s, int64_t campaign,
 				 const char *const *ids, size_t n,
 				 int64_t *cu_ids)
 {
-	return resolve_each(s, ST_CU_RESOLVE, campaign, ids, n, cu_ids);
+	return resolve_many(s, ST_CU_RESOLVE_MANY, campaign, text_array(ids, n), n,
+			    cu_ids);
 }
 
 /* ---- campaign leads ---- */
@@ -1046,33 +1068,33 @@ int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
 /* ---- the lead-user mapping ---- */
 
 /*
- * Mapping is idempotent; NOT_FOUND when a campaign user is not one of the
- * campaign lead's campaign (or either is missing).  Unmapping is idempotent
- * and never fails for a missing pair.
+ * Maps or unmaps campaign users cu_ids[0..n) on campaign lead cl, all in one
+ * statement; idempotent.  Ids that are not campaign users of the campaign
+ * lead's campaign (store_campaign_users_resolve() gave them, so only a
+ * concurrent delete makes one vanish) are left alone.  The campaign lead is
+ * locked first: PUTs of one lead queue.
  */
 int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 		      size_t n, bool mapped)
 {
-	int64_t changed = 0, one = 0;
+	json_t *a = json_array();
+	char *text = NULL;
+	int64_t one = 0;
 	size_t i;
-	int rc;
+	int rc = STORE_ERROR;
 
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_integer(cu_ids[i])))
+			goto out;
+	if (!a || !(text = json_dumps(a, JSON_COMPACT)))
+		goto out;
 	rc = fetch(s, ST_CL_LOCK, ARGS(A_I(cl)), STORE_ERROR, fill_int64, &one);
-	for (i = 0; i < n && rc == STORE_OK; i++) {
-		if (!mapped) {
-			rc = run(s, ST_MAP_REMOVE,
-				 ARGS(A_I(cl), A_I(cu_ids[i])), STORE_ERROR,
-				 NULL);
-			continue;
-		}
-		rc = run(s, ST_MAP_ADD, ARGS(A_I(cl), A_I(cu_ids[i])),
-			 STORE_NOT_FOUND, &changed);
-		/* nothing inserted: already mapped, or not a valid pair */
-		if (rc == STORE_OK && changed == 0)
-			rc = fetch(s, ST_MAP_EXISTS,
-				   ARGS(A_I(cl), A_I(cu_ids[i])), STORE_ERROR,
-				   fill_int64, &one);
-	}
+	if (rc == STORE_OK && n)
+		rc = run(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
+			 ARGS(A_I(cl), A_T(text)), STORE_NOT_FOUND, NULL);
+out:
+	free(text);
+	json_decref(a);
 	return rc;
 }
 

@@ -150,6 +150,28 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
 	[ST_CL_LOCK] = "SELECT id FROM campaign_lead WHERE id = ?1 FOR UPDATE",
+	/* ordinality counts from 1; store.c wants array indexes */
+	[ST_USER_PK_MANY] =
+		"SELECT j.ord - 1, u.pk FROM json_array_elements_text(?1::json)"
+		" WITH ORDINALITY AS j(v, ord)"
+		" JOIN users u ON u.user_id = j.v"
+		" WHERE ?2 = 0 OR u.cc_id = ?2",
+	[ST_CU_RESOLVE_MANY] =
+		"SELECT j.ord - 1, cu.id FROM json_array_elements_text(?1::json)"
+		" WITH ORDINALITY AS j(v, ord)"
+		" JOIN users u ON u.user_id = j.v"
+		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2",
+	[ST_MAP_ADD_MANY] =
+		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
+		" SELECT cl.id, cu.id FROM json_array_elements_text(?2::json) j(v)"
+		" JOIN campaign_user cu ON cu.id = j.v::bigint"
+		" JOIN campaign_lead cl ON cl.id = ?1"
+		" AND cl.campaign_id = cu.campaign_id"
+		" ON CONFLICT DO NOTHING",
+	[ST_MAP_REMOVE_MANY] =
+		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
+		" AND campaign_user_id IN"
+		" (SELECT v::bigint FROM json_array_elements_text(?2::json) j(v))",
 };
 
 /* ---- errors ---- */

@@ -137,6 +137,28 @@ static const char version_ddl[] =
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	/* json_each: key is the array index, value the element.  CROSS JOIN
+	 * keeps json_each the outer loop (SQLite does not reorder it), so each
+	 * element is one lookup in a unique index instead of a scan of the
+	 * list per row */
+	[ST_USER_PK_MANY] =
+		"SELECT j.key, u.pk FROM json_each(?1) j"
+		" CROSS JOIN users u ON u.user_id = j.value"
+		" WHERE ?2 = 0 OR u.cc_id = ?2",
+	[ST_CU_RESOLVE_MANY] =
+		"SELECT j.key, cu.id FROM json_each(?1) j"
+		" CROSS JOIN users u ON u.user_id = j.value"
+		" CROSS JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2",
+	[ST_MAP_ADD_MANY] =
+		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
+		" SELECT cl.id, cu.id FROM json_each(?2) j"
+		" CROSS JOIN campaign_user cu ON cu.id = j.value"
+		" CROSS JOIN campaign_lead cl ON cl.id = ?1"
+		" AND cl.campaign_id = cu.campaign_id"
+		" WHERE true ON CONFLICT DO NOTHING",
+	[ST_MAP_REMOVE_MANY] =
+		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
+		" AND campaign_user_id IN (SELECT value FROM json_each(?2))",
 };
 
 /* ---- errors ---- */

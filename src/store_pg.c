@@ -256,16 +256,23 @@ static int pg_connect(struct pg *s)
 }
 
 /*
- * Opens a connection to `url` (a libpq URI).  connect_timeout and
- * application_name have defaults that the URL may override; the URL itself
- * never reaches a log (it may hold a password).
+ * Opens a connection to `url` (a libpq URI).  The defaults below bound how
+ * long a node waits on a database that stopped answering without closing the
+ * connection (a partition, a frozen host): 3 s to connect, 5 s for unacked
+ * data (tcp_user_timeout), about 9 s for an idle silence (keepalives).  The
+ * URL may override each; it never reaches a log (it may hold a password).
  */
 static int pg_open(const char *url, struct store **out, char *err,
 		   size_t errlen)
 {
-	const char *const keys[] = { "connect_timeout", "application_name",
-				     "dbname", NULL };
-	const char *const vals[] = { CONNECT_TIMEOUT, "cmsd", url, NULL };
+	const char *const keys[] = {
+		"connect_timeout", "application_name", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"dbname", NULL,
+	};
+	const char *const vals[] = {
+		CONNECT_TIMEOUT, "cmsd", "5", "2", "2", "5000", url, NULL,
+	};
 	struct pg *s = xcalloc(1, sizeof(*s));
 	const char *msg, *nl;
 

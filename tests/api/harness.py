@@ -9,7 +9,8 @@ one line per test:
     ok - module.test_name
     not ok - module.test_name: reason
 
-then `N passed, N failed` as the last line.  A module may define
+then `N passed, N failed` as the last line.  A test may call skip(reason)
+(SKIP module.test_name: reason; neither passed nor failed).  A module may define
 setup_module() and teardown_module().  Every Server started while a module
 runs is stopped when the module ends, and the harness then records the extra
 tests `<module>.server_exit_clean` (exit code 0, no sanitizer or valgrind
@@ -19,6 +20,11 @@ report, stderr only JSON lines, no secret in stderr) and
 Environment:
     CMSD_BIN       path of cmsd (default build/cmsd from the repository root)
     CMSD_VALGRIND  1: run cmsd under valgrind memcheck (slower timeouts)
+    CMSD_TEST_PG   a PostgreSQL base URI (postgresql://USER@HOST:PORT, no
+                   database; tests/pgserver start prints one): every Server
+                   then gets a database of its own there, created with psql
+                   and dropped when the server is cleaned up, instead of a
+                   SQLite file.  backend() says which store the tests use.
 """
 
 import atexit
@@ -40,6 +46,7 @@ import threading
 import time
 import traceback
 import types
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -97,6 +104,7 @@ MAPPING_KEYS = {
     "leadId", "campaignId", "assignedUserIds", "unassignedUserIds",
 }
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+PG_BASE = os.environ.get("CMSD_TEST_PG", "").strip()
 
 _rng = random.SystemRandom()
 RUN_ID = "".join(_rng.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(5))
@@ -247,6 +255,147 @@ def make_resp(status, header_list, raw, method="", path="", srv=None):
 
 
 # --------------------------------------------------------------------------
+# the store: a SQLite file per server, or a PostgreSQL database per server
+# --------------------------------------------------------------------------
+
+class Skip(Exception):
+    """Raised by skip(): the test is reported as SKIP, neither passed nor failed."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def backend():
+    """"postgresql" when CMSD_TEST_PG names a server, else "sqlite"."""
+    return "postgresql" if PG_BASE else "sqlite"
+
+
+def pg_url(dbname):
+    """The URI of database `dbname` on the CMSD_TEST_PG server."""
+    u = urllib.parse.urlsplit(PG_BASE)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment))
+
+
+def _pg_admin_url():
+    u = urllib.parse.urlsplit(PG_BASE)
+    return PG_BASE if u.path.strip("/") else pg_url("postgres")
+
+
+def psql(sql, url=None, timeout=60):
+    """Run `sql` (one or more statements, one transaction unless they say
+    otherwise) with psql on `url` (default: the maintenance database of the
+    CMSD_TEST_PG server); return the rows as lists of strings (None for NULL)."""
+    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-P", "null=\\N",
+           "-F", "\x1f", "-d", url or _pg_admin_url(), "-c", sql]
+    env = dict(os.environ)
+    env.setdefault("PGCONNECT_TIMEOUT", "10")
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, timeout=timeout)
+    except FileNotFoundError:
+        raise RuntimeError("psql is not installed (scripts/bootstrap installs it)")
+    if p.returncode != 0:
+        raise RuntimeError("psql %s: %s (exit %d): %s" % (
+            url or _pg_admin_url(), short(sql, 200), p.returncode, short(p.stderr, 600)))
+    rows = []
+    for line in p.stdout.decode("utf-8", "replace").split("\n"):
+        if line:
+            rows.append([None if v == "\\N" else v for v in line.split("\x1f")])
+    return rows
+
+
+_pg_dbs = []               # databases created by this process, not dropped yet
+_pg_count = [0]
+_pg_lock = threading.Lock()
+
+
+def _pg_create():
+    with _pg_lock:
+        _pg_count[0] += 1
+        name = "cms_%d_%s_%d" % (os.getpid(), RUN_ID, _pg_count[0])
+        _pg_dbs.append(name)
+    psql('CREATE DATABASE "%s"' % name)
+    return name
+
+
+def _pg_drop(name):
+    with _pg_lock:
+        if name not in _pg_dbs:
+            return
+        _pg_dbs.remove(name)
+    # FORCE: a cmsd that was killed may still hold a connection for a moment
+    psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+
+
+def _pg_drop_all():
+    for name in list(_pg_dbs):
+        try:
+            _pg_drop(name)
+        except Exception:
+            pass
+
+
+def new_store(directory, name="extra"):
+    """A fresh, empty store that no Server owns, as a --db URL: a SQLite file
+    `name`.db in `directory`, or a new PostgreSQL database (dropped at exit)."""
+    if backend() == "sqlite":
+        return "sqlite:" + os.path.join(directory, name + ".db")
+    return pg_url(_pg_create())
+
+
+def store_in_use(url):
+    """Whether cmsd has put anything in the store `url`: the SQLite file
+    exists, or the PostgreSQL database has a table."""
+    if url.startswith("sqlite:"):
+        return os.path.exists(url[len("sqlite:"):])
+    rows = psql("SELECT count(*) FROM pg_catalog.pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", url)
+    return int(rows[0][0]) > 0
+
+
+def store_sql(url, statements):
+    """Run SQL statements (a string or a list) in one transaction on the store
+    `url` while no cmsd uses it; return the last statement's rows as lists of
+    strings (None for NULL), whatever the backend."""
+    if isinstance(statements, str):
+        statements = [statements]
+    if url.startswith("sqlite:"):
+        import sqlite3
+        db = sqlite3.connect(url[len("sqlite:"):])
+        try:
+            rows = []
+            for st in statements:
+                rows = db.execute(st).fetchall()
+            db.commit()
+        finally:
+            db.close()
+        return [[None if v is None else str(v) for v in r] for r in rows]
+    body = ";\n".join(st.rstrip().rstrip(";") for st in statements)
+    return psql("BEGIN;\n%s;\nCOMMIT;" % body if len(statements) > 1 else body, url)
+
+
+def store_bytes(srv):
+    """Everything srv's store holds at rest, as bytes: the SQLite files
+    (database, WAL, shared memory, journal), or a pg_dump of the database."""
+    url = srv.store_url()
+    if url.startswith("sqlite:"):
+        path = url[len("sqlite:"):]
+        out = b""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(path + suffix):
+                with open(path + suffix, "rb") as f:
+                    out += f.read()
+        return out
+    p = subprocess.run(["pg_dump", "--no-owner", "--no-privileges", "-d", url],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("pg_dump %s exited %d: %s" % (url, p.returncode, short(p.stderr)))
+    return p.stdout
+
+
+# --------------------------------------------------------------------------
 # the server
 # --------------------------------------------------------------------------
 
@@ -296,12 +445,24 @@ def current():
 
 
 class Server(object):
-    """A real cmsd on 127.0.0.1 with its own database in a temporary directory."""
+    """A real cmsd on 127.0.0.1 with its own store: a SQLite file in a
+    temporary directory, or (CMSD_TEST_PG) a PostgreSQL database of its own.
+    store_url() is the --db value."""
 
-    def __init__(self, extra_args=(), env=None, admin_password=None, db_path=None, db_arg=True):
+    def __init__(self, extra_args=(), env=None, admin_password=None, db_path=None, db_arg=True,
+                 share=None):
         self.tmpdir = tempfile.mkdtemp(prefix="cmsd-api-")
-        # db_path: share another server's database (a second node)
-        self.db_path = db_path or os.path.join(self.tmpdir, "cms.db")
+        # share: another Server whose store this one uses too (a second node).
+        # db_path, the older spelling, names another server's SQLite file.
+        if share is None and db_path is not None:
+            share = next((s for s in _all_servers if s.db_path == db_path), None)
+            if share is None and backend() != "sqlite":
+                raise ValueError("db_path %s is no server's store (share=SERVER "
+                                 "shares one on every backend)" % db_path)
+        self.share = share
+        self.db_path = share.db_path if share is not None else \
+            (db_path or os.path.join(self.tmpdir, "cms.db"))
+        self.pg_db = None             # this server's own PostgreSQL database, once created
         self.admin_user = "sysadmin"
         self.admin_password = admin_password or random_password()
         self.extra_args = list(extra_args)
@@ -319,9 +480,20 @@ class Server(object):
 
     # -- life cycle --------------------------------------------------------
 
+    def store_url(self):
+        """The --db URL of this server's store (the one it shares, if any):
+        sqlite:PATH, or the URI of its PostgreSQL database (created now if new)."""
+        if self.share is not None:
+            return self.share.store_url()
+        if backend() == "sqlite":
+            return "sqlite:" + self.db_path
+        if self.pg_db is None:
+            self.pg_db = _pg_create()
+        return pg_url(self.pg_db)
+
     def command(self, extra_args):
         cmd = [cmsd_bin(), "--listen", "127.0.0.1:0"] + \
-            (["--db", "sqlite:" + self.db_path] if self.db_arg else []) + \
+            (["--db", self.store_url()] if self.db_arg else []) + \
             ["--threads", "4", "--pwhash", "min"] + list(extra_args)
         if VALGRIND:
             cmd = VALGRIND_CMD + cmd
@@ -468,6 +640,11 @@ class Server(object):
         if self.proc is not None:
             self.kill()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.pg_db is not None:
+            try:
+                _pg_drop(self.pg_db)
+            except Exception as e:
+                print("# could not drop database %s: %s" % (self.pg_db, e), flush=True)
 
     # -- output ------------------------------------------------------------
 
@@ -525,6 +702,7 @@ def _cleanup_all():
             s.cleanup()
         except Exception:
             pass
+    _pg_drop_all()
 
 
 atexit.register(_cleanup_all)
@@ -952,10 +1130,15 @@ class Results(object):
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def ok(self, name):
         self.passed += 1
         print("ok - %s" % name, flush=True)
+
+    def skip(self, name, reason):
+        self.skipped += 1
+        print("SKIP %s: %s" % (name, " ".join(str(reason).split("\n"))), flush=True)
 
     def fail(self, name, reason, diag=None):
         self.failed += 1
@@ -1005,6 +1188,16 @@ def main(argv):
         res.fail("harness.cmsd_binary", "no executable cmsd at %s (set CMSD_BIN)" % binp)
         print("%d passed, %d failed" % (res.passed, res.failed), flush=True)
         return 1
+    print("# store: %s" % (backend() + (" at " + PG_BASE if PG_BASE else "")), flush=True)
+    if PG_BASE:
+        try:
+            if urllib.parse.urlsplit(PG_BASE).scheme not in ("postgresql", "postgres"):
+                raise RuntimeError("not a postgresql:// URI")
+            psql("SELECT 1")
+        except Exception as e:
+            res.fail("harness.postgresql", "CMSD_TEST_PG=%s unusable: %s" % (PG_BASE, e))
+            print("%d passed, %d failed" % (res.passed, res.failed), flush=True)
+            return 1
 
     def on_term(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
@@ -1032,6 +1225,8 @@ def main(argv):
     finally:
         _cleanup_all()
     print("# %.1f s" % (time.time() - t_all), flush=True)
+    if res.skipped:
+        print("# %d skipped" % res.skipped, flush=True)
     print("%d passed, %d failed" % (res.passed, res.failed), flush=True)
     return 1 if res.failed else 0
 
@@ -1042,9 +1237,12 @@ def run_module(name, mod, sel, res):
     t0 = time.time()
     try:
         setup_err = None
+        setup_skip = None
         if hasattr(mod, "setup_module"):
             try:
                 mod.setup_module()
+            except Skip as e:
+                setup_skip = str(e)
             except Exception as e:
                 setup_err = describe(e, sys.exc_info()[2])
         for n, fn in sel:
@@ -1052,10 +1250,15 @@ def run_module(name, mod, sel, res):
             if setup_err:
                 res.fail(full, "setup_module failed: " + setup_err[0], setup_err[1])
                 continue
+            if setup_skip is not None:
+                res.skip(full, setup_skip)
+                continue
             try:
                 fn()
             except KeyboardInterrupt:
                 raise
+            except Skip as e:
+                res.skip(full, e)
             except BaseException as e:
                 msg, diag = describe(e, sys.exc_info()[2])
                 res.fail(full, msg, diag)

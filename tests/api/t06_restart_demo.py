@@ -381,14 +381,14 @@ def test_no_password_or_token_at_rest():
     r = req("PUT", f.cc_path + "/user/" + f.agent, {"password": newpw}, auth=f.auth("admin"), srv=R)
     assert r.status in (200, 204), "password change: %d %s" % (r.status, short(r.raw))
     secrets = list(f.pw.values()) + list(f.tok.values()) + extra + [newpw, R.admin_password]
-    files = [R.db_path + s for s in ("", "-wal", "-shm", "-journal")]
-    data = b"".join(open(p, "rb").read() for p in files if os.path.exists(p))
-    assert data, "no database file at %s" % R.db_path
+    # the SQLite files as they are, or a pg_dump of the PostgreSQL database
+    data = store_bytes(R)
+    assert data, "nothing stored in %s" % R.store_url()
     for s in secrets:
         assert s.encode() not in data, "a password or token (%s...) is stored in clear" % s[:4]
     assert b"$argon2id$" in data, "no argon2id hash in the database"
     eq(R.stop(), 0, "exit code after SIGTERM")
-    data = b"".join(open(p, "rb").read() for p in files if os.path.exists(p))
+    data = store_bytes(R)
     for s in secrets:
         assert s.encode() not in data, "a password or token (%s...) is stored in clear" % s[:4]
 
@@ -406,11 +406,11 @@ def test_sigint_also_exits_cleanly():
 
 
 def test_two_servers_on_one_database():
-    """'no update is lost, on one node or many': two cmsd processes share the
-    SQLite store; writers alternate between them."""
+    """'no update is lost, on one node or many': two cmsd processes share one
+    store (SQLite file or PostgreSQL database); writers alternate between them."""
     R1 = Server().start()
     f = make_fixture(extra_agents=6, srv=R1)
-    R2 = Server(db_path=R1.db_path, admin_password=R1.admin_password).start()
+    R2 = Server(share=R1, admin_password=R1.admin_password).start()
     nodes = [R1, R2]
     a = f.auth("admin")
     expect(req("GET", f.cc_path, auth=a, srv=R2), 200, "a token from node 1 on node 2")
@@ -454,21 +454,22 @@ def test_options_from_the_environment():
     """API.md section 6: each option is also settable as CMSD_<NAME>; the
     command line wins."""
     R = Server(db_arg=False)
-    via_env = os.path.join(R.tmpdir, "from-env.db")
-    R.extra_env["CMSD_DB"] = "sqlite:" + via_env
+    via_env = new_store(R.tmpdir, "from-env")
+    R.extra_env["CMSD_DB"] = via_env
     R.start()
     create_cc(R.sys_auth(), srv=R)
     eq(R.stop(), 0, "exit code after SIGTERM")
-    assert os.path.exists(via_env), "CMSD_DB was not used (no %s)" % via_env
+    assert store_in_use(via_env), "CMSD_DB was not used (%s is empty)" % via_env
+    # the default, sqlite:cms.db in the working directory, whatever the backend
     assert not os.path.exists(os.path.join(R.tmpdir, "cms.db")), "the default store was used"
     Q = Server()
-    ignored = os.path.join(Q.tmpdir, "ignored.db")
-    Q.extra_env["CMSD_DB"] = "sqlite:" + ignored
+    ignored = new_store(Q.tmpdir, "ignored")
+    Q.extra_env["CMSD_DB"] = ignored
     Q.start()
     create_cc(Q.sys_auth(), srv=Q)
     eq(Q.stop(), 0, "exit code after SIGTERM")
-    assert os.path.exists(Q.db_path), "--db was not used"
-    assert not os.path.exists(ignored), "CMSD_DB won over --db"
+    assert store_in_use(Q.store_url()), "--db was not used"
+    assert not store_in_use(ignored), "CMSD_DB won over --db"
 
 
 def test_body_limit_option():

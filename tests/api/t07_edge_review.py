@@ -157,24 +157,25 @@ def test_bad_admin_environment_refused():
 
 
 def test_migrates_an_older_schema_at_start():
-    import sqlite3
+    """The store is turned back into schema version 1 (its two campaign
+    indexes dropped) while cmsd is down; the next start migrates it again."""
     srv = Server().start()
+    url = srv.store_url()
+    if backend() == "sqlite":
+        index_names = "SELECT name FROM sqlite_master WHERE type='index'"
+    else:
+        index_names = "SELECT indexname FROM pg_catalog.pg_indexes"
     try:
         sysauth = srv.sys_auth()
         cc = create_cc(sysauth, srv=srv)
         expect_version = None
         eq(srv.stop(), 0, "first run's exit code")
-        db = sqlite3.connect(srv.db_path)
-        try:
-            expect_version = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-            assert expect_version >= 2, "schema version %r" % expect_version
-            # turn the store back into version 1
-            db.execute("DROP INDEX campaign_user_campaign")
-            db.execute("DROP INDEX campaign_lead_campaign")
-            db.execute("DELETE FROM schema_version WHERE version >= 2")
-            db.commit()
-        finally:
-            db.close()
+        expect_version = int(store_sql(url, "SELECT MAX(version) FROM schema_version")[0][0])
+        assert expect_version >= 2, "schema version %r" % expect_version
+        # turn the store back into version 1
+        store_sql(url, ["DROP INDEX campaign_user_campaign",
+                        "DROP INDEX campaign_lead_campaign",
+                        "DELETE FROM schema_version WHERE version >= 2"])
         srv.start()
         expect(req("GET", cc_path(cc), auth=srv.sys_auth(), srv=srv), 200, "data kept across the migration")
         assert any("migrated to version %d" % expect_version in l for l in srv.run.stderr), \
@@ -182,11 +183,7 @@ def test_migrates_an_older_schema_at_start():
     finally:
         if srv.running:
             srv.stop()
-    db = sqlite3.connect(srv.db_path)
-    try:
-        eq(db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0], expect_version,
-           "version after the restart")
-        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"campaign_user_campaign", "campaign_lead_campaign"} <= names, names
-    finally:
-        db.close()
+    eq(int(store_sql(url, "SELECT MAX(version) FROM schema_version")[0][0]), expect_version,
+       "version after the restart")
+    names = {r[0] for r in store_sql(url, index_names)}
+    assert {"campaign_user_campaign", "campaign_lead_campaign"} <= names, names

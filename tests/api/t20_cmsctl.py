@@ -607,7 +607,7 @@ def test_tls_self_signed():
     env.update({"CMSD_ADMIN_USER": "tlsadmin", "CMSD_ADMIN_PASSWORD": pw})
     note_secret(pw)
     p = subprocess.Popen([harness.cmsd_bin(), "--listen", "127.0.0.1:0", "--db",
-                          "sqlite:" + os.path.join(d, "tls.db"), "--pwhash", "min", "--tls-cert",
+                          harness.new_store(d, "tls"), "--pwhash", "min", "--tls-cert",
                           crt, "--tls-key", key], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env, cwd=d)
     try:

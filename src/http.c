@@ -483,7 +483,8 @@ static enum MHD_Result send_answer(struct request *r)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->err.code == ERR_TOO_LARGE)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
-	if (r->err.code == ERR_TOO_MANY) {
+	/* 503: the store is away or busy; a client should come back soon */
+	if (r->err.code == ERR_TOO_MANY || r->err.code == ERR_UNAVAILABLE) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%u", r->retry_after ? r->retry_after : 1);

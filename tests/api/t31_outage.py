@@ -159,11 +159,13 @@ def test_outage_answers_503_fast_and_recovers_without_restart():
         time.sleep(1.5)
         r = health()
         assert_error(r, 503, "SYS-1003", "/health during the outage")
+        eq(r.headers.get("retry-after"), "1", "/health during the outage: Retry-After")
         r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, F.campaign, F.lead),
                 auth=bearer(F.tok["sup"]), timeout=10)
         assert_error(r, 503, "SYS-1003", "mapping GET during the outage")
         r = put_mapping(bearer(F.tok["admin"]), F.campaign, F.lead, [F.agents[0]], [])
         assert_error(r, 503, "SYS-1003", "mapping PUT during the outage")
+        eq(r.headers.get("retry-after"), "1", "PUT during the outage: Retry-After")
         assert S.running, "cmsd exited when PostgreSQL stopped"
 
         up = time.time()       # from here on PostgreSQL may answer again

@@ -12,15 +12,16 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 # cmsd's sources, main.c apart so that unit tests link the rest.
 CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
-           campaign_lead.c mapping.c demo.c throttle.c store.c store_sqlite.c store_pg.c
+           campaign_lead.c mapping.c demo.c throttle.c metrics.c strbuf.c store.c store_sqlite.c \
+           store_pg.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
-# cmsctl's sources in src/cli/ (libcurl + jansson); it shares xalloc.c and
-# banned.h with cmsd.  CLI_PURE needs neither libcurl nor a network, so the
+# cmsctl's sources in src/cli/ (libcurl + jansson); it shares xalloc.c,
+# strbuf.c and banned.h with cmsd.  CLI_PURE needs neither libcurl nor a network, so the
 # unit tests link it too.
 CLI_PKGS = libcurl jansson
-CLI_PURE = cmsurl.c csv.c strbuf.c
+CLI_PURE = cmsurl.c csv.c
 CLI_SRC  = main.c cli.c opts.c http_client.c output.c cmd_session.c cmd_mapping.c \
            cmd_import.c cmd_resources.c $(CLI_PURE)
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
@@ -44,7 +45,7 @@ $(BUILD)/cli:
 $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/cmsctl: $(CLI_OBJ) $(BUILD)/xalloc.o
+$(BUILD)/cmsctl: $(CLI_OBJ) $(BUILD)/xalloc.o $(BUILD)/strbuf.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CLI_LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) $(addprefix src/cli/,$(CLI_PURE)) src/*.h \

@@ -13,6 +13,7 @@
 #include "http.h"
 
 int health_get(struct request *r);
+int metrics_get(struct request *r);
 
 int auth_login(struct request *r);
 int auth_logout(struct request *r);

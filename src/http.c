@@ -30,6 +30,7 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -212,6 +213,7 @@ int http_body(struct request *r, json_t **out)
 
 int http_store_error(struct request *r, int rc, const char *object, int64_t id)
 {
+	metrics_store_error(rc);
 	if (rc == STORE_RETRY) {
 		r->retry = true;
 		return error_set(&r->err, ERR_UNAVAILABLE);
@@ -224,6 +226,15 @@ int http_reply(struct request *r, unsigned status, json_t *body)
 	json_decref(r->out);
 	r->status = status;
 	r->out = body;
+	return 0;
+}
+
+int http_reply_text(struct request *r, unsigned status, const char *type, char *text)
+{
+	free(r->text);
+	r->status = status;
+	r->text = text;
+	r->text_type = type;
 	return 0;
 }
 
@@ -306,6 +317,7 @@ static struct request *request_new(struct MHD_Connection *conn, const char *url,
 	sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	atomic_fetch_add(&in_flight, 1);
+	metrics_in_flight(1);
 	return r;
 }
 
@@ -313,6 +325,7 @@ static void request_free(struct request *r)
 {
 	error_clear(&r->err);
 	json_decref(r->out);
+	free(r->text);
 	if (r->body)
 		sodium_memzero(r->body, r->body_len); /* may hold a password */
 	free(r->body);
@@ -393,6 +406,7 @@ static void run_handler(struct request *r)
 		}
 		if (!r->retry)
 			return;
+		metrics_store_rerun();
 		usleep((useconds_t)(1000 * attempt * (1 + randombytes_uniform(4))));
 	}
 }
@@ -416,7 +430,8 @@ static void admit(struct request *r)
 	}
 	if (r->route->role != ROLE_NONE && auth_authenticate(r))
 		return;
-	if (!http_accepts_json(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	if (!(r->route->flags & RF_TEXT) &&
+	    !http_accepts_json(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 							   MHD_HTTP_HEADER_ACCEPT))) {
 		error_set(&r->err, ERR_NOT_ACCEPTABLE);
 		return;
@@ -461,6 +476,10 @@ static enum MHD_Result send_answer(struct request *r)
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		len = text ? strlen(text) : 0;
+	} else if (r->text) {
+		text = r->text;
+		r->text = NULL;
+		len = strlen(text);
 	}
 	res = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!res) {
@@ -470,6 +489,8 @@ static enum MHD_Result send_answer(struct request *r)
 	}
 	if (body)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	else if (r->text_type && len)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->text_type);
 	MHD_add_response_header(res, "X-Request-Id", r->id);
 	if (r->total >= 0 && !r->err.code) {
 		char n[24];
@@ -559,6 +580,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct request *r = *con_cls;
 	struct timespec t1;
+	uint64_t us;
 	json_t *f;
 
 	(void)cls;
@@ -566,9 +588,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (uint64_t)((t1.tv_sec - r->t0.tv_sec) * 1000000L + (t1.tv_nsec - r->t0.tv_nsec) / 1000);
+	metrics_request(r->route, r->status, us);
+	metrics_in_flight(-1);
 	f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method,
 		      "path", r->path, "status", (int)r->status,
-		      "ms", (double)((t1.tv_sec - r->t0.tv_sec) * 1000000L + (t1.tv_nsec - r->t0.tv_nsec) / 1000) / 1e3);
+		      "ms", (double)us / 1e3);
 	if (r->route)
 		json_object_set_new(f, "route", json_string(r->route->name));
 	if (r->who.user_id[0])
@@ -582,6 +607,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&in_flight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)socket_ctx;
+	metrics_connection(toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -659,6 +693,7 @@ int http_start(const struct config *cfg)
 		}
 		flags |= MHD_USE_TLS;
 	}
+	metrics_init();
 	daemon_ = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -668,6 +703,7 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 		MHD_OPTION_END);

@@ -62,6 +62,8 @@ struct request {
 
 	unsigned status;         /* answer: status, body and extras */
 	json_t *out;
+	char *text;              /* ...or a text body (RF_TEXT routes) */
+	const char *text_type;   /* its Content-Type */
 	int64_t total;           /* X-Total-Count when >= 0 */
 	char allow[64];          /* Allow header for 405 */
 	struct error err;
@@ -96,5 +98,7 @@ int http_body(struct request *r, json_t **out);
 int http_store_error(struct request *r, int rc, const char *object, int64_t id);
 /* Set the answer: status and body (stolen). Returns 0. */
 int http_reply(struct request *r, unsigned status, json_t *body);
+/* Set a text answer: status, Content-Type (static) and text (stolen). */
+int http_reply_text(struct request *r, unsigned status, const char *type, char *text);
 
 #endif

@@ -21,6 +21,7 @@
 
 static const struct route routes[] = {
 	{ "GET", "/health", health_get, ROLE_NONE, RF_NO_TXN, "health" },
+	{ "GET", "/metrics", metrics_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "metrics" },
 	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NO_TXN, "login" },
 	{ "DELETE", CFG "/basicauth", auth_logout, ROLE_AGENT, RF_NONE, "logout" },
 
@@ -143,4 +144,19 @@ const struct route *router_match(struct request *r)
 	allowed(r);
 	error_set(&r->err, r->allow[0] ? ERR_METHOD : ERR_NO_ENDPOINT);
 	return NULL;
+}
+
+size_t router_count(void)
+{
+	return sizeof(routes) / sizeof(routes[0]);
+}
+
+const struct route *router_nth(size_t i)
+{
+	return i < router_count() ? &routes[i] : NULL;
+}
+
+size_t router_index(const struct route *route)
+{
+	return (size_t)(route - routes);
 }

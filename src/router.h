@@ -13,6 +13,7 @@ enum route_flags {
 	RF_CC = 1,      /* ids[0] is a contact center: checked against the caller */
 	RF_NO_TXN = 2,  /* the handler manages its own transactions */
 	RF_PASSWORD = 4, /* hash the body's "password" before the transaction */
+	RF_TEXT = 8,    /* answers text, not JSON: Accept is not checked */
 };
 
 struct route {
@@ -29,5 +30,10 @@ struct route {
  * or 405 HTTP-1405 (with r->allow filled) and returns NULL.  On success fills
  * r->ids, r->str, and r->bad_object / r->bad_id for an id that cannot exist. */
 const struct route *router_match(struct request *r);
+/* The table, row by row, for whoever lists routes (metrics, tests). */
+size_t router_count(void);
+const struct route *router_nth(size_t i);
+/* The row number of a route that router_match() returned. */
+size_t router_index(const struct route *route);
 
 #endif

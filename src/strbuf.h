@@ -2,8 +2,8 @@
  * strbuf.h - a growable, always NUL-terminated byte buffer (after git's
  * strbuf).  Memory comes from the xmalloc family: growing never fails.
  */
-#ifndef CMSCTL_STRBUF_H
-#define CMSCTL_STRBUF_H
+#ifndef CMSD_STRBUF_H
+#define CMSD_STRBUF_H
 
 #include <stddef.h>
 

@@ -1,0 +1,213 @@
+/*
+ * metrics.c - GET /metrics in the Prometheus text format (version 0.0.4).
+ *
+ * Counters are plain atomics in fixed tables sized at compile time: no lock,
+ * no allocation on the request path.  A route is counted under its name from
+ * the route table (rows that share a name share their series); a request that
+ * matched no route is counted under route="none".  Statuses are counted by
+ * code from a fixed list, anything else as code="other".
+ *
+ * No series carries a user, a path or an id: only route names, status codes
+ * and kinds of store failure.  /metrics needs no credentials, like /health,
+ * and belongs on the internal network with it.
+ */
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "router.h"
+#include "store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+#define MAX_ROUTES 64
+
+static const unsigned codes[] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 406, 409,
+	412, 413, 414, 415, 429, 431, 500, 503,
+};
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+/* Upper bounds of the latency buckets, in microseconds (+Inf is implied). */
+static const uint64_t bounds_us[] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000,
+};
+#define NBOUNDS (sizeof(bounds_us) / sizeof(bounds_us[0]))
+
+static const char *const store_kinds[] = { "retry", "unavailable", "error" };
+#define NKINDS (sizeof(store_kinds) / sizeof(store_kinds[0]))
+
+/* One series set per route name; slot MAX_ROUTES - 1 is route="none". */
+struct series {
+	atomic_uint_fast64_t by_code[NCODES + 1]; /* last: "other" */
+	atomic_uint_fast64_t bucket[NBOUNDS + 1]; /* last: +Inf */
+	atomic_uint_fast64_t sum_us;
+};
+
+static struct series series[MAX_ROUTES];
+static const char *slot_name[MAX_ROUTES];
+static size_t nslots;
+static atomic_uint_fast64_t store_errors[NKINDS];
+static atomic_uint_fast64_t store_reruns;
+static atomic_int open_connections;
+static atomic_int in_flight;
+static time_t started;
+
+/* The slot of route row `i`: the first row with the same name. */
+static size_t slot_of_row[MAX_ROUTES];
+
+void metrics_init(void)
+{
+	size_t i, j, n = router_count();
+
+	nslots = 0;
+	for (i = 0; i < n && i < MAX_ROUTES - 1; i++) {
+		const char *name = router_nth(i)->name;
+
+		for (j = 0; j < nslots && strcmp(slot_name[j], name); j++)
+			;
+		if (j == nslots)
+			slot_name[nslots++] = name;
+		slot_of_row[i] = j;
+	}
+	slot_name[MAX_ROUTES - 1] = "none";
+	started = time(NULL);
+}
+
+void metrics_request(const struct route *route, unsigned status, uint64_t us)
+{
+	size_t row = route ? router_index(route) : MAX_ROUTES;
+	struct series *s = &series[row < MAX_ROUTES - 1 ? slot_of_row[row] : MAX_ROUTES - 1];
+	size_t c, b;
+
+	for (c = 0; c < NCODES && codes[c] != status; c++)
+		;
+	atomic_fetch_add(&s->by_code[c], 1);
+	for (b = 0; b < NBOUNDS && us > bounds_us[b]; b++)
+		;
+	atomic_fetch_add(&s->bucket[b], 1);
+	atomic_fetch_add(&s->sum_us, us);
+}
+
+void metrics_store_error(int rc)
+{
+	int kind = rc == STORE_RETRY ? 0 : rc == STORE_UNAVAILABLE ? 1 : rc == STORE_ERROR ? 2 : -1;
+
+	if (kind >= 0)
+		atomic_fetch_add(&store_errors[kind], 1);
+}
+
+void metrics_store_rerun(void)
+{
+	atomic_fetch_add(&store_reruns, 1);
+}
+
+void metrics_connection(int delta)
+{
+	atomic_fetch_add(&open_connections, delta);
+}
+
+void metrics_in_flight(int delta)
+{
+	atomic_fetch_add(&in_flight, delta);
+}
+
+/* One family's HELP and TYPE lines. */
+static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
+{
+	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void route_series(struct strbuf *sb, size_t slot)
+{
+	const struct series *s = &series[slot];
+	const char *name = slot_name[slot];
+	uint64_t cum = 0, n;
+	size_t i;
+
+	for (i = 0; i < NBOUNDS + 1; i++) {
+		cum += atomic_load(&s->bucket[i]);
+		if (i < NBOUNDS)
+			strbuf_addf(sb, "cmsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+				    name, (double)bounds_us[i] / 1e6, (unsigned long long)cum);
+		else
+			strbuf_addf(sb, "cmsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+				    name, (unsigned long long)cum);
+	}
+	n = atomic_load(&s->sum_us);
+	strbuf_addf(sb, "cmsd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+		    (double)n / 1e6);
+	strbuf_addf(sb, "cmsd_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+		    (unsigned long long)cum);
+}
+
+static bool route_used(size_t slot)
+{
+	size_t c;
+
+	for (c = 0; c < NCODES + 1; c++)
+		if (atomic_load(&series[slot].by_code[c]))
+			return true;
+	return false;
+}
+
+/* The whole exposition, as a malloc'd string. */
+char *metrics_text(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, c;
+	uint64_t n;
+
+	family(&sb, "cmsd_http_requests_total", "counter",
+	       "Requests answered, by route and status code.");
+	for (i = 0; i < MAX_ROUTES; i++) {
+		if (!slot_name[i])
+			continue;
+		for (c = 0; c < NCODES + 1; c++) {
+			n = atomic_load(&series[i].by_code[c]);
+			if (!n)
+				continue;
+			if (c < NCODES)
+				strbuf_addf(&sb, "cmsd_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
+					    slot_name[i], codes[c], (unsigned long long)n);
+			else
+				strbuf_addf(&sb, "cmsd_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+					    slot_name[i], (unsigned long long)n);
+		}
+	}
+	family(&sb, "cmsd_http_request_duration_seconds", "histogram",
+	       "Time from the first byte of a request to the end of its answer.");
+	/* a route appears once it has answered: 30 idle histograms would be
+	 * most of the page */
+	for (i = 0; i < MAX_ROUTES; i++)
+		if (slot_name[i] && route_used(i))
+			route_series(&sb, i);
+	family(&sb, "cmsd_store_errors_total", "counter",
+	       "Store calls that failed: retry (busy, serialization, deadlock), unavailable, error.");
+	for (i = 0; i < NKINDS; i++)
+		strbuf_addf(&sb, "cmsd_store_errors_total{kind=\"%s\"} %llu\n", store_kinds[i],
+			    (unsigned long long)atomic_load(&store_errors[i]));
+	family(&sb, "cmsd_store_transaction_reruns_total", "counter",
+	       "Request transactions run again after the store asked for a retry.");
+	strbuf_addf(&sb, "cmsd_store_transaction_reruns_total %llu\n",
+		    (unsigned long long)atomic_load(&store_reruns));
+	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
+	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
+	family(&sb, "cmsd_http_requests_in_flight", "gauge", "Requests being answered now.");
+	strbuf_addf(&sb, "cmsd_http_requests_in_flight %d\n", atomic_load(&in_flight));
+	family(&sb, "cmsd_start_time_seconds", "gauge", "When this cmsd started, in Unix time.");
+	strbuf_addf(&sb, "cmsd_start_time_seconds %lld\n", (long long)started);
+	return strbuf_detach(&sb);
+}
+
+int metrics_get(struct request *r)
+{
+	return http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
+}

@@ -12,9 +12,9 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 # cmsd's sources, main.c apart so that unit tests link the rest.
 CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c router.c auth.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
-           campaign_lead.c mapping.c demo.c throttle.c metrics.c strbuf.c store.c store_sqlite.c \
+           campaign_lead.c mapping.c demo.c throttle.c metrics.c static.c strbuf.c store.c store_sqlite.c \
            store_pg.c
-CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o))
+CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
 # cmsctl's sources in src/cli/ (libcurl + jansson); it shares xalloc.c,
@@ -41,6 +41,15 @@ $(BUILD):
 
 $(BUILD)/cli:
 	mkdir -p $(BUILD)/cli
+
+# The web console and the OpenAPI document, compiled into cmsd.
+EMBED = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg)) docs/openapi.json
+$(BUILD)/embedded.c: scripts/embed $(EMBED) | $(BUILD)
+	scripts/embed $@ $(foreach f,$(filter web/%,$(EMBED)),ui/$(notdir $(f))=$(f)) \
+		openapi.json=docs/openapi.json
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -75,3 +84,36 @@ run: all
 
 clean:
 	rm -rf build build-asan
+
+# libFuzzer harnesses, fuzz/*.c (docs/fuzzing.md): built with clang, ASan and
+# UBSan into build-fuzz/, apart from build/.  `make fuzz-run FUZZ_SECONDS=60`
+# fuzzes each harness that long; `make fuzz-regress` replays the committed
+# inputs once.  Either fails on any crash, leak or sanitizer report.
+FUZZ_NAMES   = body router auth negotiate cmsurl
+FUZZ_SECONDS ?= 60
+FUZZ_OBJ     = $(CMSD_OBJ) $(addprefix $(BUILD)/cli/,$(CLI_PURE:.c=.o))
+
+.PHONY: fuzz fuzz-bins fuzz-run fuzz-regress fuzz-clean
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang LDFLAGS="-fsanitize=fuzzer,address,undefined" \
+		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+		fuzz-bins
+
+fuzz-bins: $(addprefix $(BUILD)/fuzz_,$(FUZZ_NAMES))
+
+# An archive, so that fuzz/router.c may include src/http.c in place of http.o.
+$(BUILD)/libcmsd-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz_%: fuzz/%.c fuzz/fuzz.h $(BUILD)/libcmsd-fuzz.a src/*.c src/cli/*.h
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libcmsd-fuzz.a $(LDFLAGS) $(LDLIBS)
+
+fuzz-run: fuzz
+	scripts/fuzz $(FUZZ_SECONDS)
+
+fuzz-regress: fuzz
+	scripts/fuzz --regress
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf build-fuzz

@@ -14,6 +14,8 @@
 
 int health_get(struct request *r);
 int metrics_get(struct request *r);
+int ui_get(struct request *r);
+int openapi_get(struct request *r);
 
 int auth_login(struct request *r);
 int auth_logout(struct request *r);

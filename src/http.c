@@ -491,6 +491,12 @@ static enum MHD_Result send_answer(struct request *r)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	else if (r->text_type && len)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->text_type);
+	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+	/* the console's page: its own scripts only, never in a frame */
+	if (!body && r->text_type && !strncmp(r->text_type, "text/html", 9))
+		MHD_add_response_header(res, "Content-Security-Policy",
+					"default-src 'self'; frame-ancestors 'none'; "
+					"base-uri 'none'; form-action 'self'");
 	MHD_add_response_header(res, "X-Request-Id", r->id);
 	if (r->total >= 0 && !r->err.code) {
 		char n[24];

@@ -2,7 +2,7 @@
  * router.c - the route table of API.md §3 and §4, and the matcher.
  *
  * Adding an endpoint is adding a row here and a function in its resource
- * file.  Rows of one pattern list every method it answers, which is how a 405
+ * file.  "{rest}", last in a pattern only, matches the rest of the path.  Rows of one pattern list every method it answers, which is how a 405
  * learns its Allow header.
  */
 #include "router.h"
@@ -22,6 +22,9 @@
 static const struct route routes[] = {
 	{ "GET", "/health", health_get, ROLE_NONE, RF_NO_TXN, "health" },
 	{ "GET", "/metrics", metrics_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "metrics" },
+	{ "GET", "/cms/ui", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "ui" },
+	{ "GET", "/cms/ui/{rest}", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "ui" },
+	{ "GET", "/cms/openapi.json", openapi_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "openapi" },
 	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NO_TXN, "login" },
 	{ "DELETE", CFG "/basicauth", auth_logout, ROLE_AGENT, RF_NONE, "logout" },
 
@@ -85,6 +88,10 @@ static bool match(const char *pattern, const char *path, struct request *r)
 
 		if (*p != '/' || *s != '/' || slen == 1)
 			return false;
+		if (!strcmp(p, "/{rest}")) { /* the rest of the path, '/' and all */
+			r->str = s + 1;
+			return true;
+		}
 		if (!strncmp(p, "/{str}", plen)) {
 			r->str = s + 1;
 		} else if (p[1] == '{') {

@@ -19,7 +19,8 @@ enum route_flags {
 struct route {
 	const char *method;
 	const char *pattern; /* segments; "{object}" a positive integer id of that
-				object, "{str}" text (a userId) */
+				object, "{str}" text (a userId), "{rest}" (last
+				only) the rest of the path */
 	handler_fn handler;
 	enum role role;      /* least role allowed */
 	int flags;

@@ -589,6 +589,43 @@ def test_requests_spread_over_every_node():
             "node %d served %d of %d requests (round robin: about a third)" % (i + 1, n, len(sent))
 
 
+# ---- enrolment raced by a removal on another node ------------------------------------------
+
+def test_enrolment_stays_idempotent_while_another_node_removes_the_user():
+    # decisions.md: POST campaign-user answers 201 with the enrolment of every
+    # listed user, new or already there.  While node 1 removes and re-adds a
+    # campaign user, node 2 enrols it again and again: in any serial order
+    # that answers 201 naming the user, never 404 (the campaign and the user
+    # exist throughout).
+    need("the set-up", D is not None and len(N) == NODES)
+    adm = bearer(login(D.admin, D.pw[D.admin], "ContactCenter", D.cc, srv=N[0]))
+    user = D.own[0][0]
+    path = camp_path(D.cc, D.process, D.campaign) + "/campaign-user"
+    until = time.time() + 3
+    got = {}
+    bad = []
+
+    def churn():
+        while time.time() < until:
+            r = req("DELETE", path + "/" + user, auth=adm, srv=N[0])
+            assert r.status in (204, 404), "DELETE -> %d: %s" % (r.status, short(r.raw))
+            expect(req("POST", path, {"userIds": [user]}, auth=adm, srv=N[0]), 201,
+                   "re-enrol on node 1")
+
+    def enrol():
+        while time.time() < until:
+            r = req("POST", path, {"userIds": [user]}, auth=adm, srv=N[1])
+            got[r.status] = got.get(r.status, 0) + 1
+            if r.status != 201 or [o.get("userId") for o in r.json] != [user]:
+                bad.append("POST %s -> %d (X-Request-Id %s): %s" % (
+                    path, r.status, r.headers.get("x-request-id"), short(r.raw, 300)))
+
+    parallel([churn, enrol, enrol], "enrol while removing")
+    assert not bad, "%d of %d enrolments on node 2 failed, first: %s" % (
+        len(bad), sum(got.values()), bad[0])
+    expect(req("POST", path, {"userIds": [user]}, auth=adm, srv=N[2]), 201, "enrolled at the end")
+
+
 # ---- 7. SIGTERM, one node after another ------------------------------------------------------
 
 def test_sigterm_each_node_exits_0_and_the_balancer_routes_around():

@@ -1,0 +1,176 @@
+/*
+ * router.c - libFuzzer harness: a request line's method and target, routed.
+ *
+ * The input is "METHOD TARGET" (the first space splits them; no space: the
+ * whole input is the target and the method is GET).  The target takes the
+ * way libmicrohttpd and http.c give it to the router: the query is cut at
+ * '?', MHD_http_unescape() percent-decodes the rest, clean_path() drops
+ * trailing slashes and re-encodes bytes that are not printable UTF-8, and
+ * router_match() looks it up.  clean_path() is static in src/http.c and its
+ * only caller, request_new(), needs a live libmicrohttpd connection, so this
+ * file includes src/http.c to reach it (as the unit tests may, STYLE.md
+ * habit 11); build-fuzz/libcmsd-fuzz.a then supplies everything but http.o.
+ *
+ * Properties checked besides "no crash, no leak, no UB":
+ *  - clean_path() gives printable UTF-8 (it goes into JSON logs) without a
+ *    trailing '/', and applying it again changes nothing;
+ *  - a match returns a row of the method asked for, whose pattern has as
+ *    many id segments as r->ids holds values (each > 0, or -1 with
+ *    r->bad_object and r->bad_id naming it), and whose "{str}" segment, if
+ *    any, is a non-empty tail of the path without '/' ("{rest}": with);
+ *  - no match is 404 HTTP-1404 with an empty Allow, or 405 HTTP-1405 whose
+ *    Allow lists methods that each do match the path, never the one asked;
+ *  - the error envelope of the answer serialises.
+ */
+#include "../src/http.c"
+
+#include "fuzz.h"
+
+/* Segments of pattern that are ids: "{...}" other than the text segments
+ * "{str}" (one segment) and "{rest}" (the rest of the path). */
+static int id_segments(const char *pattern, bool *has_str, bool *has_rest)
+{
+	const char *p = pattern;
+	int n = 0;
+
+	*has_str = *has_rest = false;
+	while ((p = strstr(p, "/{")) != NULL) {
+		if (!strncmp(p, "/{str}", 6))
+			*has_str = true;
+		else if (!strncmp(p, "/{rest}", 7))
+			*has_rest = true;
+		else
+			n++;
+		p += 2;
+	}
+	return n;
+}
+
+/* A fresh request for (method, path) routed; the caller clears r->err. */
+static const struct route *route(struct request *r, const char *method, char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->path = path;
+	return router_match(r);
+}
+
+static void check_match(const struct request *r, const struct route *rt)
+{
+	bool has_str, has_rest;
+	int nid = id_segments(rt->pattern, &has_str, &has_rest), i;
+	bool bad = false;
+
+	FUZZ_CHECK(!strcmp(rt->method, r->method));
+	FUZZ_CHECK(rt->handler != NULL && rt->name != NULL);
+	FUZZ_CHECK(nid <= (int)(sizeof(r->ids) / sizeof(r->ids[0])));
+	for (i = 0; i < (int)(sizeof(r->ids) / sizeof(r->ids[0])); i++) {
+		if (i >= nid) {
+			FUZZ_CHECK(r->ids[i] == 0);
+			continue;
+		}
+		FUZZ_CHECK(r->ids[i] > 0 || r->ids[i] == -1);
+		bad |= r->ids[i] == -1;
+	}
+	FUZZ_CHECK(bad == (r->bad_object[0] != '\0'));
+	if (bad) {
+		FUZZ_CHECK(memchr(r->bad_object, '\0', sizeof(r->bad_object)) != NULL);
+		FUZZ_CHECK(memchr(r->bad_id, '\0', sizeof(r->bad_id)) != NULL);
+		FUZZ_CHECK(r->bad_id[0] && strspn(r->bad_id, "0123456789") == strlen(r->bad_id));
+	}
+	if (rt->flags & RF_CC)
+		FUZZ_CHECK(nid >= 1);
+	FUZZ_CHECK((has_str || has_rest) == (r->str != NULL));
+	if (r->str) {
+		FUZZ_CHECK(r->str > r->path && r->str < r->path + strlen(r->path));
+		FUZZ_CHECK(r->str[-1] == '/' && (has_rest || !strchr(r->str, '/')));
+	}
+}
+
+/* Every method in a 405's Allow matches the path; the one asked does not. */
+static void check_allow(const struct request *r)
+{
+	char allow[sizeof(r->allow)], *m, *next;
+	struct request again;
+	const struct route *rt;
+
+	memcpy(allow, r->allow, sizeof(allow));
+	FUZZ_CHECK(memchr(allow, '\0', sizeof(allow)) != NULL);
+	for (m = allow; m; m = next) {
+		next = strstr(m, ", ");
+		if (next) {
+			*next = '\0';
+			next += 2;
+		}
+		FUZZ_CHECK(*m && strcmp(m, r->method));
+		rt = route(&again, m, r->path);
+		FUZZ_CHECK(rt != NULL && !strcmp(rt->method, m));
+		error_clear(&again.err);
+	}
+}
+
+static void check_envelope(struct error *e)
+{
+	json_t *b = error_body(e);
+	char *text = json_dumps(b, JSON_COMPACT);
+
+	FUZZ_CHECK(text != NULL);
+	free(text);
+	json_decref(b);
+}
+
+/* clean_path(s): printable UTF-8, no trailing '/', a fixed point. */
+static void check_clean(const char *url, const char *path)
+{
+	size_t n = strlen(path), i = 0, k;
+	char *again;
+
+	while (i < n) {
+		k = utf8_len((const unsigned char *)path + i, n - i);
+		FUZZ_CHECK(k > 0);
+		i += k;
+	}
+	FUZZ_CHECK(n <= 1 || path[n - 1] != '/');
+	FUZZ_CHECK(n <= strlen(url) * 3);
+	again = clean_path(path);
+	FUZZ_CHECK(!strcmp(again, path));
+	free(again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *in = fuzz_cstr(data, size), *sp = strchr(in, ' '), *target, *method, *path;
+	struct request r;
+	const struct route *rt;
+
+	if (sp) {
+		*sp = '\0';
+		method = in;
+		target = sp + 1;
+	} else {
+		method = "GET";
+		target = in;
+	}
+	target[strcspn(target, "?")] = '\0'; /* the query is not the path */
+	MHD_http_unescape(target);
+	path = clean_path(target);
+	check_clean(target, path);
+
+	rt = route(&r, method, path);
+	if (rt) {
+		check_match(&r, rt);
+		FUZZ_CHECK(r.err.code == ERR_NONE);
+		if (r.bad_object[0])
+			error_missing(&r.err, r.bad_object, r.bad_id);
+	} else if (r.err.code == ERR_METHOD) {
+		FUZZ_CHECK(r.allow[0] != '\0');
+		check_allow(&r);
+	} else {
+		FUZZ_CHECK(r.err.code == ERR_NO_ENDPOINT && r.allow[0] == '\0');
+	}
+	check_envelope(&r.err);
+	error_clear(&r.err);
+	free(path);
+	free(in);
+	return 0;
+}

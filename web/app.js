@@ -1,0 +1,958 @@
+/*
+ * The CMS web console: log in, pick contact center (system administrator
+ * only), process, campaign and lead list, move users between "unassigned"
+ * and "assigned", and save what moved with one PUT of the lead-user mapping
+ * (API.md §3).  Plain JavaScript, no framework, no build step; served by
+ * cmsd at /cms/ui/ under a Content-Security-Policy that allows only files
+ * of its own origin, so nothing here is inline and nothing leaves cmsd.
+ *
+ * Optional server features, used when the server has them:
+ *  - ETag on the single-lead GET, sent back as If-Match on the PUT; a 412
+ *    CONF-1006 means someone else changed the mapping meanwhile.
+ *  - PUT ?dryRun=true answering {"changes": {...}} (Preview).  A server
+ *    without it would apply the PUT, so support is first checked with an
+ *    empty PUT, which changes nothing on any server.
+ *  - GET .../lead-user/history?leadId= (newest first, limit/offset,
+ *    X-Total-Count).
+ */
+'use strict';
+
+const API = '/cms/configuration';
+const SESSION_KEY = 'cms.console.session';
+const PAGE = 1000;          /* list page size when reading whole collections */
+const MAX_PAGES = 50;       /* never read more than 50,000 rows of one list */
+const HISTORY_PAGE = 10;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+	session: null,          /* {token, userId, role, context, contextId, expiresAt} */
+	cc: null,               /* chosen contact center id */
+	process: null,
+	campaign: null,
+	lead: null,
+	users: new Map(),       /* userId -> user object of the contact center (names) */
+	usersCc: null,
+	leadNames: new Map(),   /* leadId -> leadName in the chosen process */
+	mapping: null,          /* {campaignId, leadId, etag, orig: Set, all: [userId]} */
+	assigned: new Set(),    /* the page's current assigned set */
+	dryRun: undefined,      /* does the server support ?dryRun=true: undefined = not known */
+	historyOffset: 0,
+	seq: { process: 0, campaign: 0, lead: 0, mapping: 0, history: 0 },
+	busy: false,
+	conflict: false,        /* a save met 412: reload before saving again */
+};
+
+/* ---------- the API ---------- */
+
+class ApiError extends Error {
+	constructor(status, envelope, requestId, text) {
+		super(envelope && envelope.errorMessage ? envelope.errorMessage : `HTTP ${status}`);
+		this.status = status;
+		this.envelope = envelope;
+		this.requestId = requestId;
+		this.text = text;
+	}
+	get code() { return this.envelope ? this.envelope.errorCode : undefined; }
+}
+
+async function api(method, path, opts = {}) {
+	const headers = { Accept: 'application/json' };
+	if (state.session && !opts.noAuth)
+		headers.Authorization = 'Bearer ' + state.session.token;
+	if (opts.body !== undefined)
+		headers['Content-Type'] = 'application/json';
+	Object.assign(headers, opts.headers || {});
+	let res;
+	try {
+		res = await fetch(API + path, {
+			method, headers, cache: 'no-store', credentials: 'omit',
+			body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+		});
+	} catch (e) {
+		throw new ApiError(0, null, null, 'Could not reach the server: ' + e.message);
+	}
+	const text = await res.text();
+	let data = null;
+	if (text) {
+		try { data = JSON.parse(text); } catch (e) { data = null; }
+	}
+	if (!res.ok) {
+		const env = data && typeof data === 'object' && data.errorCode ? data : null;
+		const err = new ApiError(res.status, env, res.headers.get('X-Request-Id'),
+			env ? null : `HTTP ${res.status} ${res.statusText}`.trim());
+		if (res.status === 401 && !opts.noAuth && state.session)
+			sessionLost(err);
+		throw err;
+	}
+	return { data, headers: res.headers, status: res.status };
+}
+
+/* Every element of a paginated collection (limit/offset, X-Total-Count). */
+async function apiAll(path) {
+	const out = [];
+	const sep = path.includes('?') ? '&' : '?';
+	for (let page = 0; page < MAX_PAGES; page++) {
+		const r = await api('GET', `${path}${sep}limit=${PAGE}&offset=${out.length}`);
+		const rows = Array.isArray(r.data) ? r.data : [];
+		out.push(...rows);
+		const total = Number(r.headers.get('X-Total-Count'));
+		if (!rows.length || !(total > out.length))
+			break;
+	}
+	return out;
+}
+
+/* ---------- messages ---------- */
+
+function describeDetail(d) {
+	if (d === null || typeof d !== 'object')
+		return String(d);
+	if ('field' in d && 'reason' in d)
+		return `${d.field}: ${d.reason}`;
+	if ('object' in d && 'id' in d)
+		return `${d.object} "${d.id}"`;
+	return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+}
+
+/* Show an error in the alert region: the envelope's errorCode, errorMessage
+ * and details, as the server said them. */
+function showError(err, context) {
+	const box = document.createElement('div');
+	box.className = 'alert-box';
+	box.dataset.testid = 'alert-box';
+	const head = document.createElement('p');
+	head.className = 'alert-head';
+	if (context) {
+		const c = document.createElement('span');
+		c.className = 'alert-context';
+		c.textContent = context + ': ';
+		head.append(c);
+	}
+	if (err instanceof ApiError && err.envelope) {
+		const code = document.createElement('strong');
+		code.className = 'alert-code';
+		code.dataset.testid = 'alert-code';
+		code.textContent = err.envelope.errorCode;
+		const msg = document.createElement('span');
+		msg.dataset.testid = 'alert-message';
+		msg.textContent = ' ' + err.envelope.errorMessage;
+		head.append(code, msg);
+	} else {
+		const msg = document.createElement('span');
+		msg.dataset.testid = 'alert-message';
+		msg.textContent = err instanceof ApiError ? err.text : String(err && err.message || err);
+		head.append(msg);
+	}
+	box.append(head);
+	const details = err instanceof ApiError && err.envelope && Array.isArray(err.envelope.details)
+		? err.envelope.details : [];
+	if (details.length) {
+		const ul = document.createElement('ul');
+		ul.className = 'alert-details';
+		ul.dataset.testid = 'alert-details';
+		for (const d of details) {
+			const li = document.createElement('li');
+			li.textContent = describeDetail(d);
+			ul.append(li);
+		}
+		box.append(ul);
+	}
+	if (err instanceof ApiError && (err.status || err.requestId)) {
+		const meta = document.createElement('p');
+		meta.className = 'alert-meta';
+		meta.textContent = [err.status ? `HTTP ${err.status}` : '',
+			err.requestId ? `request id ${err.requestId}` : ''].filter(Boolean).join(' · ');
+		box.append(meta);
+	}
+	const close = document.createElement('button');
+	close.type = 'button';
+	close.className = 'alert-close';
+	close.textContent = 'Dismiss';
+	close.addEventListener('click', clearError);
+	box.append(close);
+	$('alert').replaceChildren(box);
+	setStatus('');
+	$('alert').scrollIntoView({ block: 'nearest' });
+}
+
+function clearError() {
+	$('alert').replaceChildren();
+}
+
+let statusTimer = 0;
+function setStatus(text, sticky) {
+	clearTimeout(statusTimer);
+	$('status').textContent = text;
+	$('status').classList.toggle('shown', !!text);
+	if (text && !sticky)
+		statusTimer = setTimeout(() => setStatus(''), 8000);
+}
+
+/* ---------- session ---------- */
+
+function loadSession() {
+	try {
+		const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+		if (s && s.token && (!s.expiresAt || Date.parse(s.expiresAt) > Date.now()))
+			return s;
+	} catch (e) { /* a broken entry is no session */ }
+	sessionStorage.removeItem(SESSION_KEY);
+	return null;
+}
+
+function isSystem() {
+	return state.session && (state.session.context === 'System' || state.session.role === 'System');
+}
+
+function canWrite() {
+	return state.session && ['System', 'Administrator', 'Supervisor'].includes(state.session.role);
+}
+
+async function login(ev) {
+	ev.preventDefault();
+	const username = $('login-username').value.trim();
+	const password = $('login-password').value;
+	if (!username || !password)
+		return;
+	$('login-submit').disabled = true;
+	try {
+		const r = await api('POST', '/basicauth', { body: { username, password }, noAuth: true });
+		const d = r.data;
+		state.session = {
+			token: d.authToken, userId: username, role: d.userRole,
+			context: d.context, contextId: d.contextId, expiresAt: d.expiresAt,
+		};
+		sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
+		$('login-password').value = '';
+		clearError();
+		await enterConsole();
+	} catch (e) {
+		showError(e, 'Sign-in failed');
+		$('login-password').select();
+	} finally {
+		$('login-submit').disabled = false;
+	}
+}
+
+async function logout() {
+	if (pendingCount() && !confirm('Discard your unsaved changes and log out?'))
+		return;
+	const had = state.session;
+	try {
+		if (had)
+			await api('DELETE', '/basicauth');
+	} catch (e) {
+		if (e.status !== 401)
+			showError(e, 'Logging out');
+	}
+	endSession();
+	/* forget where this user was: the next one starts afresh */
+	state.cc = state.process = state.campaign = state.lead = null;
+	history.replaceState(null, '', location.pathname);
+	setStatus('You are logged out.');
+}
+
+function endSession() {
+	state.session = null;
+	sessionStorage.removeItem(SESSION_KEY);
+	resetMapping();
+	state.users = new Map();
+	state.usersCc = null;
+	showLogin();
+}
+
+/* A request answered 401: the token expired or was revoked. */
+function sessionLost(err) {
+	endSession();
+	showError(err, 'Your session has ended; please sign in again');
+}
+
+function showLogin() {
+	$('session').hidden = true;
+	$('console-view').hidden = true;
+	$('login-view').hidden = false;
+	$('login-username').focus();
+}
+
+async function enterConsole() {
+	const s = state.session;
+	$('login-view').hidden = true;
+	$('console-view').hidden = false;
+	$('session').hidden = false;
+	$('session-user').textContent = s.userId;
+	$('session-role').textContent = s.role === 'System' ? 'System administrator' : s.role;
+	$('session-cc').textContent = '';
+	$('readonly-note').hidden = canWrite();
+	const want = readHash();
+	try {
+		if (isSystem()) {
+			$('cc-field').hidden = false;
+			const ccs = await apiAll('/cc');
+			fillSelect($('pick-cc'), ccs, 'contactCenterId', (c) => c.name, 'contact center');
+			const cc = want.cc && ccs.some((c) => String(c.contactCenterId) === want.cc) ? want.cc
+				: ccs.length === 1 ? String(ccs[0].contactCenterId) : '';
+			$('pick-cc').value = cc;
+			await chooseCc(cc, want);
+		} else {
+			$('cc-field').hidden = true;
+			const cc = String(s.contextId);
+			api('GET', `/cc/${cc}`).then((r) => {
+				$('session-cc').textContent = r.data.name;
+			}).catch(() => {});
+			await chooseCc(cc, want);
+		}
+	} catch (e) {
+		if (state.session)
+			showError(e, 'Loading the contact center');
+	}
+}
+
+/* ---------- picking: contact center, process, campaign, lead ---------- */
+
+function readHash() {
+	const p = new URLSearchParams(location.hash.slice(1));
+	return { cc: p.get('cc'), process: p.get('process'), campaign: p.get('campaign'), lead: p.get('lead') };
+}
+
+function writeHash() {
+	const p = new URLSearchParams();
+	for (const k of ['cc', 'process', 'campaign', 'lead'])
+		if (state[k])
+			p.set(k, state[k]);
+	const h = p.toString();
+	history.replaceState(null, '', h ? '#' + h : location.pathname);
+}
+
+function placeholder(select, text) {
+	const o = document.createElement('option');
+	o.value = '';
+	o.textContent = text;
+	select.replaceChildren(o);
+}
+
+function fillSelect(select, rows, idKey, label, noun) {
+	placeholder(select, rows.length ? `Choose a ${noun}…` : `No ${noun} here`);
+	for (const row of rows) {
+		const o = document.createElement('option');
+		o.value = String(row[idKey]);
+		o.textContent = label(row);
+		select.append(o);
+	}
+	select.disabled = !rows.length;
+}
+
+function clearSelect(select) {
+	placeholder(select, '—');
+	select.disabled = true;
+}
+
+/* The value to select: the wanted one if present, else the only one. */
+function pick(select, wanted) {
+	const values = [...select.options].map((o) => o.value).filter(Boolean);
+	if (wanted && values.includes(wanted))
+		return wanted;
+	return values.length === 1 ? values[0] : '';
+}
+
+async function chooseCc(cc, want = {}) {
+	state.cc = cc || null;
+	state.process = state.campaign = state.lead = null;
+	clearSelect($('pick-process'));
+	clearSelect($('pick-campaign'));
+	clearSelect($('pick-lead'));
+	resetMapping();
+	writeHash();
+	if (!cc)
+		return;
+	const seq = ++state.seq.process;
+	const processes = await apiAll(`/cc/${cc}/process`);
+	if (seq !== state.seq.process)
+		return;
+	fillSelect($('pick-process'), processes, 'processId', (p) => p.processName, 'process');
+	const p = pick($('pick-process'), want.process);
+	$('pick-process').value = p;
+	await chooseProcess(p, want);
+}
+
+async function chooseProcess(p, want = {}) {
+	state.process = p || null;
+	state.campaign = state.lead = null;
+	clearSelect($('pick-campaign'));
+	clearSelect($('pick-lead'));
+	resetMapping();
+	writeHash();
+	if (!p)
+		return;
+	const seq = ++state.seq.campaign;
+	const base = `/cc/${state.cc}/process/${p}`;
+	const [campaigns, leads] = await Promise.all([apiAll(`${base}/campaign`), apiAll(`${base}/lead`)]);
+	if (seq !== state.seq.campaign)
+		return;
+	state.leadNames = new Map(leads.map((l) => [String(l.leadId), l.leadName]));
+	fillSelect($('pick-campaign'), campaigns, 'campaignId', (c) => c.campaignName, 'campaign');
+	const c = pick($('pick-campaign'), want.campaign);
+	$('pick-campaign').value = c;
+	await chooseCampaign(c, want);
+}
+
+async function chooseCampaign(c, want = {}) {
+	state.campaign = c || null;
+	state.lead = null;
+	clearSelect($('pick-lead'));
+	resetMapping();
+	writeHash();
+	if (!c)
+		return;
+	const seq = ++state.seq.lead;
+	const attached = await apiAll(`/cc/${state.cc}/process/${state.process}/campaign/${c}/campaign-lead`);
+	if (seq !== state.seq.lead)
+		return;
+	fillSelect($('pick-lead'), attached, 'leadId', (cl) => {
+		const name = state.leadNames.get(String(cl.leadId)) || `Lead ${cl.leadId}`;
+		return cl.enabled === false ? `${name} (disabled)` : name;
+	}, 'lead list');
+	const l = pick($('pick-lead'), want.lead);
+	$('pick-lead').value = l;
+	await chooseLead(l);
+}
+
+async function chooseLead(l) {
+	state.lead = l || null;
+	resetMapping();
+	writeHash();
+	if (!l)
+		return;
+	await loadMapping();
+	state.historyOffset = 0;
+	loadHistory();
+}
+
+/* A select's change handler: confirm before unsaved moves are dropped. */
+function picker(select, key, fn) {
+	select.addEventListener('change', async () => {
+		if (pendingCount() && !confirm('Discard your unsaved changes?')) {
+			select.value = state[key] || '';
+			return;
+		}
+		clearError();
+		try {
+			await fn(select.value);
+		} catch (e) {
+			if (state.session)
+				showError(e, 'Loading');
+		}
+	});
+}
+
+/* ---------- the mapping ---------- */
+
+function resetMapping() {
+	state.seq.mapping++;
+	state.seq.history++;
+	state.mapping = null;
+	state.assigned = new Set();
+	state.conflict = false;
+	$('mapping').hidden = true;
+	$('history').hidden = true;
+	$('conflict').hidden = true;
+	$('preview-box').hidden = true;
+	$('empty-hint').hidden = false;
+	for (const side of ['assigned', 'unassigned']) {
+		$(`${side}-list`).replaceChildren();
+		$(`${side}-filter`).value = '';
+	}
+}
+
+async function loadUsers() {
+	if (state.usersCc === state.cc)
+		return;
+	try {
+		const users = await apiAll(`/cc/${state.cc}/user`);
+		state.users = new Map(users.map((u) => [u.userId, u]));
+		state.usersCc = state.cc;
+	} catch (e) {
+		/* names are a nicety: the mapping works with ids alone */
+		state.users = new Map();
+	}
+}
+
+/* Read the lead's mapping (and its ETag); keep = the moves to re-apply. */
+async function loadMapping(keep) {
+	const seq = ++state.seq.mapping;
+	const [r] = await Promise.all([
+		api('GET', `/voice/campaignLeadUserMapping?campaignId=${state.campaign}&leadId=${state.lead}`),
+		loadUsers(),
+	]);
+	if (seq !== state.seq.mapping)
+		return;
+	const d = r.data;
+	const orig = new Set(d.assignedUserIds || []);
+	state.mapping = {
+		campaignId: Number(state.campaign), leadId: Number(state.lead),
+		etag: r.headers.get('ETag'),
+		orig,
+		all: [...new Set([...(d.assignedUserIds || []), ...(d.unassignedUserIds || [])])].sort(byBytes),
+	};
+	state.assigned = new Set(orig);
+	state.conflict = false;
+	let kept = 0;
+	if (keep) {
+		for (const u of keep.toAssign)
+			if (state.mapping.all.includes(u) && !state.assigned.has(u)) {
+				state.assigned.add(u);
+				kept++;
+			}
+		for (const u of keep.toUnassign)
+			if (state.assigned.has(u)) {
+				state.assigned.delete(u);
+				kept++;
+			}
+	}
+	$('mapping-lead').textContent = $('pick-lead').selectedOptions[0]
+		? $('pick-lead').selectedOptions[0].textContent : `lead ${state.lead}`;
+	$('mapping-version').textContent = 'as read at ' + new Date().toLocaleTimeString();
+	$('mapping-version').title = state.mapping.etag ? `version (ETag) ${state.mapping.etag}` : '';
+	$('empty-hint').hidden = true;
+	$('mapping').hidden = false;
+	$('conflict').hidden = true;
+	$('preview-box').hidden = true;
+	render();
+	return kept;
+}
+
+function byBytes(a, b) {
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function pendingChanges() {
+	if (!state.mapping)
+		return { toAssign: [], toUnassign: [] };
+	const o = state.mapping.orig;
+	return {
+		toAssign: [...state.assigned].filter((u) => !o.has(u)).sort(byBytes),
+		toUnassign: [...o].filter((u) => !state.assigned.has(u)).sort(byBytes),
+	};
+}
+
+function pendingCount() {
+	const p = pendingChanges();
+	return p.toAssign.length + p.toUnassign.length;
+}
+
+function userLabel(id) {
+	const u = state.users.get(id);
+	let text = id;
+	if (u && u.name && u.name !== id)
+		text += ` — ${u.name}`;
+	if (u && u.role && u.role !== 'Agent')
+		text += ` (${u.role})`;
+	return text;
+}
+
+function matches(id, filter) {
+	if (!filter)
+		return true;
+	const u = state.users.get(id);
+	const hay = (id + ' ' + (u && u.name ? u.name : '')).toLowerCase();
+	return filter.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
+}
+
+/* Rebuild both lists from state, keeping what was selected. */
+function render() {
+	if (!state.mapping)
+		return;
+	const orig = state.mapping.orig;
+	for (const side of ['assigned', 'unassigned']) {
+		const list = $(`${side}-list`);
+		const selected = new Set([...list.selectedOptions].map((o) => o.value));
+		const filter = $(`${side}-filter`).value.trim();
+		const ids = state.mapping.all.filter((u) => state.assigned.has(u) === (side === 'assigned'));
+		const opts = [];
+		let shown = 0;
+		for (const id of ids) {
+			const o = document.createElement('option');
+			o.value = id;
+			let text = userLabel(id);
+			if (side === 'assigned' && !orig.has(id)) {
+				o.className = 'moved moved-in';
+				text += '  · to assign';
+			} else if (side === 'unassigned' && orig.has(id)) {
+				o.className = 'moved moved-out';
+				text += '  · to unassign';
+			}
+			o.textContent = text;
+			o.hidden = !matches(id, filter);
+			o.selected = selected.has(id) && !o.hidden;
+			if (!o.hidden)
+				shown++;
+			opts.push(o);
+		}
+		if (!ids.length) {
+			const o = document.createElement('option');
+			o.disabled = true;
+			o.className = 'empty';
+			o.textContent = side === 'assigned' ? 'Nobody is assigned' : 'Every campaign user is assigned';
+			opts.push(o);
+		} else if (!shown) {
+			const o = document.createElement('option');
+			o.disabled = true;
+			o.className = 'empty';
+			o.textContent = 'No user matches the filter';
+			opts.push(o);
+		}
+		list.replaceChildren(...opts);
+		$(`${side}-count`).textContent = filter && shown !== ids.length
+			? `${shown} of ${ids.length} shown` : `${ids.length}`;
+	}
+	renderPending();
+}
+
+function renderPending() {
+	const p = pendingChanges();
+	const n = p.toAssign.length + p.toUnassign.length;
+	const parts = [];
+	if (p.toAssign.length)
+		parts.push(`${p.toAssign.length} to assign (${p.toAssign.join(', ')})`);
+	if (p.toUnassign.length)
+		parts.push(`${p.toUnassign.length} to unassign (${p.toUnassign.join(', ')})`);
+	$('pending').textContent = n ? `Unsaved: ${parts.join('; ')}.` : 'No unsaved changes.';
+	$('pending').classList.toggle('dirty', n > 0);
+	const w = canWrite();
+	$('save-btn').disabled = !n || !w || state.busy || state.conflict;
+	$('preview-btn').disabled = !n || !w || state.busy || state.conflict || state.dryRun === false;
+	$('preview-btn').title = state.dryRun === false ? 'This server cannot preview a change' : '';
+	$('reset-btn').disabled = !n || state.busy;
+	for (const id of ['assign-btn', 'assign-all-btn', 'unassign-btn', 'unassign-all-btn'])
+		$(id).disabled = !w || state.busy;
+}
+
+/* Move users to the other list: `ids`, or the visible selection of `from`. */
+function move(from, ids) {
+	if (!canWrite() || !state.mapping || state.busy)
+		return;
+	const list = $(`${from}-list`);
+	if (!ids) {
+		ids = [...list.selectedOptions].filter((o) => !o.hidden && !o.disabled).map((o) => o.value);
+	}
+	if (!ids.length) {
+		setStatus(`Select one or more ${from} users first.`);
+		return;
+	}
+	const firstIndex = [...list.options].findIndex((o) => o.value === ids[0]);
+	for (const id of ids) {
+		if (from === 'unassigned')
+			state.assigned.add(id);
+		else
+			state.assigned.delete(id);
+	}
+	$('preview-box').hidden = true;
+	for (const o of list.options)
+		o.selected = false;
+	render();
+	/* keep the keyboard where it was: select the next user of the source */
+	const visible = [...list.options].filter((o) => !o.hidden && !o.disabled);
+	if (visible.length) {
+		const next = [...list.options].slice(Math.max(firstIndex, 0)).find((o) => !o.hidden && !o.disabled)
+			|| visible[visible.length - 1];
+		next.selected = true;
+	}
+	const to = from === 'unassigned' ? 'Assigned' : 'Unassigned';
+	setStatus(`Moved ${ids.length === 1 ? ids[0] : ids.length + ' users'} to ${to}.`);
+}
+
+function moveAllShown(from) {
+	const ids = [...$(`${from}-list`).options].filter((o) => !o.hidden && !o.disabled).map((o) => o.value);
+	move(from, ids);
+}
+
+function putBody() {
+	const p = pendingChanges();
+	return {
+		leadId: state.mapping.leadId, campaignId: state.mapping.campaignId,
+		assignedUserIds: p.toAssign, unassignedUserIds: p.toUnassign,
+	};
+}
+
+function putHeaders() {
+	return state.mapping.etag ? { 'If-Match': state.mapping.etag } : {};
+}
+
+function setBusy(b) {
+	state.busy = b;
+	$('mapping').setAttribute('aria-busy', b ? 'true' : 'false');
+	renderPending();
+}
+
+async function save() {
+	if (!state.mapping || !pendingCount())
+		return;
+	const body = putBody();
+	setBusy(true);
+	clearError();
+	try {
+		await api('PUT', '/voice/campaignLeadUserMapping', { body, headers: putHeaders() });
+		const said = [];
+		if (body.assignedUserIds.length)
+			said.push(`assigned ${body.assignedUserIds.join(', ')}`);
+		if (body.unassignedUserIds.length)
+			said.push(`unassigned ${body.unassignedUserIds.join(', ')}`);
+		state.busy = false;
+		await loadMapping();
+		setStatus(`Saved: ${said.join('; ')}.`);
+		state.historyOffset = 0;
+		loadHistory();
+	} catch (e) {
+		conflictOr(e, 'Saving');
+	} finally {
+		setBusy(false);
+	}
+}
+
+function conflictOr(e, what) {
+	if (e instanceof ApiError && e.status === 412) {
+		state.conflict = true;
+		showError(e, what);
+		$('conflict').hidden = false;
+		$('preview-box').hidden = true;
+		$('conflict-keep').focus();
+	} else if (state.session) {
+		showError(e, what);
+	}
+}
+
+/* Reload after a 412, keeping or dropping this page's moves. */
+async function reloadAfterConflict(keepMoves) {
+	const keep = keepMoves ? pendingChanges() : null;
+	clearError();
+	try {
+		const kept = await loadMapping(keep);
+		setStatus(keepMoves
+			? `Reloaded the current mapping; ${kept} of your moves kept. Review, then save again.`
+			: 'Reloaded the current mapping.', true);
+		state.historyOffset = 0;
+		loadHistory();
+	} catch (e) {
+		if (state.session)
+			showError(e, 'Reloading');
+	}
+}
+
+/* Does the server honour ?dryRun=true?  Ask with an empty PUT: it changes
+ * nothing whether or not the server knows dryRun. */
+async function dryRunSupported() {
+	if (state.dryRun !== undefined)
+		return state.dryRun;
+	const r = await api('PUT', '/voice/campaignLeadUserMapping?dryRun=true', {
+		body: { leadId: state.mapping.leadId, campaignId: state.mapping.campaignId,
+			assignedUserIds: [], unassignedUserIds: [] },
+	});
+	state.dryRun = !!(r.data && r.data.changes);
+	return state.dryRun;
+}
+
+async function preview() {
+	if (!state.mapping || !pendingCount())
+		return;
+	setBusy(true);
+	clearError();
+	try {
+		if (!(await dryRunSupported())) {
+			setStatus('This server cannot preview a change (no dryRun support); nothing was sent.');
+			return;
+		}
+		const r = await api('PUT', '/voice/campaignLeadUserMapping?dryRun=true',
+			{ body: putBody(), headers: putHeaders() });
+		const ch = r.data.changes || {};
+		const fmt = (a) => (Array.isArray(a) && a.length ? a.join(', ') : 'nobody');
+		$('preview-assigned').textContent = fmt(ch.assignedUserIds);
+		$('preview-unassigned').textContent = fmt(ch.unassignedUserIds);
+		$('preview-box').hidden = false;
+	} catch (e) {
+		conflictOr(e, 'Preview');
+	} finally {
+		setBusy(false);
+	}
+}
+
+function undo() {
+	if (!state.mapping)
+		return;
+	state.assigned = new Set(state.mapping.orig);
+	$('preview-box').hidden = true;
+	render();
+	setStatus('Your unsaved moves were undone.');
+}
+
+/* ---------- history ---------- */
+
+function formatWhen(v) {
+	const d = typeof v === 'number' ? new Date(v) : new Date(String(v));
+	if (Number.isNaN(d.getTime()))
+		return String(v);
+	return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+function idList(ids, cls) {
+	const span = document.createElement('span');
+	if (!Array.isArray(ids) || !ids.length) {
+		span.className = 'muted';
+		span.textContent = '—';
+		return span;
+	}
+	for (const id of ids) {
+		const chip = document.createElement('span');
+		chip.className = `chip ${cls}`;
+		chip.textContent = id;
+		span.append(chip, ' ');
+	}
+	return span;
+}
+
+async function loadHistory() {
+	if (!state.lead)
+		return;
+	const seq = ++state.seq.history;
+	const path = `/cc/${state.cc}/process/${state.process}/campaign/${state.campaign}`
+		+ `/lead-user/history?leadId=${state.lead}&limit=${HISTORY_PAGE}&offset=${state.historyOffset}`;
+	$('history').hidden = false;
+	$('history-note').textContent = 'Loading…';
+	let r;
+	try {
+		r = await api('GET', path);
+	} catch (e) {
+		if (seq !== state.seq.history)
+			return;
+		$('history-body').replaceChildren();
+		$('history-range').textContent = '';
+		$('history-table').hidden = true;
+		$('history-pager').hidden = true;
+		$('history-newer').disabled = $('history-older').disabled = true;
+		if (e.status === 404 && e.code === 'HTTP-1404') {
+			$('history-note').textContent = 'This server keeps no history of mapping changes.';
+			return;
+		}
+		$('history-note').textContent = 'The history could not be read.';
+		if (state.session)
+			showError(e, 'Reading the history');
+		return;
+	}
+	if (seq !== state.seq.history)
+		return;
+	const rows = Array.isArray(r.data) ? r.data : [];
+	const total = Number(r.headers.get('X-Total-Count'));
+	const known = Number.isFinite(total) && r.headers.get('X-Total-Count') !== null;
+	const trs = rows.map((h) => {
+		const tr = document.createElement('tr');
+		tr.dataset.historyId = String(h.historyId);
+		const when = document.createElement('td');
+		const time = document.createElement('time');
+		time.textContent = formatWhen(h.changedAt);
+		time.dateTime = typeof h.changedAt === 'number' ? new Date(h.changedAt).toISOString() : String(h.changedAt);
+		when.append(time);
+		const by = document.createElement('td');
+		by.textContent = h.changedBy || '';
+		const as = document.createElement('td');
+		as.append(idList(h.assignedUserIds, 'chip-in'));
+		const un = document.createElement('td');
+		un.append(idList(h.unassignedUserIds, 'chip-out'));
+		const req = document.createElement('td');
+		req.className = 'mono';
+		req.textContent = h.requestId || '';
+		tr.append(when, by, as, un, req);
+		return tr;
+	});
+	$('history-body').replaceChildren(...trs);
+	$('history-table').hidden = !rows.length;
+	const first = state.historyOffset + 1;
+	const last = state.historyOffset + rows.length;
+	if (!rows.length && state.historyOffset === 0) {
+		$('history-note').textContent = 'No change of this lead has been recorded yet.';
+		$('history-range').textContent = '';
+	} else {
+		$('history-note').textContent = '';
+		$('history-range').textContent = rows.length
+			? `${first}–${last}${known ? ` of ${total}` : ''}` : `none past ${state.historyOffset}`;
+	}
+	$('history-newer').disabled = state.historyOffset === 0;
+	$('history-older').disabled = known ? last >= total : rows.length < HISTORY_PAGE;
+	$('history-pager').hidden = $('history-newer').disabled && $('history-older').disabled && !rows.length;
+}
+
+function historyPage(delta) {
+	state.historyOffset = Math.max(0, state.historyOffset + delta * HISTORY_PAGE);
+	loadHistory();
+}
+
+/* ---------- wiring ---------- */
+
+function wireList(side) {
+	const list = $(`${side}-list`);
+	const filter = $(`${side}-filter`);
+	list.addEventListener('dblclick', (ev) => {
+		const o = ev.target.closest ? ev.target.closest('option') : null;
+		if (o && !o.disabled && o.value)
+			move(side, [o.value]);
+		else
+			move(side);
+	});
+	list.addEventListener('keydown', (ev) => {
+		if (ev.key === 'Enter') {
+			ev.preventDefault();
+			move(side);
+		}
+	});
+	filter.addEventListener('input', render);
+	filter.addEventListener('keydown', (ev) => {
+		if (ev.key === 'ArrowDown') {
+			ev.preventDefault();
+			list.focus();
+			const first = [...list.options].find((o) => !o.hidden && !o.disabled);
+			if (first && !list.selectedOptions.length)
+				first.selected = true;
+		} else if (ev.key === 'Enter') {
+			ev.preventDefault(); /* no form to submit */
+		}
+	});
+}
+
+function init() {
+	$('login-form').addEventListener('submit', login);
+	$('logout').addEventListener('click', logout);
+	$('picker').addEventListener('submit', (ev) => ev.preventDefault());
+	picker($('pick-cc'), 'cc', (v) => chooseCc(v));
+	picker($('pick-process'), 'process', (v) => chooseProcess(v));
+	picker($('pick-campaign'), 'campaign', (v) => chooseCampaign(v));
+	picker($('pick-lead'), 'lead', (v) => chooseLead(v));
+	wireList('assigned');
+	wireList('unassigned');
+	$('assign-btn').addEventListener('click', () => move('unassigned'));
+	$('unassign-btn').addEventListener('click', () => move('assigned'));
+	$('assign-all-btn').addEventListener('click', () => moveAllShown('unassigned'));
+	$('unassign-all-btn').addEventListener('click', () => moveAllShown('assigned'));
+	$('save-btn').addEventListener('click', save);
+	$('preview-btn').addEventListener('click', preview);
+	$('reset-btn').addEventListener('click', undo);
+	$('conflict-keep').addEventListener('click', () => reloadAfterConflict(true));
+	$('conflict-discard').addEventListener('click', () => reloadAfterConflict(false));
+	$('history-refresh').addEventListener('click', () => loadHistory());
+	$('history-newer').addEventListener('click', () => historyPage(-1));
+	$('history-older').addEventListener('click', () => historyPage(1));
+	window.addEventListener('beforeunload', (ev) => {
+		if (pendingCount()) {
+			ev.preventDefault();
+			ev.returnValue = '';
+		}
+	});
+	state.session = loadSession();
+	if (state.session)
+		enterConsole();
+	else
+		showLogin();
+	document.body.dataset.ready = 'true';
+}
+
+if (document.readyState === 'loading')
+	document.addEventListener('DOMContentLoaded', init);
+else
+	init();

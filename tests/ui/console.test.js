@@ -202,7 +202,7 @@ async function setUp(api) {
 	await api.ok('PUT', '/voice/campaignLeadUserMapping', {
 		leadId: spring, campaignId: c, assignedUserIds: ['amara.okafor'], unassignedUserIds: [],
 	});
-	return { cc, p, c, lead: spring };
+	return { cc, p, c, lead: spring, trade };
 }
 
 /* ---------- the page ---------- */
@@ -476,6 +476,47 @@ async function main() {
 			check(await alertText(page) === '', 'alert: ' + await alertText(page));
 			same((await api.ok('GET', mappingPath)).data.assignedUserIds,
 				['amara.okafor', 'bilal.khan', 'chen.wei', 'diego.ramos', 'elif.yilmaz'], 'the server at the end');
+		}, false);
+
+		await step('the history pages by ten: Older and Newer', async () => {
+			if (!hasHistory)
+				skip('ui-history-pages', 'the server has no lead-user/history endpoint yet');
+			for (let i = 0; i < 10; i++) {
+				const on = i % 2 === 0 ? ['goran.petrov'] : [];
+				await api.ok('PUT', '/voice/campaignLeadUserMapping', {
+					leadId: ids.lead, campaignId: ids.c, assignedUserIds: on,
+					unassignedUserIds: on.length ? [] : ['goran.petrov'],
+				});
+			}
+			const hp = `/cc/${ids.cc}/process/${ids.p}/campaign/${ids.c}/lead-user/history?leadId=${ids.lead}&limit=1`;
+			const total = Number((await api.ok('GET', hp)).headers.get('X-Total-Count'));
+			check(total > 10, `X-Total-Count ${total}`);
+			await page.click('#history-refresh');
+			await page.waitForFunction((t) => document.querySelector('#history-range').textContent === `1–10 of ${t}`, total);
+			same(await page.locator('#history-body tr').count(), 10, 'rows on page 1');
+			check((await page.locator('#history-body tr').first().innerText()).includes('goran.petrov'), 'newest first');
+			await page.click('#history-older');
+			await page.waitForFunction((t) => document.querySelector('#history-range').textContent === `11–${t} of ${t}`, total);
+			same(await page.locator('#history-body tr').count(), total - 10, 'rows on page 2');
+			check(await page.isDisabled('#history-older'), 'Older is enabled on the last page');
+			await page.click('#history-newer');
+			await page.waitForFunction(() => document.querySelector('#history-range').textContent.startsWith('1–10'));
+		}, false);
+
+		await step('an error shows its details: a lead detached behind the page\'s back', async () => {
+			await page.selectOption('#pick-lead', { label: 'Trade-show contacts' });
+			await page.waitForFunction(() => document.querySelector('#mapping-title').textContent.includes('Trade-show'));
+			await page.selectOption('#unassigned-list', ['hana.sato']);
+			await page.click('#assign-btn');
+			await api.ok('DELETE', `/cc/${ids.cc}/process/${ids.p}/campaign/${ids.c}/campaign-lead/${ids.trade}`);
+			await page.click('#save-btn');
+			await page.waitForSelector('#alert .alert-box');
+			const text = await alertText(page);
+			check(text.includes('CONF-1001') && text.includes("Object doesn't exist"), `alert says: ${text}`);
+			check(text.includes(`lead "${ids.trade}"`), `the alert names no lead: ${text}`);
+			await page.click('#reset-btn');
+			await page.click('#alert .alert-close');
+			same(await alertText(page), '', 'the alert after Dismiss');
 		}, false);
 
 		await step('log out revokes the token and shows the sign-in form', async () => {

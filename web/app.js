@@ -768,6 +768,7 @@ async function preview() {
 		$('preview-assigned').textContent = fmt(ch.assignedUserIds);
 		$('preview-unassigned').textContent = fmt(ch.unassignedUserIds);
 		$('preview-box').hidden = false;
+		setStatus('');
 	} catch (e) {
 		conflictOr(e, 'Preview');
 	} finally {

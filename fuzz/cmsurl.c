@@ -10,8 +10,9 @@
  * Properties checked besides "no crash, no leak, no UB":
  *  - cmsurl_derive() gives a URL that starts with http:// or https://, is
  *    printable ASCII without '@', '?', '#' or a path, or fails with a message
- *    and no URL; a derived URL derives to itself again (an explicit :443
- *    after https aside), and is accepted by cmsurl_as_given();
+ *    and no URL; a derived URL derives again, to itself unless the table
+ *    renames its environment label (an explicit :443 after https aside), and
+ *    is accepted by cmsurl_as_given();
  *  - cmsurl_as_given() gives http:// or https:// without '?', '#', a
  *    trailing '/' or a user in the authority, or fails with a message, and
  *    is a fixed point;
@@ -62,6 +63,29 @@ static char *no_default_port(const char *url)
 	return d;
 }
 
+/*
+ * Whether deriving url again renames its environment label (the second of
+ * the host): a file may rename in chains (a -> b, b -> c), and a two-label
+ * host "ecc-prod.example" derives "cms.ecc-prod.example", whose second label
+ * is one.  Other derived URLs must derive to themselves.
+ */
+static bool renamed_again(const struct cmsurl_config *cfg, const char *url)
+{
+	const char *host = after_scheme(url), *env = strchr(host, '.');
+	char label[64];
+	size_t n;
+
+	if (!env)
+		return false;
+	env++;
+	n = strcspn(env, ".:");
+	if (!env[n] || env[n] == ':' || n >= sizeof(label)) /* no third label */
+		return false;
+	memcpy(label, env, n);
+	label[n] = '\0';
+	return strcmp(cmsurl_rename(cfg, label), label) != 0;
+}
+
 static void check_as_given(const char *given)
 {
 	char *out = NULL, *again = NULL, err[CMSURL_ERR] = "";
@@ -106,8 +130,9 @@ static void check_derive(const struct cmsurl_config *cfg, const char *given, boo
 	FUZZ_CHECK(again != NULL);
 	a = no_default_port(out);
 	b = no_default_port(again);
-	if (cfg == &defaults) /* a file may rename in chains: a -> b -> c */
-		FUZZ_CHECK(!strcmp(a, b));
+	if (!renamed_again(cfg, out) && strcmp(a, b))
+		fprintf(stderr, "\"%s\" derived \"%s\", which derives \"%s\"\n", given, out, again);
+	FUZZ_CHECK(renamed_again(cfg, out) || !strcmp(a, b));
 	if (cmsurl_as_given(out, &as, err, sizeof(err)))
 		fprintf(stderr, "\"%s\" derived \"%s\", refused as --cms-url: %s\n", given, out, err);
 	FUZZ_CHECK(as != NULL && !strcmp(as, out));

@@ -57,5 +57,6 @@ int campaign_lead_delete(struct request *r);
 int mapping_put(struct request *r);
 int mapping_get(struct request *r);
 int mapping_lead_user(struct request *r);
+int mapping_history(struct request *r);
 
 #endif

@@ -169,6 +169,11 @@ const char *http_query(struct request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
 /* Integer query parameter within [lo, hi]; absent leaves *out alone. */
 static int query_num(struct request *r, const char *name, int64_t lo, int64_t hi,
 		     int64_t *out)
@@ -195,6 +200,20 @@ int http_query_id(struct request *r, const char *name, int64_t *out)
 {
 	*out = 0;
 	return query_num(r, name, 1, INT64_MAX, out);
+}
+
+int http_query_bool(struct request *r, const char *name, bool *out)
+{
+	const char *v = http_query(r, name);
+
+	*out = false;
+	if (!v || !strcmp(v, "false"))
+		return 0;
+	if (!strcmp(v, "true")) {
+		*out = true;
+		return 0;
+	}
+	return error_invalid(&r->err, name, "must be true or false");
 }
 
 int http_page(struct request *r, struct page *pg)
@@ -393,12 +412,14 @@ static void run_handler(struct request *r)
 	}
 	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		r->retry = false;
+		r->dry_run = false;
+		r->etag[0] = '\0';
 		error_clear(&r->err);
 		http_reply(r, 0, NULL);
 		rc = store_begin(r->store, write);
 		if (rc) {
 			http_store_error(r, rc, "store", 0);
-		} else if (r->route->handler(r)) {
+		} else if (r->route->handler(r) || r->dry_run) {
 			store_rollback(r->store);
 		} else if ((rc = injected_fault(r)) || (rc = store_commit(r->store))) {
 			store_rollback(r->store);
@@ -423,8 +444,8 @@ static void admit(struct request *r)
 	r->route = router_match(r);
 	if (!r->route)
 		return;
-	r->store = http_thread_store();
-	if (!r->store) {
+	r->store = (r->route->flags & RF_NO_STORE) ? NULL : http_thread_store();
+	if (!r->store && !(r->route->flags & RF_NO_STORE)) {
 		error_set(&r->err, ERR_UNAVAILABLE);
 		return;
 	}
@@ -492,6 +513,8 @@ static enum MHD_Result send_answer(struct request *r)
 	else if (r->text_type && len)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->text_type);
 	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+	if (r->etag[0])
+		MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, r->etag);
 	/* the console's page: its own scripts only, never in a frame */
 	if (!body && r->text_type && !strncmp(r->text_type, "text/html", 9))
 		MHD_add_response_header(res, "Content-Security-Policy",

@@ -68,6 +68,8 @@ struct request {
 	char allow[64];          /* Allow header for 405 */
 	struct error err;
 	bool retry;              /* the store asked to rerun the transaction */
+	bool dry_run;            /* roll back what the handler did, answer anyway */
+	char etag[40];           /* ETag header of the answer, quotes included */
 };
 
 /* Start serving per cfg.  Returns 0, or -1 after logging why. */
@@ -87,6 +89,8 @@ bool http_is_json(const char *ctype);
 
 /* Handler helpers. */
 const char *http_query(struct request *r, const char *name);
+/* A request header's value, or NULL. */
+const char *http_header(struct request *r, const char *name);
 /* An optional positive id from the query into *out (0 when absent); 400
  * on anything else. */
 int http_query_id(struct request *r, const char *name, int64_t *out);
@@ -96,6 +100,8 @@ int http_page(struct request *r, struct page *pg);
 int http_body(struct request *r, json_t **out);
 /* Record a store failure as the request's error (RETRY marks r->retry). */
 int http_store_error(struct request *r, int rc, const char *object, int64_t id);
+/* A query flag: absent is false; "true" or "false", else 400. */
+int http_query_bool(struct request *r, const char *name, bool *out);
 /* Set the answer: status and body (stolen). Returns 0. */
 int http_reply(struct request *r, unsigned status, json_t *body);
 /* Set a text answer: status, Content-Type (static) and text (stolen). */

@@ -5,12 +5,18 @@
  * PUT validates the whole body first, then, in the request's one
  * transaction: the campaign must be the caller's, the lead attached to it,
  * and every named user a campaign user (else nothing changes and every
- * unknown id is listed); then maps and unmaps.  GET describes current state.
+ * unknown id is listed); then it holds the campaign lead, checks If-Match,
+ * maps and unmaps, and records what changed in the lead's history.  With
+ * ?dryRun=true the transaction is rolled back and the answer says what
+ * would have changed.  GET describes current state, with an ETag that is a
+ * hash of exactly the object it answers.
  */
 #include "handlers.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "resource.h"
@@ -86,64 +92,6 @@ static json_t *strs(const struct strlist *l)
 	return a;
 }
 
-int mapping_put(struct request *r)
-{
-	json_t *body = NULL;
-	int64_t campaign = 0, lead = 0, *acu = NULL, *ucu = NULL;
-	struct strlist as = STRLIST_INIT, un = STRLIST_INIT;
-	struct strset *seen = NULL;
-	struct campaign_lead cl;
-	size_t i;
-	int rc = -1, src;
-
-	if (http_body(r, &body))
-		goto out;
-	json_get_id(body, "leadId", &lead, &r->err);
-	json_get_id(body, "campaignId", &campaign, &r->err);
-	json_get_strlist(body, "assignedUserIds", MAX_IDS, CMS_USERID_MAX, &as, &r->err);
-	json_get_strlist(body, "unassignedUserIds", MAX_IDS, CMS_USERID_MAX, &un, &r->err);
-	if (r->err.code)
-		goto out;
-	seen = strset_new(as.n);
-	for (i = 0; i < as.n; i++)
-		strset_add(seen, as.v[i]);
-	for (i = 0; i < un.n; i++) {
-		char reason[CMS_USERID_MAX + 40];
-
-		if (!strset_has(seen, un.v[i]))
-			continue;
-		snprintf(reason, sizeof(reason), "%s is also in assignedUserIds", un.v[i]);
-		error_invalid(&r->err, "unassignedUserIds", reason);
-	}
-	if (r->err.code) {
-		error_set(&r->err, ERR_BOTH);
-		goto out;
-	}
-
-	if (find_campaign_lead(r, campaign, lead, &cl))
-		goto out;
-	acu = xcalloc(as.n + 1, sizeof(*acu));
-	ucu = xcalloc(un.n + 1, sizeof(*ucu));
-	if (resolve(r, campaign, &as, acu) || resolve(r, campaign, &un, ucu) || r->err.code)
-		goto out;
-	src = store_mapping_set(r->store, cl.id, acu, as.n, true);
-	if (!src)
-		src = store_mapping_set(r->store, cl.id, ucu, un.n, false);
-	if (src) {
-		http_store_error(r, src, "lead", lead);
-		goto out;
-	}
-	rc = http_reply(r, 200, mapping_json(cl.id, ints(acu, as.n), ints(ucu, un.n), lead,
-					     campaign, strs(&as), strs(&un)));
-out:
-	free(acu);
-	free(ucu);
-	strset_free(seen);
-	strlist_release(&as);
-	strlist_release(&un);
-	json_decref(body);
-	return rc;
-}
 
 struct state {
 	json_t *acu, *ucu, *aid, *uid;
@@ -172,6 +120,61 @@ static int current(struct request *r, const struct campaign_lead *cl, json_t **o
 		return http_store_error(r, rc, "lead", cl->lead_id);
 	}
 	return 0;
+}
+
+/* r->etag = the strong ETag of object o: a hash of its compact form. */
+static void set_etag(struct request *r, const json_t *o)
+{
+	unsigned char h[16];
+	char b64[sodium_base64_ENCODED_LEN(sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	r->etag[0] = '\0';
+	if (!text)
+		return;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)text, strlen(text), NULL, 0);
+	free(text);
+	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(r->etag, sizeof(r->etag), "\"%s\"", b64);
+}
+
+/* Whether header value `list` (If-Match or If-None-Match) names r->etag:
+ * "*" or a comma-separated list of entity tags.  A weak tag matches only
+ * when `weak_ok` (If-None-Match compares weakly, If-Match strongly). */
+static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
+{
+	size_t n = strlen(r->etag);
+	const char *p = list;
+
+	while (*p) {
+		bool weak = false;
+
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return true;
+		if (!strncmp(p, "W/", 2)) {
+			weak = true;
+			p += 2;
+		}
+		if (!strncmp(p, r->etag, n) && (!p[n] || strchr(" \t,", p[n])) &&
+		    (!weak || weak_ok))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/* A single-lead GET: 304 when If-None-Match names the current state. */
+static int reply_state(struct request *r, json_t *o)
+{
+	const char *inm = http_header(r, "If-None-Match");
+
+	set_etag(r, o);
+	if (inm && etag_listed(r, inm, true)) {
+		json_decref(o);
+		return http_reply(r, 304, NULL);
+	}
+	return http_reply(r, 200, o);
 }
 
 struct rows {
@@ -242,7 +245,7 @@ int mapping_get(struct request *r)
 	}
 	if (find_campaign_lead(r, campaign, lead, &cl) || current(r, &cl, &o))
 		return -1;
-	return http_reply(r, 200, o);
+	return reply_state(r, o);
 }
 
 int mapping_lead_user(struct request *r)
@@ -263,5 +266,243 @@ int mapping_lead_user(struct request *r)
 		return http_store_error(r, rc, "lead", lead);
 	if (current(r, &cl, &o))
 		return -1;
-	return http_reply(r, 200, o);
+	return reply_state(r, o);
+}
+
+/* The userIds of list l whose campaign user (cu[i]) is among changed[0..n),
+ * in request order, each once. */
+static json_t *changed_names(const struct strlist *l, const int64_t *cu, const int64_t *changed,
+			     size_t n)
+{
+	struct strset *seen = strset_new(n);
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < l->n; i++) {
+		for (j = 0; j < n && changed[j] != cu[i]; j++)
+			;
+		if (j == n || strset_has(seen, l->v[i]))
+			continue;
+		strset_add(seen, l->v[i]);
+		json_array_append_new(a, json_string(l->v[i]));
+	}
+	strset_free(seen);
+	return a;
+}
+
+/* Record what changed in the lead's history, unless nothing did. */
+static int record(struct request *r, const struct campaign_lead *cl, json_t *assigned,
+		  json_t *unassigned)
+{
+	struct history_entry h;
+	struct timespec now;
+	char *a = NULL, *u = NULL;
+	int rc = -1, src;
+
+	if (!json_array_size(assigned) && !json_array_size(unassigned))
+		return 0;
+	memset(&h, 0, sizeof(h));
+	clock_gettime(CLOCK_REALTIME, &now);
+	h.campaign_id = cl->campaign_id;
+	h.lead_id = cl->lead_id;
+	h.campaign_lead_id = cl->id;
+	h.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	snprintf(h.changed_by, sizeof(h.changed_by), "%s", r->who.user_id);
+	snprintf(h.request_id, sizeof(h.request_id), "%s", r->id);
+	a = json_dumps(assigned, JSON_COMPACT);
+	u = json_dumps(unassigned, JSON_COMPACT);
+	if (!a || !u) {
+		error_set(&r->err, ERR_INTERNAL);
+		goto out;
+	}
+	h.assigned = a;
+	h.unassigned = u;
+	src = store_history_add(r->store, &h);
+	if (src) {
+		http_store_error(r, src, "lead", cl->lead_id);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(a);
+	free(u);
+	return rc;
+}
+
+/* r->etag = the ETag of cl's current state. */
+static int etag_now(struct request *r, const struct campaign_lead *cl)
+{
+	json_t *o;
+
+	if (current(r, cl, &o))
+		return -1;
+	set_etag(r, o);
+	json_decref(o);
+	return 0;
+}
+
+int mapping_put(struct request *r)
+{
+	json_t *body = NULL, *out, *achanged = NULL, *uchanged = NULL, *changes;
+	int64_t campaign = 0, lead = 0, *acu = NULL, *ucu = NULL, *adone = NULL, *udone = NULL;
+	struct strlist as = STRLIST_INIT, un = STRLIST_INIT;
+	struct strset *seen = NULL;
+	struct campaign_lead cl;
+	const char *if_match = http_header(r, "If-Match");
+	size_t i, na = 0, nu = 0;
+	bool dry = false;
+	int rc = -1, src;
+
+	http_query_bool(r, "dryRun", &dry);
+	if (http_body(r, &body))
+		goto out;
+	json_get_id(body, "leadId", &lead, &r->err);
+	json_get_id(body, "campaignId", &campaign, &r->err);
+	json_get_strlist(body, "assignedUserIds", MAX_IDS, CMS_USERID_MAX, &as, &r->err);
+	json_get_strlist(body, "unassignedUserIds", MAX_IDS, CMS_USERID_MAX, &un, &r->err);
+	if (r->err.code)
+		goto out;
+	seen = strset_new(as.n);
+	for (i = 0; i < as.n; i++)
+		strset_add(seen, as.v[i]);
+	for (i = 0; i < un.n; i++) {
+		char reason[CMS_USERID_MAX + 40];
+
+		if (!strset_has(seen, un.v[i]))
+			continue;
+		snprintf(reason, sizeof(reason), "%s is also in assignedUserIds", un.v[i]);
+		error_invalid(&r->err, "unassignedUserIds", reason);
+	}
+	if (r->err.code) {
+		error_set(&r->err, ERR_BOTH);
+		goto out;
+	}
+
+	if (find_campaign_lead(r, campaign, lead, &cl))
+		goto out;
+	/* from here until the commit, no other writer changes this lead */
+	src = store_campaign_lead_lock(r->store, cl.id);
+	if (src) {
+		http_store_error(r, src, "lead", lead);
+		goto out;
+	}
+	if (if_match) {
+		if (etag_now(r, &cl))
+			goto out;
+		if (!etag_listed(r, if_match, false)) { /* 412 carries the current ETag */
+			error_set(&r->err, ERR_PRECONDITION);
+			goto out;
+		}
+	}
+	acu = xcalloc(as.n + 1, sizeof(*acu));
+	ucu = xcalloc(un.n + 1, sizeof(*ucu));
+	if (resolve(r, campaign, &as, acu) || resolve(r, campaign, &un, ucu) || r->err.code)
+		goto out;
+	adone = xcalloc(as.n + 1, sizeof(*adone));
+	udone = xcalloc(un.n + 1, sizeof(*udone));
+	src = store_mapping_set(r->store, cl.id, acu, as.n, true, adone, &na);
+	if (!src)
+		src = store_mapping_set(r->store, cl.id, ucu, un.n, false, udone, &nu);
+	if (src) {
+		http_store_error(r, src, "lead", lead);
+		goto out;
+	}
+	achanged = changed_names(&as, acu, adone, na);
+	uchanged = changed_names(&un, ucu, udone, nu);
+	if (!dry && record(r, &cl, achanged, uchanged))
+		goto out;
+	r->etag[0] = '\0';
+	if (if_match && !dry && etag_now(r, &cl)) /* the new state's */
+		goto out;
+	out = mapping_json(cl.id, ints(acu, as.n), ints(ucu, un.n), lead, campaign, strs(&as),
+			   strs(&un));
+	if (dry) {
+		/* http.c rolls the transaction back: nothing changes */
+		r->dry_run = true;
+		changes = json_object();
+		json_object_set(changes, "assignedUserIds", achanged);
+		json_object_set(changes, "unassignedUserIds", uchanged);
+		json_object_set_new(out, "dryRun", json_true());
+		json_object_set_new(out, "changes", changes);
+	}
+	rc = http_reply(r, 200, out);
+out:
+	free(acu);
+	free(ucu);
+	free(adone);
+	free(udone);
+	json_decref(achanged);
+	json_decref(uchanged);
+	strset_free(seen);
+	strlist_release(&as);
+	strlist_release(&un);
+	json_decref(body);
+	return rc;
+}
+
+/* changedAt: unix milliseconds as RFC 3339 UTC with milliseconds. */
+static json_t *rfc3339_ms(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[40], out[48];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)(ms % 1000));
+	return json_string(out);
+}
+
+/* A stored JSON array of userIds; [] if it cannot be read. */
+static json_t *id_array(const char *text)
+{
+	json_t *a = json_loads(text, 0, NULL);
+
+	if (!json_is_array(a)) {
+		json_decref(a);
+		a = json_array();
+	}
+	return a;
+}
+
+static int add_entry(void *ctx, const void *row)
+{
+	const struct history_entry *h = row;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "historyId", json_integer(h->id));
+	json_object_set_new(o, "campaignId", json_integer(h->campaign_id));
+	json_object_set_new(o, "leadId", json_integer(h->lead_id));
+	json_object_set_new(o, "campaignLeadId", json_integer(h->campaign_lead_id));
+	json_object_set_new(o, "changedAt", rfc3339_ms(h->changed_at));
+	json_object_set_new(o, "changedBy", json_string(h->changed_by));
+	json_object_set_new(o, "requestId", json_string(h->request_id));
+	json_object_set_new(o, "assignedUserIds", id_array(h->assigned));
+	json_object_set_new(o, "unassignedUserIds", id_array(h->unassigned));
+	json_array_append_new(ctx, o);
+	return 0;
+}
+
+/* GET .../campaign/{c}/lead-user/history?leadId=: newest first, paged. */
+int mapping_history(struct request *r)
+{
+	json_t *arr;
+	struct page pg;
+	int64_t lead;
+	int src;
+
+	http_query_id(r, "leadId", &lead);
+	if (!lead && !r->err.code)
+		error_invalid(&r->err, "leadId", "is required");
+	if (http_page(r, &pg) || r->err.code)
+		return -1;
+	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], lead))
+		return -1;
+	arr = json_array();
+	src = store_history_list(r->store, r->ids[2], lead, &pg, add_entry, arr, &r->total);
+	if (src) {
+		json_decref(arr);
+		return http_store_error(r, src, "lead", lead);
+	}
+	return http_reply(r, 200, arr);
 }

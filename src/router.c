@@ -21,10 +21,10 @@
 
 static const struct route routes[] = {
 	{ "GET", "/health", health_get, ROLE_NONE, RF_NO_TXN, "health" },
-	{ "GET", "/metrics", metrics_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "metrics" },
-	{ "GET", "/cms/ui", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "ui" },
-	{ "GET", "/cms/ui/{rest}", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "ui" },
-	{ "GET", "/cms/openapi.json", openapi_get, ROLE_NONE, RF_NO_TXN | RF_TEXT, "openapi" },
+	{ "GET", "/metrics", metrics_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "metrics" },
+	{ "GET", "/cms/ui", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "ui" },
+	{ "GET", "/cms/ui/{rest}", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "ui" },
+	{ "GET", "/cms/openapi.json", openapi_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "openapi" },
 	{ "POST", CFG "/basicauth", auth_login, ROLE_NONE, RF_NO_TXN, "login" },
 	{ "DELETE", CFG "/basicauth", auth_logout, ROLE_AGENT, RF_NONE, "logout" },
 
@@ -67,6 +67,7 @@ static const struct route routes[] = {
 	{ "DELETE", CAMP "/campaign-lead/{campaignLead}", campaign_lead_delete, ROLE_ADMIN, RF_CC, "campaignLead.delete" },
 
 	{ "GET", CAMP "/lead-user", mapping_lead_user, ROLE_AGENT, RF_CC, "leadUser.get" },
+	{ "GET", CAMP "/lead-user/history", mapping_history, ROLE_AGENT, RF_CC, "leadUser.history" },
 };
 
 /*

@@ -14,6 +14,7 @@ enum route_flags {
 	RF_NO_TXN = 2,  /* the handler manages its own transactions */
 	RF_PASSWORD = 4, /* hash the body's "password" before the transaction */
 	RF_TEXT = 8,    /* answers text, not JSON: Accept is not checked */
+	RF_NO_STORE = 16, /* never touches the store: answers while it is away */
 };
 
 struct route {

@@ -210,7 +210,8 @@ static const struct {
 	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
 
 	/* campaign user ids as one JSON array of numbers; only those of the
-	 * campaign lead's own campaign are mapped */
+	 * campaign lead's own campaign are mapped; both answer the campaign
+	 * user ids they changed */
 	S(ST_MAP_ADD_MANY, NULL),
 	S(ST_MAP_REMOVE_MANY, NULL),
 	S(ST_MAP_GET,
@@ -236,6 +237,19 @@ static const struct {
 	S(ST_ML_PAGE_ALL,
 	  "SELECT " CL_COLS " FROM campaign_lead cl"
 	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
+
+	S(ST_HISTORY_ADD,
+	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
+	  " changed_at, changed_by, request_id, assigned, unassigned)"
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"),
+	S(ST_HISTORY_COUNT,
+	  "SELECT COUNT(*) FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"),
+	S(ST_HISTORY_PAGE,
+	  "SELECT id, campaign_id, lead_id, campaign_lead_id, changed_at,"
+	  " changed_by, request_id, assigned, unassigned FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"
+	  " ORDER BY id DESC LIMIT ?3 OFFSET ?4"),
 
 	S(ST_TOKEN_ADD,
 	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"
@@ -1067,20 +1081,28 @@ int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
 
 /* ---- the lead-user mapping ---- */
 
+int store_campaign_lead_lock(struct store *s, int64_t cl)
+{
+	int64_t one = 0;
+
+	return fetch(s, ST_CL_LOCK, ARGS(A_I(cl)), STORE_ERROR, fill_int64, &one);
+}
+
 /*
  * Maps or unmaps campaign users cu_ids[0..n) on campaign lead cl, all in one
  * statement; idempotent.  Ids that are not campaign users of the campaign
  * lead's campaign (store_campaign_users_resolve() gave them, so only a
- * concurrent delete makes one vanish) are left alone.  The campaign lead is
- * locked first: PUTs of one lead queue.
+ * concurrent delete makes one vanish) are left alone.  The caller holds the
+ * campaign lead (store_campaign_lead_lock()).
  */
 int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
-		      size_t n, bool mapped)
+		      size_t n, bool mapped, int64_t *changed, size_t *nchanged)
 {
 	json_t *a = json_array();
+	struct rows r;
 	char *text = NULL;
-	int64_t one = 0;
-	size_t i;
+	bool have = true;
+	size_t i, got = 0;
 	int rc = STORE_ERROR;
 
 	for (i = 0; a && i < n; i++)
@@ -1088,11 +1110,25 @@ int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 			goto out;
 	if (!a || !(text = json_dumps(a, JSON_COMPACT)))
 		goto out;
-	rc = fetch(s, ST_CL_LOCK, ARGS(A_I(cl)), STORE_ERROR, fill_int64, &one);
-	if (rc == STORE_OK && n)
-		rc = run(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-			 ARGS(A_I(cl), A_T(text)), STORE_NOT_FOUND, NULL);
+	rc = STORE_OK;
+	if (!n)
+		goto out;
+	rc = query(s, &r, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
+		   ARGS(A_I(cl), A_T(text)), STORE_NOT_FOUND);
+	if (rc != STORE_OK)
+		goto out;
+	while (rc == STORE_OK) {
+		rc = s->be->next(&r, &have);
+		if (rc != STORE_OK || !have)
+			break;
+		if (changed && got < n)
+			changed[got] = col_int(&r, 0);
+		got++;
+	}
+	done(&r);
 out:
+	if (nchanged)
+		*nchanged = changed && got > n ? n : got;
 	free(text);
 	json_decref(a);
 	return rc;
@@ -1123,6 +1159,47 @@ int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
 				 &row, fn, ctx, total);
 	return list_rows(s, ST_ML_COUNT_ALL, ST_ML_PAGE_ALL, NULL, 0, pg,
 			 fill_campaign_lead, &row, fn, ctx, total);
+}
+
+/* ---- the mapping's history ---- */
+
+static void fill_history(struct rows *r, void *row)
+{
+	struct history_entry *h = row;
+	size_t n = 0;
+
+	h->id = col_int(r, 0);
+	h->campaign_id = col_int(r, 1);
+	h->lead_id = col_int(r, 2);
+	h->campaign_lead_id = col_int(r, 3);
+	h->changed_at = col_int(r, 4);
+	col_text(r, 5, h->changed_by, sizeof(h->changed_by));
+	col_text(r, 6, h->request_id, sizeof(h->request_id));
+	h->assigned = r->s->be->col_text(r, 7, &n);
+	h->unassigned = r->s->be->col_text(r, 8, &n);
+}
+
+int store_history_add(struct store *s, const struct history_entry *h)
+{
+	int64_t id = 0;
+
+	return fetch(s, ST_HISTORY_ADD,
+		     ARGS(A_I(h->campaign_id), A_I(h->lead_id),
+			  A_I(h->campaign_lead_id), A_I(h->changed_at),
+			  A_T(h->changed_by), A_T(h->request_id),
+			  A_T(h->assigned), A_T(h->unassigned)),
+		     STORE_ERROR, fill_int64, &id);
+}
+
+int store_history_list(struct store *s, int64_t campaign, int64_t lead,
+		       const struct page *pg, store_row_fn fn, void *ctx,
+		       int64_t *total)
+{
+	struct history_entry row;
+
+	return list_rows(s, ST_HISTORY_COUNT, ST_HISTORY_PAGE,
+			 ARGS(A_I(campaign), A_I(lead)), pg, fill_history, &row,
+			 fn, ctx, total);
 }
 
 /* ---- tokens ---- */

@@ -232,11 +232,16 @@ int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead);
 int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
 			     struct campaign_lead *out);
 
+/* Hold campaign lead cl until the transaction ends, so that writers of one
+ * lead's mapping queue (on PostgreSQL; SQLite's write lock holds it all). */
+int store_campaign_lead_lock(struct store *s, int64_t cl);
+
 /* ---- the lead-user mapping ---- */
 /* Map (mapped=true) or unmap each of cu_ids[0..n) on campaign lead cl;
- * idempotent. */
+ * idempotent.  changed (room for n, may be NULL) gets the campaign user ids
+ * whose state this changed, *nchanged their count. */
 int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
-		      size_t n, bool mapped);
+		      size_t n, bool mapped, int64_t *changed, size_t *nchanged);
 /* Every campaign user of the campaign with whether it is mapped to campaign
  * lead cl, ordered by userId.  Rows: struct mapping_user. */
 int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
@@ -244,6 +249,26 @@ int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
 /* Campaign leads visible in scope (0: all), of one campaign (0: any),
  * ordered by campaignLeadId.  Rows: struct campaign_lead. */
 int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
+		       const struct page *pg, store_row_fn fn, void *ctx,
+		       int64_t *total);
+
+/* ---- the mapping's history ---- */
+
+/* One change of one lead's mapping. */
+struct history_entry {
+	int64_t id; /* historyId, set by the store */
+	int64_t campaign_id, lead_id, campaign_lead_id;
+	int64_t changed_at; /* unix milliseconds */
+	char changed_by[CMS_USERID_MAX + 1];
+	char request_id[17];
+	const char *assigned;   /* JSON arrays of userIds; borrowed */
+	const char *unassigned;
+};
+
+int store_history_add(struct store *s, const struct history_entry *h);
+/* Newest first.  Rows: struct history_entry, its strings borrowed for the
+ * call. */
+int store_history_list(struct store *s, int64_t campaign, int64_t lead,
 		       const struct page *pg, store_row_fn fn, void *ctx,
 		       int64_t *total);
 

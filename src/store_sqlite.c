@@ -122,9 +122,27 @@ static const char schema_v2[] =
 	"CREATE INDEX campaign_user_campaign ON campaign_user(campaign_id);"
 	"CREATE INDEX campaign_lead_campaign ON campaign_lead(campaign_id);";
 
+/* Migration 3: the audit history of the mapping.  No foreign keys: an
+ * entry outlives the campaign lead, campaign or user it names (ids are
+ * never reused, so it can never be read as another's). */
+static const char schema_v3[] =
+	"CREATE TABLE mapping_history ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" campaign_id INTEGER NOT NULL,"
+	" lead_id INTEGER NOT NULL,"
+	" campaign_lead_id INTEGER NOT NULL,"
+	" changed_at INTEGER NOT NULL,"
+	" changed_by TEXT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" assigned TEXT NOT NULL,"
+	" unassigned TEXT NOT NULL);"
+	"CREATE INDEX mapping_history_lead"
+	" ON mapping_history(campaign_id, lead_id, id);";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
+	{ 3, schema_v3 },
 };
 
 /* Created before any migration runs, inside the same transaction. */
@@ -155,10 +173,11 @@ static const char *const sq_sql[ST__COUNT] = {
 		" CROSS JOIN campaign_user cu ON cu.id = j.value"
 		" CROSS JOIN campaign_lead cl ON cl.id = ?1"
 		" AND cl.campaign_id = cu.campaign_id"
-		" WHERE true ON CONFLICT DO NOTHING",
+		" WHERE true ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_MAP_REMOVE_MANY] =
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-		" AND campaign_user_id IN (SELECT value FROM json_each(?2))",
+		" AND campaign_user_id IN (SELECT value FROM json_each(?2))"
+		" RETURNING campaign_user_id",
 };
 
 /* ---- errors ---- */

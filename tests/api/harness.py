@@ -72,7 +72,7 @@ MIB = 1024 * 1024
 REASONS = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
     404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-    409: "Conflict", 413: "Payload Too Large",
+    409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large",
     415: "Unsupported Media Type", 429: "Too Many Requests",
     500: "Internal Server Error", 503: "Service Unavailable",
 }
@@ -87,6 +87,7 @@ MESSAGES = {
     "HTTP-1406": "Not acceptable",
     "CONF-1004": "Object already exists",
     "CONF-1005": "Object is in use",
+    "CONF-1006": "Mapping changed since it was read",
     "HTTP-1413": "Request body too large",
     "HTTP-1415": "Unsupported media type",
     "HTTP-1429": "Too many requests",
@@ -96,7 +97,7 @@ MESSAGES = {
 CODE_STATUS = {
     "CONF-1002": 400, "CONF-1003": 400, "AUTH-1001": 401, "AUTH-1003": 403,
     "CONF-1001": 404, "HTTP-1404": 404, "HTTP-1405": 405, "HTTP-1406": 406,
-    "CONF-1004": 409, "CONF-1005": 409, "HTTP-1413": 413, "HTTP-1415": 415,
+    "CONF-1004": 409, "CONF-1005": 409, "CONF-1006": 412, "HTTP-1413": 413, "HTTP-1415": 415,
     "HTTP-1429": 429, "SYS-1000": 500, "SYS-1003": 503,
 }
 MAPPING_KEYS = {

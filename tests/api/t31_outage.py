@@ -167,6 +167,13 @@ def test_outage_answers_503_fast_and_recovers_without_restart():
         assert_error(r, 503, "SYS-1003", "mapping PUT during the outage")
         eq(r.headers.get("retry-after"), "1", "PUT during the outage: Retry-After")
         assert S.running, "cmsd exited when PostgreSQL stopped"
+        # the engineer on call can still read the metrics, and they show it
+        r = req("GET", "/metrics", timeout=10)
+        eq(r.status, 200, "/metrics during the outage")
+        unavailable = [l for l in r.raw.decode().splitlines()
+                       if l.startswith('cmsd_store_errors_total{kind="unavailable"}')]
+        assert unavailable and float(unavailable[0].split()[-1]) > 0, \
+            "store errors not counted during the outage: %r" % unavailable
 
         up = time.time()       # from here on PostgreSQL may answer again
         pgserver("restart-server", PGDIR)

@@ -22,17 +22,11 @@ DOC_FILE = os.path.join(REPO, "docs", "openapi.json")
 ROUTER_C = os.path.join(REPO, "src", "router.c")
 ERRORS_C = os.path.join(REPO, "src", "errors.c")
 
-# Documented operations whose route the backend is adding (issue 7); they may
-# be missing from src/router.c until it lands, nothing else may.  Remove an
-# entry once its row is in the table.
-PENDING = {
-    ("GET", BASE + "/cc/{contactCenter}/process/{process}/campaign/{campaign}"
-     "/lead-user/history"): "the mapping history (issue 7)",
-}
-# Likewise documented error codes that src/errors.c may still lack, and
-# required response headers that a live cmsd may not send yet.
-PENDING_ERRORS = {"CONF-1006": "412 when If-Match no longer matches (issue 7)"}
-PENDING_HEADERS = {"ETag": "the mapping's entity tag (issue 7)"}
+# Documented operations, error codes and required headers that src/ may
+# still lack while a feature is being written: empty when everything landed.
+PENDING = {}
+PENDING_ERRORS = {}
+PENDING_HEADERS = {}
 
 # The table's placeholders as the document names them; {str} is a userId.
 PLACEHOLDER_NAMES = {"str": "userId"}
@@ -396,19 +390,6 @@ def test_every_documented_operation_is_a_route():
             if m in METHODS and (m.upper(), tpl) not in live and (m.upper(), tpl) not in PENDING:
                 extra.append("%s %s" % (m.upper(), tpl))
     assert not extra, "documented operations with no route in src/router.c: %s" % "; ".join(extra)
-
-
-def test_pending_routes_have_landed():
-    waiting = ["%s %s (%s)" % (m, t, why) for (m, t), why in sorted(PENDING.items())
-               if (m, t) not in routed()]
-    assert all((m.lower() in DOC["paths"].get(t, {})) for m, t in PENDING), \
-        "a PENDING entry is not in the document"
-    with open(ERRORS_C) as f:
-        src = f.read()
-    waiting += ["%s (%s)" % (c, why) for c, why in sorted(PENDING_ERRORS.items())
-                if '"%s"' % c not in src]
-    if waiting:
-        skip("documented, not in src/ yet: " + "; ".join(waiting))
 
 
 def test_path_parameters_match_the_placeholders():

@@ -91,6 +91,55 @@ void strlist_release(struct strlist *l)
 	l->n = 0;
 }
 
+/* Length of the valid UTF-8 character at s (NUL-terminated), or 0. */
+static size_t utf8_char(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0; /* no overlong forms */
+	else if (s[0] == 0xED)
+		hi = 0x9F; /* no surrogates */
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F; /* nothing past U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* Make s valid UTF-8 in place: each byte that starts no valid character
+ * becomes '?'.  A cut through a character leaves its start invalid, too. */
+static void utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		n = utf8_char(p);
+		if (!n) {
+			*p = '?';
+			n = 1;
+		}
+		p += n;
+	}
+}
+
 int json_body_object(const char *body, size_t len, json_t **out,
 		     struct error *e)
 {
@@ -105,6 +154,9 @@ int json_body_object(const char *body, size_t len, json_t **out,
 	if (!v) {
 		snprintf(where, sizeof(where), "malformed JSON at line %d, column %d: %.40s",
 			 jerr.line, jerr.column, jerr.text);
+		/* jansson quotes the input near the error: it may be cut inside a
+		 * character, or not be UTF-8 at all, and details must be */
+		utf8_repair(where);
 		return error_invalid(e, "body", where);
 	}
 	if (!json_is_object(v)) {

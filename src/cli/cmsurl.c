@@ -86,12 +86,13 @@ static bool label_char(int c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/* A DNS label as cmsctl accepts one: 1..63 of a-z 0-9 - _ (already lower). */
+/* A DNS label as cmsctl accepts one: 1..63 of a-z 0-9 - _ (already lower),
+ * not starting or ending with '-'. */
 static bool valid_label(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > LABEL_MAX)
+	if (n == 0 || n > LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!label_char((unsigned char)s[i]))

@@ -327,6 +327,10 @@ static void renaming(void)
 	CHECK(parses(&c, "\n\nrename a b c", "cfg:3:"));
 	CHECK(parses(&c, "rename a.b c", "two host labels"));
 	CHECK(parses(&c, "rename a b!", "two host labels"));
+	/* found by fuzz/cmsurl: a target no host may carry */
+	CHECK(parses(&c, "rename bdt -x-", "two host labels"));
+	CHECK(parses(&c, "rename bdt x-", "two host labels"));
+	CHECK(parses(&c, "rename -bdt x", "two host labels"));
 	CHECK(parses(&c, "colour blue", "unknown setting 'colour'"));
 	CHECK(parses(&c, "url", "takes one URL"));
 	CHECK(parses(&c, "url ftp://x.y.z", "cfg:1: unsupported scheme"));

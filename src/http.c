@@ -410,6 +410,7 @@ static void run_handler(struct request *r)
 		r->route->handler(r);
 		return;
 	}
+	store_set_actor(r->store, r->who.user_id, r->id);
 	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		r->retry = false;
 		r->dry_run = false;

@@ -96,6 +96,10 @@ enum stmt {
 	ST_ML_PAGE_ALL,
 
 	ST_HISTORY_ADD,
+	ST_HISTORY_CU_GONE,
+	ST_HISTORY_CL_GONE,
+	ST_HISTORY_USER_GONE,
+	ST_HISTORY_CAMPAIGN_GONE,
 	ST_HISTORY_COUNT,
 	ST_HISTORY_PAGE,
 
@@ -174,6 +178,9 @@ struct sql_backend {
 /* Every connection starts with this; a backend's own state follows it. */
 struct store {
 	const struct sql_backend *be;
+	/* who runs the current request, for history written by cascades */
+	char actor[CMS_USERID_MAX + 1];
+	char request_id[17];
 };
 
 extern const struct sql_backend sqlite_backend;

@@ -242,6 +242,13 @@ static const struct {
 	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
 	  " changed_at, changed_by, request_id, assigned, unassigned)"
 	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"),
+	/* mappings that a delete takes with it, one entry per campaign lead:
+	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id;
+	 * the JSON of the users is each backend's own */
+	S(ST_HISTORY_CU_GONE, NULL),
+	S(ST_HISTORY_CL_GONE, NULL),
+	S(ST_HISTORY_USER_GONE, NULL),
+	S(ST_HISTORY_CAMPAIGN_GONE, NULL),
 	S(ST_HISTORY_COUNT,
 	  "SELECT COUNT(*) FROM mapping_history"
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"),
@@ -807,10 +814,33 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 	return rc;
 }
 
+/*
+ * Records in the history the mappings that the delete about to run with
+ * arguments (a1, a2) takes with it (statement `id`, one of ST_HISTORY_*_GONE),
+ * under the actor of store_set_actor().
+ */
+static int history_gone(struct store *s, enum stmt id, struct arg a1, struct arg a2)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return run(s, id,
+		   ARGS(a1, a2, A_I((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000),
+			A_T(s->actor), A_T(s->request_id)),
+		   STORE_ERROR, NULL);
+}
+
+void store_set_actor(struct store *s, const char *user_id, const char *request_id)
+{
+	snprintf(s->actor, sizeof(s->actor), "%s", user_id ? user_id : "");
+	snprintf(s->request_id, sizeof(s->request_id), "%s", request_id ? request_id : "");
+}
+
 int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 {
-	return delete_guarded(s, ST_NONE, ST_USER_DELETE,
-			      ARGS(A_T(user_id), A_I(cc)));
+	int rc = history_gone(s, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc));
+
+	return rc ? rc : delete_guarded(s, ST_NONE, ST_USER_DELETE, ARGS(A_T(user_id), A_I(cc)));
 }
 
 /*
@@ -996,7 +1026,9 @@ int store_campaign_list(struct store *s, int64_t process, const struct page *pg,
 
 int store_campaign_delete(struct store *s, int64_t process, int64_t id)
 {
-	return kind_delete(s, &campaign_kind, process, id);
+	int rc = history_gone(s, ST_HISTORY_CAMPAIGN_GONE, A_I(id), A_I(process));
+
+	return rc ? rc : kind_delete(s, &campaign_kind, process, id);
 }
 
 /* ---- campaign users ---- */
@@ -1029,8 +1061,10 @@ int store_campaign_user_list(struct store *s, int64_t campaign,
 int store_campaign_user_delete(struct store *s, int64_t campaign,
 			       const char *user_id)
 {
-	return delete_guarded(s, ST_NONE, ST_CU_DELETE,
-			      ARGS(A_I(campaign), A_T(user_id)));
+	int rc = history_gone(s, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id));
+
+	return rc ? rc : delete_guarded(s, ST_NONE, ST_CU_DELETE,
+					ARGS(A_I(campaign), A_T(user_id)));
 }
 
 /* Fails only on a storage error; ids not enrolled are 0. */
@@ -1068,8 +1102,10 @@ int store_campaign_lead_list(struct store *s, int64_t campaign,
 
 int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead)
 {
-	return delete_guarded(s, ST_NONE, ST_CL_DELETE,
-			      ARGS(A_I(campaign), A_I(lead)));
+	int rc = history_gone(s, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead));
+
+	return rc ? rc : delete_guarded(s, ST_NONE, ST_CL_DELETE,
+					ARGS(A_I(campaign), A_I(lead)));
 }
 
 int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,

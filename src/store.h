@@ -266,6 +266,11 @@ struct history_entry {
 };
 
 int store_history_add(struct store *s, const struct history_entry *h);
+/* Who runs the transactions that follow, and for which request: deletes
+ * that take mappings away with them (a campaign user, a campaign lead, a user,
+ * a campaign) record those removals in the history under this name. */
+void store_set_actor(struct store *s, const char *user_id,
+		     const char *request_id);
 /* Newest first.  Rows: struct history_entry, its strings borrowed for the
  * call. */
 int store_history_list(struct store *s, int64_t campaign, int64_t lead,

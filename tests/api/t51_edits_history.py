@@ -9,6 +9,7 @@ a lead's mapping is in GET .../lead-user/history, newest first: who, when,
 which request, what was assigned and unassigned.
 """
 import datetime
+import json
 import threading
 
 from harness import *  # noqa: F401,F403
@@ -259,3 +260,80 @@ def test_history_errors_and_tenancy():
     # G's lead is not in F's process
     assert_error(req("GET", "%s/lead-user/history?leadId=%s" % (F.camp_path, G.lead),
                      auth=F.auth("sup")), 404, "CONF-1001", "a lead of another process")
+
+
+# ---- mappings taken away by deletes ----------------------------------------
+
+def newest(lead, f=None):
+    f = f or F
+    r = req("GET", "%s/lead-user/history?leadId=%s&limit=1" % (f.camp_path, lead),
+            auth=f.auth("sup"))
+    h = expect(r, 200, "history of lead %s" % lead)
+    return h[0] if h else None
+
+
+def test_deletes_that_remove_mappings_are_in_the_history():
+    adm = F.auth("admin")
+    lead2 = create_lead(adm, F.cc, F.process, "hist-" + uniq())
+    attach(adm, F.cc, F.process, F.campaign, lead2)
+    x, y = ("hx_" + uniq(), "hy_" + uniq())
+    for u in (x, y):
+        create_user(adm, F.cc, u, "Agent")
+    enroll(adm, F.cc, F.process, F.campaign, [x, y])
+    r = req("PUT", MAPPING, {"leadId": lead2, "campaignId": F.campaign,
+                             "assignedUserIds": [y, x], "unassignedUserIds": []}, auth=adm)
+    expect(r, 200, "assign x and y on lead 2")
+    expect(put([x]), 200, "and x on the fixture's lead")
+
+    # a campaign user removed: one entry on each lead it was mapped to
+    r = req("DELETE", "%s/campaign-user/%s" % (F.camp_path, x), auth=F.auth("sup"))
+    eq(r.status in (200, 204), True, "campaign user delete: %d" % r.status)
+    for lead in (lead2, F.lead):
+        e = newest(lead)
+        eq((e["assignedUserIds"], e["unassignedUserIds"]), ([], [x]), "lead %s" % lead)
+        eq(e["requestId"], r.headers["x-request-id"], "the delete's request id")
+        eq(e["changedBy"], F.sup, "who deleted")
+
+    # a lead detached: one entry with every user it had, sorted
+    expect(req("PUT", MAPPING, {"leadId": lead2, "campaignId": F.campaign,
+                                "assignedUserIds": [F.agents[5]], "unassignedUserIds": []},
+               auth=adm), 200, "one more on lead 2")
+    r = req("DELETE", "%s/campaign-lead/%s" % (F.camp_path, lead2), auth=adm)
+    eq(r.status in (200, 204), True, "detach: %d" % r.status)
+    e = newest(lead2)
+    eq(e["unassignedUserIds"], sorted([y, F.agents[5]]), "detached lead's users")
+    eq(e["requestId"], r.headers["x-request-id"], "the detach's request id")
+
+    # a user deleted: its mappings go with it
+    expect(put([y]), 200, "y on the fixture's lead")
+    r = req("DELETE", "%s/user/%s" % (F.cc_path, y), auth=adm)
+    eq(r.status in (200, 204), True, "user delete: %d" % r.status)
+    e = newest(F.lead)
+    eq((e["unassignedUserIds"], e["changedBy"]), ([y], F.admin), "deleted user's entry")
+
+    # deletes that take no mapping leave no entry
+    total = int(history().headers["x-total-count"])
+    z = "hz_" + uniq()
+    create_user(adm, F.cc, z, "Agent")
+    enroll(adm, F.cc, F.process, F.campaign, [z])
+    r = req("DELETE", "%s/campaign-user/%s" % (F.camp_path, z), auth=adm)
+    eq(r.status in (200, 204), True, "unmapped campaign user delete")
+    eq(int(history().headers["x-total-count"]), total, "no entry for a user never mapped")
+
+
+def test_a_deleted_campaign_leaves_its_history_in_the_store():
+    adm = F.auth("admin")
+    c2 = create_campaign(adm, F.cc, F.process, "gone-" + uniq())
+    l2 = create_lead(adm, F.cc, F.process, "gone-" + uniq())
+    attach(adm, F.cc, F.process, c2, l2)
+    enroll(adm, F.cc, F.process, c2, F.agents[:3])
+    expect(req("PUT", MAPPING, {"leadId": l2, "campaignId": c2,
+                                "assignedUserIds": F.agents[:3], "unassignedUserIds": []},
+               auth=adm), 200, "assign on the doomed campaign")
+    r = req("DELETE", camp_path(F.cc, F.process, c2), auth=adm)
+    eq(r.status in (200, 204), True, "campaign delete: %d" % r.status)
+    rows = store_sql(S.store_url(), "SELECT assigned, unassigned, request_id FROM mapping_history"
+                     " WHERE campaign_id = %d ORDER BY id" % c2)
+    eq(len(rows), 2, "the PUT's entry and the delete's: %r" % rows)
+    eq(json.loads(rows[1][1]), sorted(F.agents[:3]), "the delete took every user")
+    eq(rows[1][2], r.headers["x-request-id"], "the delete's request id")

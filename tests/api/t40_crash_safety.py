@@ -32,7 +32,6 @@ from harness import SLOW, VALGRIND
 import hostile
 
 SEED = int(os.environ.get("CMSD_T40_SEED") or random.SystemRandom().randrange(1, 10 ** 6))
-print("# t40 seed %d" % SEED, flush=True)
 
 LEADS = 2 if VALGRIND else 3
 WRITERS = 2                 # per lead, each with its own group of users
@@ -320,6 +319,7 @@ def check_store_at_rest(srv, what):
 
 
 def run_kills(env, what):
+    print("# t40 seed %d (%s)" % (SEED, what), flush=True)
     rng = random.Random("%d-%s" % (SEED, what))
     srv = Server(env=env).start()
     world = World(srv, rng)

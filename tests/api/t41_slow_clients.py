@@ -1,0 +1,420 @@
+"""
+t41 - slow and greedy clients (issue 5): a slowloris crowd on 127.0.0.1 must
+not starve a well-behaved client on 127.0.0.2; silent connections are closed
+by --timeout; requests that trickle in one byte at a time are bounded (today
+they are not: libmicrohttpd's timeout is an inactivity timeout, see the two
+"known gap" tests); headers over libmicrohttpd's buffer answer 431/414 (its
+own HTML, docs/decisions.md "HTTP details"); bodies over --body-limit answer
+the 413 envelope and the connection is closed; --per-ip-limit refuses the
+connections of one address beyond it while another address is served.
+
+The well-behaved client binds its socket to 127.0.0.2 (hostile.OTHER_ADDR):
+every address of 127.0.0.0/8 reaches lo on Linux, and cmsd counts per-address
+limits on the client's address.
+"""
+import json
+import select
+import socket
+import threading
+import time
+
+from harness import *  # noqa: F401,F403
+from harness import SLOW, VALGRIND
+import hostile
+from hostile import OTHER_ADDR
+
+TIMEOUT = 3                      # cmsd's --timeout in this module
+SLOW_HEADS = 60 if VALGRIND else 200
+SLOW_BODIES = 10 if VALGRIND else 20
+BODY_LIMIT = 4096
+TRICKLE_OBSERVE = 4 * TIMEOUT    # how long the trickle tests keep trickling
+
+S = None
+F = None
+TRICKLES = {}
+
+
+def setup_module():
+    global S, F
+    S = use(Server(extra_args=["--timeout", str(TIMEOUT), "--per-ip-limit", "250",
+                               "--body-limit", str(BODY_LIMIT)]).start())
+    F = make_fixture(extra_agents=2)
+    # The two trickle tests observe for TRICKLE_OBSERVE seconds; they run in
+    # the background from here, while the other tests use the server.
+    for name, head, rest in (
+            ("head", b"GET /health HTTP/1.1\r\nHost: x\r\n", b"X-Trickle: " + b"a" * 200),
+            ("body", request_head("PUT", MAPPING, {
+                "Content-Type": "application/json", "Content-Length": "300",
+                "Authorization": F.auth("admin")}), b" " * 300)):
+        t = Trickle(name, head, rest, 1.0, TRICKLE_OBSERVE)
+        t.start()
+        TRICKLES[name] = t
+
+
+class Trickle(threading.Thread):
+    """One connection: sends `head` at once, then `rest` one byte every
+    `interval` s (always within cmsd's --timeout), watching for the server to
+    answer or close, for at most `observe` s."""
+
+    def __init__(self, name, head, rest, interval, observe):
+        threading.Thread.__init__(self, daemon=True)
+        self.what, self.head, self.rest = name, head, rest
+        self.interval, self.observe = interval, observe
+        self.closed_after = None    # seconds from the first byte to the close
+        self.answer = b""
+        self.sent = 0
+        self.error = None
+
+    def run(self):
+        try:
+            sock = hostile.connect(timeout=5)
+        except OSError as e:
+            self.error = "connect: %s" % e
+            return
+        t0 = time.time()
+        try:
+            sock.sendall(self.head)
+            while time.time() - t0 < self.observe:
+                r, _, _ = select.select([sock], [], [], self.interval)
+                if r:
+                    try:
+                        data = sock.recv(65536)
+                    except (ConnectionResetError, OSError):
+                        data = b""
+                    self.answer += data
+                    if not data:
+                        self.closed_after = time.time() - t0
+                        return
+                    continue
+                if self.sent < len(self.rest):
+                    try:
+                        sock.sendall(self.rest[self.sent:self.sent + 1])
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.closed_after = time.time() - t0
+                        return
+                    self.sent += 1
+        finally:
+            sock.close()
+
+
+# ---- the slowloris crowd -----------------------------------------------------------
+
+def timed_requests(duration, src=OTHER_ADDR):
+    """Alternate GET /health and a mapping GET from `src` for `duration` s;
+    return the latencies in seconds of each kind."""
+    lat = {"health": [], "mapping": []}
+    q = "%s?campaignId=%d&leadId=%d" % (MAPPING, F.campaign, F.lead)
+    end = time.time() + duration
+    while time.time() < end:
+        t0 = time.perf_counter()
+        r = hostile.req_from(src, "GET", "/health", timeout=10 * SLOW)
+        lat["health"].append(time.perf_counter() - t0)
+        expect(r, 200, "health from %s" % src)
+        t0 = time.perf_counter()
+        r = hostile.req_from(src, "GET", q, auth=F.auth("agent"), timeout=10 * SLOW)
+        lat["mapping"].append(time.perf_counter() - t0)
+        check_mapping(expect(r, 200, "mapping GET from %s" % src), F.campaign, F.lead)
+    return lat
+
+
+def figures(lat):
+    return ", ".join("%s p50 %.1f ms p99 %.1f ms max %.1f ms (n=%d)" % (
+        k, 1000 * hostile.median(v), 1000 * hostile.percentile(v, 99), 1000 * max(v), len(v))
+        for k, v in sorted(lat.items()))
+
+
+def test_slowloris_does_not_starve_another_address():
+    base = timed_requests(2.0)
+    socks = []
+    stop = threading.Event()
+    try:
+        for i in range(SLOW_HEADS):
+            s = hostile.connect(timeout=5)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+            socks.append(s)
+        body_head = request_head("PUT", MAPPING, {
+            "Content-Type": "application/json", "Content-Length": str(BODY_LIMIT),
+            "Authorization": F.auth("admin")})
+        for i in range(SLOW_BODIES):
+            s = hostile.connect(timeout=5)
+            s.sendall(body_head + b'{"pad": "')
+            socks.append(s)
+        alive = [True] * len(socks)
+
+        def trickle():
+            while not stop.wait(1.0):
+                for i, s in enumerate(socks):
+                    if alive[i]:
+                        try:
+                            s.send(b"a")
+                        except OSError:
+                            alive[i] = False
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        time.sleep(0.5)
+        under = timed_requests(3 * TIMEOUT)
+        stop.set()
+        t.join(5)
+        still = sum(alive)
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+    print("# t41 slowloris: %d trickling connections (%d heads, %d bodies) from 127.0.0.1, "
+          "%d still open after %d s; %s client before: %s; during: %s" % (
+              len(socks), SLOW_HEADS, SLOW_BODIES, still, 3 * TIMEOUT, OTHER_ADDR,
+              figures(base), figures(under)), flush=True)
+    bound = 0.5 * (4 if VALGRIND else 1)
+    for k, v in sorted(under.items()):
+        p99 = hostile.percentile(v, 99)
+        assert p99 < bound, "%s from %s during the slowloris: p99 %.0f ms >= %.0f ms (%s)" % (
+            k, OTHER_ADDR, 1000 * p99, 1000 * bound, figures(under))
+    hostile.healthy()
+
+
+def test_silent_connections_closed_by_timeout():
+    """Connections that stop sending are closed --timeout seconds later,
+    whatever state their request is in."""
+    cases = {
+        "nothing sent": b"",
+        "half a request line": b"GET /hea",
+        "headers without the end": b"GET /health HTTP/1.1\r\nHost: x\r\n",
+        "half a body": request_head("PUT", MAPPING, {
+            "Content-Type": "application/json", "Content-Length": "100",
+            "Authorization": F.auth("admin")}) + b'{"leadId": ',
+        "half a chunked body": request_head("PUT", MAPPING, {
+            "Content-Type": "application/json", "Transfer-Encoding": "chunked",
+            "Authorization": F.auth("admin")}) + b"5\r\n{\"lea\r\n",
+        "idle after an answer": b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+    }
+    socks = {}
+    t0 = time.time()
+    for name, data in cases.items():
+        s = hostile.connect(timeout=5)
+        if data:
+            s.sendall(data)
+        socks[name] = s
+    results = {}
+    deadline = t0 + TIMEOUT + 3 * SLOW
+    try:
+        pending = dict(socks)
+        got = {n: b"" for n in socks}
+        while pending and time.time() < deadline:
+            r, _, _ = select.select(list(pending.values()), [], [], 0.1)
+            for s in r:
+                name = next(n for n, x in pending.items() if x is s)
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    data = b""
+                got[name] += data
+                if not data:
+                    results[name] = time.time() - t0
+                    del pending[name]
+        assert not pending, "still open %.1f s after going silent (--timeout %d): %s" % (
+            time.time() - t0, TIMEOUT, sorted(pending))
+    finally:
+        for s in socks.values():
+            s.close()
+    for name, took in sorted(results.items()):
+        assert took >= TIMEOUT - 0.5, "%s: closed after %.1f s, before --timeout %d" % (
+            name, took, TIMEOUT)
+        if name == "idle after an answer":
+            p = hostile.parse_http(got[name])
+            assert p and p[0] == 200, "%s: the request before the silence: %r" % (name, got[name])
+        else:
+            # no half request is ever answered as if it were whole
+            assert not got[name].startswith(b"HTTP/1.1 2"), "%s: answered %r" % (name, got[name])
+    print("# t41 silent connections closed after: %s" % ", ".join(
+        "%s %.1f s" % kv for kv in sorted(results.items())), flush=True)
+    hostile.healthy()
+
+
+KNOWN_GAP = ("known gap: --timeout is libmicrohttpd's inactivity timeout, so a client "
+             "that sends one byte per second holds a connection and its request open "
+             "for as long as it likes (observed: still open after %.0f s, %d bytes "
+             "sent, with --timeout %d); expected: the whole %s within --timeout s of "
+             "its start, then the connection closed")
+
+
+def check_trickle(t, part, bound):
+    t.join(TRICKLE_OBSERVE + 10)
+    assert not t.is_alive(), "the %s trickle did not end" % part
+    assert t.error is None, t.error
+    if t.closed_after is None:
+        skip(KNOWN_GAP % (t.observe, t.sent, TIMEOUT, part))
+    assert t.closed_after <= bound, "the %s trickle was cut after %.1f s, later than %.1f s" % (
+        part, t.closed_after, bound)
+    assert not t.answer.startswith(b"HTTP/1.1 2"), "a trickled %s was served: %r" % (
+        part, t.answer[:200])
+
+
+def test_trickled_request_head_is_bounded():
+    check_trickle(TRICKLES["head"], "request head", TIMEOUT + 2 * SLOW)
+
+
+def test_trickled_body_is_bounded():
+    check_trickle(TRICKLES["body"], "request body", TIMEOUT + 2 * SLOW)
+
+
+# ---- oversized headers -----------------------------------------------------------------
+
+def test_headers_over_the_buffer_answer_431():
+    before = get_mapping(F.auth("admin"), F.campaign, F.lead)
+    target = [u for u in F.agents if u not in before["assignedUserIds"]][:1]
+    body = json.dumps({"leadId": F.lead, "campaignId": F.campaign, "assignedUserIds": target,
+                       "unassignedUserIds": []}).encode()
+    put_head = ("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Authorization: %s\r\nContent-Length: %d\r\n" % (MAPPING, F.auth("admin"),
+                                                                len(body))).encode()
+    cases = [
+        ("one header of 100 KB", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000
+         + b"\r\n\r\n", 431),
+        ("5,000 small headers", b"GET /health HTTP/1.1\r\nHost: x\r\n"
+         + b"".join(b"X-H%d: v\r\n" % i for i in range(5000)) + b"\r\n", 431),
+        ("a mapping PUT with 64 KB of headers", put_head + b"X-Pad: " + b"p" * 65536
+         + b"\r\n\r\n" + body, 431),
+        ("a request line of 100 KB", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+         414),
+    ]
+    for what, data, status in cases:
+        t0 = time.time()
+        raw = hostile.exchange(data, wait=5 * SLOW)
+        hostile.assert_mhd_error(raw, status, what)
+        assert time.time() - t0 < 4 * SLOW, "%s: answered after %.1f s" % (what, time.time() - t0)
+    eq(get_mapping(F.auth("admin"), F.campaign, F.lead), before, "mapping after a 431 PUT")
+    # just under the buffer is served, and the same PUT with normal headers works
+    raw = hostile.exchange(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+                           + b"b" * 16000 + b"\r\n\r\n")
+    r = hostile.as_resp(raw, "GET", "/health (16 KB header)", S)
+    expect(r, 200, "16 KB of headers")
+    raw = hostile.exchange(put_head + b"Connection: close\r\n\r\n" + body)
+    check_mapping(expect(hostile.as_resp(raw, "PUT", MAPPING, S), 200, "the PUT without padding"),
+                  F.campaign, F.lead, assigned=target, unassigned=[])
+    expect(put_mapping(F.auth("admin"), F.campaign, F.lead, [], target), 200, "undo")
+    hostile.healthy()
+
+
+# ---- bodies over --body-limit ---------------------------------------------------------
+
+def test_declared_oversized_body_413_at_once_and_closed():
+    """A client that announces a body over --body-limit and sends it slowly
+    (or never) gets the 413 envelope at once, and the connection is closed:
+    the server does not wait for, nor read, the body."""
+    for auth in (F.auth("admin"), None):
+        sock = hostile.connect(timeout=5)
+        try:
+            sock.sendall(request_head("PUT", MAPPING, {
+                "Content-Type": "application/json", "Content-Length": str(BODY_LIMIT + 1)}
+                if auth is None else {
+                "Content-Type": "application/json", "Content-Length": str(BODY_LIMIT + 1),
+                "Authorization": auth}))
+            sock.sendall(b'{"leadId"')
+            t0 = time.time()
+            raw, closed = hostile.drain(sock, 3 * SLOW)
+            took = time.time() - t0
+        finally:
+            sock.close()
+        what = "Content-Length %d over --body-limit %d%s" % (
+            BODY_LIMIT + 1, BODY_LIMIT, "" if auth else ", no credentials")
+        r = hostile.as_resp(raw, "PUT", MAPPING, S)
+        assert_error(r, 413, "HTTP-1413", what)
+        eq(r.headers.get("connection", "").lower(), "close", what + ": Connection header")
+        assert closed, "%s: connection left open after the 413" % what
+        assert took < 2 * SLOW, "%s: the 413 took %.1f s" % (what, took)
+
+
+def test_slow_chunked_body_over_the_limit_413():
+    """A chunked body trickled in small chunks past --body-limit is answered
+    with the 413 envelope once it ends, and changes nothing."""
+    before = get_mapping(F.auth("admin"), F.campaign, F.lead)
+    body = json.dumps({"leadId": F.lead, "campaignId": F.campaign,
+                       "assignedUserIds": F.agents[:1], "unassignedUserIds": [],
+                       "pad": "x" * (BODY_LIMIT + 100)}).encode()
+    sock = hostile.connect(timeout=10 * SLOW)
+    try:
+        sock.sendall(request_head("PUT", MAPPING, {
+            "Content-Type": "application/json", "Transfer-Encoding": "chunked",
+            "Authorization": F.auth("admin")}))
+        for i in range(0, len(body), 512):
+            c = body[i:i + 512]
+            sock.sendall(b"%x\r\n" % len(c) + c + b"\r\n")
+            time.sleep(0.05)
+        sock.sendall(b"0\r\n\r\n")
+        raw, closed = hostile.drain(sock, 5 * SLOW)
+    finally:
+        sock.close()
+    r = hostile.as_resp(raw, "PUT", MAPPING + " (slow chunked)", S)
+    assert_error(r, 413, "HTTP-1413", "slow chunked body of %d bytes" % len(body))
+    assert closed, "connection left open after the 413"
+    eq(get_mapping(F.auth("admin"), F.campaign, F.lead), before, "mapping after the 413")
+
+
+# ---- connections per address -----------------------------------------------------------
+
+def hold(srv, src=None):
+    """A connection with half a request line sent: it stays open (within the
+    server's timeout).  Returns the socket, or None when the server closed it
+    at once (refused)."""
+    s = hostile.connect(srv, src, timeout=5)
+    s.sendall(b"GET /health HTTP/1.1\r\n")
+    r, _, _ = select.select([s], [], [], 0.3 * SLOW)
+    if r:
+        try:
+            data = s.recv(100)
+        except OSError:
+            data = b""
+        if not data:
+            s.close()
+            return None
+        raise AssertionError("a half request was answered: %r" % data)
+    return s
+
+
+def test_per_address_connection_limit():
+    limit = 5
+    R = Server(extra_args=["--per-ip-limit", str(limit)]).start()
+    sys_auth = R.sys_auth()        # a login from 127.0.0.1 needs a free slot: now
+    held = []
+    try:
+        # the harness's own start-up request may linger a moment: fill up to the limit
+        deadline = time.time() + 5 * SLOW
+        while len(held) < limit and time.time() < deadline:
+            s = hold(R)
+            if s is not None:
+                held.append(s)
+            else:
+                time.sleep(0.1)
+        eq(len(held), limit, "connections held from 127.0.0.1 with --per-ip-limit %d" % limit)
+        for i in range(3):
+            s = hold(R)
+            if s is not None:
+                s.close()
+                raise AssertionError("connection %d beyond --per-ip-limit %d was kept open"
+                                     % (limit + 1 + i, limit))
+        # a full request from the limited address gets no answer at all
+        raw = hostile.exchange(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", srv=R, wait=1)
+        eq(raw, b"", "answer to a connection beyond the limit")
+        # the other address is served, repeatedly, also with more connections than the limit
+        for _ in range(3):
+            hostile.healthy(R, OTHER_ADDR)
+        others = [hold(R, OTHER_ADDR) for _ in range(limit)]
+        assert all(o is not None for o in others), "127.0.0.2 refused below its own limit"
+        for o in others:
+            o.close()
+        r = hostile.req_from(OTHER_ADDR, "GET", BASE + "/cc", auth=sys_auth, srv=R)
+        expect(r, 200, "a listing from 127.0.0.2")
+        # one slot freed: 127.0.0.1 is served again
+        held.pop().close()
+        deadline = time.time() + 3 * SLOW
+        while True:
+            raw = hostile.exchange(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                   srv=R, wait=2)
+            if raw or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        expect(hostile.as_resp(raw, "GET", "/health", R), 200, "127.0.0.1 after one slot freed")
+    finally:
+        for s in held:
+            s.close()
+    R.stop()

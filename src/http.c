@@ -29,6 +29,7 @@
 #include "auth.h"
 #include "config.h"
 #include "json.h"
+#include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -476,6 +477,8 @@ static void admit(struct request *r)
 		error_set(&r->err, ERR_FORBIDDEN);
 }
 
+static struct watch *watch_of(struct MHD_Connection *conn);
+
 static enum MHD_Result send_answer(struct request *r)
 {
 	struct MHD_Response *res;
@@ -485,6 +488,7 @@ static enum MHD_Result send_answer(struct request *r)
 	unsigned status;
 	enum MHD_Result ok;
 
+	deadline_arrived(watch_of(r->conn)); /* answering now: the clock stops */
 	if (r->err.code || !r->status) {
 		if (!r->err.code)
 			r->err.code = ERR_INTERNAL;
@@ -614,7 +618,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	json_t *f;
 
 	(void)cls;
-	(void)conn;
+	deadline_next(watch_of(conn));
 	if (!r)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -642,10 +646,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
+	const union MHD_ConnectionInfo *ci;
+
 	(void)cls;
-	(void)conn;
-	(void)socket_ctx;
-	metrics_connection(toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		metrics_connection(1);
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_ctx = ci ? deadline_open(ci->connect_fd) : NULL;
+	} else {
+		metrics_connection(-1);
+		deadline_close(*socket_ctx);
+		*socket_ctx = NULL;
+	}
+}
+
+/* The deadline watch of r's connection, or NULL. */
+static struct watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -724,6 +745,8 @@ int http_start(const struct config *cfg)
 		flags |= MHD_USE_TLS;
 	}
 	metrics_init();
+	if (deadline_start(cfg->timeout))
+		goto out;
 	daemon_ = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -779,6 +802,7 @@ void http_stop(int grace)
 	}
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	deadline_stop();
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
 	pthread_mutex_lock(&stores_lock);

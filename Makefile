@@ -117,3 +117,32 @@ fuzz-regress: fuzz
 clean: fuzz-clean
 fuzz-clean:
 	rm -rf build-fuzz
+
+# Performance (docs/performance.md): an optimised cmsd and the paced client
+# bench/pace in build-bench/, then bench/perf: wrk against cmsd and against
+# nginx on a small and a large store.  The large store (100 campaigns,
+# 100,000 leads, 5,000,000 mappings) is generated once by bench/gen and
+# reused; `make bench-store` makes only it.  BENCH_ARGS goes to bench/perf
+# (e.g. BENCH_ARGS="--only small --repeat 3").
+BENCH_BUILD = build-bench
+BENCH_STORE = $(BENCH_BUILD)/store-large.db
+BENCH_ARGS ?=
+
+.PHONY: bench bench-build bench-store bench-clean
+bench: bench-build $(BENCH_STORE)
+	bench/perf --cmsd $(BENCH_BUILD)/cmsd --pace $(BENCH_BUILD)/pace \
+		--large-store $(BENCH_STORE) $(BENCH_ARGS)
+
+bench-build:
+	$(MAKE) BUILD=$(BENCH_BUILD) OPT="-O2 -g" $(BENCH_BUILD)/cmsd $(BENCH_BUILD)/pace
+
+$(BUILD)/pace: bench/pace.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g -o $@ $<
+
+bench-store: $(BENCH_STORE)
+$(BENCH_STORE): bench/gen | bench-build
+	bench/gen --cmsd $(BENCH_BUILD)/cmsd $@
+
+clean: bench-clean
+bench-clean:
+	rm -rf $(BENCH_BUILD)

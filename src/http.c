@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "tls.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -536,7 +537,7 @@ static enum MHD_Result send_answer(struct request *r)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"cms\"");
 	if (r->err.code == ERR_METHOD)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
-	if (r->err.code == ERR_TOO_LARGE)
+	if (r->err.code == ERR_TOO_LARGE || r->close)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
 	/* 503: the store is away or busy; a client should come back soon */
 	if (r->err.code == ERR_TOO_MANY || r->err.code == ERR_UNAVAILABLE) {
@@ -549,6 +550,32 @@ static enum MHD_Result send_answer(struct request *r)
 	MHD_destroy_response(res);
 	json_decref(body);
 	return ok;
+}
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		(*(int *)cls)++;
+	return MHD_YES;
+}
+
+/*
+ * RFC 9112 6.1, 6.3: Transfer-Encoding with Content-Length, or Content-Length
+ * twice, frames one body two ways: the way requests are smuggled past a proxy
+ * that reads the other one.  Refused (400, connection closed) before any
+ * body is read.
+ */
+static bool ambiguous_length(struct MHD_Connection *conn)
+{
+	int lengths = 0;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &lengths);
+	return lengths > 1 ||
+	       (lengths && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_TRANSFER_ENCODING));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -567,6 +594,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 		r = request_new(conn, url, method);
 		*con_cls = r;
+		if (ambiguous_length(conn)) {
+			r->close = true;
+			error_invalid(&r->err, "Content-Length",
+				      "the body's length is given twice, or with Transfer-Encoding");
+			return send_answer(r);
+		}
 		if (cl && (errno = 0, strtoull(cl, &end, 10) > conf->body_limit || errno)) {
 			/* Refused before a byte of the body is read. */
 			r->too_large = true;
@@ -643,6 +676,39 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&in_flight, 1);
 }
 
+static int hex_digit(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * Percent-decoding of paths and query values, as libmicrohttpd's own, except
+ * that "%00" stays as it is: a NUL would end the C string and the rest of a
+ * path segment or value would silently vanish ("/user/bob%00x" naming bob).
+ * Kept as text, it names nothing and is refused like any other bad value.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	const char *p = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)conn;
+	while (*p) {
+		if (p[0] == '%' && (hi = hex_digit((unsigned char)p[1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)p[2])) >= 0 && (hi || lo)) {
+			*w++ = (char)(hi * 16 + lo);
+			p += 3;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
@@ -682,25 +748,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_event("warn", buf, NULL);
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[4096];
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buf = xrealloc(buf, len + n + 1);
-		memcpy(buf + len, chunk, n);
-		len += n;
-		buf[len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 int http_start(const struct config *cfg)
 {
 	struct addrinfo hints, *ai = NULL;
@@ -736,12 +783,8 @@ int http_start(const struct config *cfg)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (cfg->tls_cert) {
-		tls_cert_pem = read_file(cfg->tls_cert);
-		tls_key_pem = read_file(cfg->tls_key);
-		if (!tls_cert_pem || !tls_key_pem) {
-			log_msgf("error", "cannot read the TLS certificate or key");
+		if (tls_load(cfg->tls_cert, cfg->tls_key, &tls_cert_pem, &tls_key_pem))
 			goto out;
-		}
 		flags |= MHD_USE_TLS;
 	}
 	metrics_init();
@@ -757,8 +800,10 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!daemon_) {
 		log_msgf("error", "cannot listen on %s", cfg->listen);
@@ -812,9 +857,5 @@ void http_stop(int grace)
 	stores = NULL;
 	nstores = 0;
 	pthread_mutex_unlock(&stores_lock);
-	free(tls_cert_pem);
-	if (tls_key_pem)
-		sodium_memzero(tls_key_pem, strlen(tls_key_pem));
-	free(tls_key_pem);
-	tls_cert_pem = tls_key_pem = NULL;
+	tls_release(&tls_cert_pem, &tls_key_pem);
 }

@@ -69,6 +69,7 @@ struct request {
 	struct error err;
 	bool retry;              /* the store asked to rerun the transaction */
 	bool dry_run;            /* roll back what the handler did, answer anyway */
+	bool close;              /* close the connection after the answer */
 	char etag[40];           /* ETag header of the answer, quotes included */
 };
 

@@ -185,7 +185,7 @@ int auth_issue_token(struct store *s, int64_t user_pk, int64_t context_cc,
  * often lately; returns -1 then. */
 static int throttled(struct request *r, const char *user)
 {
-	r->retry_after = throttle_wait(user, r->addr);
+	r->retry_after = throttle_begin(user, r->addr);
 	return r->retry_after ? error_set(&r->err, ERR_TOO_MANY) : 0;
 }
 
@@ -195,10 +195,7 @@ static bool checked(struct request *r, const char *user, const char *hash,
 {
 	bool ok = auth_check_password(hash, pw);
 
-	if (ok)
-		throttle_success(user);
-	else
-		throttle_fail(user, r->addr);
+	throttle_end(user, r->addr, ok ? THROTTLE_OK : THROTTLE_FAILED);
 	return ok;
 }
 
@@ -217,8 +214,10 @@ int auth_authenticate(struct request *r)
 		if (throttled(r, c.user))
 			goto out;
 		src = store_user_get(r->store, 0, c.user, &u);
-		if (src != STORE_OK && src != STORE_NOT_FOUND)
+		if (src != STORE_OK && src != STORE_NOT_FOUND) {
+			throttle_end(c.user, r->addr, THROTTLE_VOID);
 			goto store_failed;
+		}
 		if (!checked(r, c.user, src == STORE_OK ? u.pw_hash : NULL, c.password))
 			goto denied;
 		r->who.role = auth_role(u.role);
@@ -329,6 +328,7 @@ int auth_login(struct request *r)
 
 	src = store_user_get(r->store, 0, user, &u);
 	if (src != STORE_OK && src != STORE_NOT_FOUND) {
+		throttle_end(user, r->addr, THROTTLE_VOID);
 		http_store_error(r, src, "user", 0);
 		goto out;
 	}

@@ -74,35 +74,40 @@ static unsigned wait_of(const struct slot *s, unsigned limit, int64_t now)
 	return (unsigned)(s->start + window_s - now);
 }
 
-unsigned throttle_wait(const char *user, const char *addr)
+unsigned throttle_begin(const char *user, const char *addr)
 {
 	int64_t now = (int64_t)time(NULL);
+	struct slot *su, *sa;
 	unsigned wu, wa;
 
 	pthread_mutex_lock(&lock);
-	wu = wait_of(slot_of(key_of('u', user), now), limit_user, now);
-	wa = wait_of(slot_of(key_of('a', addr), now), limit_addr, now);
+	su = slot_of(key_of('u', user), now);
+	sa = slot_of(key_of('a', addr), now);
+	wu = wait_of(su, limit_user, now);
+	wa = wait_of(sa, limit_addr, now);
+	if (!wu && !wa) {
+		su->fails++;
+		sa->fails++;
+	}
 	pthread_mutex_unlock(&lock);
 	return wu > wa ? wu : wa;
 }
 
-void throttle_fail(const char *user, const char *addr)
+void throttle_end(const char *user, const char *addr, enum throttle_outcome how)
 {
 	int64_t now = (int64_t)time(NULL);
+	struct slot *su, *sa;
 
+	if (how == THROTTLE_FAILED)
+		return;
 	pthread_mutex_lock(&lock);
-	slot_of(key_of('u', user), now)->fails++;
-	slot_of(key_of('a', addr), now)->fails++;
-	pthread_mutex_unlock(&lock);
-}
-
-void throttle_success(const char *user)
-{
-	int64_t now = (int64_t)time(NULL);
-	struct slot *s;
-
-	pthread_mutex_lock(&lock);
-	s = slot_of(key_of('u', user), now);
-	s->fails = 0;
+	su = slot_of(key_of('u', user), now);
+	sa = slot_of(key_of('a', addr), now);
+	if (how == THROTTLE_OK)
+		su->fails = 0;
+	else if (su->fails)
+		su->fails--;
+	if (sa->fails)
+		sa->fails--;
 	pthread_mutex_unlock(&lock);
 }

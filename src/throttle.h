@@ -14,11 +14,17 @@
 void throttle_init(unsigned per_user, unsigned per_addr, unsigned window);
 
 /* 0 when a password check for (user, addr) may go ahead; else the seconds
- * until it may (for Retry-After). */
-unsigned throttle_wait(const char *user, const char *addr);
-/* Count one failed check for user and addr. */
-void throttle_fail(const char *user, const char *addr);
-/* A successful check clears the user's failures (not the address's). */
-void throttle_success(const char *user);
+ * until it may (for Retry-After).  A check that may go ahead is counted as a
+ * failure at once, so that parallel guesses cannot all pass the test before
+ * any of them is counted; throttle_end() says how it ended. */
+unsigned throttle_begin(const char *user, const char *addr);
+
+enum throttle_outcome {
+	THROTTLE_FAILED, /* wrong password or no such user: stays counted */
+	THROTTLE_OK,     /* clears the user's failures, refunds the address's */
+	THROTTLE_VOID,   /* no check happened after all (the store failed) */
+};
+/* After each throttle_begin() that answered 0. */
+void throttle_end(const char *user, const char *addr, enum throttle_outcome how);
 
 #endif

@@ -1,9 +1,10 @@
 """
 t41 - slow and greedy clients (issue 5): a slowloris crowd on 127.0.0.1 must
 not starve a well-behaved client on 127.0.0.2; silent connections are closed
-by --timeout; requests that trickle in one byte at a time are bounded (today
-they are not: libmicrohttpd's timeout is an inactivity timeout, see the two
-"known gap" tests); headers over libmicrohttpd's buffer answer 431/414 (its
+by --timeout; requests that trickle in one byte at a time are cut --timeout
+seconds after they began (a whole request must arrive within it), while a
+connection whose requests each arrive in time lives on; headers over
+libmicrohttpd's buffer answer 431/414 (its
 own HTML, docs/decisions.md "HTTP details"); bodies over --body-limit answer
 the 413 envelope and the connection is closed; --per-ip-limit refuses the
 connections of one address beyond it while another address is served.
@@ -12,6 +13,7 @@ The well-behaved client binds its socket to 127.0.0.2 (hostile.OTHER_ADDR):
 every address of 127.0.0.0/8 reaches lo on Linux, and cmsd counts per-address
 limits on the client's address.
 """
+import http.client
 import json
 import select
 import socket
@@ -123,52 +125,116 @@ def figures(lat):
         for k, v in sorted(lat.items()))
 
 
-def test_slowloris_does_not_starve_another_address():
-    base = timed_requests(2.0)
-    socks = []
-    stop = threading.Event()
-    try:
-        for i in range(SLOW_HEADS):
-            s = hostile.connect(timeout=5)
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
-            socks.append(s)
+class Crowd(object):
+    """Slowloris: `heads` connections sending a request head and `bodies`
+    sending a body, one byte per connection per second, each reopened as
+    soon as the server cuts it (an attacker keeps its crowd up).  Records how
+    long each cut connection had lived."""
+
+    def __init__(self, heads, bodies):
+        self.starts = [b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i
+                       for i in range(heads)]
         body_head = request_head("PUT", MAPPING, {
             "Content-Type": "application/json", "Content-Length": str(BODY_LIMIT),
             "Authorization": F.auth("admin")})
-        for i in range(SLOW_BODIES):
-            s = hostile.connect(timeout=5)
-            s.sendall(body_head + b'{"pad": "')
-            socks.append(s)
-        alive = [True] * len(socks)
+        self.starts += [body_head + b'{"pad": "'] * bodies
+        self.socks = [None] * len(self.starts)
+        self.opened = [0.0] * len(self.starts)
+        self.lifetimes = []
+        self.refused = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
 
-        def trickle():
-            while not stop.wait(1.0):
-                for i, s in enumerate(socks):
-                    if alive[i]:
-                        try:
-                            s.send(b"a")
-                        except OSError:
-                            alive[i] = False
-        t = threading.Thread(target=trickle, daemon=True)
-        t.start()
+    def open(self, i):
+        try:
+            s = hostile.connect(timeout=5)
+            s.sendall(self.starts[i])
+            s.setblocking(False)
+        except OSError:
+            self.socks[i] = None
+            self.refused += 1
+            return
+        self.socks[i] = s
+        self.opened[i] = time.time()
+
+    def cut(self, i):
+        self.lifetimes.append(time.time() - self.opened[i])
+        self.socks[i].close()
+        self.open(i)
+
+    def start(self):
+        for i in range(len(self.starts)):
+            self.open(i)
+        self.thread.start()
+        return self
+
+    def run(self):
+        poller = None
+        while not self.stop.wait(1.0):
+            poller = select.poll()
+            live = {}
+            for i, s in enumerate(self.socks):
+                if s is None:
+                    self.open(i)
+                    continue
+                poller.register(s, select.POLLIN | select.POLLHUP | select.POLLERR)
+                live[s.fileno()] = i
+            closed = set()
+            for fd, ev in poller.poll(0):
+                i = live[fd]
+                try:
+                    data = self.socks[i].recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    closed.add(i)
+            for i in closed:
+                self.cut(i)
+            for i, s in enumerate(self.socks):
+                if s is not None and i not in closed:
+                    try:
+                        s.send(b"a")
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        self.cut(i)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(10)
+        for s in self.socks:
+            if s is not None:
+                s.close()
+
+
+def test_slowloris_does_not_starve_another_address():
+    base = timed_requests(2.0)
+    crowd = Crowd(SLOW_HEADS, SLOW_BODIES).start()
+    try:
         time.sleep(0.5)
         under = timed_requests(3 * TIMEOUT)
-        stop.set()
-        t.join(5)
-        still = sum(alive)
     finally:
-        stop.set()
-        for s in socks:
-            s.close()
-    print("# t41 slowloris: %d trickling connections (%d heads, %d bodies) from 127.0.0.1, "
-          "%d still open after %d s; %s client before: %s; during: %s" % (
-              len(socks), SLOW_HEADS, SLOW_BODIES, still, 3 * TIMEOUT, OTHER_ADDR,
-              figures(base), figures(under)), flush=True)
+        crowd.finish()
+    life = crowd.lifetimes
+    print("# t41 slowloris: %d trickling connections from 127.0.0.1 (%d heads, %d bodies, one "
+          "byte each per second, reopened when cut) for %d s: %d cut, longest lived %.1f s "
+          "(--timeout %d); %s client before: %s; during: %s" % (
+              len(crowd.starts), SLOW_HEADS, SLOW_BODIES, 3 * TIMEOUT, len(life),
+              max(life) if life else 0, TIMEOUT, OTHER_ADDR, figures(base), figures(under)),
+          flush=True)
     bound = 0.5 * (4 if VALGRIND else 1)
     for k, v in sorted(under.items()):
         p99 = hostile.percentile(v, 99)
         assert p99 < bound, "%s from %s during the slowloris: p99 %.0f ms >= %.0f ms (%s)" % (
             k, OTHER_ADDR, 1000 * p99, 1000 * bound, figures(under))
+    # a whole request must arrive within --timeout: every trickler is cut,
+    # none lives much past it (the crowd looks once a second)
+    assert len(life) >= len(crowd.starts), "only %d of %d trickling connections cut in %d s" % (
+        len(life), len(crowd.starts), 3 * TIMEOUT)
+    assert max(life) <= TIMEOUT + 1 + 2 * SLOW, "a trickling connection lived %.1f s " \
+        "(--timeout %d)" % (max(life), TIMEOUT)
     hostile.healthy()
 
 
@@ -230,21 +296,25 @@ def test_silent_connections_closed_by_timeout():
     hostile.healthy()
 
 
-KNOWN_GAP = ("known gap: --timeout is libmicrohttpd's inactivity timeout, so a client "
-             "that sends one byte per second holds a connection and its request open "
-             "for as long as it likes (observed: still open after %.0f s, %d bytes "
-             "sent, with --timeout %d); expected: the whole %s within --timeout s of "
-             "its start, then the connection closed")
-
-
 def check_trickle(t, part, bound):
+    """cmsd bounds a whole request by --timeout (src/deadline.c): a request
+    still arriving --timeout s after its connection opened (or its previous
+    answer ended) has its connection shut down, however steadily it trickles.
+    Before that, --timeout was libmicrohttpd's inactivity timeout and one
+    byte a second held a connection forever."""
     t.join(TRICKLE_OBSERVE + 10)
     assert not t.is_alive(), "the %s trickle did not end" % part
     assert t.error is None, t.error
-    if t.closed_after is None:
-        skip(KNOWN_GAP % (t.observe, t.sent, TIMEOUT, part))
+    assert t.closed_after is not None, (
+        "a %s trickled one byte per second is still open after %.0f s (%d bytes sent, "
+        "--timeout %d): the whole %s must arrive within --timeout" % (
+            part, t.observe, t.sent, TIMEOUT, part))
+    print("# t41 trickled %s: cut after %.1f s (%d bytes sent, --timeout %d)" % (
+        part, t.closed_after, t.sent, TIMEOUT), flush=True)
     assert t.closed_after <= bound, "the %s trickle was cut after %.1f s, later than %.1f s" % (
         part, t.closed_after, bound)
+    assert t.closed_after >= TIMEOUT - 0.5, "the %s trickle was cut after %.1f s, before " \
+        "--timeout %d" % (part, t.closed_after, TIMEOUT)
     assert not t.answer.startswith(b"HTTP/1.1 2"), "a trickled %s was served: %r" % (
         part, t.answer[:200])
 
@@ -255,6 +325,29 @@ def test_trickled_request_head_is_bounded():
 
 def test_trickled_body_is_bounded():
     check_trickle(TRICKLES["body"], "request body", TIMEOUT + 2 * SLOW)
+
+
+def test_keep_alive_outlives_the_timeout_when_requests_arrive_in_time():
+    """The deadline is per request, not per connection: one connection that
+    sends a whole request every 1.5 s is served for longer than --timeout."""
+    conn = http.client.HTTPConnection("127.0.0.1", S.port, timeout=10 * SLOW)
+    t0 = time.time()
+    n = 0
+    try:
+        while time.time() - t0 < 2 * TIMEOUT + 1:
+            conn.request("GET", "/health")
+            r = conn.getresponse()
+            r.read()
+            eq(r.status, 200, "request %d on one connection after %.1f s" % (
+                n + 1, time.time() - t0))
+            S.responses += 1
+            assert r.getheader("X-Request-Id"), "no X-Request-Id"
+            n += 1
+            assert conn.sock is not None, "the connection was closed after request %d" % n
+            time.sleep(1.5)
+    finally:
+        conn.close()
+    assert n >= 4, "only %d requests" % n
 
 
 # ---- oversized headers -----------------------------------------------------------------

@@ -17,6 +17,7 @@ import http.client
 import json
 import select
 import socket
+import subprocess
 import threading
 import time
 
@@ -348,6 +349,80 @@ def test_keep_alive_outlives_the_timeout_when_requests_arrive_in_time():
     finally:
         conn.close()
     assert n >= 4, "only %d requests" % n
+
+
+class StoreLock(threading.Thread):
+    """Holds the write lock of srv's store for `seconds` from outside cmsd:
+    SQLite's BEGIN IMMEDIATE on the file, or on PostgreSQL an exclusive lock
+    on campaign_lead, which the mapping PUT must lock too."""
+
+    def __init__(self, srv, seconds):
+        threading.Thread.__init__(self, daemon=True)
+        self.url, self.seconds = srv.store_url(), seconds
+        self.held = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            if self.url.startswith("sqlite:"):
+                import sqlite3
+                db = sqlite3.connect(self.url[len("sqlite:"):], timeout=10,
+                                     isolation_level=None)
+                db.execute("BEGIN IMMEDIATE")
+                self.held.set()
+                time.sleep(self.seconds)
+                db.execute("COMMIT")
+                db.close()
+            else:
+                p = subprocess.Popen(
+                    ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.url, "-c",
+                     "BEGIN; LOCK TABLE campaign_lead IN ACCESS EXCLUSIVE MODE; "
+                     "SELECT pg_sleep(%s); COMMIT;" % self.seconds],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                time.sleep(0.5)       # psql connects and takes the lock
+                self.held.set()
+                _, err = p.communicate(timeout=self.seconds + 30)
+                if p.returncode:
+                    self.error = "psql: %s" % err.decode("utf-8", "replace")
+        except Exception as e:  # noqa: BLE001
+            self.error = "%s: %s" % (type(e).__name__, e)
+            self.held.set()
+
+
+def test_a_request_that_arrived_in_time_is_answered_however_long_it_runs():
+    """The deadline is on arriving, not on answering: a PUT that arrived
+    whole at once, then waits on a busy store past --timeout, must get its
+    answer, not a cut connection (which would leave the client unsure
+    whether a change it was never told about was made)."""
+    R = Server(extra_args=["--timeout", "2"]).start()
+    f = make_fixture(extra_agents=1, srv=R)
+    who = f.agents[0]
+    lock = StoreLock(R, 3.5)
+    lock.start()
+    assert lock.held.wait(10), "the store lock was not taken"
+    assert lock.error is None, lock.error
+    t0 = time.time()
+    try:
+        r = put_mapping(f.auth("admin"), f.campaign, f.lead, [who], [], srv=R)
+    except (OSError, http.client.HTTPException) as e:
+        lost = time.time() - t0
+        lock.join(30)
+        R.wait_stderr(lambda ls: any('"route":"mapping.put"' in l for l in ls), 10 * SLOW)
+        done = [l for l in R.run.stderr if '"route":"mapping.put"' in l]
+        m = get_mapping(f.auth("admin"), f.campaign, f.lead, srv=R)
+        raise AssertionError(
+            "a PUT sent whole at once, then waiting on the store, lost its connection after "
+            "%.1f s (--timeout 2): %s: %s; cmsd logged it as %s and the mapping %s changed" % (
+                lost, type(e).__name__, e,
+                "status %s" % json.loads(done[-1]).get("status") if done else "nothing",
+                "WAS" if who in m["assignedUserIds"] else "was not"))
+    took = time.time() - t0
+    lock.join(30)
+    assert lock.error is None, lock.error
+    check_mapping(expect(r, 200, "PUT that waited %.1f s on the store" % took), f.campaign,
+                  f.lead, assigned=[who], unassigned=[], cu=f.cu)
+    assert took >= 2.5, "the PUT did not wait for the store lock (%.1f s)" % took
+    R.stop()
 
 
 # ---- oversized headers -----------------------------------------------------------------

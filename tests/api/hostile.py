@@ -188,7 +188,8 @@ def make_cert(directory, cn="localhost"):
     crt = os.path.join(directory, "cert.pem")
     key = os.path.join(directory, "key.pem")
     p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=" + cn, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-subj", "/CN=" + cn,
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
                         "-keyout", key, "-out", crt],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60)

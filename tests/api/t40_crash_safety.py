@@ -224,7 +224,8 @@ def crash_round(world, what):
     stop.set()
     for t in threads:
         t.join(REQ_TIMEOUT + 5)
-    assert not any(t.is_alive() for t in threads), "%s: a client did not return after the kill" % what
+    assert not any(t.is_alive() for t in threads), \
+        "%s: a client did not return after the kill" % what
     for o in list(outs.values()) + [creates, deletes, cdeletes]:
         assert o.error is None, "%s: unexpected answer before the kill: %s" % (what, o.error)
     srv.start()
@@ -251,7 +252,8 @@ def crash_round(world, what):
                                  "(%d acknowledged, in flight: %s) [seed %d]" % (
                                      what, key[0], key[1], why, describe_set(got),
                                      " or ".join(describe_set(s) for s in allowed), len(o.acked),
-                                     describe_set(o.in_flight) if o.in_flight is not None else "none",
+                                     "none" if o.in_flight is None else
+                                     describe_set(o.in_flight),
                                      SEED))
         if o.in_flight is not None and got == o.in_flight and got != last_acked:
             in_flight_applied += 1
@@ -272,7 +274,8 @@ def crash_round(world, what):
     for lead in del_leads:
         r = req("GET", proc_path(world.cc, world.p) + "/lead/%d" % lead, auth=world.auth(), srv=srv)
         if lead in [x for x, _ in deletes.acked]:
-            assert_error(r, 404, "CONF-1001", "%s: lead %d whose delete was acknowledged" % (what, lead))
+            assert_error(r, 404, "CONF-1001",
+                         "%s: lead %d whose delete was acknowledged" % (what, lead))
         elif lead != deletes.in_flight:
             expect(r, 200, "%s: lead %d never deleted" % (what, lead))
 

@@ -16,7 +16,6 @@ limits on the client's address.
 import http.client
 import json
 import select
-import socket
 import subprocess
 import threading
 import time

@@ -417,5 +417,6 @@ def test_bad_tls_file_is_named_in_the_error():
             continue
         errors = [l for l in lines if '"level":"error"' in l.replace(" ", "")]
         if not any(culprit in l for l in errors):
-            problems.append("%s: %s" % (what, " | ".join(l[-110:] for l in errors) or "no error line"))
+            problems.append("%s: %s" % (what, " | ".join(l[-110:] for l in errors)
+                                        or "no error line"))
     assert not problems, "the error does not name the file at fault: %s" % "; ".join(problems)

@@ -285,10 +285,12 @@ def test_unknown_user_costs_as_much_as_a_wrong_password():
         flush=True)
     for k in ("unknown user", "user without password"):
         ratio = med[k] / base
-        assert 1 / TOLERANCE < ratio < TOLERANCE, "%s median %.1f ms vs wrong password %.1f ms (x%.2f)" % (
+        assert 1 / TOLERANCE < ratio < TOLERANCE, \
+            "%s median %.1f ms vs wrong password %.1f ms (x%.2f)" % (
             k, 1000 * med[k], 1000 * base, ratio)
     ratio = med["Basic unknown user"] / med["Basic wrong password"]
-    assert 1 / TOLERANCE < ratio < TOLERANCE, "Basic: unknown user %.1f ms vs wrong password %.1f ms" % (
+    assert 1 / TOLERANCE < ratio < TOLERANCE, \
+        "Basic: unknown user %.1f ms vs wrong password %.1f ms" % (
         1000 * med["Basic unknown user"], 1000 * med["Basic wrong password"])
     # and the hash really runs: far above a login that hashes nothing
     assert med["unknown user"] > 5 * med["no hash (400)"], \

@@ -635,6 +635,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* the request has arrived whole: its deadline no longer runs, however
+	 * long the handler then waits for the store */
+	deadline_arrived(watch_of(conn));
 	if (r->too_large)
 		error_set(&r->err, ERR_TOO_LARGE);
 	else

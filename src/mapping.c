@@ -122,20 +122,32 @@ static int current(struct request *r, const struct campaign_lead *cl, json_t **o
 	return 0;
 }
 
-/* r->etag = the strong ETag of object o: a hash of its compact form. */
-static void set_etag(struct request *r, const json_t *o)
+/* The compact text of an answer, as send_answer would write it. */
+static char *answer_text(const json_t *o)
+{
+	return json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+/* r->etag = the strong ETag of the answer `text`: a hash of its bytes. */
+static void etag_of_text(struct request *r, const char *text)
 {
 	unsigned char h[16];
 	char b64[sodium_base64_ENCODED_LEN(sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-	r->etag[0] = '\0';
-	if (!text)
-		return;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)text, strlen(text), NULL, 0);
-	free(text);
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	snprintf(r->etag, sizeof(r->etag), "\"%s\"", b64);
+}
+
+/* r->etag = the strong ETag of object o. */
+static void set_etag(struct request *r, const json_t *o)
+{
+	char *text = answer_text(o);
+
+	r->etag[0] = '\0';
+	if (text)
+		etag_of_text(r, text);
+	free(text);
 }
 
 /* Whether header value `list` (If-Match or If-None-Match) names r->etag:
@@ -164,17 +176,22 @@ static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
 	return false;
 }
 
-/* A single-lead GET: 304 when If-None-Match names the current state. */
+/* A single-lead GET: 304 when If-None-Match names the current state.  The
+ * text is made once, for the ETag and the answer both. */
 static int reply_state(struct request *r, json_t *o)
 {
 	const char *inm = http_header(r, "If-None-Match");
+	char *text = answer_text(o);
 
-	set_etag(r, o);
+	json_decref(o);
+	if (!text)
+		return error_set(&r->err, ERR_INTERNAL);
+	etag_of_text(r, text);
 	if (inm && etag_listed(r, inm, true)) {
-		json_decref(o);
+		free(text);
 		return http_reply(r, 304, NULL);
 	}
-	return http_reply(r, 200, o);
+	return http_reply_text(r, 200, "application/json", text);
 }
 
 struct rows {

@@ -28,6 +28,8 @@
 
 #include "log.h"
 #include "sql.h"
+#include "strbuf.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define MAX_ARGS 8 /* bound parameters of the largest statement, + paging */
@@ -214,11 +216,12 @@ static const struct {
 	 * user ids they changed */
 	S(ST_MAP_ADD_MANY, NULL),
 	S(ST_MAP_REMOVE_MANY, NULL),
-	S(ST_MAP_GET,
-	  "SELECT cu.id, u.user_id, lu.campaign_user_id IS NOT NULL " CU_FROM
-	  "LEFT JOIN lead_user lu"
-	  " ON lu.campaign_lead_id = ?2 AND lu.campaign_user_id = cu.id"
-	  " WHERE cu.campaign_id = ?1 ORDER BY u.user_id"),
+	/* a lead's mapping is two range scans, merged and sorted in C: one
+	 * join per user and a sort by the database cost twice as much */
+	S(ST_MAP_USERS,
+	  "SELECT cu.id, u.user_id " CU_FROM "WHERE cu.campaign_id = ?1"),
+	S(ST_MAP_MAPPED,
+	  "SELECT campaign_user_id FROM lead_user WHERE campaign_lead_id = ?1"),
 	/* three shapes of the mapping list, so that each uses its index */
 	S(ST_ML_COUNT_CAMPAIGN,
 	  "SELECT COUNT(*) " CL_SCOPED_FROM
@@ -241,7 +244,7 @@ static const struct {
 	S(ST_HISTORY_ADD,
 	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
 	  " changed_at, changed_by, request_id, assigned, unassigned)"
-	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"),
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
 	/* mappings that a delete takes with it, one entry per campaign lead:
 	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id;
 	 * the JSON of the users is each backend's own */
@@ -524,18 +527,6 @@ static void fill_campaign_lead(struct rows *r, void *row)
 	cl->lead_id = col_int(r, 2);
 	cl->priority = col_int(r, 3);
 	cl->enabled = col_int(r, 4) != 0;
-}
-
-/* user_id points into the backend's copy of the column, valid until the
- * next row: exactly the duration of the row callback. */
-static void fill_mapping_user(struct rows *r, void *row)
-{
-	struct mapping_user *m = row;
-	size_t n = 0;
-
-	m->campaign_user_id = col_int(r, 0);
-	m->user_id = r->s->be->col_text(r, 1, &n);
-	m->mapped = col_int(r, 2) != 0;
 }
 
 static void fill_token(struct rows *r, void *row)
@@ -1170,13 +1161,109 @@ out:
 	return rc;
 }
 
+/* One campaign user of a lead's mapping, while it is being read. */
+struct mu {
+	int64_t id;
+	char *user_id; /* into the arena */
+};
+
+struct mu_list {
+	struct mu *v;
+	size_t n;
+	struct strbuf arena; /* the user ids, NUL-separated */
+};
+
+/* The row buffer of the users' scan: the row, and where its text goes. */
+struct mu_row {
+	struct mu m;
+	struct strbuf *arena;
+};
+
+struct id_list {
+	int64_t *v;
+	size_t n;
+};
+
+static void fill_mu(struct rows *r, void *row)
+{
+	struct mu_row *f = row;
+	size_t n = 0;
+	const char *t = r->s->be->col_text(r, 1, &n);
+
+	f->m.id = col_int(r, 0);
+	/* an offset for now: the arena moves while it grows */
+	f->m.user_id = (char *)(uintptr_t)f->arena->len;
+	strbuf_add(f->arena, t, n);
+	strbuf_addch(f->arena, '\0');
+}
+
+static int collect_mu(void *ctx, const void *row)
+{
+	struct mu_list *l = ctx;
+
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = ((const struct mu_row *)row)->m;
+	return 0;
+}
+
+static int collect_id(void *ctx, const void *row)
+{
+	struct id_list *l = ctx;
+
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = *(const int64_t *)row;
+	return 0;
+}
+
+static int cmp_mu(const void *a, const void *b)
+{
+	return strcmp(((const struct mu *)a)->user_id, ((const struct mu *)b)->user_id);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
 		      store_row_fn fn, void *ctx)
 {
-	struct mapping_user row;
+	struct mu_list users = { NULL, 0, STRBUF_INIT };
+	struct id_list mapped = { NULL, 0 };
+	struct mapping_user out;
+	struct mu_row row = { { 0, NULL }, &users.arena };
+	int64_t id;
+	size_t i;
+	int rc;
 
-	return each_row(s, ST_MAP_GET, ARGS(A_I(campaign), A_I(cl)),
-			fill_mapping_user, &row, fn, ctx);
+	rc = each_row(s, ST_MAP_USERS, ARGS(A_I(campaign)), fill_mu, &row, collect_mu, &users);
+	if (rc == STORE_OK)
+		rc = each_row(s, ST_MAP_MAPPED, ARGS(A_I(cl)), fill_int64, &id, collect_id,
+			      &mapped);
+	if (rc != STORE_OK)
+		goto out;
+	for (i = 0; i < users.n; i++)
+		users.v[i].user_id = users.arena.buf + (uintptr_t)users.v[i].user_id;
+	/* by bytes, as COLLATE "C" and SQLite's BINARY order them */
+	if (users.n)
+		qsort(users.v, users.n, sizeof(*users.v), cmp_mu);
+	if (mapped.n)
+		qsort(mapped.v, mapped.n, sizeof(*mapped.v), cmp_id);
+	for (i = 0; i < users.n && rc == STORE_OK; i++) {
+		out.campaign_user_id = users.v[i].id;
+		out.user_id = users.v[i].user_id;
+		out.mapped = mapped.n && bsearch(&users.v[i].id, mapped.v, mapped.n,
+						 sizeof(*mapped.v), cmp_id);
+		if (fn(ctx, &out))
+			rc = STORE_ERROR;
+	}
+out:
+	free(users.v);
+	strbuf_release(&users.arena);
+	free(mapped.v);
+	return rc;
 }
 
 int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
@@ -1217,14 +1304,11 @@ static void fill_history(struct rows *r, void *row)
 
 int store_history_add(struct store *s, const struct history_entry *h)
 {
-	int64_t id = 0;
-
-	return fetch(s, ST_HISTORY_ADD,
-		     ARGS(A_I(h->campaign_id), A_I(h->lead_id),
-			  A_I(h->campaign_lead_id), A_I(h->changed_at),
-			  A_T(h->changed_by), A_T(h->request_id),
-			  A_T(h->assigned), A_T(h->unassigned)),
-		     STORE_ERROR, fill_int64, &id);
+	return run(s, ST_HISTORY_ADD,
+		   ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
+			A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
+			A_T(h->assigned), A_T(h->unassigned)),
+		   STORE_ERROR, NULL);
 }
 
 int store_history_list(struct store *s, int64_t campaign, int64_t lead,

@@ -256,7 +256,7 @@ int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,
 
 /* One change of one lead's mapping. */
 struct history_entry {
-	int64_t id; /* historyId, set by the store */
+	int64_t id; /* historyId: read back only (the store picks it) */
 	int64_t campaign_id, lead_id, campaign_lead_id;
 	int64_t changed_at; /* unix milliseconds */
 	char changed_by[CMS_USERID_MAX + 1];

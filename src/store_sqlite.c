@@ -525,7 +525,9 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	/* an in-memory database answers "memory"; anything else is odd */
 	if (strcasecmp(val, "wal") && strcasecmp(val, "memory"))
 		log_msgf("warn", "sqlite: journal_mode is %s, not wal", val);
-	if (pragma(s, sync_sql, NULL, 0) ||
+	/* 8 MiB of page cache per connection (the default is 2 MiB): the
+	 * indexes of a large store's hot leads stay in memory */
+	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -8192", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys", val, sizeof(val))) {
 		snprintf(err, errlen, "cannot set up %s: %s", path,

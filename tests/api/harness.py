@@ -1180,7 +1180,14 @@ def main(argv):
         print("not ok - harness: python runs with -O, assertions would be skipped")
         print("0 passed, 1 failed")
         return 1
-    filters = [a for a in argv if a]
+    # FILTERs: run the tests whose module.test_name contains one of them (all
+    # if none); -FILTER: but not those whose name contains it
+    include = [a for a in argv if a and not a.startswith("-")]
+    exclude = [a[1:] for a in argv if a.startswith("-") and len(a) > 1]
+
+    def wanted(full):
+        return (not include or any(f in full for f in include)) and \
+            not any(f in full for f in exclude)
     res = Results()
     if sys.path[0] != HERE:
         sys.path.insert(0, HERE)
@@ -1210,14 +1217,13 @@ def main(argv):
             try:
                 mod = importlib.import_module(name)
             except Exception as e:
-                if not filters or any(f in name for f in filters):
+                if wanted(name):
                     msg, diag = describe(e, sys.exc_info()[2])
                     res.fail(name + ".import", msg, diag)
                 continue
             tests = [(n, fn) for n, fn in list(vars(mod).items())
                      if n.startswith("test_") and callable(fn)]
-            sel = [(n, fn) for n, fn in tests
-                   if not filters or any(f in "%s.%s" % (name, n) for f in filters)]
+            sel = [(n, fn) for n, fn in tests if wanted("%s.%s" % (name, n))]
             if not sel:
                 continue
             run_module(name, mod, sel, res)

@@ -2,7 +2,9 @@
 """Run the black-box API tests: `python3 tests/api/run.py [substring ...]`.
 
 Only tests whose `module.test_name` contains one of the substrings run (all
-when none is given).  Ends with `N passed, N failed`; exit code 1 on failure.
+when none is given); a substring after `-` leaves out the tests that contain
+it (`run.py -t41_` runs all but t41).  Ends with `N passed, N failed`; exit
+code 1 on failure.
 """
 import os
 import sys

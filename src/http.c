@@ -649,9 +649,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *con_cls;
+	struct log_field fields[9];
 	struct timespec t1;
 	uint64_t us;
-	json_t *f;
+	size_t n;
 
 	(void)cls;
 	deadline_next(watch_of(conn));
@@ -661,19 +662,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	us = (uint64_t)((t1.tv_sec - r->t0.tv_sec) * 1000000L + (t1.tv_nsec - r->t0.tv_nsec) / 1000);
 	metrics_request(r->route, r->status, us);
 	metrics_in_flight(-1);
-	f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method,
-		      "path", r->path, "status", (int)r->status,
-		      "ms", (double)us / 1e3);
+	n = 0;
+	fields[n++] = (struct log_field){ "request_id", r->id, 0, 0 };
+	fields[n++] = (struct log_field){ "method", r->method, 0, 0 };
+	fields[n++] = (struct log_field){ "path", r->path, 0, 0 };
+	fields[n++] = (struct log_field){ "status", NULL, r->status, 0 };
+	fields[n++] = (struct log_field){ "ms", NULL, (double)us / 1e3, 0 };
 	if (r->route)
-		json_object_set_new(f, "route", json_string(r->route->name));
+		fields[n++] = (struct log_field){ "route", r->route->name, 0, 0 };
 	if (r->who.user_id[0])
-		json_object_set_new(f, "user", json_string(r->who.user_id));
+		fields[n++] = (struct log_field){ "user", r->who.user_id, 0, 0 };
 	if (r->err.code)
-		json_object_set_new(f, "error", json_string(error_code_str(r->err.code)));
+		fields[n++] = (struct log_field){ "error", error_code_str(r->err.code), 0, 0 };
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		json_object_set_new(f, "aborted", json_true());
-	log_event("info", "request", f);
-	json_decref(f);
+		fields[n++] = (struct log_field){ "aborted", NULL, 0, 1 };
+	log_fields("info", "request", fields, n);
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&in_flight, 1);

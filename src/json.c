@@ -91,8 +91,7 @@ void strlist_release(struct strlist *l)
 	l->n = 0;
 }
 
-/* Length of the valid UTF-8 character at s (NUL-terminated), or 0. */
-static size_t utf8_char(const unsigned char *s)
+size_t utf8_char(const unsigned char *s)
 {
 	size_t n, i;
 	unsigned char lo = 0x80, hi = 0xBF;

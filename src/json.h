@@ -62,4 +62,7 @@ bool strset_add(struct strset *set, const char *s);
 bool strset_has(const struct strset *set, const char *s);
 void strset_free(struct strset *set);
 
+/* Length of the valid UTF-8 character at s (NUL-terminated), or 0. */
+size_t utf8_char(const unsigned char *s);
+
 #endif

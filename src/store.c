@@ -1024,18 +1024,27 @@ int store_campaign_delete(struct store *s, int64_t process, int64_t id)
 
 /* ---- campaign users ---- */
 
-/* NOT_FOUND when the campaign or the user is missing, or the user belongs to
- * another contact center than the campaign. */
+/*
+ * NOT_FOUND when the campaign or the user is missing, or the user belongs to
+ * another contact center than the campaign.  The insert and the read are two
+ * statements: at READ COMMITTED another node may remove an enrolment that the
+ * insert found (and so did not make) before the read sees it; then the pair
+ * runs again, and the insert makes it.
+ */
 int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
 			    struct campaign_user *out)
 {
-	int rc;
+	int rc = STORE_OK, attempt;
 
-	rc = run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk)),
-		 STORE_NOT_FOUND, NULL);
-	if (rc == STORE_OK)
-		rc = fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
-			   STORE_ERROR, fill_campaign_user, out);
+	for (attempt = 0; attempt < 3; attempt++) {
+		rc = run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk)),
+			 STORE_NOT_FOUND, NULL);
+		if (rc == STORE_OK)
+			rc = fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
+				   STORE_ERROR, fill_campaign_user, out);
+		if (rc != STORE_NOT_FOUND)
+			break;
+	}
 	return rc;
 }
 

@@ -43,6 +43,7 @@ static struct MHD_Daemon *daemon_;
 static const struct config *conf;
 static char *tls_cert_pem, *tls_key_pem;
 static atomic_int in_flight;
+static atomic_int draining; /* http_stop() has begun: take no new connection */
 static unsigned bound_port;
 
 /* Every store connection opened by a worker, closed at stop. */
@@ -682,6 +683,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&in_flight, 1);
 }
 
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	(void)cls;
+	(void)addr;
+	(void)len;
+	return atomic_load(&draining) ? MHD_NO : MHD_YES;
+}
+
 static int hex_digit(int c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
@@ -794,10 +803,11 @@ int http_start(const struct config *cfg)
 		flags |= MHD_USE_TLS;
 	}
 	metrics_init();
+	atomic_store(&draining, 0);
 	if (deadline_start(cfg->timeout))
 		goto out;
 	daemon_ = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, NULL,
+		flags, 0, accept_policy, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
@@ -836,17 +846,19 @@ unsigned http_port(void)
 
 void http_stop(int grace)
 {
-	MHD_socket s;
 	int waited = 0;
 	size_t i;
 
 	if (!daemon_)
 		return;
-	/* Stop accepting now; the socket itself may be closed only after
-	 * MHD_stop_daemon (microhttpd.h, MHD_quiesce_daemon). */
-	s = MHD_quiesce_daemon(daemon_);
-	if (s != MHD_INVALID_SOCKET)
-		shutdown(s, SHUT_RDWR);
+	/*
+	 * Stop taking new connections now: each is closed as soon as it is
+	 * accepted (accept_policy).  MHD_quiesce_daemon would be the library's
+	 * way, but with a thread pool on epoll it can abort the process ("Failed
+	 * to remove listen FD from epoll set") when a worker at its connection
+	 * limit has already taken the socket out of its set.
+	 */
+	atomic_store(&draining, 1);
 	while (atomic_load(&in_flight) > 0 && waited < grace * 100) {
 		usleep(10000);
 		waited++;
@@ -854,8 +866,6 @@ void http_stop(int grace)
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	deadline_stop();
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
 	pthread_mutex_lock(&stores_lock);
 	for (i = 0; i < nstores; i++)
 		store_close(stores[i]);

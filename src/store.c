@@ -646,6 +646,9 @@ int store_migrate(struct store *s)
 			usleep(10000u * (unsigned)attempt);
 		}
 	}
+	/* every node says where it stands, not only the one that migrated */
+	if (rc == STORE_OK && n)
+		log_msgf("info", "%s: schema at version %d", s->be->name, m[n - 1].version);
 	return rc;
 }
 

@@ -168,6 +168,15 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
 	[ST_CL_LOCK] = "SELECT id FROM campaign_lead WHERE id = ?1 FOR UPDATE",
+	/* an existing enrolment is updated to itself, which locks it: another
+	 * node cannot remove it between this and the read that follows */
+	[ST_CU_ADD] =
+		"INSERT INTO campaign_user (campaign_id, user_pk)"
+		" SELECT c.id, u.pk FROM campaign c"
+		" JOIN process p ON p.id = c.process_id"
+		" JOIN users u ON u.cc_id = p.cc_id"
+		" WHERE c.id = ?1 AND u.pk = ?2"
+		" ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
 	/* ordinality counts from 1; store.c wants array indexes */
 	[ST_USER_PK_MANY] =
 		"SELECT j.ord - 1, u.pk FROM json_array_elements_text(?1::json)"

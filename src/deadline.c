@@ -53,7 +53,9 @@ static int64_t now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void reap(int64_t now)
+/* Shuts down every connection past its deadline; returns how many.  Lock
+ * held. */
+static int reap(int64_t now)
 {
 	struct watch *w;
 	struct stat st;
@@ -68,14 +70,13 @@ static void reap(int64_t now)
 		w->cut = true;
 		cut++;
 	}
-	if (cut)
-		log_msgf("warn", "closed %d connection%s whose request took over %lld s to arrive",
-			 cut, cut == 1 ? "" : "s", (long long)(limit_ms / 1000));
+	return cut;
 }
 
 static void *reaper_main(void *arg)
 {
 	struct timespec until;
+	int cut;
 
 	(void)arg;
 	pthread_mutex_lock(&lock);
@@ -87,8 +88,13 @@ static void *reaper_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&wake, &lock, &until);
-		if (!stopping)
-			reap(now_ms());
+		cut = stopping ? 0 : reap(now_ms());
+		if (cut) { /* logged without the lock: stderr may block */
+			pthread_mutex_unlock(&lock);
+			log_msgf("warn", "closed %d connection%s whose request took over %lld s to arrive",
+				 cut, cut == 1 ? "" : "s", (long long)(limit_ms / 1000));
+			pthread_mutex_lock(&lock);
+		}
 	}
 	pthread_mutex_unlock(&lock);
 	return NULL;

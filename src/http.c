@@ -253,9 +253,16 @@ int http_reply(struct request *r, unsigned status, json_t *body)
 
 int http_reply_text(struct request *r, unsigned status, const char *type, char *text)
 {
+	return http_reply_bytes(r, status, type, text, text ? strlen(text) : 0);
+}
+
+int http_reply_bytes(struct request *r, unsigned status, const char *type, char *data,
+		     size_t len)
+{
 	free(r->text);
 	r->status = status;
-	r->text = text;
+	r->text = data;
+	r->text_len = len;
 	r->text_type = type;
 	return 0;
 }
@@ -418,8 +425,10 @@ static void run_handler(struct request *r)
 		r->retry = false;
 		r->dry_run = false;
 		r->etag[0] = '\0';
+		r->total = -1;
 		error_clear(&r->err);
 		http_reply(r, 0, NULL);
+		http_reply_text(r, 0, NULL, NULL);
 		rc = store_begin(r->store, write);
 		if (rc) {
 			http_store_error(r, rc, "store", 0);
@@ -507,7 +516,7 @@ static enum MHD_Result send_answer(struct request *r)
 	} else if (r->text) {
 		text = r->text;
 		r->text = NULL;
-		len = strlen(text);
+		len = r->text_len;
 	}
 	res = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!res) {
@@ -823,6 +832,7 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_END);
 	if (!daemon_) {
 		log_msgf("error", "cannot listen on %s", cfg->listen);
+		deadline_stop();
 		goto out;
 	}
 	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);

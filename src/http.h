@@ -63,6 +63,7 @@ struct request {
 	unsigned status;         /* answer: status, body and extras */
 	json_t *out;
 	char *text;              /* ...or a text body (RF_TEXT routes) */
+	size_t text_len;
 	const char *text_type;   /* its Content-Type */
 	int64_t total;           /* X-Total-Count when >= 0 */
 	char allow[64];          /* Allow header for 405 */
@@ -107,5 +108,8 @@ int http_query_bool(struct request *r, const char *name, bool *out);
 int http_reply(struct request *r, unsigned status, json_t *body);
 /* Set a text answer: status, Content-Type (static) and text (stolen). */
 int http_reply_text(struct request *r, unsigned status, const char *type, char *text);
+/* The same for len bytes of any kind (stolen; NULs allowed). */
+int http_reply_bytes(struct request *r, unsigned status, const char *type, char *data,
+		     size_t len);
 
 #endif

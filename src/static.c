@@ -35,7 +35,7 @@ static int send_file(struct request *r, const char *name)
 		return error_set(&r->err, ERR_NO_ENDPOINT);
 	copy = xmalloc(f->len + 1);
 	memcpy(copy, f->data, f->len + 1);
-	return http_reply_text(r, 200, f->type, copy);
+	return http_reply_bytes(r, 200, f->type, copy, f->len);
 }
 
 /* GET /cms/ui (the router drops a trailing '/') and GET /cms/ui/{rest}. */

@@ -1040,11 +1040,13 @@ int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
 	int rc = STORE_OK, attempt;
 
 	for (attempt = 0; attempt < 3; attempt++) {
+		/* a failed insert (a parent gone) ends the transaction's use */
 		rc = run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk)),
 			 STORE_NOT_FOUND, NULL);
-		if (rc == STORE_OK)
-			rc = fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
-				   STORE_ERROR, fill_campaign_user, out);
+		if (rc != STORE_OK)
+			break;
+		rc = fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
+			   STORE_ERROR, fill_campaign_user, out);
 		if (rc != STORE_NOT_FOUND)
 			break;
 	}

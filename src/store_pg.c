@@ -448,12 +448,14 @@ static int pg_query(struct rows *r, const struct arg *a, size_t na)
 	ExecStatusType st;
 	size_t i;
 	int attempt, rc = STORE_ERROR;
+	bool in_txn, rerun;
 
 	r->h = NULL;
 	if (na > MAX_PARAMS || !sql_text(&pg_backend, r->id)) {
 		log_msgf("error", "postgresql: bad statement %d", (int)r->id);
 		return STORE_ERROR;
 	}
+	in_txn = s->txn;
 	if (is_txn_edge(r->id)) {
 		s->txn = false;
 		/* the server ended the transaction when the connection broke:
@@ -486,9 +488,18 @@ static int pg_query(struct rows *r, const struct arg *a, size_t na)
 		}
 	}
 	snprintf(name, sizeof(name), "cmsd_%d", (int)r->id);
+	/*
+	 * Only what can safely run twice runs again on a new connection: never a
+	 * statement of a transaction (it died with the connection; a COMMIT sent
+	 * again on a new session would "succeed" with nothing to commit), and
+	 * never an autocommit write, which may have landed before its answer
+	 * was lost.
+	 */
+	rerun = !in_txn && r->id != ST_COMMIT && r->id != ST_TOKEN_ADD &&
+		r->id != ST_TOKEN_DELETE && r->id != ST_TOKEN_PURGE;
 	for (attempt = 1; attempt <= 2; attempt++) {
 		if (PQstatus(s->conn) != CONNECTION_OK) {
-			if (s->txn) /* the transaction died with it */
+			if (in_txn || r->id == ST_COMMIT) /* it died with it */
 				return STORE_UNAVAILABLE;
 			if ((rc = pg_connect(s)) != STORE_OK)
 				return rc;
@@ -504,8 +515,7 @@ static int pg_query(struct rows *r, const struct arg *a, size_t na)
 			PQclear(res);
 			res = NULL;
 		}
-		if (rc != STORE_UNAVAILABLE || s->txn ||
-		    PQstatus(s->conn) == CONNECTION_OK)
+		if (rc != STORE_UNAVAILABLE || !rerun || PQstatus(s->conn) == CONNECTION_OK)
 			return rc;
 	}
 	if (!res)

@@ -78,6 +78,7 @@ int demo_load(struct store *s, struct demo *d)
 {
 	struct page one = { 1, 0 };
 	struct campaign_lead cl;
+	struct proc_child camp;
 	struct user admin;
 	int64_t total = 0;
 	int rc;
@@ -107,9 +108,12 @@ int demo_load(struct store *s, struct demo *d)
 		log_msgf("warn", "--demo: the demo contact center has no campaign lead left");
 		return 0;
 	}
-	if ((rc = auth_issue_token(s, admin.pk, admin.cc_id, (int64_t)time(NULL) + 86400, d->token)) ||
+	if ((rc = store_campaign_get(s, 0, cl.campaign_id, &camp)) ||
+	    (rc = auth_issue_token(s, admin.pk, admin.cc_id, (int64_t)time(NULL) + 86400, d->token)) ||
 	    (rc = store_commit(s)))
 		goto fail;
+	d->cc = admin.cc_id;
+	d->process = camp.process_id;
 	d->campaign = cl.campaign_id;
 	d->lead = cl.lead_id;
 	d->ready = true;
@@ -154,6 +158,14 @@ void demo_print(const struct demo *d, const struct config *cfg, unsigned port)
 	printf("Or with cmsctl, the command-line client:\n\n");
 	printf("build/cmsctl %s--url %s://%s:%u --token %s mapping get --campaign %lld --lead %lld\n\n",
 	       cfg->tls_cert ? "--insecure " : "", scheme, host, port, d->token, d->campaign, d->lead);
+	printf("Or in a browser, the web console (sign in as %s):\n\n", DEMO_ADMIN);
+	printf("%s://%s:%u/cms/ui/\n\n", scheme, host, port);
+	printf("The change history of the lead, the API's description, and the metrics:\n\n");
+	printf("curl %s-H 'Authorization: Bearer %s' '%s://%s:%u/cms/configuration/cc/%lld/process/%lld"
+	       "/campaign/%lld/lead-user/history?leadId=%lld'\n",
+	       k, d->token, scheme, host, port, d->cc, d->process, d->campaign, d->lead);
+	printf("curl %s%s://%s:%u/cms/openapi.json\n", k, scheme, host, port);
+	printf("curl %s%s://%s:%u/metrics\n\n", k, scheme, host, port);
 	fflush(stdout);
 }
 

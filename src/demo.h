@@ -13,7 +13,7 @@
 struct demo {
 	bool ready;        /* demo data present: print commands */
 	bool created;      /* loaded just now: the password is new */
-	long long campaign, lead;
+	long long cc, process, campaign, lead;
 	char password[33]; /* the administrator's, only when created */
 	char token[64];
 };

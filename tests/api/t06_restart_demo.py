@@ -246,6 +246,9 @@ def check_demo(D):
         rc, out, err = run_shell(cmd)
         assert rc == 0, "demo command failed (exit %d): %s\nstdout: %s stderr: %s" % (
             rc, cmd, short(out), short(err))
+        if cmd.rstrip("'").endswith("/metrics"):
+            assert out.startswith("# HELP cmsd_"), "the demo's metrics command: %s" % short(out)
+            continue
         try:
             b = json.loads(out)
         except ValueError:
@@ -253,6 +256,11 @@ def check_demo(D):
         assert not (isinstance(b, dict) and "errorCode" in b), "demo command answered an error: %s" % out
         if cmd in puts:
             check_mapping(b, what="the demo PUT's answer")
+    # the console's address, printed alone on its line
+    ui = [l.strip() for l in D.run.stdout if l.strip().endswith("/cms/ui/")]
+    assert ui and ui[0].startswith("http"), "the demo printed no console address"
+    rc, out, err = run_shell("curl -s '%s'" % ui[0])
+    assert rc == 0 and "<html" in out.lower(), "the console at %s: %s" % (ui[0], short(out))
     cmd = puts[0]
     rc, out, err = run_shell(cmd + " --silent --output /dev/null --write-out '%{http_code}'")
     eq(out.strip(), "200", "HTTP status of the demo's curl PUT")

@@ -24,7 +24,9 @@ from harness import *  # noqa: F401,F403
 from harness import SLOW, REQ_TIMEOUT, VALGRIND
 import hostile
 
-SEED_DIR = os.path.join(harness.REPO, "..", "shared", "seed")
+# the vendor page's curl lines, copied from ../shared/seed/ as printed there,
+# so that the test runs from any clone
+SEED_DIR = os.path.join(harness.REPO, "tests", "api", "data", "vendor")
 T = None        # the TLS server
 V = None        # the vendor example's objects on it
 
@@ -76,7 +78,7 @@ def vendor_example(srv):
 # ---- the vendor's curl lines ------------------------------------------------------------
 
 def seed_curl_lines():
-    """The seed page's curl commands, as printed (its line continuations were
+    """The vendor page's curl commands, as printed (its line continuations were
     flattened into ' \\ ' when the page was saved; they are restored)."""
     lines = []
     for f in sorted(os.listdir(SEED_DIR)):

@@ -729,8 +729,8 @@ def bearer(tok):
 
 
 def req(method, path, body=None, headers=None, auth=None, raw=None, srv=None,
-        timeout=None):
-    """One request on a fresh connection.
+        timeout=None, source=None):
+    """One request on a fresh connection (from local address `source` if given).
 
     body: a Python value sent as JSON; raw: bytes/str sent verbatim.  Either
     sets `Content-Type: application/json` unless headers says otherwise (a
@@ -754,7 +754,8 @@ def req(method, path, body=None, headers=None, auth=None, raw=None, srv=None,
                 del hdrs[kk]
         if v is not None:
             hdrs[k] = v
-    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=timeout or REQ_TIMEOUT)
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=timeout or REQ_TIMEOUT,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=data, headers=hdrs)
         r = conn.getresponse()
@@ -765,6 +766,27 @@ def req(method, path, body=None, headers=None, auth=None, raw=None, srv=None,
     if path.split("?")[0].rstrip("/") == BASICAUTH and isinstance(resp.json, dict):
         note_secret(resp.json.get("authToken"))
     return resp
+
+
+def parallel(fns, what, timeout=None):
+    """Run the callables at once (after a barrier); fail with the first error
+    any of them raised, or when one is still running after `timeout`."""
+    errors = []
+    barrier = threading.Barrier(len(fns))
+
+    def wrap(fn):
+        try:
+            barrier.wait(30 * SLOW)
+            fn()
+        except BaseException as e:   # noqa: B902
+            errors.append("%s: %s" % (type(e).__name__, e))
+    ts = [threading.Thread(target=wrap, args=(fn,), daemon=True) for fn in fns]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout or REQ_TIMEOUT * 20)
+    assert not any(t.is_alive() for t in ts), "%s: threads still running" % what
+    assert not errors, "%s: %d threads failed, first: %s" % (what, len(errors), errors[0])
 
 
 def open_socket(srv=None, timeout=None):

@@ -41,33 +41,8 @@ class Pinned(object):
 def req_from(src, method, path, body=None, headers=None, auth=None, raw=None, srv=None,
              timeout=None):
     """harness.req, but from the local address `src` (e.g. OTHER_ADDR)."""
-    import json
-    s = srv or harness.current()
-    hdrs = {}
-    data = None
-    if raw is not None:
-        data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    elif body is not None:
-        data = json.dumps(body).encode("utf-8")
-    if data is not None:
-        hdrs["Content-Type"] = "application/json"
-    if auth is not None:
-        hdrs["Authorization"] = auth
-    for k, v in (headers or {}).items():
-        for kk in list(hdrs):
-            if kk.lower() == k.lower():
-                del hdrs[kk]
-        if v is not None:
-            hdrs[k] = v
-    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=timeout or REQ_TIMEOUT,
-                                      source_address=(src, 0))
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        rawb = r.read()
-        return harness.make_resp(r.status, r.getheaders(), rawb, method, path, s)
-    finally:
-        conn.close()
+    return harness.req(method, path, body=body, headers=headers, auth=auth, raw=raw, srv=srv,
+                       timeout=timeout, source=src)
 
 
 def connect(srv=None, src=None, timeout=None):

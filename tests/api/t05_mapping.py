@@ -559,25 +559,6 @@ def test_removing_campaign_user_removes_its_mappings():
 
 # ---- concurrency -------------------------------------------------------------------------------
 
-def run_threads(fns, what):
-    errors = []
-    barrier = threading.Barrier(len(fns))
-
-    def wrap(fn):
-        try:
-            barrier.wait(30 * SLOW)
-            fn()
-        except BaseException as e:   # noqa: B902
-            errors.append("%s: %s" % (type(e).__name__, e))
-    ts = [threading.Thread(target=wrap, args=(fn,), daemon=True) for fn in fns]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(REQ_TIMEOUT * 20)
-    assert not any(t.is_alive() for t in ts), "%s: threads still running" % what
-    assert not errors, "%s: %d thread errors, first: %s" % (what, len(errors), errors[0])
-
-
 def test_concurrent_toggles_keep_every_users_last_action():
     c = create_campaign(A, F.cc, F.process)
     lead = create_lead(A, F.cc, F.process)
@@ -602,7 +583,7 @@ def test_concurrent_toggles_keep_every_users_last_action():
                 assert r.status == 200, "PUT %s -> %d %s" % (u, r.status, short(r.raw))
                 check_mapping(r.json, c, lead, cl, assigned, unassigned, cu, "answer for " + u)
         return fn
-    run_threads([worker(i, u) for i, u in enumerate(users)], "toggling threads")
+    parallel([worker(i, u) for i, u in enumerate(users)], "toggling threads")
     want = set(u for u in users if plans[u][-1]) | {shared}
     expect_state(want, c, lead, cu, cl, "after concurrent toggles")
 
@@ -651,7 +632,7 @@ def test_concurrent_disjoint_assignments_all_kept():
     rthread = threading.Thread(target=rt, daemon=True)
     rthread.start()
     try:
-        run_threads(fns, "assigning threads")
+        parallel(fns, "assigning threads")
     finally:
         stop.set()
         rthread.join(REQ_TIMEOUT * 2)

@@ -342,26 +342,6 @@ def test_haproxy_round_robin_with_health_checks():
 
 # ---- 3. set up through the balancer --------------------------------------------------------
 
-def parallel(fns, what, timeout=None):
-    """Run the callables at once (after a barrier); raise the first error."""
-    errors = []
-    barrier = threading.Barrier(len(fns))
-
-    def wrap(fn):
-        try:
-            barrier.wait(30 * SLOW)
-            fn()
-        except BaseException as e:   # noqa: B902
-            errors.append("%s: %s" % (type(e).__name__, e))
-    ts = [threading.Thread(target=wrap, args=(fn,), daemon=True) for fn in fns]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(timeout or REQ_TIMEOUT * 20)
-    assert not any(t.is_alive() for t in ts), "%s: threads still running" % what
-    assert not errors, "%s: %d threads failed, first: %s" % (what, len(errors), errors[0])
-
-
 def test_setup_through_the_balancer():
     global D
     need("the balancer", LB is not None and LB.proc is not None)

@@ -46,7 +46,7 @@ def assert_429(r, what, window=None):
 
 # ---- limits under concurrency ------------------------------------------------------------
 
-def parallel(fn, n, width=16):
+def at_once(fn, n, width=16):
     with concurrent.futures.ThreadPoolExecutor(width) as ex:
         return list(ex.map(fn, range(n)))
 
@@ -62,7 +62,7 @@ def test_parallel_failures_get_no_more_checks_than_the_limit():
                              "--login-addr-limit", "1000", "--login-window", "300"]).start()
     cc = create_cc(srv.sys_auth(), srv=srv)
     uid = new_user(srv, cc, random_password())
-    rs = parallel(lambda i: login_resp(uid, "wrong-password-%d" % i, srv=srv), 40)
+    rs = at_once(lambda i: login_resp(uid, "wrong-password-%d" % i, srv=srv), 40)
     by = {}
     for r in rs:
         by[r.status] = by.get(r.status, 0) + 1
@@ -71,7 +71,7 @@ def test_parallel_failures_get_no_more_checks_than_the_limit():
     # the same per address, with a new name each time
     srv2 = Server(extra_args=["--pwhash", pwhash, "--login-limit", "1000",
                               "--login-addr-limit", str(limit), "--login-window", "300"]).start()
-    rs = parallel(lambda i: login_resp("nobody%d_%s" % (i, uniq()), "wrong-password", srv=srv2),
+    rs = at_once(lambda i: login_resp("nobody%d_%s" % (i, uniq()), "wrong-password", srv=srv2),
                   40)
     checks_addr = sum(1 for r in rs if r.status == 401)
     print("# t44 parallel failures (--pwhash %s, 40 at once, limit %d): %d password checks "

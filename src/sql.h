@@ -113,6 +113,29 @@ enum stmt {
 	ST__COUNT
 };
 
+/*
+ * The history of mappings that a delete takes with it: one entry per campaign
+ * lead that loses users, every such user in it.  The statements differ only
+ * in which mappings go (the WHERE below, over campaign_lead cl, lead_user lu,
+ * campaign_user cu and users u) and in how each backend builds the JSON array
+ * of user ids (its own HISTORY_GONE()).  ?1 and ?2 are the delete's own
+ * arguments; ?3 the time, ?4 the actor, ?5 the request id.
+ */
+#define HISTORY_GONE_INSERT                                                    \
+	"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"  \
+	" changed_at, changed_by, request_id, assigned, unassigned)"
+#define HISTORY_GONE_FROM                                                      \
+	" FROM campaign_lead cl"                                               \
+	" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"                   \
+	" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"               \
+	" JOIN users u ON u.pk = cu.user_pk"
+#define GONE_CAMPAIGN_USER "cu.campaign_id = ?1 AND u.user_id = ?2"
+#define GONE_USER "u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)"
+#define GONE_CAMPAIGN_LEAD "cl.campaign_id = ?1 AND cl.lead_id = ?2"
+#define GONE_CAMPAIGN                                                          \
+	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
+	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
+
 /* One bound parameter.  ARG_ID binds NULL for 0 (the "none" id). */
 struct arg {
 	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB } kind;

@@ -163,6 +163,13 @@ static const char version_ddl[] =
 	" version INTEGER PRIMARY KEY,"
 	" applied_at BIGINT NOT NULL)";
 
+/* sql.h's history of a delete, the array built by json_agg. */
+#define HISTORY_GONE(where)                                                    \
+	HISTORY_GONE_INSERT                                                    \
+	" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]',"         \
+	" json_agg(u.user_id ORDER BY u.user_id)::text" HISTORY_GONE_FROM      \
+	" WHERE " where " GROUP BY cl.id"
+
 /* Where PostgreSQL's text differs from store.c's. */
 static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -200,49 +207,10 @@ static const char *const pg_sql[ST__COUNT] = {
 		" AND campaign_user_id IN"
 		" (SELECT v::bigint FROM json_array_elements_text(?2::json) j(v))"
 		" RETURNING campaign_user_id",
-	/* one user gone from every lead it was mapped to */
-	[ST_HISTORY_CU_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]', json_build_array(u.user_id)::text"
-		" FROM users u"
-		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?1"
-		" JOIN lead_user lu ON lu.campaign_user_id = cu.id"
-		" JOIN campaign_lead cl ON cl.id = lu.campaign_lead_id"
-		" WHERE u.user_id = ?2",
-	[ST_HISTORY_USER_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]', json_build_array(u.user_id)::text"
-		" FROM users u"
-		" JOIN campaign_user cu ON cu.user_pk = u.pk"
-		" JOIN lead_user lu ON lu.campaign_user_id = cu.id"
-		" JOIN campaign_lead cl ON cl.id = lu.campaign_lead_id"
-		" WHERE u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)",
-	/* every user gone from one lead, or from every lead of a campaign */
-	[ST_HISTORY_CL_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]',"
-		" json_agg(u.user_id ORDER BY u.user_id)::text"
-		" FROM campaign_lead cl"
-		" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"
-		" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"
-		" JOIN users u ON u.pk = cu.user_pk"
-		" WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"
-		" GROUP BY cl.id",
-	[ST_HISTORY_CAMPAIGN_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]',"
-		" json_agg(u.user_id ORDER BY u.user_id)::text"
-		" FROM campaign_lead cl"
-		" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"
-		" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"
-		" JOIN users u ON u.pk = cu.user_pk"
-		" WHERE cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"
-		" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
-		" GROUP BY cl.id",
+	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
+	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
+	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
+	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
 };
 
 /* ---- errors ---- */

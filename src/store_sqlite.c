@@ -151,6 +151,15 @@ static const char version_ddl[] =
 	" version INTEGER PRIMARY KEY,"
 	" applied_at INTEGER NOT NULL)";
 
+/* sql.h's history of a delete, the array built by json_group_array over rows
+ * sorted first (SQLite 3.40 has no ORDER BY inside an aggregate). */
+#define HISTORY_GONE(where)                                                    \
+	HISTORY_GONE_INSERT                                                    \
+	" SELECT cid, lid, clid, ?3, ?4, ?5, '[]', json_group_array(uid) FROM" \
+	" (SELECT cl.campaign_id AS cid, cl.lead_id AS lid, cl.id AS clid,"    \
+	" u.user_id AS uid" HISTORY_GONE_FROM " WHERE " where                  \
+	" ORDER BY cl.id, u.user_id) GROUP BY clid"
+
 /* Where SQLite's text differs from store.c's. */
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
@@ -178,51 +187,10 @@ static const char *const sq_sql[ST__COUNT] = {
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
 		" AND campaign_user_id IN (SELECT value FROM json_each(?2))"
 		" RETURNING campaign_user_id",
-	/* one user gone from every lead it was mapped to */
-	[ST_HISTORY_CU_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]', json_array(u.user_id)"
-		" FROM users u"
-		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?1"
-		" JOIN lead_user lu ON lu.campaign_user_id = cu.id"
-		" JOIN campaign_lead cl ON cl.id = lu.campaign_lead_id"
-		" WHERE u.user_id = ?2",
-	[ST_HISTORY_USER_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]', json_array(u.user_id)"
-		" FROM users u"
-		" JOIN campaign_user cu ON cu.user_pk = u.pk"
-		" JOIN lead_user lu ON lu.campaign_user_id = cu.id"
-		" JOIN campaign_lead cl ON cl.id = lu.campaign_lead_id"
-		" WHERE u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)",
-	/* every user gone from one lead, or from every lead of a campaign */
-	[ST_HISTORY_CL_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cid, lid, clid, ?3, ?4, ?5, '[]', json_group_array(uid) FROM"
-		" (SELECT cl.campaign_id AS cid, cl.lead_id AS lid, cl.id AS clid,"
-		" u.user_id AS uid FROM campaign_lead cl"
-		" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"
-		" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"
-		" JOIN users u ON u.pk = cu.user_pk"
-		" WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"
-		" ORDER BY cl.id, u.user_id)"
-		" GROUP BY clid",
-	[ST_HISTORY_CAMPAIGN_GONE] =
-		"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-		" changed_at, changed_by, request_id, assigned, unassigned)"
-		" SELECT cid, lid, clid, ?3, ?4, ?5, '[]', json_group_array(uid) FROM"
-		" (SELECT cl.campaign_id AS cid, cl.lead_id AS lid, cl.id AS clid,"
-		" u.user_id AS uid FROM campaign_lead cl"
-		" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"
-		" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"
-		" JOIN users u ON u.pk = cu.user_pk"
-		" WHERE cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"
-		" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
-		" ORDER BY cl.id, u.user_id)"
-		" GROUP BY clid",
+	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
+	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
+	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
+	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
 };
 
 /* ---- errors ---- */

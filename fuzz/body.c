@@ -73,7 +73,7 @@ static void envelope(struct error *e)
 
 		if (!ok) {
 			text = json_dumps(d, JSON_COMPACT);
-			fprintf(stderr, "detail %zu of the answer: %s\n", i, text ? text : "?");
+			FUZZ_NOTE("detail %zu of the answer: %s", i, text ? text : "?");
 			free(text);
 		}
 		FUZZ_CHECK(ok); /* each detail has its two keys, as strings */

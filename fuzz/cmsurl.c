@@ -126,15 +126,15 @@ static void check_derive(const struct cmsurl_config *cfg, const char *given, boo
 
 	/* what cmsctl derived, given again, is already the CMS URL */
 	if (cmsurl_derive(cfg, out, &again, err, sizeof(err)))
-		fprintf(stderr, "\"%s\" derived \"%s\", which fails: %s\n", given, out, err);
+		FUZZ_NOTE("\"%s\" derived \"%s\", which fails: %s", given, out, err);
 	FUZZ_CHECK(again != NULL);
 	a = no_default_port(out);
 	b = no_default_port(again);
 	if (!renamed_again(cfg, out) && strcmp(a, b))
-		fprintf(stderr, "\"%s\" derived \"%s\", which derives \"%s\"\n", given, out, again);
+		FUZZ_NOTE("\"%s\" derived \"%s\", which derives \"%s\"", given, out, again);
 	FUZZ_CHECK(renamed_again(cfg, out) || !strcmp(a, b));
 	if (cmsurl_as_given(out, &as, err, sizeof(err)))
-		fprintf(stderr, "\"%s\" derived \"%s\", refused as --cms-url: %s\n", given, out, err);
+		FUZZ_NOTE("\"%s\" derived \"%s\", refused as --cms-url: %s", given, out, err);
 	FUZZ_CHECK(as != NULL && !strcmp(as, out));
 	free(a);
 	free(b);

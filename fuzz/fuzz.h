@@ -29,6 +29,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                                  \
 	} while (0)
 
+/* A line that says why a property is about to fail; scripts/fuzz shows
+ * these lines with the failure. */
+#define FUZZ_NOTE(...)                                                             \
+	do {                                                                       \
+		fprintf(stderr, "note: ");                                         \
+		fprintf(stderr, __VA_ARGS__);                                      \
+		fputc('\n', stderr);                                               \
+	} while (0)
+
 /* data as a C string in a buffer of exactly size + 1 bytes, so that ASan
  * sees any read past its end; stops at the first NUL like C callers do.
  * Caller frees. */

@@ -345,6 +345,12 @@ int cmsurl_derive(const struct cmsurl_config *cfg, const char *given, char **out
 			label[rest - env] = '\0';
 			strbuf_addf(&sb, "https://cms.%s%s", cmsurl_rename(cfg, label), rest);
 		}
+		/* "a.b.c" becomes "cms.b.c": the name may grow past what DNS allows */
+		if (sb.len - strlen("https://") > HOST_MAX) {
+			strbuf_errf(err, errlen, "the CMS host derived from this URL would be longer "
+				    "than %d characters; give the CMS URL with --cms-url", HOST_MAX);
+			goto out;
+		}
 		/* an explicit default port (http:80, https:443) is no port at all */
 		if (u.port && u.port != default_port(u.scheme))
 			strbuf_addf(&sb, ":%ld", u.port);

@@ -7,6 +7,20 @@
  * IMMEDIATE, so writers queue on the busy timeout instead of failing
  * half-way; a writer that still cannot get the lock gets STORE_RETRY.
  *
+ * Two things keep SQLite's waits off the request threads of one process
+ * (docs/performance.md, recommendation 4):
+ *  - writers of this process queue on one mutex (`writer`) taken before
+ *    BEGIN IMMEDIATE and given back when the transaction has ended, so no
+ *    worker sleeps in SQLite's busy handler, which polls in steps of up to
+ *    25 ms; the busy timeout stays for other processes on the same file;
+ *  - checkpoints, which copy the WAL into the database and fsync both, run
+ *    on one background thread (`ckpt`) with its own connection, woken by a
+ *    WAL hook once the WAL holds CKPT_FRAMES pages, instead of inside the
+ *    COMMIT of whichever request crossed SQLite's threshold.  Should the
+ *    WAL still reach CKPT_FRAMES_MAX pages (the thread cannot finish while
+ *    writers keep appending), the committing request checkpoints it itself
+ *    while it still holds `writer`, as SQLite would by default.
+ *
  * Each statement of store.c's table is prepared on first use
  * (SQLITE_PREPARE_PERSISTENT), kept for the life of the connection, and reset
  * with its bindings cleared after every use.
@@ -19,7 +33,9 @@
  * Nothing logged here carries a value: messages name the statement and
  * SQLite's error text (which names columns and constraints, never data).
  */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +47,32 @@
 #include "banned.h"
 
 #define BUSY_TIMEOUT_MS 5000
+#define CKPT_FRAMES 1000      /* SQLite's own autocheckpoint threshold */
+#define CKPT_FRAMES_MAX 10000 /* about 40 MB of WAL */
 
 struct sq {
 	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
+	bool writing;                /* holds `writer` */
+	bool hooked;                 /* counted in ckpt.users */
 };
+
+/* This process's writers, one at a time. */
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
+
+/* The checkpoint thread: one per process, for the file its first WAL
+ * connection opened; connections to another file keep SQLite's own. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	sqlite3 *db;  /* the thread's own connection */
+	char *path;   /* NULL: no thread */
+	int users;    /* open connections whose WAL hook wakes it */
+	bool due;     /* a commit found CKPT_FRAMES or more in the WAL */
+	bool stop;
+} ckpt = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 /* ---- the schema ---- */
 
@@ -278,6 +314,10 @@ static int sq_query(struct rows *r, const struct arg *a, size_t na)
 			s->st[r->id] = st;
 	}
 	r->h = st;
+	if (r->id == ST_BEGIN_WRITE && !s->writing) {
+		pthread_mutex_lock(&writer);
+		s->writing = true;
+	}
 	if ((size_t)sqlite3_bind_parameter_count(st) != na) {
 		log_msgf("error", "sqlite %s: %zu arguments for %d parameters",
 			 name, na, sqlite3_bind_parameter_count(st));
@@ -317,6 +357,16 @@ out:
 	return ret;
 }
 
+/* Gives `writer` back once this connection's write transaction has ended,
+ * however it ended: COMMIT, ROLLBACK, or SQLite rolling back by itself. */
+static void writer_release(struct sq *s)
+{
+	if (s->writing && sqlite3_get_autocommit(s->db)) {
+		s->writing = false;
+		pthread_mutex_unlock(&writer);
+	}
+}
+
 /* Readies r->h for its next use: the cached statement is reset and unbound,
  * so that no borrowed pointer stays bound; a one-off copy is finalized. */
 static void sq_done(struct rows *r)
@@ -325,14 +375,13 @@ static void sq_done(struct rows *r)
 	sqlite3_stmt *st = r->h;
 
 	r->h = NULL;
-	if (!st)
-		return;
-	if (st == s->st[r->id]) {
+	if (st && st == s->st[r->id]) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
-	} else {
+	} else if (st) {
 		sqlite3_finalize(st);
 	}
+	writer_release(s);
 }
 
 /* Steps once: *have tells whether a row is ready. */
@@ -406,6 +455,114 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 	const unsigned char *t = sqlite3_column_text(st, 0);
 
 	snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+/* ---- checkpoints ---- */
+
+/* The checkpoint thread: a PASSIVE checkpoint whenever a commit asks for
+ * one.  PASSIVE takes no lock that a reader or a writer waits for. */
+static void *ckpt_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&ckpt.lock);
+	for (;;) {
+		int rc, wal = 0, done = 0;
+
+		while (!ckpt.due && !ckpt.stop)
+			pthread_cond_wait(&ckpt.wake, &ckpt.lock);
+		if (ckpt.stop)
+			break;
+		ckpt.due = false;
+		pthread_mutex_unlock(&ckpt.lock);
+		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_msgf("warn", "sqlite checkpoint: %s", sqlite3_errmsg(ckpt.db));
+		pthread_mutex_lock(&ckpt.lock);
+	}
+	pthread_mutex_unlock(&ckpt.lock);
+	return NULL;
+}
+
+/* WAL hook of the request connections, called after each commit with the
+ * WAL's size in pages.  Past CKPT_FRAMES_MAX the committing thread, which
+ * still holds `writer`, checkpoints itself so that the WAL stays bounded. */
+static int on_wal(void *unused, sqlite3 *db, const char *name, int frames)
+{
+	(void)unused;
+	if (frames >= CKPT_FRAMES_MAX) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (frames >= CKPT_FRAMES) {
+		pthread_mutex_lock(&ckpt.lock);
+		ckpt.due = true;
+		pthread_cond_signal(&ckpt.wake);
+		pthread_mutex_unlock(&ckpt.lock);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * Hands connection s's checkpoints to the thread, starting it with its own
+ * connection to path if it is not running.  A connection to another file,
+ * or one for which the thread cannot start, keeps SQLite's autocheckpoint.
+ */
+static void ckpt_join(struct sq *s, const char *path)
+{
+	sqlite3 *db = NULL;
+
+	pthread_mutex_lock(&ckpt.lock);
+	if (ckpt.path && strcmp(ckpt.path, path))
+		goto out;
+	if (!ckpt.path) {
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK) {
+			log_msgf("warn", "sqlite: no checkpoint thread: %s",
+				 db ? sqlite3_errmsg(db) : "out of memory");
+			goto out;
+		}
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		ckpt.db = db;
+		ckpt.stop = ckpt.due = false;
+		if (pthread_create(&ckpt.thread, NULL, ckpt_main, NULL)) {
+			log_msgf("warn", "sqlite: no checkpoint thread: cannot start it");
+			ckpt.db = NULL;
+			goto out;
+		}
+		db = NULL;
+		ckpt.path = xstrdup(path);
+	}
+	ckpt.users++;
+	s->hooked = true;
+	sqlite3_wal_hook(s->db, on_wal, NULL);
+out:
+	pthread_mutex_unlock(&ckpt.lock);
+	sqlite3_close(db);
+}
+
+/* Connection s no longer needs the thread; the last one stops it. */
+static void ckpt_leave(struct sq *s)
+{
+	bool last;
+
+	if (!s->hooked)
+		return;
+	s->hooked = false;
+	pthread_mutex_lock(&ckpt.lock);
+	last = --ckpt.users == 0;
+	if (last) {
+		ckpt.stop = true;
+		pthread_cond_signal(&ckpt.wake);
+	}
+	pthread_mutex_unlock(&ckpt.lock);
+	if (!last)
+		return;
+	pthread_join(ckpt.thread, NULL);
+	if (sqlite3_close(ckpt.db) != SQLITE_OK)
+		log_msgf("error", "sqlite close: %s", sqlite3_errmsg(ckpt.db));
+	pthread_mutex_lock(&ckpt.lock);
+	ckpt.db = NULL;
+	free(ckpt.path);
+	ckpt.path = NULL;
+	pthread_mutex_unlock(&ckpt.lock);
 }
 
 /* ---- lifecycle ---- */
@@ -493,6 +650,8 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	/* an in-memory database answers "memory"; anything else is odd */
 	if (strcasecmp(val, "wal") && strcasecmp(val, "memory"))
 		log_msgf("warn", "sqlite: journal_mode is %s, not wal", val);
+	if (!strcasecmp(val, "wal"))
+		ckpt_join(s, path);
 	/* 8 MiB of page cache per connection (the default is 2 MiB): the
 	 * indexes of a large store's hot leads stay in memory */
 	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -8192", NULL, 0) ||
@@ -522,10 +681,15 @@ static void sq_close(struct store *base)
 
 	if (!s)
 		return;
+	if (s->writing) { /* a transaction left open: closing rolls it back */
+		s->writing = false;
+		pthread_mutex_unlock(&writer);
+	}
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_msgf("error", "sqlite close: %s", sqlite3_errmsg(s->db));
+	ckpt_leave(s);
 	free(s);
 }
 

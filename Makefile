@@ -123,15 +123,24 @@ fuzz-clean:
 # nginx on a small and a large store.  The large store (100 campaigns,
 # 100,000 leads, 5,000,000 mappings) is generated once by bench/gen and
 # reused; `make bench-store` makes only it.  BENCH_ARGS goes to bench/perf
-# (e.g. BENCH_ARGS="--only small --repeat 3").
+# (e.g. BENCH_ARGS="--only small --repeat 3").  `make bench-pg` is the same
+# with cmsd on PostgreSQL: tests/pgserver's server in $(BENCH_PG), made on
+# first use and stopped after each run with its data kept, so that the two
+# generated databases (bench_small, bench_large) are reused;
+# `make bench-pg-clean` removes it.
 BENCH_BUILD = build-bench
 BENCH_STORE = $(BENCH_BUILD)/store-large.db
+BENCH_PG    = $(BENCH_BUILD)/pg
 BENCH_ARGS ?=
 
-.PHONY: bench bench-build bench-store bench-clean
+.PHONY: bench bench-build bench-store bench-clean bench-pg bench-pg-clean
 bench: bench-build $(BENCH_STORE)
 	bench/perf --cmsd $(BENCH_BUILD)/cmsd --pace $(BENCH_BUILD)/pace \
 		--large-store $(BENCH_STORE) $(BENCH_ARGS)
+
+bench-pg: bench-build
+	bench/perf --cmsd $(BENCH_BUILD)/cmsd --pace $(BENCH_BUILD)/pace \
+		--pg-dir $(BENCH_PG) $(BENCH_ARGS)
 
 bench-build:
 	$(MAKE) BUILD=$(BENCH_BUILD) OPT="-O2 -g" $(BENCH_BUILD)/cmsd $(BENCH_BUILD)/pace
@@ -144,5 +153,8 @@ $(BENCH_STORE): bench/gen | bench-build
 	bench/gen --cmsd $(BENCH_BUILD)/cmsd $@
 
 clean: bench-clean
-bench-clean:
+bench-clean: bench-pg-clean
 	rm -rf $(BENCH_BUILD)
+
+bench-pg-clean:
+	tests/pgserver stop $(BENCH_PG)

@@ -474,7 +474,16 @@ static void *ckpt_main(void *unused)
 			break;
 		ckpt.due = false;
 		pthread_mutex_unlock(&ckpt.lock);
+		/* the bulk of the WAL while writers go on; then, with writers
+		 * held, the few pages they added meanwhile, so that the WAL is
+		 * whole in the database and the next writer starts it afresh */
 		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
+		if (rc == SQLITE_OK) {
+			pthread_mutex_lock(&writer);
+			rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						       &wal, &done);
+			pthread_mutex_unlock(&writer);
+		}
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_msgf("warn", "sqlite checkpoint: %s", sqlite3_errmsg(ckpt.db));
 		pthread_mutex_lock(&ckpt.lock);
@@ -502,10 +511,10 @@ static int on_wal(void *unused, sqlite3 *db, const char *name, int frames)
 
 /*
  * Hands connection s's checkpoints to the thread, starting it with its own
- * connection to path if it is not running.  A connection to another file,
+ * connection to path (synchronous set by sync_sql) if it is not running.  A connection to another file,
  * or one for which the thread cannot start, keeps SQLite's autocheckpoint.
  */
-static void ckpt_join(struct sq *s, const char *path)
+static void ckpt_join(struct sq *s, const char *path, const char *sync_sql)
 {
 	sqlite3 *db = NULL;
 
@@ -520,6 +529,13 @@ static void ckpt_join(struct sq *s, const char *path)
 			goto out;
 		}
 		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		/* a connection that has not read the file does not know it is
+		 * in WAL mode, and its checkpoints do nothing */
+		if (sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, sync_sql, NULL, NULL, NULL) != SQLITE_OK) {
+			log_msgf("warn", "sqlite: no checkpoint thread: %s", sqlite3_errmsg(db));
+			goto out;
+		}
 		ckpt.db = db;
 		ckpt.stop = ckpt.due = false;
 		if (pthread_create(&ckpt.thread, NULL, ckpt_main, NULL)) {
@@ -651,7 +667,7 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	if (strcasecmp(val, "wal") && strcasecmp(val, "memory"))
 		log_msgf("warn", "sqlite: journal_mode is %s, not wal", val);
 	if (!strcasecmp(val, "wal"))
-		ckpt_join(s, path);
+		ckpt_join(s, path, sync_sql);
 	/* 8 MiB of page cache per connection (the default is 2 MiB): the
 	 * indexes of a large store's hot leads stay in memory */
 	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -8192", NULL, 0) ||

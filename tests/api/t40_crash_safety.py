@@ -340,3 +340,50 @@ def test_sigkill_sqlite_sync_full():
     if backend() != "sqlite":
         skip("CMSD_SQLITE_SYNC applies to SQLite only; this run is on %s" % backend())
     run_kills({"CMSD_SQLITE_SYNC": "full"}, "CMSD_SQLITE_SYNC=full")
+
+
+def test_checkpoints_carry_the_wal_into_the_database():
+    """SQLite: while writers keep writing, cmsd's checkpoint thread copies the
+    WAL into the database file (docs/performance.md, recommendation 4), so
+    the database file alone holds all but the last few hundred changes, and
+    every change is in the store once cmsd stops."""
+    if backend() != "sqlite":
+        skip("checkpoints are SQLite's; this run is on %s" % backend())
+    import shutil
+    import sqlite3
+    srv = Server().start()
+    use(srv)
+    F = make_fixture(extra_agents=4)
+    auth = bearer(F.tok["admin"])
+    per_writer = 300
+    statuses = []
+
+    def writer(user):
+        def go():
+            for i in range(per_writer):
+                assigned = [user] if i % 2 == 0 else []
+                unassigned = [] if i % 2 == 0 else [user]
+                statuses.append(put_mapping(auth, F.campaign, F.lead, assigned, unassigned).status)
+        return go
+
+    parallel([writer(u) for u in F.agents], "toggling writers", timeout=300 * SLOW)
+    total = per_writer * len(F.agents)
+    eq(statuses, [200] * total, "answers to %d toggling PUTs" % total)
+    time.sleep(1.0 * SLOW)   # the last checkpoint, if one was due, finishes
+    path = srv.store_url()[len("sqlite:"):]
+    alone = os.path.join(srv.tmpdir, "file-alone.db")
+    shutil.copyfile(path, alone)
+    db = sqlite3.connect(alone)
+    try:
+        in_file = db.execute("SELECT count(*) FROM mapping_history WHERE lead_id = ?",
+                             (F.lead,)).fetchone()[0]
+    finally:
+        db.close()
+    print("# t40 checkpoints: %d of %d history rows in the database file without its WAL"
+          % (in_file, total), flush=True)
+    # a checkpoint is due every 1,000 WAL pages, a few pages per PUT
+    assert in_file >= total - 600, \
+        "only %d of %d changes reached the database file: no checkpoints?" % (in_file, total)
+    eq(srv.stop(), 0, "exit code")
+    eq(int(store_sql(srv.store_url(), "SELECT count(*) FROM mapping_history WHERE lead_id = %d"
+                     % F.lead)[0][0]), total, "history rows after the stop")

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -120,6 +121,56 @@ size_t utf8_char(const unsigned char *s)
 		if (s[i] < 0x80 || s[i] > 0xBF)
 			return 0;
 	return n;
+}
+
+void json_quote(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	size_t n;
+
+	strbuf_addch(sb, '"');
+	for (;;) {
+		const char *esc = NULL;
+		char u[7];
+
+		/* plain bytes are copied a run at a time */
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			strbuf_add(sb, run, (size_t)(p - run));
+		if (!*p)
+			break;
+		switch (*p) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default: break;
+		}
+		if (esc) {
+			strbuf_addstr(sb, esc);
+			p++;
+		} else if (*p < 0x20) {
+			memcpy(u, "\\u00", 4);
+			u[4] = hex[*p >> 4];
+			u[5] = hex[*p & 15];
+			u[6] = '\0';
+			strbuf_addstr(sb, u);
+			p++;
+		} else if ((n = utf8_char(p))) {
+			strbuf_add(sb, p, n);
+			p += n;
+		} else {
+			strbuf_addstr(sb, "\\ufffd");
+			p++;
+		}
+		run = p;
+	}
+	strbuf_addch(sb, '"');
 }
 
 /* Make s valid UTF-8 in place: each byte that starts no valid character

@@ -65,4 +65,10 @@ void strset_free(struct strset *set);
 /* Length of the valid UTF-8 character at s (NUL-terminated), or 0. */
 size_t utf8_char(const unsigned char *s);
 
+struct strbuf;
+/* s as a JSON string, quoted and escaped as jansson's compact dump writes it
+ * (so that text made here and text jansson makes are the same bytes), each
+ * byte that starts no valid UTF-8 character written as U+FFFD. */
+void json_quote(struct strbuf *sb, const char *s);
+
 #endif

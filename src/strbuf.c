@@ -47,6 +47,20 @@ void strbuf_addch(struct strbuf *sb, int c)
 	strbuf_add(sb, &ch, 1);
 }
 
+void strbuf_addint(struct strbuf *sb, int64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	strbuf_add(sb, p, (size_t)(d + sizeof(d) - p));
+}
+
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

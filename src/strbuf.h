@@ -6,6 +6,7 @@
 #define CMSD_STRBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf {
 	char *buf;    /* NUL-terminated once anything was added; else NULL */
@@ -19,6 +20,8 @@ void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t n);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, int c);
+/* v in decimal, without printf (request paths write many numbers). */
+void strbuf_addint(struct strbuf *sb, int64_t v);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Empty the buffer, keeping its memory. */

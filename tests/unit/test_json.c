@@ -1,10 +1,12 @@
 /*
  * test_json.c - body parsing and field validation (src/json.c).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "strbuf.h"
 #include "unit.h"
 
 void suite_json(void);
@@ -134,11 +136,76 @@ static void names_and_logins(void)
 	json_decref(o);
 }
 
+/* json_quote() writes what jansson's compact dump writes, byte for byte:
+ * the mapping answers and their ETags are made with it. */
+static void quoting_matches_jansson(void)
+{
+	static const char *const cases[] = {
+		"", "anav_agent", "a\"b\\c/d", "tab\there\nnew\rline\bback\fform",
+		"\x01\x02\x1f\x7f end", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		"\xe2\x80\xa8 line separator", "<script>&'",
+	};
+	size_t i;
+	char c[2] = { 0, 0 };
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) + 31; i++) {
+		const char *s = cases[0];
+		struct strbuf sb = STRBUF_INIT;
+		json_t *j;
+		char *want;
+
+		if (i < sizeof(cases) / sizeof(cases[0])) {
+			s = cases[i];
+		} else { /* every control character alone */
+			c[0] = (char)(i - sizeof(cases) / sizeof(cases[0]) + 1);
+			s = c;
+		}
+		j = json_string(s);
+		want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+		json_quote(&sb, s);
+		CHECK(want && !strcmp(strbuf_str(&sb), want));
+		if (want && strcmp(strbuf_str(&sb), want))
+			fprintf(stderr, "  json_quote: %s, jansson: %s\n", strbuf_str(&sb), want);
+		free(want);
+		json_decref(j);
+		strbuf_release(&sb);
+	}
+}
+
+/* Bytes that start no valid UTF-8 character become U+FFFD, each once. */
+static void quoting_repairs_utf8(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	json_quote(&sb, "a\xff\xc3(b\xed\xa0\x80");
+	CHECK(!strcmp(strbuf_str(&sb), "\"a\\ufffd\\ufffd(b\\ufffd\\ufffd\\ufffd\""));
+	strbuf_release(&sb);
+}
+
+static void integers(void)
+{
+	static const int64_t v[] = { 0, 7, -7, 10, 1234567890123, INT64_MAX, INT64_MIN };
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		char want[32];
+
+		snprintf(want, sizeof(want), "%" PRId64, v[i]);
+		strbuf_addstr(&sb, "x");
+		strbuf_addint(&sb, v[i]);
+		CHECK(!strcmp(strbuf_str(&sb) + 1, want) && sb.len == strlen(want) + 1);
+		strbuf_release(&sb);
+	}
+}
+
 void suite_json(void)
 {
 	static const struct unit_test t[] = {
 		{ "body_object", body_object }, { "ids", ids }, { "strlists", strlists },
 		{ "big_set", big_set }, { "names_and_logins", names_and_logins },
+		{ "quoting_matches_jansson", quoting_matches_jansson },
+		{ "quoting_repairs_utf8", quoting_repairs_utf8 }, { "integers", integers },
 	};
 	unit_run("json", t, sizeof(t) / sizeof(t[0]));
 }

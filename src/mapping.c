@@ -20,25 +20,55 @@
 
 #include "json.h"
 #include "resource.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define MAX_IDS 10000
 
-/* The answer's shape, built in the order the vendor's clients expect. */
-static json_t *mapping_json(int64_t cl, json_t *acu, json_t *ucu, int64_t lead,
-			    int64_t campaign, json_t *aid, json_t *uid)
+/*
+ * The answer's shape, in the order the vendor's clients expect, as compact
+ * JSON text: the four lists arrive already written (the elements between
+ * the brackets), and `more` (NULL, or members that start with a comma) ends
+ * the object.  Every mapping answer, and so every ETag, is made here.
+ */
+static void mapping_text(struct strbuf *out, int64_t cl, const struct strbuf *acu,
+			 const struct strbuf *ucu, int64_t lead, int64_t campaign,
+			 const struct strbuf *aid, const struct strbuf *uid, const char *more)
 {
-	json_t *o = json_object();
+	strbuf_addstr(out, "{\"campaignLeadId\":");
+	strbuf_addint(out, cl);
+	strbuf_addstr(out, ",\"assignedCampaignUserIds\":[");
+	strbuf_addstr(out, strbuf_str(acu));
+	strbuf_addstr(out, "],\"unassignedCampaignUserIds\":[");
+	strbuf_addstr(out, strbuf_str(ucu));
+	strbuf_addstr(out, "],\"leadId\":");
+	strbuf_addint(out, lead);
+	strbuf_addstr(out, ",\"campaignId\":");
+	strbuf_addint(out, campaign);
+	strbuf_addstr(out, ",\"assignedUserIds\":[");
+	strbuf_addstr(out, strbuf_str(aid));
+	strbuf_addstr(out, "],\"unassignedUserIds\":[");
+	strbuf_addstr(out, strbuf_str(uid));
+	strbuf_addch(out, ']');
+	if (more)
+		strbuf_addstr(out, more);
+	strbuf_addch(out, '}');
+}
 
-	json_object_set_new(o, "campaignLeadId", json_integer(cl));
-	json_object_set_new(o, "assignedCampaignUserIds", acu);
-	json_object_set_new(o, "unassignedCampaignUserIds", ucu);
-	json_object_set_new(o, "leadId", json_integer(lead));
-	json_object_set_new(o, "campaignId", json_integer(campaign));
-	json_object_set_new(o, "assignedUserIds", aid);
-	json_object_set_new(o, "unassignedUserIds", uid);
-	return o;
+/* One more element of a list being written: a comma before all but the first. */
+static void add_int(struct strbuf *list, int64_t v)
+{
+	if (list->len)
+		strbuf_addch(list, ',');
+	strbuf_addint(list, v);
+}
+
+static void add_str(struct strbuf *list, const char *s)
+{
+	if (list->len)
+		strbuf_addch(list, ',');
+	json_quote(list, s);
 }
 
 /* 404 naming the campaign, or the lead, unless campaign is the caller's and
@@ -72,29 +102,9 @@ static int resolve(struct request *r, int64_t campaign, const struct strlist *l,
 	return 0;
 }
 
-static json_t *ints(const int64_t *v, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_integer(v[i]));
-	return a;
-}
-
-static json_t *strs(const struct strlist *l)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		json_array_append_new(a, json_string(l->v[i]));
-	return a;
-}
-
-
+/* The four lists of a state, [1] the assigned users, [0] the others. */
 struct state {
-	json_t *acu, *ucu, *aid, *uid;
+	struct strbuf cu[2], id[2];
 };
 
 static int add_user(void *ctx, const void *row)
@@ -102,52 +112,38 @@ static int add_user(void *ctx, const void *row)
 	struct state *st = ctx;
 	const struct mapping_user *mu = row;
 
-	json_array_append_new(mu->mapped ? st->acu : st->ucu, json_integer(mu->campaign_user_id));
-	json_array_append_new(mu->mapped ? st->aid : st->uid, json_string(mu->user_id));
+	add_int(&st->cu[mu->mapped], mu->campaign_user_id);
+	add_str(&st->id[mu->mapped], mu->user_id);
 	return 0;
 }
 
-/* The current state of campaign lead cl as the PUT answer's object. */
-static int current(struct request *r, const struct campaign_lead *cl, json_t **out)
+/* The current state of campaign lead cl, appended to out as text. */
+static int current(struct request *r, const struct campaign_lead *cl, struct strbuf *out)
 {
-	struct state st = { json_array(), json_array(), json_array(), json_array() };
+	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
 	int rc = store_mapping_get(r->store, cl->campaign_id, cl->id, add_user, &st);
+	int i;
 
-	*out = mapping_json(cl->id, st.acu, st.ucu, cl->lead_id, cl->campaign_id, st.aid, st.uid);
-	if (rc) {
-		json_decref(*out);
-		*out = NULL;
-		return http_store_error(r, rc, "lead", cl->lead_id);
+	if (!rc)
+		mapping_text(out, cl->id, &st.cu[1], &st.cu[0], cl->lead_id, cl->campaign_id,
+			     &st.id[1], &st.id[0], NULL);
+	for (i = 0; i < 2; i++) {
+		strbuf_release(&st.cu[i]);
+		strbuf_release(&st.id[i]);
 	}
-	return 0;
-}
-
-/* The compact text of an answer, as send_answer would write it. */
-static char *answer_text(const json_t *o)
-{
-	return json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	return rc ? http_store_error(r, rc, "lead", cl->lead_id) : 0;
 }
 
 /* r->etag = the strong ETag of the answer `text`: a hash of its bytes. */
-static void etag_of_text(struct request *r, const char *text)
+static void etag_of_text(struct request *r, const struct strbuf *text)
 {
 	unsigned char h[16];
 	char b64[sodium_base64_ENCODED_LEN(sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)text, strlen(text), NULL, 0);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)strbuf_str(text), text->len,
+			   NULL, 0);
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	snprintf(r->etag, sizeof(r->etag), "\"%s\"", b64);
-}
-
-/* r->etag = the strong ETag of object o. */
-static void set_etag(struct request *r, const json_t *o)
-{
-	char *text = answer_text(o);
-
-	r->etag[0] = '\0';
-	if (text)
-		etag_of_text(r, text);
-	free(text);
 }
 
 /* Whether header value `list` (If-Match or If-None-Match) names r->etag:
@@ -176,22 +172,21 @@ static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
 	return false;
 }
 
-/* A single-lead GET: 304 when If-None-Match names the current state.  The
- * text is made once, for the ETag and the answer both. */
-static int reply_state(struct request *r, json_t *o)
+/* A single-lead GET of campaign lead cl: 304 when If-None-Match names the
+ * current state.  The text is made once, for the ETag and the answer both. */
+static int reply_state(struct request *r, const struct campaign_lead *cl)
 {
 	const char *inm = http_header(r, "If-None-Match");
-	char *text = answer_text(o);
+	struct strbuf text = STRBUF_INIT;
 
-	json_decref(o);
-	if (!text)
-		return error_set(&r->err, ERR_INTERNAL);
-	etag_of_text(r, text);
+	if (current(r, cl, &text))
+		return -1;
+	etag_of_text(r, &text);
 	if (inm && etag_listed(r, inm, true)) {
-		free(text);
+		strbuf_release(&text);
 		return http_reply(r, 304, NULL);
 	}
-	return http_reply_text(r, 200, "application/json", text);
+	return http_reply_text(r, 200, "application/json", strbuf_detach(&text));
 }
 
 struct rows {
@@ -213,7 +208,7 @@ static int collect(void *ctx, const void *row)
 static int list_states(struct request *r, int64_t campaign, const struct page *pg)
 {
 	struct rows rs = { NULL, 0 };
-	json_t *arr = NULL, *o;
+	struct strbuf text = STRBUF_INIT;
 	size_t i;
 	int rc = -1, src;
 
@@ -222,16 +217,17 @@ static int list_states(struct request *r, int64_t campaign, const struct page *p
 		http_store_error(r, src, "campaign", campaign);
 		goto out;
 	}
-	arr = json_array();
+	strbuf_addch(&text, '[');
 	for (i = 0; i < rs.n; i++) {
-		if (current(r, &rs.v[i], &o))
+		if (i)
+			strbuf_addch(&text, ',');
+		if (current(r, &rs.v[i], &text))
 			goto out;
-		json_array_append_new(arr, o);
 	}
-	rc = http_reply(r, 200, arr);
-	arr = NULL;
+	strbuf_addch(&text, ']');
+	rc = http_reply_text(r, 200, "application/json", strbuf_detach(&text));
 out:
-	json_decref(arr);
+	strbuf_release(&text);
 	free(rs.v);
 	return rc;
 }
@@ -241,7 +237,6 @@ int mapping_get(struct request *r)
 	int64_t campaign, lead;
 	struct campaign_lead cl;
 	struct page pg;
-	json_t *o;
 	int rc;
 
 	http_query_id(r, "campaignId", &campaign);
@@ -260,16 +255,15 @@ int mapping_get(struct request *r)
 			return http_store_error(r, rc, "campaign", campaign);
 		return list_states(r, campaign, &pg);
 	}
-	if (find_campaign_lead(r, campaign, lead, &cl) || current(r, &cl, &o))
+	if (find_campaign_lead(r, campaign, lead, &cl))
 		return -1;
-	return reply_state(r, o);
+	return reply_state(r, &cl);
 }
 
 int mapping_lead_user(struct request *r)
 {
 	int64_t lead;
 	struct campaign_lead cl;
-	json_t *o;
 	int rc;
 
 	if (http_query_id(r, "leadId", &lead))
@@ -281,19 +275,18 @@ int mapping_lead_user(struct request *r)
 	rc = store_campaign_lead_find(r->store, r->ids[2], lead, &cl);
 	if (rc)
 		return http_store_error(r, rc, "lead", lead);
-	if (current(r, &cl, &o))
-		return -1;
-	return reply_state(r, o);
+	return reply_state(r, &cl);
 }
 
 /* The userIds of list l whose campaign user (cu[i]) is among changed[0..n),
- * in request order, each once. */
-static json_t *changed_names(const struct strlist *l, const int64_t *cu, const int64_t *changed,
-			     size_t n)
+ * in request order, each once, written to out as a JSON array; returns how
+ * many. */
+static size_t changed_names(struct strbuf *out, const struct strlist *l, const int64_t *cu,
+			    const int64_t *changed, size_t n)
 {
 	struct strset *seen = strset_new(n);
-	json_t *a = json_array();
-	size_t i, j;
+	struct strbuf names = STRBUF_INIT;
+	size_t i, j, count = 0;
 
 	for (i = 0; i < l->n; i++) {
 		for (j = 0; j < n && changed[j] != cu[i]; j++)
@@ -301,22 +294,27 @@ static json_t *changed_names(const struct strlist *l, const int64_t *cu, const i
 		if (j == n || strset_has(seen, l->v[i]))
 			continue;
 		strset_add(seen, l->v[i]);
-		json_array_append_new(a, json_string(l->v[i]));
+		add_str(&names, l->v[i]);
+		count++;
 	}
+	strbuf_addch(out, '[');
+	strbuf_addstr(out, strbuf_str(&names));
+	strbuf_addch(out, ']');
+	strbuf_release(&names);
 	strset_free(seen);
-	return a;
+	return count;
 }
 
-/* Record what changed in the lead's history, unless nothing did. */
-static int record(struct request *r, const struct campaign_lead *cl, json_t *assigned,
-		  json_t *unassigned)
+/* Record what changed in the lead's history (JSON arrays of userIds),
+ * unless nothing did. */
+static int record(struct request *r, const struct campaign_lead *cl, const struct strbuf *assigned,
+		  const struct strbuf *unassigned, bool changed)
 {
 	struct history_entry h;
 	struct timespec now;
-	char *a = NULL, *u = NULL;
-	int rc = -1, src;
+	int src;
 
-	if (!json_array_size(assigned) && !json_array_size(unassigned))
+	if (!changed)
 		return 0;
 	memset(&h, 0, sizeof(h));
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -326,47 +324,73 @@ static int record(struct request *r, const struct campaign_lead *cl, json_t *ass
 	h.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	snprintf(h.changed_by, sizeof(h.changed_by), "%s", r->who.user_id);
 	snprintf(h.request_id, sizeof(h.request_id), "%s", r->id);
-	a = json_dumps(assigned, JSON_COMPACT);
-	u = json_dumps(unassigned, JSON_COMPACT);
-	if (!a || !u) {
-		error_set(&r->err, ERR_INTERNAL);
-		goto out;
-	}
-	h.assigned = a;
-	h.unassigned = u;
+	h.assigned = strbuf_str(assigned);
+	h.unassigned = strbuf_str(unassigned);
 	src = store_history_add(r->store, &h);
-	if (src) {
-		http_store_error(r, src, "lead", cl->lead_id);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(a);
-	free(u);
-	return rc;
+	return src ? http_store_error(r, src, "lead", cl->lead_id) : 0;
 }
 
 /* r->etag = the ETag of cl's current state. */
 static int etag_now(struct request *r, const struct campaign_lead *cl)
 {
-	json_t *o;
+	struct strbuf text = STRBUF_INIT;
+	int rc = current(r, cl, &text);
 
-	if (current(r, cl, &o))
-		return -1;
-	set_etag(r, o);
-	json_decref(o);
-	return 0;
+	if (!rc)
+		etag_of_text(r, &text);
+	strbuf_release(&text);
+	return rc;
+}
+
+/*
+ * The PUT's answer: the campaign users and userIds it named, in its order;
+ * on a dry run also the userIds whose state would change (texts of JSON
+ * arrays).
+ */
+static char *put_answer(int64_t cl, int64_t lead, int64_t campaign, const int64_t *acu,
+			const struct strlist *as, const int64_t *ucu, const struct strlist *un,
+			const struct strbuf *achanged, const struct strbuf *uchanged, bool dry)
+{
+	struct strbuf cu[2] = { STRBUF_INIT, STRBUF_INIT }, id[2] = { STRBUF_INIT, STRBUF_INIT };
+	struct strbuf out = STRBUF_INIT, more = STRBUF_INIT;
+	size_t i;
+	int k;
+
+	for (i = 0; i < as->n; i++) {
+		add_int(&cu[1], acu[i]);
+		add_str(&id[1], as->v[i]);
+	}
+	for (i = 0; i < un->n; i++) {
+		add_int(&cu[0], ucu[i]);
+		add_str(&id[0], un->v[i]);
+	}
+	if (dry) {
+		strbuf_addstr(&more, ",\"dryRun\":true,\"changes\":{\"assignedUserIds\":");
+		strbuf_addstr(&more, strbuf_str(achanged));
+		strbuf_addstr(&more, ",\"unassignedUserIds\":");
+		strbuf_addstr(&more, strbuf_str(uchanged));
+		strbuf_addch(&more, '}');
+	}
+	mapping_text(&out, cl, &cu[1], &cu[0], lead, campaign, &id[1], &id[0],
+		     dry ? strbuf_str(&more) : NULL);
+	for (k = 0; k < 2; k++) {
+		strbuf_release(&cu[k]);
+		strbuf_release(&id[k]);
+	}
+	strbuf_release(&more);
+	return strbuf_detach(&out);
 }
 
 int mapping_put(struct request *r)
 {
-	json_t *body = NULL, *out, *achanged = NULL, *uchanged = NULL, *changes;
+	json_t *body = NULL;
+	struct strbuf achanged = STRBUF_INIT, uchanged = STRBUF_INIT;
 	int64_t campaign = 0, lead = 0, *acu = NULL, *ucu = NULL, *adone = NULL, *udone = NULL;
 	struct strlist as = STRLIST_INIT, un = STRLIST_INIT;
 	struct strset *seen = NULL;
 	struct campaign_lead cl;
 	const char *if_match = http_header(r, "If-Match");
-	size_t i, na = 0, nu = 0;
+	size_t i, na = 0, nu = 0, changed;
 	bool dry = false;
 	int rc = -1, src;
 
@@ -424,32 +448,25 @@ int mapping_put(struct request *r)
 		http_store_error(r, src, "lead", lead);
 		goto out;
 	}
-	achanged = changed_names(&as, acu, adone, na);
-	uchanged = changed_names(&un, ucu, udone, nu);
-	if (!dry && record(r, &cl, achanged, uchanged))
+	changed = changed_names(&achanged, &as, acu, adone, na) +
+		  changed_names(&uchanged, &un, ucu, udone, nu);
+	if (!dry && record(r, &cl, &achanged, &uchanged, changed > 0))
 		goto out;
 	r->etag[0] = '\0';
 	if (if_match && !dry && etag_now(r, &cl)) /* the new state's */
 		goto out;
-	out = mapping_json(cl.id, ints(acu, as.n), ints(ucu, un.n), lead, campaign, strs(&as),
-			   strs(&un));
-	if (dry) {
-		/* http.c rolls the transaction back: nothing changes */
-		r->dry_run = true;
-		changes = json_object();
-		json_object_set(changes, "assignedUserIds", achanged);
-		json_object_set(changes, "unassignedUserIds", uchanged);
-		json_object_set_new(out, "dryRun", json_true());
-		json_object_set_new(out, "changes", changes);
-	}
-	rc = http_reply(r, 200, out);
+	/* on a dry run http.c rolls the transaction back: nothing changes */
+	r->dry_run = dry;
+	rc = http_reply_text(r, 200, "application/json",
+			     put_answer(cl.id, lead, campaign, acu, &as, ucu, &un, &achanged,
+					&uchanged, dry));
 out:
 	free(acu);
 	free(ucu);
 	free(adone);
 	free(udone);
-	json_decref(achanged);
-	json_decref(uchanged);
+	strbuf_release(&achanged);
+	strbuf_release(&uchanged);
 	strset_free(seen);
 	strlist_release(&as);
 	strlist_release(&un);

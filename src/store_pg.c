@@ -184,24 +184,36 @@ static const char *const pg_sql[ST__COUNT] = {
 		" JOIN users u ON u.cc_id = p.cc_id"
 		" WHERE c.id = ?1 AND u.pk = ?2"
 		" ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
-	/* ordinality counts from 1; store.c wants array indexes */
+	/*
+	 * The planner guesses 100 elements for a JSON array and then hashes
+	 * whole tables (every user, every campaign user) to join them, at a
+	 * cost that grows with the store.  Each element is looked up alone
+	 * instead: a LATERAL subquery that OFFSET 0 keeps from being merged
+	 * into the join, or a scalar subquery, runs once per element on a
+	 * unique index.  Ordinality counts from 1; store.c wants indexes.
+	 */
 	[ST_USER_PK_MANY] =
-		"SELECT j.ord - 1, u.pk FROM json_array_elements_text(?1::json)"
+		"SELECT j.ord - 1, x.pk FROM json_array_elements_text(?1::json)"
 		" WITH ORDINALITY AS j(v, ord)"
-		" JOIN users u ON u.user_id = j.v"
-		" WHERE ?2 = 0 OR u.cc_id = ?2",
+		" CROSS JOIN LATERAL (SELECT u.pk FROM users u WHERE u.user_id = j.v"
+		" AND (?2 = 0 OR u.cc_id = ?2) OFFSET 0) x",
 	[ST_CU_RESOLVE_MANY] =
-		"SELECT j.ord - 1, cu.id FROM json_array_elements_text(?1::json)"
+		"SELECT j.ord - 1, x.id FROM json_array_elements_text(?1::json)"
 		" WITH ORDINALITY AS j(v, ord)"
-		" JOIN users u ON u.user_id = j.v"
-		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2",
+		" CROSS JOIN LATERAL (SELECT cu.id FROM users u"
+		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2"
+		" WHERE u.user_id = j.v OFFSET 0) x",
 	[ST_MAP_ADD_MANY] =
 		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
-		" SELECT cl.id, cu.id FROM json_array_elements_text(?2::json) j(v)"
-		" JOIN campaign_user cu ON cu.id = j.v::bigint"
-		" JOIN campaign_lead cl ON cl.id = ?1"
-		" AND cl.campaign_id = cu.campaign_id"
+		" SELECT cl.id, x.id FROM campaign_lead cl"
+		" CROSS JOIN LATERAL json_array_elements_text(?2::json) j(v)"
+		" CROSS JOIN LATERAL (SELECT cu.id FROM campaign_user cu"
+		" WHERE cu.id = j.v::bigint AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
+		" WHERE cl.id = ?1"
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
+	[ST_MAP_USERS] =
+		"SELECT cu.id, (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"
+		" FROM campaign_user cu WHERE cu.campaign_id = ?1",
 	[ST_MAP_REMOVE_MANY] =
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
 		" AND campaign_user_id IN"

@@ -9,10 +9,14 @@
  *
  * Two things keep SQLite's waits off the request threads of one process
  * (docs/performance.md, recommendation 4):
- *  - writers of this process queue on one mutex (`writer`) taken before
- *    BEGIN IMMEDIATE and given back when the transaction has ended, so no
+ *  - writers of this process take turns (`writer`): a write transaction
+ *    takes its turn before BEGIN IMMEDIATE, a write outside one before its
+ *    statement, and gives it back when the transaction has ended, so no
  *    worker sleeps in SQLite's busy handler, which polls in steps of up to
- *    25 ms; the busy timeout stays for other processes on the same file;
+ *    25 ms.  A writer that waits BUSY_TIMEOUT_MS for its turn gets
+ *    STORE_RETRY, as one that waits for SQLite's lock does; the busy
+ *    timeout stays for other processes on the same file.  The turn is one
+ *    per process, whatever the file (cmsd opens one);
  *  - checkpoints, which copy the WAL into the database and fsync both, run
  *    on one background thread (`ckpt`) with its own connection, woken by a
  *    WAL hook once the WAL holds CKPT_FRAMES pages, instead of inside the
@@ -40,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 #include "sql.h"
@@ -58,11 +63,54 @@ struct sq {
 	bool hooked;                 /* counted in ckpt.users */
 };
 
-/* This process's writers, one at a time. */
-static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
+/* This process's writers, one at a time: a turn that any thread may give
+ * back (a connection is closed by the thread that stops the server). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t free;
+	bool taken;
+} writer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
 
-/* The checkpoint thread: one per process, for the file its first WAL
- * connection opened; connections to another file keep SQLite's own. */
+/* Waits up to ms for the writers' turn; false when it did not come. */
+static bool writer_take(int ms)
+{
+	struct timespec until;
+	bool ok = true;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&writer.lock);
+	while (writer.taken && ok)
+		ok = pthread_cond_timedwait(&writer.free, &writer.lock, &until) == 0 || !writer.taken;
+	if (!writer.taken) {
+		writer.taken = true;
+		ok = true;
+	}
+	pthread_mutex_unlock(&writer.lock);
+	return ok;
+}
+
+static void writer_give(void)
+{
+	pthread_mutex_lock(&writer.lock);
+	writer.taken = false;
+	pthread_cond_signal(&writer.free);
+	pthread_mutex_unlock(&writer.lock);
+}
+
+/*
+ * The checkpoint thread: one per process, for the file its first WAL
+ * connection opened; connections to another file keep SQLite's own.
+ * `life` is held while the thread is started or stopped, so that a
+ * connection that opens while the last one closes waits for the old thread
+ * to be gone; `lock` guards `due` and `stop`, which the thread reads.
+ */
+static pthread_mutex_t life = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -314,8 +362,16 @@ static int sq_query(struct rows *r, const struct arg *a, size_t na)
 			s->st[r->id] = st;
 	}
 	r->h = st;
-	if (r->id == ST_BEGIN_WRITE && !s->writing) {
-		pthread_mutex_lock(&writer);
+	/* a write transaction, or a write on its own, waits for its turn;
+	 * BEGIN counts as read-only to SQLite */
+	if (!s->writing && sqlite3_get_autocommit(s->db) &&
+	    (r->id == ST_BEGIN_WRITE || !sqlite3_stmt_readonly(st))) {
+		if (!writer_take(BUSY_TIMEOUT_MS)) {
+			log_msgf("warn", "sqlite %s: no turn to write within %d ms", name,
+				 BUSY_TIMEOUT_MS);
+			ret = STORE_RETRY;
+			goto out;
+		}
 		s->writing = true;
 	}
 	if ((size_t)sqlite3_bind_parameter_count(st) != na) {
@@ -363,7 +419,7 @@ static void writer_release(struct sq *s)
 {
 	if (s->writing && sqlite3_get_autocommit(s->db)) {
 		s->writing = false;
-		pthread_mutex_unlock(&writer);
+		writer_give();
 	}
 }
 
@@ -440,6 +496,7 @@ out:
 	if (rc != SQLITE_OK)
 		rc = map_rc(s, rc, STORE_ERROR, what);
 	sqlite3_finalize(st);
+	writer_release(s); /* SQLite may have rolled back by itself */
 	return rc;
 }
 
@@ -478,11 +535,10 @@ static void *ckpt_main(void *unused)
 		 * held, the few pages they added meanwhile, so that the WAL is
 		 * whole in the database and the next writer starts it afresh */
 		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
-		if (rc == SQLITE_OK) {
-			pthread_mutex_lock(&writer);
+		if (rc == SQLITE_OK && writer_take(BUSY_TIMEOUT_MS)) {
 			rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 						       &wal, &done);
-			pthread_mutex_unlock(&writer);
+			writer_give();
 		}
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_msgf("warn", "sqlite checkpoint: %s", sqlite3_errmsg(ckpt.db));
@@ -518,7 +574,7 @@ static void ckpt_join(struct sq *s, const char *path, const char *sync_sql)
 {
 	sqlite3 *db = NULL;
 
-	pthread_mutex_lock(&ckpt.lock);
+	pthread_mutex_lock(&life);
 	if (ckpt.path && strcmp(ckpt.path, path))
 		goto out;
 	if (!ckpt.path) {
@@ -550,35 +606,30 @@ static void ckpt_join(struct sq *s, const char *path, const char *sync_sql)
 	s->hooked = true;
 	sqlite3_wal_hook(s->db, on_wal, NULL);
 out:
-	pthread_mutex_unlock(&ckpt.lock);
+	pthread_mutex_unlock(&life);
 	sqlite3_close(db);
 }
 
-/* Connection s no longer needs the thread; the last one stops it. */
+/* Connection s (closed) no longer needs the thread; the last one stops it. */
 static void ckpt_leave(struct sq *s)
 {
-	bool last;
-
 	if (!s->hooked)
 		return;
 	s->hooked = false;
-	pthread_mutex_lock(&ckpt.lock);
-	last = --ckpt.users == 0;
-	if (last) {
+	pthread_mutex_lock(&life);
+	if (--ckpt.users == 0) {
+		pthread_mutex_lock(&ckpt.lock);
 		ckpt.stop = true;
 		pthread_cond_signal(&ckpt.wake);
+		pthread_mutex_unlock(&ckpt.lock);
+		pthread_join(ckpt.thread, NULL);
+		if (sqlite3_close(ckpt.db) != SQLITE_OK)
+			log_msgf("error", "sqlite close: %s", sqlite3_errmsg(ckpt.db));
+		ckpt.db = NULL;
+		free(ckpt.path);
+		ckpt.path = NULL;
 	}
-	pthread_mutex_unlock(&ckpt.lock);
-	if (!last)
-		return;
-	pthread_join(ckpt.thread, NULL);
-	if (sqlite3_close(ckpt.db) != SQLITE_OK)
-		log_msgf("error", "sqlite close: %s", sqlite3_errmsg(ckpt.db));
-	pthread_mutex_lock(&ckpt.lock);
-	ckpt.db = NULL;
-	free(ckpt.path);
-	ckpt.path = NULL;
-	pthread_mutex_unlock(&ckpt.lock);
+	pthread_mutex_unlock(&life);
 }
 
 /* ---- lifecycle ---- */
@@ -697,14 +748,14 @@ static void sq_close(struct store *base)
 
 	if (!s)
 		return;
-	if (s->writing) { /* a transaction left open: closing rolls it back */
-		s->writing = false;
-		pthread_mutex_unlock(&writer);
-	}
+	if (s->writing) /* closing rolls the transaction back, then the turn goes */
+		log_msgf("error", "sqlite: a connection closed inside a write transaction");
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_msgf("error", "sqlite close: %s", sqlite3_errmsg(s->db));
+	if (s->writing)
+		writer_give();
 	ckpt_leave(s);
 	free(s);
 }

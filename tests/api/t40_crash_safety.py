@@ -369,16 +369,35 @@ def test_checkpoints_carry_the_wal_into_the_database():
     parallel([writer(u) for u in F.agents], "toggling writers", timeout=300 * SLOW)
     total = per_writer * len(F.agents)
     eq(statuses, [200] * total, "answers to %d toggling PUTs" % total)
-    time.sleep(1.0 * SLOW)   # the last checkpoint, if one was due, finishes
     path = srv.store_url()[len("sqlite:"):]
     alone = os.path.join(srv.tmpdir, "file-alone.db")
-    shutil.copyfile(path, alone)
-    db = sqlite3.connect(alone)
-    try:
-        in_file = db.execute("SELECT count(*) FROM mapping_history WHERE lead_id = ?",
-                             (F.lead,)).fetchone()[0]
-    finally:
-        db.close()
+
+    def count_in_file():
+        """History rows in a copy of the database file without its WAL, or
+        None when the copy was torn by a checkpoint writing meanwhile."""
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(alone + suffix):
+                os.unlink(alone + suffix)
+        shutil.copyfile(path, alone)
+        try:
+            db = sqlite3.connect(alone)
+            try:
+                return db.execute("SELECT count(*) FROM mapping_history WHERE lead_id = ?",
+                                  (F.lead,)).fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.DatabaseError:
+            return None
+
+    # the last checkpoint, if one was due, finishes: two copies agree
+    counts = [None]
+    for _ in range(20):
+        time.sleep(0.5 * SLOW)
+        counts.append(count_in_file())
+        if counts[-1] is not None and counts[-1] == counts[-2]:
+            break
+    in_file = counts[-1]
+    assert in_file is not None, "the database file could not be read: %r" % counts
     print("# t40 checkpoints: %d of %d history rows in the database file without its WAL"
           % (in_file, total), flush=True)
     # a checkpoint is due every 4,000 WAL pages (five or six per PUT here);

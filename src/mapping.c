@@ -36,21 +36,33 @@ static void mapping_text(struct strbuf *out, int64_t cl, const struct strbuf *ac
 			 const struct strbuf *ucu, int64_t lead, int64_t campaign,
 			 const struct strbuf *aid, const struct strbuf *uid, const char *more)
 {
-	strbuf_addstr(out, "{\"campaignLeadId\":");
-	strbuf_addint(out, cl);
-	strbuf_addstr(out, ",\"assignedCampaignUserIds\":[");
-	strbuf_addstr(out, strbuf_str(acu));
-	strbuf_addstr(out, "],\"unassignedCampaignUserIds\":[");
-	strbuf_addstr(out, strbuf_str(ucu));
-	strbuf_addstr(out, "],\"leadId\":");
-	strbuf_addint(out, lead);
-	strbuf_addstr(out, ",\"campaignId\":");
-	strbuf_addint(out, campaign);
-	strbuf_addstr(out, ",\"assignedUserIds\":[");
-	strbuf_addstr(out, strbuf_str(aid));
-	strbuf_addstr(out, "],\"unassignedUserIds\":[");
-	strbuf_addstr(out, strbuf_str(uid));
-	strbuf_addch(out, ']');
+	const struct {
+		const char *key;
+		const struct strbuf *list; /* NULL: the number */
+		int64_t num;
+	} m[] = {
+		{ "campaignLeadId", NULL, cl },
+		{ "assignedCampaignUserIds", acu, 0 },
+		{ "unassignedCampaignUserIds", ucu, 0 },
+		{ "leadId", NULL, lead },
+		{ "campaignId", NULL, campaign },
+		{ "assignedUserIds", aid, 0 },
+		{ "unassignedUserIds", uid, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		strbuf_addstr(out, i ? ",\"" : "{\"");
+		strbuf_addstr(out, m[i].key);
+		strbuf_addstr(out, "\":");
+		if (m[i].list) {
+			strbuf_addch(out, '[');
+			strbuf_addstr(out, strbuf_str(m[i].list));
+			strbuf_addch(out, ']');
+		} else {
+			strbuf_addint(out, m[i].num);
+		}
+	}
 	if (more)
 		strbuf_addstr(out, more);
 	strbuf_addch(out, '}');

@@ -269,30 +269,12 @@ int http_reply_bytes(struct request *r, unsigned status, const char *type, char 
 
 /* ---- the request's life ---- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* Length of the printable UTF-8 character at s, or 0 (controls, DEL and
+ * anything json.c's utf8_char refuses).  It never reaches past a byte that
+ * is no continuation byte, so a cut path's trailing '/' or NUL stops it. */
+static size_t printable_char(const unsigned char *s)
 {
-	size_t len, i;
-
-	if (s[0] >= 0x20 && s[0] < 0x7f)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0; /* controls, DEL, stray continuations, overlong leads */
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return len;
+	return s[0] < 0x20 || s[0] == 0x7f ? 0 : utf8_char(s);
 }
 
 /*
@@ -310,7 +292,7 @@ static char *clean_path(const char *url)
 		n--;
 	out = xmalloc(n * 3 + 1);
 	while (i < n) {
-		k = utf8_len(u + i, n - i);
+		k = printable_char(u + i);
 		if (k) {
 			memcpy(out + o, u + i, k);
 			o += k;

@@ -1,10 +1,12 @@
 /*
- * throttle.c - failed-login counters in a fixed table: a key (login name or
- * client address) hashes with a secret random key to one slot, which counts
- * failures in a window.  The table never grows; a slot taken by another key
- * whose window has ended is reused, and a collision with a live one merges
- * the two counters, which can only make the limit stricter.  The secret hash
- * key makes such collisions impossible to aim.
+ * throttle.c - failed-login counters in two fixed tables, one of login names
+ * and one of client addresses: a key hashes with a secret random key to one
+ * slot of its table, which counts failures in a window.  The tables never
+ * grow; a slot taken by another key whose window has ended is reused, and a
+ * collision with a live one merges the two counters, which can only make the
+ * limit stricter.  The secret hash key makes such collisions impossible to
+ * aim.  (One table for both once let a name and the caller's address share
+ * a slot, which then counted each failure twice.)
  */
 #include "throttle.h"
 
@@ -24,7 +26,7 @@ struct slot {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot table[SLOTS];
+static struct slot users[SLOTS], addrs[SLOTS];
 static unsigned char secret[crypto_shorthash_KEYBYTES];
 static unsigned limit_user = 10, limit_addr = 100, window_s = 300;
 
@@ -34,7 +36,8 @@ void throttle_init(unsigned per_user, unsigned per_addr, unsigned window)
 	limit_addr = per_addr;
 	window_s = window;
 	randombytes_buf(secret, sizeof(secret));
-	memset(table, 0, sizeof(table));
+	memset(users, 0, sizeof(users));
+	memset(addrs, 0, sizeof(addrs));
 }
 
 static uint64_t key_of(char kind, const char *s)
@@ -50,8 +53,9 @@ static uint64_t key_of(char kind, const char *s)
 	return h | 1; /* never 0, the empty mark */
 }
 
-/* The slot of key, its window restarted when it has ended.  Lock held. */
-static struct slot *slot_of(uint64_t key, int64_t now)
+/* The slot of key in table, its window restarted when it has ended.  Lock
+ * held. */
+static struct slot *slot_of(struct slot *table, uint64_t key, int64_t now)
 {
 	struct slot *s = &table[key % SLOTS];
 
@@ -81,8 +85,8 @@ unsigned throttle_begin(const char *user, const char *addr)
 	unsigned wu, wa;
 
 	pthread_mutex_lock(&lock);
-	su = slot_of(key_of('u', user), now);
-	sa = slot_of(key_of('a', addr), now);
+	su = slot_of(users, key_of('u', user), now);
+	sa = slot_of(addrs, key_of('a', addr), now);
 	wu = wait_of(su, limit_user, now);
 	wa = wait_of(sa, limit_addr, now);
 	if (!wu && !wa) {
@@ -101,8 +105,8 @@ void throttle_end(const char *user, const char *addr, enum throttle_outcome how)
 	if (how == THROTTLE_FAILED)
 		return;
 	pthread_mutex_lock(&lock);
-	su = slot_of(key_of('u', user), now);
-	sa = slot_of(key_of('a', addr), now);
+	su = slot_of(users, key_of('u', user), now);
+	sa = slot_of(addrs, key_of('a', addr), now);
 	if (how == THROTTLE_OK)
 		su->fails = 0;
 	else if (su->fails)

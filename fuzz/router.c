@@ -126,7 +126,7 @@ static void check_clean(const char *url, const char *path)
 	char *again;
 
 	while (i < n) {
-		k = utf8_len((const unsigned char *)path + i, n - i);
+		k = printable_char((const unsigned char *)path + i);
 		FUZZ_CHECK(k > 0);
 		i += k;
 	}

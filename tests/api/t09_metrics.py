@@ -9,6 +9,7 @@ import socket
 import time
 
 from harness import *  # noqa: F401,F403
+from harness import SLOW
 
 S = None
 F = None
@@ -85,11 +86,20 @@ def test_requests_are_counted_by_route_and_status_exactly():
                auth=F.auth("sup")), 200, "mapping GET")
     assert_error(req("PUT", MAPPING, {"leadId": "x"}, auth=F.auth("sup")), 400, "CONF-1002")
     assert_error(req("GET", "/cms/configuration/nothing-here"), 404, "HTTP-1404")
-    after = scrape()
+    want = {("health", "200"): 3, ("mapping.get", "200"): 1, ("mapping.put", "400"): 1,
+            ("none", "404"): 1}
 
     def d(route, code):
         return val(after, "cmsd_http_requests_total", route=route, code=code) - \
             val(before, "cmsd_http_requests_total", route=route, code=code)
+    # a request is counted when libmicrohttpd reports it complete, which may
+    # come a moment after the client has read the answer
+    deadline = time.time() + 5 * SLOW
+    while True:
+        after = scrape()
+        if all(d(*k) >= v for k, v in want.items()) or time.time() > deadline:
+            break
+        time.sleep(0.05)
     eq(d("health", "200"), 3, "health 200 delta")
     eq(d("mapping.get", "200"), 1, "mapping.get 200 delta")
     eq(d("mapping.put", "400"), 1, "mapping.put 400 delta")

@@ -751,7 +751,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	log_event("warn", buf, NULL);
+	log_fields("warn", buf, NULL, 0);
 }
 
 int http_start(const struct config *cfg)
@@ -762,7 +762,6 @@ int http_start(const struct config *cfg)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	json_t *f;
 	int rc = -1;
 
 	conf = cfg;
@@ -819,11 +818,16 @@ int http_start(const struct config *cfg)
 	}
 	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
 	bound_port = info ? info->port : 0;
-	f = json_pack("{s:s, s:i, s:i, s:b}", "address", host[0] ? host : "*", "port",
-		      info ? (int)info->port : 0, "threads", (int)cfg->threads, "tls",
-		      cfg->tls_cert != NULL);
-	log_event("info", "listening", f);
-	json_decref(f);
+	{
+		const struct log_field f[] = {
+			{ "address", host[0] ? host : "*", 0, 0 },
+			{ "port", NULL, bound_port, 0 },
+			{ "threads", NULL, cfg->threads, 0 },
+			{ "tls", NULL, 0, cfg->tls_cert ? 1 : -1 },
+		};
+
+		log_fields("info", "listening", f, sizeof(f) / sizeof(f[0]));
+	}
 	rc = 0;
 out:
 	if (ai)

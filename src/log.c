@@ -115,7 +115,7 @@ void log_fields(const char *level, const char *msg, const struct log_field *f, s
 		strbuf_addstr(&sb, f[i].key);
 		strbuf_addstr(&sb, "\":");
 		if (f[i].yes)
-			strbuf_addstr(&sb, "true");
+			strbuf_addstr(&sb, f[i].yes > 0 ? "true" : "false");
 		else if (f[i].str)
 			json_quote(&sb, f[i].str);
 		else
@@ -126,30 +126,6 @@ void log_fields(const char *level, const char *msg, const struct log_field *f, s
 	strbuf_release(&sb);
 }
 
-void log_event(const char *level, const char *msg, json_t *fields)
-{
-	char ts[TS_LEN + 1];
-	json_t *o = json_object();
-	char *line;
-
-	timestamp(ts);
-	json_object_set_new(o, "ts", json_string(ts));
-	json_object_set_new(o, "level", json_string(level));
-	json_object_set_new(o, "msg", json_string(msg));
-	if (fields)
-		json_object_update(o, fields);
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-	if (line) {
-		size_t n = strlen(line);
-
-		line = xrealloc(line, n + 2);
-		line[n] = '\n';
-		emit(line, n + 1);
-		free(line);
-	}
-	json_decref(o);
-}
-
 void log_msgf(const char *level, const char *fmt, ...)
 {
 	char buf[1024];
@@ -158,5 +134,5 @@ void log_msgf(const char *level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_event(level, buf, NULL);
+	log_fields(level, buf, NULL, 0);
 }

@@ -7,13 +7,10 @@
 #ifndef CMSD_LOG_H
 #define CMSD_LOG_H
 
-#include <jansson.h>
+#include <stddef.h>
 
-/* Log `msg` at `level` ("info", "warn", "error") with optional extra fields
- * (`fields` may be NULL; it is borrowed, not stolen). */
-void log_event(const char *level, const char *msg, json_t *fields);
-/* One field of log_fields(): a string (str != NULL), else a number, or the
- * literal true when `yes`. */
+/* One field of log_fields(): the literal true (yes > 0) or false (yes < 0),
+ * else a string (str != NULL), else a number. */
 struct log_field {
 	const char *key; /* plain ASCII */
 	const char *str;
@@ -21,8 +18,9 @@ struct log_field {
 	int yes;
 };
 
-/* As log_event, from fields given as a table: no JSON objects built, for the
- * one line of every request. */
+/* Log `msg` at `level` ("info", "warn", "error") with the extra fields
+ * f[0..n) (f may be NULL when n is 0), written without building any JSON
+ * object: the line of every request is made here. */
 void log_fields(const char *level, const char *msg, const struct log_field *f, size_t n);
 /* printf-style convenience without extra fields. */
 void log_msgf(const char *level, const char *fmt, ...)

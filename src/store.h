@@ -21,9 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMS_USERID_MAX 128 /* bytes of a userId */
-#define CMS_NAME_MAX 256   /* bytes of any display name */
-#define CMS_ROLE_MAX 16    /* "Administrator" and the like */
+#include "cms_limits.h"
+
 #define CMS_HASH_MAX 128   /* crypto_pwhash_STRBYTES */
 #define CMS_TOKEN_HASH 32  /* BLAKE2b-256 of a token */
 

@@ -1,0 +1,21 @@
+/*
+ * cms_limits.h - the limits of API.md that the server enforces and the
+ * client (src/cli/) must know: one header, so that they never drift apart.
+ * Plain numbers only: both cmsd and cmsctl include it.
+ */
+#ifndef CMS_LIMITS_H
+#define CMS_LIMITS_H
+
+#define CMS_USERID_MAX 128        /* bytes of a userId (API.md §3) */
+#define CMS_NAME_MAX 256          /* bytes of any display name */
+#define CMS_ROLE_MAX 16           /* "Administrator" and the like */
+#define CMS_PASSWORD_MIN 8        /* bytes of a password */
+#define CMS_PASSWORD_MAX 1024
+#define CMS_IDS_MAX 10000         /* userIds in one array of a body */
+#define CMS_PAGE_DEFAULT 100      /* limit when none is given */
+#define CMS_PAGE_MAX 1000         /* the largest limit of a list */
+#define CMS_PRIORITY_MAX 1000     /* a campaign lead's priority: 1..this */
+#define CMS_BODY_LIMIT 1048576    /* default --body-limit, bytes */
+#define CMS_TOKEN_LEN 43          /* base64url of 32 random bytes, no padding */
+
+#endif

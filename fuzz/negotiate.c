@@ -1,14 +1,14 @@
 /*
  * negotiate.c - libFuzzer harness: content negotiation, the Accept and
  * Content-Type values as http.c's admit() hands them to
- * http_accepts_json() and http_is_json().
+ * negotiate_accepts_json() and negotiate_is_json().
  *
  * The input is one header value (a C string).  Both parsers get it.
  *
  * Properties checked besides "no crash, no leak, no UB":
  *  - media types and parameter names are case-insensitive: the value in
  *    upper case and in lower case gets the same answer;
- *  - http_is_json() says yes only to a value whose type, spaces and tabs
+ *  - negotiate_is_json() says yes only to a value whose type, spaces and tabs
  *    trimmed, is application/json;
  *  - an Accept value that names "*" + "/" + "*" alone, without parameters, is
  *    always accepted; one that says nothing (empty) is too.
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <strings.h>
 
-#include "http.h"
+#include "negotiate.h"
 #include "fuzz.h"
 
 static char *cased(const char *s, int (*to)(int))
@@ -46,10 +46,10 @@ static bool type_is_json(const char *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *v = fuzz_cstr(data, size), *up = cased(v, toupper), *low = cased(v, tolower);
-	bool accepts = http_accepts_json(v), is_json = http_is_json(v);
+	bool accepts = negotiate_accepts_json(v), is_json = negotiate_is_json(v);
 
-	FUZZ_CHECK(http_accepts_json(up) == accepts && http_accepts_json(low) == accepts);
-	FUZZ_CHECK(http_is_json(up) == is_json && http_is_json(low) == is_json);
+	FUZZ_CHECK(negotiate_accepts_json(up) == accepts && negotiate_accepts_json(low) == accepts);
+	FUZZ_CHECK(negotiate_is_json(up) == is_json && negotiate_is_json(low) == is_json);
 	if (is_json)
 		FUZZ_CHECK(type_is_json(v));
 	if (!*v || !strcmp(v, "*/*"))

@@ -15,9 +15,9 @@
  *  - clean_path() gives printable UTF-8 (it goes into JSON logs) without a
  *    trailing '/', and applying it again changes nothing;
  *  - a match returns a row of the method asked for, whose pattern has as
- *    many id segments as r->ids holds values (each > 0, or -1 with
- *    r->bad_object and r->bad_id naming it), and whose "{str}" segment, if
- *    any, is a non-empty tail of the path without '/' ("{rest}": with);
+ *    many id segments as the path ids hold values (each > 0, or -1 with
+ *    bad_object and bad_id naming it), and whose "{str}" segment, if any,
+ *    is a non-empty tail of the path without '/' ("{rest}": with);
  *  - no match is 404 HTTP-1404 with an empty Allow, or 405 HTTP-1405 whose
  *    Allow lists methods that each do match the path, never the one asked;
  *  - the error envelope of the answer serialises.
@@ -46,52 +46,63 @@ static int id_segments(const char *pattern, bool *has_str, bool *has_rest)
 	return n;
 }
 
-/* A fresh request for (method, path) routed; the caller clears r->err. */
-static const struct route *route(struct request *r, const char *method, char *path)
+/* One routing: what router_match() was given and what it filled. */
+struct routed {
+	const char *method;
+	char *path;
+	struct path_ids ids;
+	char bad_object[24], bad_id[32], allow[64];
+	struct error err;
+};
+
+/* A fresh routing of (method, path); the caller clears r->err. */
+static const struct route *route(struct routed *r, const char *method, char *path)
 {
 	memset(r, 0, sizeof(*r));
 	r->method = method;
 	r->path = path;
-	return router_match(r);
+	return router_match(method, path, &r->ids, r->bad_object, r->bad_id, r->allow, &r->err);
 }
 
-static void check_match(const struct request *r, const struct route *rt)
+static void check_match(const struct routed *r, const struct route *rt)
 {
-	bool has_str, has_rest;
-	int nid = id_segments(rt->pattern, &has_str, &has_rest), i;
-	bool bad = false;
+	const int64_t ids[] = { r->ids.cc, r->ids.process, r->ids.campaign, r->ids.lead,
+				r->ids.campaign_lead };
+	const char *text = r->ids.user ? r->ids.user : r->ids.rest;
+	bool has_str, has_rest, bad = false;
+	int nid = id_segments(rt->pattern, &has_str, &has_rest), set = 0;
+	size_t i;
 
 	FUZZ_CHECK(!strcmp(rt->method, r->method));
-	FUZZ_CHECK(rt->handler != NULL && rt->name != NULL);
-	FUZZ_CHECK(nid <= (int)(sizeof(r->ids) / sizeof(r->ids[0])));
-	for (i = 0; i < (int)(sizeof(r->ids) / sizeof(r->ids[0])); i++) {
-		if (i >= nid) {
-			FUZZ_CHECK(r->ids[i] == 0);
+	FUZZ_CHECK(rt->endpoint != NULL && rt->endpoint->run != NULL && rt->name != NULL);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (!ids[i])
 			continue;
-		}
-		FUZZ_CHECK(r->ids[i] > 0 || r->ids[i] == -1);
-		bad |= r->ids[i] == -1;
+		set++;
+		FUZZ_CHECK(ids[i] > 0 || ids[i] == -1);
+		bad |= ids[i] == -1;
 	}
+	FUZZ_CHECK(set == nid);
 	FUZZ_CHECK(bad == (r->bad_object[0] != '\0'));
 	if (bad) {
 		FUZZ_CHECK(memchr(r->bad_object, '\0', sizeof(r->bad_object)) != NULL);
 		FUZZ_CHECK(memchr(r->bad_id, '\0', sizeof(r->bad_id)) != NULL);
 		FUZZ_CHECK(r->bad_id[0] && strspn(r->bad_id, "0123456789") == strlen(r->bad_id));
 	}
-	if (rt->flags & RF_CC)
-		FUZZ_CHECK(nid >= 1);
-	FUZZ_CHECK((has_str || has_rest) == (r->str != NULL));
-	if (r->str) {
-		FUZZ_CHECK(r->str > r->path && r->str < r->path + strlen(r->path));
-		FUZZ_CHECK(r->str[-1] == '/' && (has_rest || !strchr(r->str, '/')));
+	if (rt->flags & IN_CC)
+		FUZZ_CHECK(r->ids.cc != 0);
+	FUZZ_CHECK(has_str == (r->ids.user != NULL) && has_rest == (r->ids.rest != NULL));
+	if (text) {
+		FUZZ_CHECK(text > r->path && text < r->path + strlen(r->path));
+		FUZZ_CHECK(text[-1] == '/' && (has_rest || !strchr(text, '/')));
 	}
 }
 
 /* Every method in a 405's Allow matches the path; the one asked does not. */
-static void check_allow(const struct request *r)
+static void check_allow(const struct routed *r)
 {
 	char allow[sizeof(r->allow)], *m, *next;
-	struct request again;
+	struct routed again;
 	const struct route *rt;
 
 	memcpy(allow, r->allow, sizeof(allow));
@@ -140,7 +151,7 @@ static void check_clean(const char *url, const char *path)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in = fuzz_cstr(data, size), *sp = strchr(in, ' '), *target, *method, *path;
-	struct request r;
+	struct routed r;
 	const struct route *rt;
 
 	if (sp) {

@@ -1,6 +1,7 @@
 /*
  * auth.c - who is calling: parse the Authorization header, check passwords
- * and tokens, and the basicauth endpoints that issue and revoke tokens.
+ * and tokens.  It takes header values and returns results; the endpoints
+ * that issue and revoke tokens are in login.c.
  */
 #include "auth.h"
 
@@ -11,16 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
-#include "handlers.h"
-#include "json.h"
-#include "log.h"
 #include "throttle.h"
 #include "banned.h"
-
-#define DAY 86400
-#define MAX_TOKEN_LIFE (365 * DAY)
 
 static unsigned long long opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 static size_t memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
@@ -181,75 +174,71 @@ int auth_issue_token(struct store *s, int64_t user_pk, int64_t context_cc,
 	return rc;
 }
 
-/* 429 with Retry-After when user or the client's address has failed too
- * often lately; returns -1 then. */
-static int throttled(struct request *r, const char *user)
+enum auth_result auth_verify_login(struct store *s, const char *user, const char *pw,
+				   const char *addr, struct user *u, struct auth_outcome *why)
 {
-	r->retry_after = throttle_begin(user, r->addr);
-	return r->retry_after ? error_set(&r->err, ERR_TOO_MANY) : 0;
+	int src;
+	bool ok;
+
+	why->retry_after = throttle_begin(user, addr);
+	if (why->retry_after)
+		return AUTH_THROTTLED;
+	src = store_user_get(s, 0, user, u);
+	if (src != STORE_OK && src != STORE_NOT_FOUND) {
+		throttle_end(user, addr, THROTTLE_VOID);
+		why->store_rc = src;
+		return AUTH_STORE_FAILED;
+	}
+	/* an unknown user costs one verification too (auth_check_password) */
+	ok = auth_check_password(src == STORE_OK ? u->pw_hash : NULL, pw);
+	throttle_end(user, addr, ok ? THROTTLE_OK : THROTTLE_FAILED);
+	return ok ? AUTH_OK : AUTH_DENIED;
 }
 
-/* auth_check_password, counting the outcome for the throttle. */
-static bool checked(struct request *r, const char *user, const char *hash,
-		    const char *pw)
+enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
+				   struct principal *who, struct auth_outcome *why)
 {
-	bool ok = auth_check_password(hash, pw);
-
-	throttle_end(user, r->addr, ok ? THROTTLE_OK : THROTTLE_FAILED);
-	return ok;
-}
-
-int auth_authenticate(struct request *r)
-{
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
 	struct auth_cred c;
 	struct user u;
 	struct token_info t;
-	int rc = -1, src;
+	enum auth_result rc = AUTH_DENIED;
+	int src;
 
-	auth_parse(h, &c);
-	memset(&r->who, 0, sizeof(r->who));
+	auth_parse(header, &c);
+	memset(who, 0, sizeof(*who));
+	memset(&u, 0, sizeof(u));
 	if (c.kind == AUTH_PASSWORD) {
-		if (throttled(r, c.user))
+		rc = auth_verify_login(s, c.user, c.password, addr, &u, why);
+		if (rc != AUTH_OK)
 			goto out;
-		src = store_user_get(r->store, 0, c.user, &u);
-		if (src != STORE_OK && src != STORE_NOT_FOUND) {
-			throttle_end(c.user, r->addr, THROTTLE_VOID);
-			goto store_failed;
-		}
-		if (!checked(r, c.user, src == STORE_OK ? u.pw_hash : NULL, c.password))
-			goto denied;
-		r->who.role = auth_role(u.role);
-		r->who.cc = u.cc_id;
-		r->who.user_pk = u.pk;
-		memcpy(r->who.user_id, u.user_id, sizeof(u.user_id));
-		sodium_memzero(&u, sizeof(u));
+		who->role = auth_role(u.role);
+		who->cc = u.cc_id;
+		who->user_pk = u.pk;
+		memcpy(who->user_id, u.user_id, sizeof(u.user_id));
 	} else if (c.kind == AUTH_TOKEN) {
-		token_hash(c.token, r->who.token_hash);
-		src = store_token_get(r->store, r->who.token_hash, (int64_t)time(NULL), &t);
+		token_hash(c.token, who->token_hash);
+		src = store_token_get(s, who->token_hash, (int64_t)time(NULL), &t);
 		if (src == STORE_NOT_FOUND)
-			goto denied;
-		if (src != STORE_OK)
-			goto store_failed;
-		r->who.role = auth_role(t.role);
-		r->who.cc = t.context_cc;
-		r->who.user_pk = t.user_pk;
-		r->who.via_token = true;
-		memcpy(r->who.user_id, t.user_id, sizeof(t.user_id));
+			goto out;
+		if (src != STORE_OK) {
+			why->store_rc = src;
+			rc = AUTH_STORE_FAILED;
+			goto out;
+		}
+		who->role = auth_role(t.role);
+		who->cc = t.context_cc;
+		who->user_pk = t.user_pk;
+		who->via_token = true;
+		memcpy(who->user_id, t.user_id, sizeof(t.user_id));
 	} else {
-		goto denied;
+		goto out;
 	}
-	if (r->who.role == ROLE_NONE || (r->who.role != ROLE_SYSTEM && !r->who.cc))
-		goto denied;
-	rc = 0;
-	goto out;
-store_failed:
-	http_store_error(r, src, "user", 0);
-	goto out;
-denied:
-	error_set(&r->err, ERR_AUTH);
+	rc = who->role == ROLE_NONE || (who->role != ROLE_SYSTEM && !who->cc) ? AUTH_DENIED :
+									       AUTH_OK;
 out:
+	if (rc != AUTH_OK)
+		sodium_memzero(who, sizeof(*who));
+	sodium_memzero(&u, sizeof(u));
 	auth_cred_clear(&c);
 	return rc;
 }
@@ -293,84 +282,4 @@ void auth_format_time(int64_t t, char *out, size_t len)
 
 	gmtime_r(&tt, &tm);
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* POST /cms/configuration/basicauth: credentials in the body, token out. */
-int auth_login(struct request *r)
-{
-	json_t *body = NULL, *res = NULL, *cid;
-	const char *user = NULL, *pw = NULL, *context = NULL, *expiry = NULL;
-	int64_t context_id = 0, now = (int64_t)time(NULL), expires = now + DAY;
-	char token[AUTH_TOKEN_LEN + 1], when[32];
-	struct user u;
-	bool system;
-	int rc = -1, src;
-
-	memset(&u, 0, sizeof(u));
-	if (http_body(r, &body))
-		goto out;
-	json_get_str(body, "username", false, CMS_USERID_MAX, &user, &r->err);
-	json_get_str(body, "password", false, 1024, &pw, &r->err);
-	if (!json_get_str(body, "context", true, 32, &context, &r->err) && context &&
-	    strcmp(context, "ContactCenter") && strcmp(context, "System"))
-		error_invalid(&r->err, "context", "must be ContactCenter or System");
-	cid = json_object_get(body, "contextId");
-	if (cid && !json_is_null(cid))
-		json_get_id(body, "contextId", &context_id, &r->err);
-	if (!json_get_str(body, "dateExpiry", true, 64, &expiry, &r->err) && expiry) {
-		if (auth_parse_time(expiry, &expires))
-			error_invalid(&r->err, "dateExpiry", "must be an RFC 3339 date-time");
-		else if (expires <= now || expires > now + MAX_TOKEN_LIFE)
-			error_invalid(&r->err, "dateExpiry", "must be in the future, within 365 days");
-	}
-	if (r->err.code || throttled(r, user))
-		goto out;
-
-	src = store_user_get(r->store, 0, user, &u);
-	if (src != STORE_OK && src != STORE_NOT_FOUND) {
-		throttle_end(user, r->addr, THROTTLE_VOID);
-		http_store_error(r, src, "user", 0);
-		goto out;
-	}
-	if (!checked(r, user, src == STORE_OK ? u.pw_hash : NULL, pw)) {
-		error_set(&r->err, ERR_AUTH);
-		goto out;
-	}
-	/* A context that does not match the account fails like a bad password. */
-	system = u.cc_id == 0;
-	if ((context && strcmp(context, system ? "System" : "ContactCenter")) ||
-	    (context_id && context_id != u.cc_id)) {
-		error_set(&r->err, ERR_AUTH);
-		goto out;
-	}
-	src = auth_issue_token(r->store, u.pk, u.cc_id, expires, token);
-	if (src) {
-		http_store_error(r, src, "user", 0);
-		goto out;
-	}
-	auth_format_time(expires, when, sizeof(when));
-	res = json_pack("{s:s, s:s, s:s, s:s}", "authToken", token, "tokenType", "Bearer",
-			"expiresAt", when, "context", system ? "System" : "ContactCenter");
-	if (!system)
-		json_object_set_new(res, "contextId", json_integer(u.cc_id));
-	json_object_set_new(res, "userRole", json_string(u.role));
-	rc = http_reply(r, 200, res);
-out:
-	sodium_memzero(token, sizeof(token));
-	sodium_memzero(&u, sizeof(u));
-	json_decref(body);
-	return rc;
-}
-
-/* DELETE /cms/configuration/basicauth: revoke the token presented. */
-int auth_logout(struct request *r)
-{
-	int rc;
-
-	if (!r->who.via_token)
-		return error_invalid(&r->err, "Authorization", "present the token to revoke");
-	rc = store_token_delete(r->store, r->who.token_hash);
-	if (rc && rc != STORE_NOT_FOUND)
-		return http_store_error(r, rc, "token", 0);
-	return http_reply(r, 204, NULL);
 }

@@ -12,9 +12,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "store.h"
 
-#define AUTH_TOKEN_LEN 43 /* base64url of 32 bytes, no padding */
+#define AUTH_TOKEN_LEN CMS_TOKEN_LEN /* base64url of 32 bytes, no padding */
+
+enum role {
+	ROLE_NONE = 0,   /* no credentials needed */
+	ROLE_AGENT,      /* read */
+	ROLE_SUPERVISOR, /* read, mappings, campaign users */
+	ROLE_ADMIN,      /* everything in its contact center */
+	ROLE_SYSTEM      /* everything everywhere */
+};
+
+/* Who is calling, once authenticated. */
+struct principal {
+	enum role role;
+	int64_t cc;      /* the caller's contact center; 0 for the system administrator */
+	int64_t user_pk;
+	bool via_token;  /* credentials were a token (hash below) */
+	uint8_t token_hash[CMS_TOKEN_HASH];
+	char user_id[CMS_USERID_MAX + 1];
+};
+
+/* How a check of credentials ended. */
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_DENIED,       /* 401: missing, malformed, unknown, wrong, expired */
+	AUTH_THROTTLED,    /* 429: too many failures lately (*retry_after set) */
+	AUTH_STORE_FAILED, /* the store failed (*store_rc set) */
+};
+
+/* What a failed check leaves for the answer. */
+struct auth_outcome {
+	unsigned retry_after; /* AUTH_THROTTLED: seconds */
+	int store_rc;         /* AUTH_STORE_FAILED: the store_rc */
+};
 
 enum auth_kind {
 	AUTH_MISSING = 0,
@@ -43,9 +75,16 @@ void auth_parse(const char *header, struct auth_cred *c);
 /* Wipe a parsed credential. */
 void auth_cred_clear(struct auth_cred *c);
 
-/* Authenticate r from its Authorization header: fills r->who, or sets 401
- * (or 503 when the store is down) and returns -1. */
-int auth_authenticate(struct request *r);
+/* Who presents the Authorization header value `header` (NULL: absent) from
+ * client address `addr`: fills *who and returns AUTH_OK, or says why not
+ * (the details in *why). */
+enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
+				   struct principal *who, struct auth_outcome *why);
+
+/* Check user's password pw as a login does, within the throttle's limits:
+ * AUTH_OK with the account in *u (the caller wipes it), or why not. */
+enum auth_result auth_verify_login(struct store *s, const char *user, const char *pw,
+				   const char *addr, struct user *u, struct auth_outcome *why);
 
 /* argon2id hash of pw into out (CMS_HASH_MAX + 1 bytes).  Returns 0 or -1. */
 int auth_hash_password(const char *pw, char *out);

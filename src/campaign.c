@@ -12,7 +12,4 @@ static const struct child_kind campaign = {
 	store_campaign_create, store_campaign_get, store_campaign_list, store_campaign_delete,
 };
 
-int campaign_create(struct request *r) { return child_create(r, &campaign); }
-int campaign_list(struct request *r) { return child_list(r, &campaign); }
-int campaign_get(struct request *r) { return child_get(r, &campaign); }
-int campaign_delete(struct request *r) { return child_delete(r, &campaign); }
+CHILD_ENDPOINTS(campaign, campaign, campaign);

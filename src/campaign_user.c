@@ -11,8 +11,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define MAX_USERS 10000
-
 static json_t *cu_json(const void *row, const void *arg)
 {
 	const struct campaign_user *cu = row;
@@ -22,64 +20,76 @@ static json_t *cu_json(const void *row, const void *arg)
 			 cu->user_id, "campaignId", (json_int_t)cu->campaign_id);
 }
 
-int campaign_user_add(struct request *r)
+static void strlist_free(void *p)
 {
-	json_t *body = NULL, *arr = NULL;
-	struct strlist ids = STRLIST_INIT;
-	int64_t *pks = NULL;
+	strlist_release(p);
+	free(p);
+}
+
+/* "userIds": the users to enrol, into a struct strlist. */
+static int parse_add(const struct request *rq, struct input *in, struct error *err)
+{
+	struct strlist *ids = xcalloc(1, sizeof(*ids));
+
+	in->data = ids;
+	in->free_data = strlist_free;
+	if (req_body(rq, in, err) ||
+	    json_get_strlist(in->body, "userIds", CMS_IDS_MAX, CMS_USERID_MAX, ids, err))
+		return RES_FAIL;
+	return RES_OK;
+}
+
+static int add(const struct request *rq, struct reply *rp)
+{
+	const struct strlist *ids = rq->in.data;
+	int64_t *pks = xcalloc(ids->n + 1, sizeof(*pks));
+	json_t *arr = NULL;
 	struct campaign_user cu;
 	size_t i;
-	int rc = -1, src;
+	int rc, src;
 
-	if (http_body(r, &body) ||
-	    json_get_strlist(body, "userIds", MAX_USERS, CMS_USERID_MAX, &ids, &r->err) ||
-	    res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
-		goto out;
-	pks = xcalloc(ids.n + 1, sizeof(*pks));
-	src = store_users_resolve(r->store, r->ids[0], ids.v, ids.n, pks);
+	src = store_users_resolve(rq->store, rq->ids.cc, (const char *const *)ids->v, ids->n, pks);
 	if (src) {
-		http_store_error(r, src, "user", 0);
+		rc = reply_store_error(rp, src, "user", 0);
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++)
+	for (i = 0; i < ids->n; i++)
 		if (!pks[i])
-			error_missing(&r->err, "user", ids.v[i]);
-	if (r->err.code)
+			error_missing(&rp->err, "user", ids->v[i]);
+	rc = rp->err.code ? RES_FAIL : RES_OK;
+	if (rc)
 		goto out;
 	arr = json_array();
-	for (i = 0; i < ids.n; i++) {
-		src = store_campaign_user_add(r->store, r->ids[2], pks[i], &cu);
+	for (i = 0; i < ids->n; i++) {
+		src = store_campaign_user_add(rq->store, rq->ids.campaign, pks[i], &cu);
 		if (src) {
-			http_store_error(r, src, "campaign", r->ids[2]);
+			rc = reply_store_error(rp, src, "campaign", rq->ids.campaign);
 			goto out;
 		}
 		json_array_append_new(arr, cu_json(&cu, NULL));
 	}
-	rc = http_reply(r, 201, arr);
+	rc = reply_json(rp, 201, arr);
 	arr = NULL;
 out:
 	json_decref(arr);
 	free(pks);
-	strlist_release(&ids);
-	json_decref(body);
 	return rc;
 }
 
-int campaign_user_list(struct request *r)
+static int list(const struct request *rq, struct reply *rp)
 {
-	struct store_path chain = { r->ids[0], r->ids[1], r->ids[2], 0 };
-
-	return res_list(r, &chain, store_campaign_user_list, r->ids[2], cu_json, NULL);
+	return res_list(rq, rp, store_campaign_user_list, rq->ids.campaign, cu_json, NULL);
 }
 
-int campaign_user_delete(struct request *r)
+static int del(const struct request *rq, struct reply *rp)
 {
-	int rc;
+	int rc = store_campaign_user_delete(rq->store, rq->ids.campaign, rq->ids.user);
 
-	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
-		return -1;
-	rc = store_campaign_user_delete(r->store, r->ids[2], r->str);
 	if (rc)
-		return res_store_error(r, rc, "campaignUser", r->str);
-	return http_reply(r, 204, NULL);
+		return reply_store_error_str(rp, rc, "campaignUser", rq->ids.user);
+	return reply_json(rp, 204, NULL);
 }
+
+const struct endpoint campaign_user_add[1] = { { parse_add, add } };
+const struct endpoint campaign_user_list[1] = { { res_parse_page, list } };
+const struct endpoint campaign_user_delete[1] = { { NULL, del } };

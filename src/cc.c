@@ -1,7 +1,7 @@
 /*
  * cc.c - contact centers, the tenants: /cms/configuration/cc[/{cc}].
  * Only the system administrator creates or deletes one; a contact-center user
- * sees its own.
+ * sees its own (the pipeline answers 404 for another's).
  */
 #include "handlers.h"
 
@@ -17,47 +17,44 @@ static json_t *cc_json(const void *row, const void *arg)
 	return json_pack("{s:I, s:s}", "contactCenterId", (json_int_t)c->id, "name", c->name);
 }
 
-int cc_create(struct request *r)
+static int parse_create(const struct request *rq, struct input *in, struct error *err)
 {
-	json_t *body = NULL;
-	const char *name;
-	struct cc c;
-	int rc = -1, src;
+	return res_parse_named(rq, in, err, "name");
+}
 
-	if (http_body(r, &body) || json_get_name(body, "name", false, &name, &r->err))
-		goto out;
-	src = store_cc_create(r->store, name, &c);
-	if (src) {
-		http_store_error(r, src, "contactCenter", 0);
-		goto out;
-	}
-	rc = http_reply(r, 201, cc_json(&c, NULL));
-out:
-	json_decref(body);
-	return rc;
+static int create(const struct request *rq, struct reply *rp)
+{
+	struct cc c;
+	int rc = store_cc_create(rq->store, res_name(rq, "name"),
+				 &c);
+
+	if (rc)
+		return reply_store_error(rp, rc, "contactCenter", 0);
+	return reply_json(rp, 201, cc_json(&c, NULL));
 }
 
 /* The system administrator's scope is 0: every contact center. */
-int cc_list(struct request *r)
+static int list(const struct request *rq, struct reply *rp)
 {
-	return res_list(r, NULL, store_cc_list, r->who.cc, cc_json, NULL);
+	return res_list(rq, rp, store_cc_list, rq->who.cc, cc_json, NULL);
 }
 
-int cc_get(struct request *r)
+static int get(const struct request *rq, struct reply *rp)
 {
 	struct cc c;
-	int rc = store_cc_get(r->store, r->ids[0], &c);
+	int rc = store_cc_get(rq->store, rq->ids.cc, &c);
 
 	if (rc)
-		return http_store_error(r, rc, "contactCenter", r->ids[0]);
-	return http_reply(r, 200, cc_json(&c, NULL));
+		return reply_store_error(rp, rc, "contactCenter", rq->ids.cc);
+	return reply_json(rp, 200, cc_json(&c, NULL));
 }
 
-int cc_delete(struct request *r)
+static int del(const struct request *rq, struct reply *rp)
 {
-	int rc = store_cc_delete(r->store, r->ids[0]);
-
-	if (rc)
-		return http_store_error(r, rc, "contactCenter", r->ids[0]);
-	return http_reply(r, 204, NULL);
+	return res_deleted(rp, store_cc_delete(rq->store, rq->ids.cc), "contactCenter", rq->ids.cc);
 }
+
+const struct endpoint cc_create[1] = { { parse_create, create } };
+const struct endpoint cc_list[1] = { { res_parse_page, list } };
+const struct endpoint cc_get[1] = { { NULL, get } };
+const struct endpoint cc_delete[1] = { { NULL, del } };

@@ -1,62 +1,64 @@
 /*
- * handlers.h - every request handler, one file per resource.
+ * handlers.h - every endpoint of the route table, one file per resource.
  *
- * A handler reads its typed inputs from the request (path ids, query, body),
- * runs inside the request's store transaction, and either sets the answer with
- * http_reply() and returns 0, or sets r->err and returns -1.  It may be run
- * again from the start when the store asks for a retry, so it keeps no state
- * outside the request.
+ * Each is a `struct endpoint` (router.h): an optional parse step that turns
+ * the query and body into a typed input without touching the store, and a
+ * handler that reads the request, runs inside its transaction and fills the
+ * reply.  Declared as one-element arrays so that router.c's rows name them
+ * as plain identifiers.
  */
 #ifndef CMSD_HANDLERS_H
 #define CMSD_HANDLERS_H
 
-#include "http.h"
+#include "router.h"
 
-int health_get(struct request *r);
-int metrics_get(struct request *r);
-int ui_get(struct request *r);
-int openapi_get(struct request *r);
+#define ENDPOINT(name) extern const struct endpoint name[1]
 
-int auth_login(struct request *r);
-int auth_logout(struct request *r);
+ENDPOINT(health_get);
+ENDPOINT(metrics_get);
+ENDPOINT(ui_get);
+ENDPOINT(openapi_get);
 
-int cc_create(struct request *r);
-int cc_list(struct request *r);
-int cc_get(struct request *r);
-int cc_delete(struct request *r);
+ENDPOINT(login_create);
+ENDPOINT(login_delete);
 
-int user_create(struct request *r);
-int user_list(struct request *r);
-int user_get(struct request *r);
-int user_update(struct request *r);
-int user_delete(struct request *r);
+ENDPOINT(cc_create);
+ENDPOINT(cc_list);
+ENDPOINT(cc_get);
+ENDPOINT(cc_delete);
 
-int process_create(struct request *r);
-int process_list(struct request *r);
-int process_get(struct request *r);
-int process_delete(struct request *r);
+ENDPOINT(user_create);
+ENDPOINT(user_list);
+ENDPOINT(user_get);
+ENDPOINT(user_update);
+ENDPOINT(user_delete);
 
-int lead_create(struct request *r);
-int lead_list(struct request *r);
-int lead_get(struct request *r);
-int lead_delete(struct request *r);
+ENDPOINT(process_create);
+ENDPOINT(process_list);
+ENDPOINT(process_get);
+ENDPOINT(process_delete);
 
-int campaign_create(struct request *r);
-int campaign_list(struct request *r);
-int campaign_get(struct request *r);
-int campaign_delete(struct request *r);
+ENDPOINT(lead_create);
+ENDPOINT(lead_list);
+ENDPOINT(lead_get);
+ENDPOINT(lead_delete);
 
-int campaign_user_add(struct request *r);
-int campaign_user_list(struct request *r);
-int campaign_user_delete(struct request *r);
+ENDPOINT(campaign_create);
+ENDPOINT(campaign_list);
+ENDPOINT(campaign_get);
+ENDPOINT(campaign_delete);
 
-int campaign_lead_add(struct request *r);
-int campaign_lead_list(struct request *r);
-int campaign_lead_delete(struct request *r);
+ENDPOINT(campaign_user_add);
+ENDPOINT(campaign_user_list);
+ENDPOINT(campaign_user_delete);
 
-int mapping_put(struct request *r);
-int mapping_get(struct request *r);
-int mapping_lead_user(struct request *r);
-int mapping_history(struct request *r);
+ENDPOINT(campaign_lead_add);
+ENDPOINT(campaign_lead_list);
+ENDPOINT(campaign_lead_delete);
+
+ENDPOINT(mapping_put);
+ENDPOINT(mapping_get);
+ENDPOINT(mapping_lead_user);
+ENDPOINT(mapping_history);
 
 #endif

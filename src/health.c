@@ -1,15 +1,24 @@
 /*
- * health.c - GET /health: 200 when the store answers, 503 otherwise.
+ * health.c - the service's own endpoints: GET /health (200 when the store
+ * answers, 503 otherwise) and GET /metrics (the counters of metrics.c).
  */
 #include "handlers.h"
 
+#include "metrics.h"
 #include "banned.h"
 
-int health_get(struct request *r)
+static int health(const struct request *rq, struct reply *rp)
 {
-	struct store *s = http_thread_store();
-
-	if (!s || store_ping(s))
-		return error_set(&r->err, ERR_UNAVAILABLE);
-	return http_reply(r, 200, json_pack("{s:s}", "status", "ok"));
+	if (!rq->store || store_ping(rq->store))
+		return error_set(&rp->err, ERR_UNAVAILABLE);
+	return reply_json(rp, 200, json_pack("{s:s}", "status", "ok"));
 }
+
+static int metrics(const struct request *rq, struct reply *rp)
+{
+	(void)rq;
+	return reply_text(rp, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
+}
+
+const struct endpoint health_get[1] = { { NULL, health } };
+const struct endpoint metrics_get[1] = { { NULL, metrics } };

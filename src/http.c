@@ -1,12 +1,10 @@
 /*
- * http.c - the HTTP edge of cmsd, on libmicrohttpd in thread-pool mode.
- *
- * For each request: give it an id, collect the body up to the limit (a body
- * announced as too large is refused before it is read), then route ->
- * authenticate -> negotiate -> tenant -> role -> handler, the handler inside
- * one store transaction that is rerun when the store asks.  Whatever happens,
- * send() writes exactly one answer: the handler's JSON or the error envelope
- * of errors.c.  Each worker thread holds its own store connection.
+ * http.c - the HTTP edge of cmsd, on libmicrohttpd in thread-pool mode, and
+ * nothing else: for each request it gives an id, collects the body up to the
+ * limit (a body announced as too large is refused before it is read), hands
+ * a struct request to the pipeline (request.c) and copies the answer that
+ * reply.c finished onto the wire.  Each worker thread holds its own store
+ * connection.
  */
 #include "http.h"
 
@@ -26,18 +24,17 @@
 
 #include <microhttpd.h>
 
-#include "auth.h"
 #include "config.h"
 #include "json.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
+#include "request.h"
 #include "router.h"
 #include "tls.h"
 #include "xalloc.h"
 #include "banned.h"
-
-#define MAX_ATTEMPTS 5
 
 static struct MHD_Daemon *daemon_;
 static const struct config *conf;
@@ -52,7 +49,9 @@ static struct store **stores;
 static size_t nstores;
 static _Thread_local struct store *thread_store;
 
-struct store *http_thread_store(void)
+/* The store connection of the calling worker thread, opened on first use;
+ * NULL (logged) when it cannot be opened. */
+static struct store *thread_store_get(void)
 {
 	char err[256];
 
@@ -68,203 +67,6 @@ struct store *http_thread_store(void)
 	stores[nstores++] = thread_store;
 	pthread_mutex_unlock(&stores_lock);
 	return thread_store;
-}
-
-/* ---- content negotiation (pure, unit-tested) ---- */
-
-/* Trim spaces and tabs around [*s, *e). */
-static void trim(const char **s, const char **e)
-{
-	while (*s < *e && (**s == ' ' || **s == '\t'))
-		(*s)++;
-	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-		(*e)--;
-}
-
-static bool token_is(const char *s, const char *e, const char *word)
-{
-	return (size_t)(e - s) == strlen(word) && !strncasecmp(s, word, (size_t)(e - s));
-}
-
-/* Value of parameter `name` in the ";"-list [s, e), unquoted, or false. */
-static bool param(const char *s, const char *e, const char *name,
-		  const char **vs, const char **ve)
-{
-	while (s < e) {
-		const char *ps = s, *pe = memchr(s, ';', (size_t)(e - s)), *eq;
-
-		pe = pe ? pe : e;
-		s = pe < e ? pe + 1 : e;
-		eq = memchr(ps, '=', (size_t)(pe - ps));
-		if (!eq)
-			continue;
-		{
-			const char *ns = ps, *ne = eq;
-
-			trim(&ns, &ne);
-			if (!token_is(ns, ne, name))
-				continue;
-		}
-		*vs = eq + 1;
-		*ve = pe;
-		trim(vs, ve);
-		if (*ve - *vs >= 2 && **vs == '"' && (*ve)[-1] == '"') {
-			(*vs)++;
-			(*ve)--;
-		}
-		return true;
-	}
-	return false;
-}
-
-bool http_accepts_json(const char *accept)
-{
-	const char *s = accept;
-	bool any = false, refused = false;
-
-	if (!accept || !*accept)
-		return true;
-	while (*s) {
-		const char *e = s + strcspn(s, ","), *te = s + strcspn(s, ",;");
-		const char *ts = s, *vs, *ve;
-		bool zero = false;
-
-		trim(&ts, &te);
-		if (param(te, e, "q", &vs, &ve)) {
-			char q[8] = "";
-			size_t n = (size_t)(ve - vs) < sizeof(q) - 1 ? (size_t)(ve - vs) : sizeof(q) - 1;
-
-			memcpy(q, vs, n);
-			q[n] = '\0';
-			zero = strtod(q, NULL) <= 0.0;
-		}
-		/* An explicit "application/json;q=0" refuses JSON whatever else. */
-		if (token_is(ts, te, "application/json"))
-			refused |= zero;
-		if (!zero && (token_is(ts, te, "application/json") ||
-			      token_is(ts, te, "application/*") || token_is(ts, te, "*/*")))
-			any = true;
-		s = *e ? e + 1 : e;
-	}
-	return any && !refused;
-}
-
-bool http_is_json(const char *ctype)
-{
-	const char *ts = ctype, *te, *e, *vs, *ve;
-
-	if (!ctype)
-		return false;
-	te = ctype + strcspn(ctype, ";");
-	e = ctype + strlen(ctype);
-	trim(&ts, &te);
-	if (!token_is(ts, te, "application/json"))
-		return false;
-	if (param(te, e, "charset", &vs, &ve))
-		return token_is(vs, ve, "utf-8") || token_is(vs, ve, "utf8");
-	return true;
-}
-
-/* ---- helpers for handlers ---- */
-
-const char *http_query(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *http_header(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-/* Integer query parameter within [lo, hi]; absent leaves *out alone. */
-static int query_num(struct request *r, const char *name, int64_t lo, int64_t hi,
-		     int64_t *out)
-{
-	const char *v = http_query(r, name);
-	char reason[64];
-	int64_t n;
-
-	if (!v)
-		return 0;
-	if (!strcmp(v, "0") && lo == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (parse_id(v, &n) || n < lo || n > hi) {
-		snprintf(reason, sizeof(reason), "must be an integer from %" PRId64 " to %" PRId64, lo, hi);
-		return error_invalid(&r->err, name, reason);
-	}
-	*out = n;
-	return 0;
-}
-
-int http_query_id(struct request *r, const char *name, int64_t *out)
-{
-	*out = 0;
-	return query_num(r, name, 1, INT64_MAX, out);
-}
-
-int http_query_bool(struct request *r, const char *name, bool *out)
-{
-	const char *v = http_query(r, name);
-
-	*out = false;
-	if (!v || !strcmp(v, "false"))
-		return 0;
-	if (!strcmp(v, "true")) {
-		*out = true;
-		return 0;
-	}
-	return error_invalid(&r->err, name, "must be true or false");
-}
-
-int http_page(struct request *r, struct page *pg)
-{
-	pg->limit = 100;
-	pg->offset = 0;
-	query_num(r, "limit", 1, 1000, &pg->limit);
-	query_num(r, "offset", 0, INT64_MAX / 2, &pg->offset);
-	return r->err.code ? -1 : 0;
-}
-
-int http_body(struct request *r, json_t **out)
-{
-	return json_body_object(r->body, r->body_len, out, &r->err);
-}
-
-int http_store_error(struct request *r, int rc, const char *object, int64_t id)
-{
-	metrics_store_error(rc);
-	if (rc == STORE_RETRY) {
-		r->retry = true;
-		return error_set(&r->err, ERR_UNAVAILABLE);
-	}
-	return error_from_store(&r->err, rc, object, id);
-}
-
-int http_reply(struct request *r, unsigned status, json_t *body)
-{
-	json_decref(r->out);
-	r->status = status;
-	r->out = body;
-	return 0;
-}
-
-int http_reply_text(struct request *r, unsigned status, const char *type, char *text)
-{
-	return http_reply_bytes(r, status, type, text, text ? strlen(text) : 0);
-}
-
-int http_reply_bytes(struct request *r, unsigned status, const char *type, char *data,
-		     size_t len)
-{
-	free(r->text);
-	r->status = status;
-	r->text = data;
-	r->text_len = len;
-	r->text_type = type;
-	return 0;
 }
 
 /* ---- the request's life ---- */
@@ -306,241 +108,92 @@ static char *clean_path(const char *url)
 	return out;
 }
 
-static struct request *request_new(struct MHD_Connection *conn, const char *url,
-				   const char *method)
-{
-	struct request *r = xcalloc(1, sizeof(*r));
-	unsigned char raw[8];
+/* One exchange on a connection: the request the pipeline reads, the reply
+ * it fills, and what the glue keeps to build them. */
+struct exchange {
+	struct request rq;
+	struct reply rp;
+	struct MHD_Connection *conn;
+	char *path;              /* normalised copy: no trailing '/' */
+	char *body;              /* NUL-terminated, at most the body limit */
+	size_t body_len;
+	bool too_large;          /* the body went over the limit */
+	size_t dropped;          /* bytes of an oversized body thrown away */
+	char id[17];             /* request id, hex */
+	char addr[64];           /* the client's address, numeric */
+	struct timespec t0;
+};
 
+/* The pipeline's way to read a header or a query argument. */
+static const char *lookup(void *ctx, bool header, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, header ? MHD_HEADER_KIND : MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+static struct exchange *exchange_new(struct MHD_Connection *conn, const char *url,
+				     const char *method)
+{
+	struct exchange *x = xcalloc(1, sizeof(*x));
+	unsigned char raw[8];
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-	r->conn = conn;
-	r->method = method;
-	r->path = clean_path(url);
+	x->conn = conn;
+	x->path = clean_path(url);
 	if (!ci || !ci->client_addr ||
 	    getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
 			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-			r->addr, sizeof(r->addr), NULL, 0, NI_NUMERICHOST))
-		snprintf(r->addr, sizeof(r->addr), "unknown");
-	r->total = -1;
+			x->addr, sizeof(x->addr), NULL, 0, NI_NUMERICHOST))
+		snprintf(x->addr, sizeof(x->addr), "unknown");
 	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(r->id, sizeof(r->id), raw, sizeof(raw));
-	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	sodium_bin2hex(x->id, sizeof(x->id), raw, sizeof(raw));
+	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+	x->rp = (struct reply)REPLY_INIT;
+	x->rq.method = method;
+	x->rq.path = x->path;
+	x->rq.id = x->id;
+	x->rq.addr = x->addr;
+	x->rq.body = "";
+	x->rq.lookup = lookup;
+	x->rq.lookup_ctx = conn;
 	atomic_fetch_add(&in_flight, 1);
 	metrics_in_flight(1);
-	return r;
+	return x;
 }
 
-static void request_free(struct request *r)
+static void exchange_free(struct exchange *x)
 {
-	error_clear(&r->err);
-	json_decref(r->out);
-	free(r->text);
-	if (r->body)
-		sodium_memzero(r->body, r->body_len); /* may hold a password */
-	free(r->body);
-	free(r->path);
-	sodium_memzero(r->pw_hash, sizeof(r->pw_hash));
-	sodium_memzero(&r->who, sizeof(r->who));
-	free(r);
-}
-
-/*
- * Hash the body's "password" into r->pw_hash before any transaction, so that
- * argon2id never runs while the store's write lock is held.  The handler
- * still validates the field and reports what is wrong with it.
- */
-static void prehash(struct request *r)
-{
-	json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, NULL);
-	json_t *pw = json_object_get(body, "password");
-	size_t n = json_string_length(pw);
-
-	if (json_is_string(pw) && n >= 8 && n <= 1024 && strlen(json_string_value(pw)) == n &&
-	    auth_hash_password(json_string_value(pw), r->pw_hash))
-		r->pw_hash[0] = '\0';
-	json_decref(body);
-}
-
-/*
- * Fault injection, for tests only (--faults): the store result that the
- * X-Cmsd-Fault header asks the commit to fail with, or STORE_OK.  The
- * handler has done its writes by then, so a test sees them rolled back.
- */
-static int injected_fault(struct request *r)
-{
-	static const struct {
-		const char *name;
-		int rc;
-	} faults[] = {
-		{ "store-error", STORE_ERROR },
-		{ "store-unavailable", STORE_UNAVAILABLE },
-		{ "store-busy", STORE_RETRY },
-	};
-	const char *h;
-	size_t i;
-
-	if (!conf->faults)
-		return STORE_OK;
-	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Cmsd-Fault");
-	for (i = 0; h && i < sizeof(faults) / sizeof(faults[0]); i++)
-		if (!strcmp(h, faults[i].name))
-			return faults[i].rc;
-	return STORE_OK;
-}
-
-/* Run the route's handler in one transaction, again while the store asks. */
-static void run_handler(struct request *r)
-{
-	bool write = strcmp(r->method, "GET") != 0;
-	int attempt, rc;
-
-	if (r->route->flags & RF_PASSWORD)
-		prehash(r);
-	if (r->route->flags & RF_NO_TXN) {
-		r->route->handler(r);
-		return;
-	}
-	store_set_actor(r->store, r->who.user_id, r->id);
-	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-		r->retry = false;
-		r->dry_run = false;
-		r->etag[0] = '\0';
-		r->total = -1;
-		error_clear(&r->err);
-		http_reply(r, 0, NULL);
-		http_reply_text(r, 0, NULL, NULL);
-		rc = store_begin(r->store, write);
-		if (rc) {
-			http_store_error(r, rc, "store", 0);
-		} else if (r->route->handler(r) || r->dry_run) {
-			store_rollback(r->store);
-		} else if ((rc = injected_fault(r)) || (rc = store_commit(r->store))) {
-			store_rollback(r->store);
-			http_store_error(r, rc, "store", 0);
-		}
-		if (!r->retry)
-			return;
-		metrics_store_rerun();
-		usleep((useconds_t)(1000 * attempt * (1 + randombytes_uniform(4))));
-	}
-}
-
-/*
- * Everything decided from the request line and headers alone, run before a
- * byte of the body is accepted: route, credentials, negotiation, tenant and
- * role.  Sets r->err on refusal.
- */
-static void admit(struct request *r)
-{
-	const char *ctype;
-
-	r->route = router_match(r);
-	if (!r->route)
-		return;
-	r->store = (r->route->flags & RF_NO_STORE) ? NULL : http_thread_store();
-	if (!r->store && !(r->route->flags & RF_NO_STORE)) {
-		error_set(&r->err, ERR_UNAVAILABLE);
-		return;
-	}
-	if (r->route->role != ROLE_NONE && auth_authenticate(r))
-		return;
-	if (!(r->route->flags & RF_TEXT) &&
-	    !http_accepts_json(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-							   MHD_HTTP_HEADER_ACCEPT))) {
-		error_set(&r->err, ERR_NOT_ACCEPTABLE);
-		return;
-	}
-	ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if ((!strcmp(r->method, "POST") || !strcmp(r->method, "PUT")) && !http_is_json(ctype)) {
-		error_set(&r->err, ERR_MEDIA);
-		return;
-	}
-	if (r->bad_object[0]) {
-		error_missing(&r->err, r->bad_object, r->bad_id);
-		return;
-	}
-	/* Another tenant's contact center is, to this caller, a missing one. */
-	if ((r->route->flags & RF_CC) && r->who.role != ROLE_SYSTEM && r->ids[0] != r->who.cc) {
-		error_missing_id(&r->err, "contactCenter", r->ids[0]);
-		return;
-	}
-	if (r->who.role < r->route->role)
-		error_set(&r->err, ERR_FORBIDDEN);
+	request_release(&x->rq);
+	reply_release(&x->rp);
+	if (x->body)
+		sodium_memzero(x->body, x->body_len); /* may hold a password */
+	free(x->body);
+	free(x->path);
+	free(x);
 }
 
 static struct watch *watch_of(struct MHD_Connection *conn);
 
-static enum MHD_Result send_answer(struct request *r)
+/* Queue the answer that reply.c makes of x->rp. */
+static enum MHD_Result send_answer(struct exchange *x)
 {
 	struct MHD_Response *res;
-	json_t *body = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	unsigned status;
+	struct answer a;
 	enum MHD_Result ok;
+	size_t i;
 
-	deadline_arrived(watch_of(r->conn)); /* answering now: the clock stops */
-	if (r->err.code || !r->status) {
-		if (!r->err.code)
-			r->err.code = ERR_INTERNAL;
-		status = error_status(r->err.code);
-		body = error_body(&r->err);
-	} else {
-		status = r->status;
-		body = json_incref(r->out);
-	}
-	r->status = status;
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		len = text ? strlen(text) : 0;
-	} else if (r->text) {
-		text = r->text;
-		r->text = NULL;
-		len = r->text_len;
-	}
-	res = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	deadline_arrived(watch_of(x->conn)); /* answering now: the clock stops */
+	reply_finish(&x->rp, x->id, &a);
+	res = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
 	if (!res) {
-		free(text);
-		json_decref(body);
+		free(a.body);
 		return MHD_NO;
 	}
-	if (body)
-		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	else if (r->text_type && len)
-		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->text_type);
-	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
-	if (r->etag[0])
-		MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, r->etag);
-	/* the console's page: its own scripts only, never in a frame */
-	if (!body && r->text_type && !strncmp(r->text_type, "text/html", 9))
-		MHD_add_response_header(res, "Content-Security-Policy",
-					"default-src 'self'; frame-ancestors 'none'; "
-					"base-uri 'none'; form-action 'self'");
-	MHD_add_response_header(res, "X-Request-Id", r->id);
-	if (r->total >= 0 && !r->err.code) {
-		char n[24];
-
-		snprintf(n, sizeof(n), "%" PRId64, r->total);
-		MHD_add_response_header(res, "X-Total-Count", n);
-	}
-	if (r->err.code == ERR_AUTH)
-		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"cms\"");
-	if (r->err.code == ERR_METHOD)
-		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
-	if (r->err.code == ERR_TOO_LARGE || r->close)
-		MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
-	/* 503: the store is away or busy; a client should come back soon */
-	if (r->err.code == ERR_TOO_MANY || r->err.code == ERR_UNAVAILABLE) {
-		char n[16];
-
-		snprintf(n, sizeof(n), "%u", r->retry_after ? r->retry_after : 1);
-		MHD_add_response_header(res, MHD_HTTP_HEADER_RETRY_AFTER, n);
-	}
-	ok = MHD_queue_response(r->conn, status, res);
+	for (i = 0; i < a.nheaders; i++)
+		MHD_add_response_header(res, a.headers[i].name, a.headers[i].value);
+	ok = MHD_queue_response(x->conn, a.status, res);
 	MHD_destroy_response(res);
-	json_decref(body);
 	return ok;
 }
 
@@ -570,77 +223,91 @@ static bool ambiguous_length(struct MHD_Connection *conn)
 						       MHD_HTTP_HEADER_TRANSFER_ENCODING));
 }
 
+/* The first call of a request: its line and headers have arrived. */
+static enum MHD_Result on_headers(struct exchange *x)
+{
+	const char *cl = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+
+	if (ambiguous_length(x->conn)) {
+		x->rp.close = true;
+		error_invalid(&x->rp.err, "Content-Length",
+			      "the body's length is given twice, or with Transfer-Encoding");
+		return send_answer(x);
+	}
+	if (cl && (errno = 0, strtoull(cl, &end, 10) > conf->body_limit || errno)) {
+		/* Refused before a byte of the body is read. */
+		x->too_large = true;
+		error_set(&x->rp.err, ERR_TOO_LARGE);
+		return send_answer(x);
+	}
+	request_admit(&x->rq, &x->rp);
+	/* A refusal is sent at once; the body, if any, is never read. */
+	return x->rp.err.code ? send_answer(x) : MHD_YES;
+}
+
+/* A piece of the body: kept up to the limit, beyond it thrown away. */
+static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t size)
+{
+	if (!x->too_large && x->body_len + size > conf->body_limit) {
+		/* Chunked and over the limit: drop what we hold, discard the rest. */
+		x->too_large = true;
+		if (x->body)
+			sodium_memzero(x->body, x->body_len);
+		free(x->body);
+		x->body = NULL;
+		x->body_len = 0;
+	}
+	if (x->too_large) {
+		/* libmicrohttpd cannot answer before the body ends; a client
+		 * that streams on regardless is cut off. */
+		x->dropped += size;
+		return x->dropped > 4 * conf->body_limit ? MHD_NO : MHD_YES;
+	}
+	x->body = xrealloc(x->body, x->body_len + size + 1);
+	memcpy(x->body + x->body_len, upload, size);
+	x->body_len += size;
+	x->body[x->body_len] = '\0';
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	struct request *r = *con_cls;
+	struct exchange *x = *con_cls;
+	enum MHD_Result ok;
 
 	(void)cls;
 	(void)version;
-	if (!r) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		char *end;
-
-		r = request_new(conn, url, method);
-		*con_cls = r;
-		if (ambiguous_length(conn)) {
-			r->close = true;
-			error_invalid(&r->err, "Content-Length",
-				      "the body's length is given twice, or with Transfer-Encoding");
-			return send_answer(r);
-		}
-		if (cl && (errno = 0, strtoull(cl, &end, 10) > conf->body_limit || errno)) {
-			/* Refused before a byte of the body is read. */
-			r->too_large = true;
-			error_set(&r->err, ERR_TOO_LARGE);
-			return send_answer(r);
-		}
-		admit(r);
-		/* A refusal is sent at once; the body, if any, is never read. */
-		return r->err.code ? send_answer(r) : MHD_YES;
+	if (!x) {
+		*con_cls = x = exchange_new(conn, url, method);
+		return on_headers(x);
 	}
 	if (*upload_size) {
-		if (!r->too_large && r->body_len + *upload_size > conf->body_limit) {
-			/* Chunked and over the limit: drop what we hold, discard the rest. */
-			r->too_large = true;
-			if (r->body)
-				sodium_memzero(r->body, r->body_len);
-			free(r->body);
-			r->body = NULL;
-			r->body_len = 0;
-		}
-		if (r->too_large) {
-			/* libmicrohttpd cannot answer before the body ends; a client
-			 * that streams on regardless is cut off. */
-			r->dropped += *upload_size;
-			if (r->dropped > 4 * conf->body_limit)
-				return MHD_NO;
-		} else {
-			r->body = xrealloc(r->body, r->body_len + *upload_size + 1);
-			memcpy(r->body + r->body_len, upload, *upload_size);
-			r->body_len += *upload_size;
-			r->body[r->body_len] = '\0';
-		}
+		ok = on_upload(x, upload, *upload_size);
 		*upload_size = 0;
-		return MHD_YES;
+		return ok;
 	}
 	/* the request has arrived whole: its deadline no longer runs, however
 	 * long the handler then waits for the store */
 	deadline_arrived(watch_of(conn));
-	if (r->too_large)
-		error_set(&r->err, ERR_TOO_LARGE);
-	else
-		run_handler(r);
-	return send_answer(r);
+	if (x->too_large) {
+		error_set(&x->rp.err, ERR_TOO_LARGE);
+	} else {
+		x->rq.body = x->body ? x->body : "";
+		x->rq.body_len = x->body_len;
+		request_run(&x->rq, &x->rp);
+	}
+	return send_answer(x);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct request *r = *con_cls;
+	struct exchange *x = *con_cls;
 	struct log_field fields[9];
 	struct timespec t1;
 	uint64_t us;
@@ -648,28 +315,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	(void)cls;
 	deadline_next(watch_of(conn));
-	if (!r)
+	if (!x)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = (uint64_t)((t1.tv_sec - r->t0.tv_sec) * 1000000L + (t1.tv_nsec - r->t0.tv_nsec) / 1000);
-	metrics_request(r->route, r->status, us);
+	us = (uint64_t)((t1.tv_sec - x->t0.tv_sec) * 1000000L + (t1.tv_nsec - x->t0.tv_nsec) / 1000);
+	metrics_request(x->rq.route ? router_index(x->rq.route) : METRICS_NO_ROUTE, x->rp.status,
+			us);
 	metrics_in_flight(-1);
 	n = 0;
-	fields[n++] = (struct log_field){ "request_id", r->id, 0, 0 };
-	fields[n++] = (struct log_field){ "method", r->method, 0, 0 };
-	fields[n++] = (struct log_field){ "path", r->path, 0, 0 };
-	fields[n++] = (struct log_field){ "status", NULL, r->status, 0 };
+	fields[n++] = (struct log_field){ "request_id", x->id, 0, 0 };
+	fields[n++] = (struct log_field){ "method", x->rq.method, 0, 0 };
+	fields[n++] = (struct log_field){ "path", x->path, 0, 0 };
+	fields[n++] = (struct log_field){ "status", NULL, x->rp.status, 0 };
 	fields[n++] = (struct log_field){ "ms", NULL, (double)us / 1e3, 0 };
-	if (r->route)
-		fields[n++] = (struct log_field){ "route", r->route->name, 0, 0 };
-	if (r->who.user_id[0])
-		fields[n++] = (struct log_field){ "user", r->who.user_id, 0, 0 };
-	if (r->err.code)
-		fields[n++] = (struct log_field){ "error", error_code_str(r->err.code), 0, 0 };
+	if (x->rq.route)
+		fields[n++] = (struct log_field){ "route", x->rq.route->name, 0, 0 };
+	if (x->rq.who.user_id[0])
+		fields[n++] = (struct log_field){ "user", x->rq.who.user_id, 0, 0 };
+	if (x->rp.err.code)
+		fields[n++] = (struct log_field){ "error", error_code_str(x->rp.err.code), 0, 0 };
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		fields[n++] = (struct log_field){ "aborted", NULL, 0, 1 };
 	log_fields("info", "request", fields, n);
-	request_free(r);
+	exchange_free(x);
 	*con_cls = NULL;
 	atomic_fetch_sub(&in_flight, 1);
 }
@@ -792,7 +460,15 @@ int http_start(const struct config *cfg)
 			goto out;
 		flags |= MHD_USE_TLS;
 	}
-	metrics_init();
+	{
+		const char *names[64];
+		size_t i, n = router_count();
+
+		for (i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
+			names[i] = router_nth(i)->name;
+		metrics_init(names, i);
+	}
+	request_setup(thread_store_get, cfg->faults);
 	atomic_store(&draining, 0);
 	if (deadline_start(cfg->timeout))
 		goto out;

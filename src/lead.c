@@ -11,7 +11,4 @@ static const struct child_kind lead = {
 	store_lead_create, store_lead_get, store_lead_list, store_lead_delete,
 };
 
-int lead_create(struct request *r) { return child_create(r, &lead); }
-int lead_list(struct request *r) { return child_list(r, &lead); }
-int lead_get(struct request *r) { return child_get(r, &lead); }
-int lead_delete(struct request *r) { return child_delete(r, &lead); }
+CHILD_ENDPOINTS(lead, lead, lead);

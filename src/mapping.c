@@ -24,8 +24,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define MAX_IDS 10000
-
 /*
  * The answer's shape, in the order the vendor's clients expect, as compact
  * JSON text: the four lists arrive already written (the elements between
@@ -83,35 +81,30 @@ static void add_str(struct strbuf *list, const char *s)
 	json_quote(list, s);
 }
 
-/* 404 naming the campaign, or the lead, unless campaign is the caller's and
- * lead is attached to it; fills *cl. */
-static int find_campaign_lead(struct request *r, int64_t campaign, int64_t lead,
-			      struct campaign_lead *cl)
+/* 404 naming the lead unless it is attached to campaign (whose scope the
+ * pipeline checked); fills *cl. */
+static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_t campaign,
+			      int64_t lead, struct campaign_lead *cl)
 {
-	int rc = store_campaign_in_scope(r->store, r->who.cc, campaign);
+	int rc = store_campaign_lead_find(rq->store, campaign, lead, cl);
 
-	if (rc)
-		return http_store_error(r, rc, "campaign", campaign);
-	rc = store_campaign_lead_find(r->store, campaign, lead, cl);
-	if (rc)
-		return http_store_error(r, rc, "lead", lead);
-	return 0;
+	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
 }
 
 /* campaignUserIds of list in the campaign into out; every unknown one is
  * appended to the error as a missing campaignUser. */
-static int resolve(struct request *r, int64_t campaign, const struct strlist *l,
-		   int64_t *out)
+static int resolve(const struct request *rq, struct reply *rp, int64_t campaign,
+		   const struct strlist *l, int64_t *out)
 {
 	size_t i;
-	int rc = store_campaign_users_resolve(r->store, campaign, l->v, l->n, out);
+	int rc = store_campaign_users_resolve(rq->store, campaign, l->v, l->n, out);
 
 	if (rc)
-		return http_store_error(r, rc, "campaignUser", 0);
+		return reply_store_error(rp, rc, "campaignUser", 0);
 	for (i = 0; i < l->n; i++)
 		if (!out[i])
-			error_missing(&r->err, "campaignUser", l->v[i]);
-	return 0;
+			error_missing(&rp->err, "campaignUser", l->v[i]);
+	return RES_OK;
 }
 
 /* The four lists of a state, [1] the assigned users, [0] the others. */
@@ -130,10 +123,11 @@ static int add_user(void *ctx, const void *row)
 }
 
 /* The current state of campaign lead cl, appended to out as text. */
-static int current(struct request *r, const struct campaign_lead *cl, struct strbuf *out)
+static int current(const struct request *rq, struct reply *rp, const struct campaign_lead *cl,
+		   struct strbuf *out)
 {
 	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
-	int rc = store_mapping_get(r->store, cl->campaign_id, cl->id, add_user, &st);
+	int rc = store_mapping_get(rq->store, cl->campaign_id, cl->id, add_user, &st);
 	int i;
 
 	if (!rc)
@@ -143,11 +137,11 @@ static int current(struct request *r, const struct campaign_lead *cl, struct str
 		strbuf_release(&st.cu[i]);
 		strbuf_release(&st.id[i]);
 	}
-	return rc ? http_store_error(r, rc, "lead", cl->lead_id) : 0;
+	return rc ? reply_store_error(rp, rc, "lead", cl->lead_id) : RES_OK;
 }
 
-/* r->etag = the strong ETag of the answer `text`: a hash of its bytes. */
-static void etag_of_text(struct request *r, const struct strbuf *text)
+/* rp->etag = the strong ETag of the answer `text`: a hash of its bytes. */
+static void etag_of_text(struct reply *rp, const struct strbuf *text)
 {
 	unsigned char h[16];
 	char b64[sodium_base64_ENCODED_LEN(sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -155,15 +149,15 @@ static void etag_of_text(struct request *r, const struct strbuf *text)
 	crypto_generichash(h, sizeof(h), (const unsigned char *)strbuf_str(text), text->len,
 			   NULL, 0);
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(r->etag, sizeof(r->etag), "\"%s\"", b64);
+	snprintf(rp->etag, sizeof(rp->etag), "\"%s\"", b64);
 }
 
-/* Whether header value `list` (If-Match or If-None-Match) names r->etag:
+/* Whether header value `list` (If-Match or If-None-Match) names rp->etag:
  * "*" or a comma-separated list of entity tags.  A weak tag matches only
  * when `weak_ok` (If-None-Match compares weakly, If-Match strongly). */
-static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
+static bool etag_listed(const struct reply *rp, const char *list, bool weak_ok)
 {
-	size_t n = strlen(r->etag);
+	size_t n = strlen(rp->etag);
 	const char *p = list;
 
 	while (*p) {
@@ -176,7 +170,7 @@ static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
 			weak = true;
 			p += 2;
 		}
-		if (!strncmp(p, r->etag, n) && (!p[n] || strchr(" \t,", p[n])) &&
+		if (!strncmp(p, rp->etag, n) && (!p[n] || strchr(" \t,", p[n])) &&
 		    (!weak || weak_ok))
 			return true;
 		p += strcspn(p, ",");
@@ -186,19 +180,23 @@ static bool etag_listed(const struct request *r, const char *list, bool weak_ok)
 
 /* A single-lead GET of campaign lead cl: 304 when If-None-Match names the
  * current state.  The text is made once, for the ETag and the answer both. */
-static int reply_state(struct request *r, const struct campaign_lead *cl)
+static int reply_state(const struct request *rq, struct reply *rp,
+		       const struct campaign_lead *cl)
 {
-	const char *inm = http_header(r, "If-None-Match");
+	const char *inm = req_header(rq, "If-None-Match");
 	struct strbuf text = STRBUF_INIT;
+	int rc = current(rq, rp, cl, &text);
 
-	if (current(r, cl, &text))
-		return -1;
-	etag_of_text(r, &text);
-	if (inm && etag_listed(r, inm, true)) {
+	if (rc) {
 		strbuf_release(&text);
-		return http_reply(r, 304, NULL);
+		return rc;
 	}
-	return http_reply_text(r, 200, "application/json", strbuf_detach(&text));
+	etag_of_text(rp, &text);
+	if (inm && etag_listed(rp, inm, true)) {
+		strbuf_release(&text);
+		return reply_json(rp, 304, NULL);
+	}
+	return reply_text(rp, 200, "application/json", strbuf_detach(&text));
 }
 
 struct rows {
@@ -217,77 +215,74 @@ static int collect(void *ctx, const void *row)
 
 /* One page of campaign leads (of one campaign, or all the caller's), each
  * with its current state. */
-static int list_states(struct request *r, int64_t campaign, const struct page *pg)
+static int list_states(const struct request *rq, struct reply *rp, int64_t campaign)
 {
 	struct rows rs = { NULL, 0 };
 	struct strbuf text = STRBUF_INIT;
 	size_t i;
-	int rc = -1, src;
+	int rc, src;
 
-	src = store_mapping_list(r->store, r->who.cc, campaign, pg, collect, &rs, &r->total);
+	src = store_mapping_list(rq->store, rq->who.cc, campaign, &rq->in.page, collect, &rs,
+				 &rp->total);
 	if (src) {
-		http_store_error(r, src, "campaign", campaign);
+		rc = reply_store_error(rp, src, "campaign", campaign);
 		goto out;
 	}
 	strbuf_addch(&text, '[');
 	for (i = 0; i < rs.n; i++) {
 		if (i)
 			strbuf_addch(&text, ',');
-		if (current(r, &rs.v[i], &text))
+		if ((rc = current(rq, rp, &rs.v[i], &text)))
 			goto out;
 	}
 	strbuf_addch(&text, ']');
-	rc = http_reply_text(r, 200, "application/json", strbuf_detach(&text));
+	rc = reply_text(rp, 200, "application/json", strbuf_detach(&text));
 out:
 	strbuf_release(&text);
 	free(rs.v);
 	return rc;
 }
 
-int mapping_get(struct request *r)
+/* GET ?campaignId=&leadId=: the query, with the campaign for the access
+ * check (it must be the caller's) and the lead in in->id. */
+static int parse_get(const struct request *rq, struct input *in, struct error *err)
 {
-	int64_t campaign, lead;
-	struct campaign_lead cl;
-	struct page pg;
-	int rc;
-
-	http_query_id(r, "campaignId", &campaign);
-	http_query_id(r, "leadId", &lead);
-	if (lead && !campaign && !r->err.code)
-		error_invalid(&r->err, "leadId", "needs campaignId");
-	if (!lead)
-		http_page(r, &pg);
-	if (r->err.code)
-		return -1;
-	if (!campaign)
-		return list_states(r, 0, &pg);
-	if (!lead) {
-		rc = store_campaign_in_scope(r->store, r->who.cc, campaign);
-		if (rc)
-			return http_store_error(r, rc, "campaign", campaign);
-		return list_states(r, campaign, &pg);
-	}
-	if (find_campaign_lead(r, campaign, lead, &cl))
-		return -1;
-	return reply_state(r, &cl);
+	req_query_id(rq, "campaignId", &in->campaign, err);
+	req_query_id(rq, "leadId", &in->id, err);
+	if (in->id && !in->campaign && !err->code)
+		error_invalid(err, "leadId", "needs campaignId");
+	if (!in->id)
+		req_page(rq, in, err);
+	return err->code ? RES_FAIL : RES_OK;
 }
 
-int mapping_lead_user(struct request *r)
+/* One lead's state, one campaign's leads, or every lead of the caller's. */
+static int get(const struct request *rq, struct reply *rp)
 {
-	int64_t lead;
 	struct campaign_lead cl;
 	int rc;
 
-	if (http_query_id(r, "leadId", &lead))
-		return -1;
-	if (!lead)
-		return error_invalid(&r->err, "leadId", "is required");
-	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
-		return -1;
-	rc = store_campaign_lead_find(r->store, r->ids[2], lead, &cl);
-	if (rc)
-		return http_store_error(r, rc, "lead", lead);
-	return reply_state(r, &cl);
+	if (!rq->in.id)
+		return list_states(rq, rp, rq->in.campaign);
+	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl)))
+		return rc;
+	return reply_state(rq, rp, &cl);
+}
+
+/* GET .../campaign/{c}/lead-user?leadId=: the lead is required. */
+static int parse_lead_user(const struct request *rq, struct input *in, struct error *err)
+{
+	if (req_query_id(rq, "leadId", &in->id, err))
+		return RES_FAIL;
+	return in->id ? RES_OK : error_invalid(err, "leadId", "is required");
+}
+
+static int lead_user(const struct request *rq, struct reply *rp)
+{
+	struct campaign_lead cl;
+	int rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl);
+
+	return rc ? rc : reply_state(rq, rp, &cl);
 }
 
 /* The userIds of list l whose campaign user (cu[i]) is among changed[0..n),
@@ -319,8 +314,8 @@ static size_t changed_names(struct strbuf *out, const struct strlist *l, const i
 
 /* Record what changed in the lead's history (JSON arrays of userIds),
  * unless nothing did. */
-static int record(struct request *r, const struct campaign_lead *cl, const struct strbuf *assigned,
-		  const struct strbuf *unassigned, bool changed)
+static int record(const struct request *rq, struct reply *rp, const struct campaign_lead *cl,
+		  const struct strbuf *assigned, const struct strbuf *unassigned, bool changed)
 {
 	struct history_entry h;
 	struct timespec now;
@@ -334,22 +329,22 @@ static int record(struct request *r, const struct campaign_lead *cl, const struc
 	h.lead_id = cl->lead_id;
 	h.campaign_lead_id = cl->id;
 	h.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	snprintf(h.changed_by, sizeof(h.changed_by), "%s", r->who.user_id);
-	snprintf(h.request_id, sizeof(h.request_id), "%s", r->id);
+	snprintf(h.changed_by, sizeof(h.changed_by), "%s", rq->who.user_id);
+	snprintf(h.request_id, sizeof(h.request_id), "%s", rq->id);
 	h.assigned = strbuf_str(assigned);
 	h.unassigned = strbuf_str(unassigned);
-	src = store_history_add(r->store, &h);
-	return src ? http_store_error(r, src, "lead", cl->lead_id) : 0;
+	src = store_history_add(rq->store, &h);
+	return src ? reply_store_error(rp, src, "lead", cl->lead_id) : RES_OK;
 }
 
-/* r->etag = the ETag of cl's current state. */
-static int etag_now(struct request *r, const struct campaign_lead *cl)
+/* rp->etag = the ETag of cl's current state. */
+static int etag_now(const struct request *rq, struct reply *rp, const struct campaign_lead *cl)
 {
 	struct strbuf text = STRBUF_INIT;
-	int rc = current(r, cl, &text);
+	int rc = current(rq, rp, cl, &text);
 
 	if (!rc)
-		etag_of_text(r, &text);
+		etag_of_text(rp, &text);
 	strbuf_release(&text);
 	return rc;
 }
@@ -393,85 +388,113 @@ static char *put_answer(int64_t cl, int64_t lead, int64_t campaign, const int64_
 	return strbuf_detach(&out);
 }
 
-int mapping_put(struct request *r)
-{
-	json_t *body = NULL;
-	struct strbuf achanged = STRBUF_INIT, uchanged = STRBUF_INIT;
-	int64_t campaign = 0, lead = 0, *acu = NULL, *ucu = NULL, *adone = NULL, *udone = NULL;
-	struct strlist as = STRLIST_INIT, un = STRLIST_INIT;
-	struct strset *seen = NULL;
-	struct campaign_lead cl;
-	const char *if_match = http_header(r, "If-Match");
-	size_t i, na = 0, nu = 0, changed;
-	bool dry = false;
-	int rc = -1, src;
+/* The PUT's body, validated: both lists, without a user in both. */
+struct put_in {
+	int64_t campaign, lead;
+	struct strlist as, un; /* assigned and unassigned userIds, repeats removed */
+	bool dry;              /* ?dryRun=true */
+};
 
-	http_query_bool(r, "dryRun", &dry);
-	if (http_body(r, &body))
-		goto out;
-	json_get_id(body, "leadId", &lead, &r->err);
-	json_get_id(body, "campaignId", &campaign, &r->err);
-	json_get_strlist(body, "assignedUserIds", MAX_IDS, CMS_USERID_MAX, &as, &r->err);
-	json_get_strlist(body, "unassignedUserIds", MAX_IDS, CMS_USERID_MAX, &un, &r->err);
-	if (r->err.code)
-		goto out;
-	seen = strset_new(as.n);
-	for (i = 0; i < as.n; i++)
-		strset_add(seen, as.v[i]);
-	for (i = 0; i < un.n; i++) {
+static void put_in_free(void *p)
+{
+	struct put_in *in = p;
+
+	strlist_release(&in->as);
+	strlist_release(&in->un);
+	free(in);
+}
+
+static int parse_put(const struct request *rq, struct input *in, struct error *err)
+{
+	struct put_in *p = xcalloc(1, sizeof(*p));
+	struct strset *seen;
+	size_t i;
+
+	in->data = p;
+	in->free_data = put_in_free;
+	req_query_bool(rq, "dryRun", &p->dry, err);
+	if (req_body(rq, in, err))
+		return RES_FAIL;
+	json_get_id(in->body, "leadId", &p->lead, err);
+	json_get_id(in->body, "campaignId", &p->campaign, err);
+	json_get_strlist(in->body, "assignedUserIds", CMS_IDS_MAX, CMS_USERID_MAX, &p->as, err);
+	json_get_strlist(in->body, "unassignedUserIds", CMS_IDS_MAX, CMS_USERID_MAX, &p->un, err);
+	if (err->code)
+		return RES_FAIL;
+	seen = strset_new(p->as.n);
+	for (i = 0; i < p->as.n; i++)
+		strset_add(seen, p->as.v[i]);
+	for (i = 0; i < p->un.n; i++) {
 		char reason[CMS_USERID_MAX + 40];
 
-		if (!strset_has(seen, un.v[i]))
+		if (!strset_has(seen, p->un.v[i]))
 			continue;
-		snprintf(reason, sizeof(reason), "%s is also in assignedUserIds", un.v[i]);
-		error_invalid(&r->err, "unassignedUserIds", reason);
+		snprintf(reason, sizeof(reason), "%s is also in assignedUserIds", p->un.v[i]);
+		error_invalid(err, "unassignedUserIds", reason);
 	}
-	if (r->err.code) {
-		error_set(&r->err, ERR_BOTH);
-		goto out;
-	}
+	strset_free(seen);
+	if (err->code)
+		return error_set(err, ERR_BOTH);
+	in->campaign = p->campaign; /* the pipeline checks it is the caller's */
+	return RES_OK;
+}
 
-	if (find_campaign_lead(r, campaign, lead, &cl))
+static int put(const struct request *rq, struct reply *rp)
+{
+	const struct put_in *p = rq->in.data;
+	struct strbuf achanged = STRBUF_INIT, uchanged = STRBUF_INIT;
+	int64_t *acu = NULL, *ucu = NULL, *adone = NULL, *udone = NULL;
+	struct campaign_lead cl;
+	const char *if_match = req_header(rq, "If-Match");
+	size_t na = 0, nu = 0, changed;
+	int rc, src;
+
+	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
 		goto out;
 	/* from here until the commit, no other writer changes this lead */
-	src = store_campaign_lead_lock(r->store, cl.id);
+	src = store_campaign_lead_lock(rq->store, cl.id);
 	if (src) {
-		http_store_error(r, src, "lead", lead);
+		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
 	}
 	if (if_match) {
-		if (etag_now(r, &cl))
+		if ((rc = etag_now(rq, rp, &cl)))
 			goto out;
-		if (!etag_listed(r, if_match, false)) { /* 412 carries the current ETag */
-			error_set(&r->err, ERR_PRECONDITION);
+		if (!etag_listed(rp, if_match, false)) { /* 412 carries the current ETag */
+			rc = error_set(&rp->err, ERR_PRECONDITION);
 			goto out;
 		}
 	}
-	acu = xcalloc(as.n + 1, sizeof(*acu));
-	ucu = xcalloc(un.n + 1, sizeof(*ucu));
-	if (resolve(r, campaign, &as, acu) || resolve(r, campaign, &un, ucu) || r->err.code)
+	acu = xcalloc(p->as.n + 1, sizeof(*acu));
+	ucu = xcalloc(p->un.n + 1, sizeof(*ucu));
+	if ((rc = resolve(rq, rp, p->campaign, &p->as, acu)) ||
+	    (rc = resolve(rq, rp, p->campaign, &p->un, ucu)))
 		goto out;
-	adone = xcalloc(as.n + 1, sizeof(*adone));
-	udone = xcalloc(un.n + 1, sizeof(*udone));
-	src = store_mapping_set(r->store, cl.id, acu, as.n, true, adone, &na);
-	if (!src)
-		src = store_mapping_set(r->store, cl.id, ucu, un.n, false, udone, &nu);
-	if (src) {
-		http_store_error(r, src, "lead", lead);
+	if (rp->err.code) { /* unknown campaign users, every one listed */
+		rc = RES_FAIL;
 		goto out;
 	}
-	changed = changed_names(&achanged, &as, acu, adone, na) +
-		  changed_names(&uchanged, &un, ucu, udone, nu);
-	if (!dry && record(r, &cl, &achanged, &uchanged, changed > 0))
+	adone = xcalloc(p->as.n + 1, sizeof(*adone));
+	udone = xcalloc(p->un.n + 1, sizeof(*udone));
+	src = store_mapping_set(rq->store, cl.id, acu, p->as.n, true, adone, &na);
+	if (!src)
+		src = store_mapping_set(rq->store, cl.id, ucu, p->un.n, false, udone, &nu);
+	if (src) {
+		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
-	r->etag[0] = '\0';
-	if (if_match && !dry && etag_now(r, &cl)) /* the new state's */
+	}
+	changed = changed_names(&achanged, &p->as, acu, adone, na) +
+		  changed_names(&uchanged, &p->un, ucu, udone, nu);
+	if (!p->dry && (rc = record(rq, rp, &cl, &achanged, &uchanged, changed > 0)))
 		goto out;
-	/* on a dry run http.c rolls the transaction back: nothing changes */
-	r->dry_run = dry;
-	rc = http_reply_text(r, 200, "application/json",
-			     put_answer(cl.id, lead, campaign, acu, &as, ucu, &un, &achanged,
-					&uchanged, dry));
+	rp->etag[0] = '\0';
+	if (if_match && !p->dry && (rc = etag_now(rq, rp, &cl))) /* the new state's */
+		goto out;
+	reply_text(rp, 200, "application/json",
+		   put_answer(cl.id, p->lead, p->campaign, acu, &p->as, ucu, &p->un, &achanged,
+			      &uchanged, p->dry));
+	/* a dry run answers what would change, and the pipeline rolls it back */
+	rc = p->dry ? RES_ROLLBACK : RES_OK;
 out:
 	free(acu);
 	free(ucu);
@@ -479,10 +502,6 @@ out:
 	free(udone);
 	strbuf_release(&achanged);
 	strbuf_release(&uchanged);
-	strset_free(seen);
-	strlist_release(&as);
-	strlist_release(&un);
-	json_decref(body);
 	return rc;
 }
 
@@ -529,26 +548,33 @@ static int add_entry(void *ctx, const void *row)
 	return 0;
 }
 
-/* GET .../campaign/{c}/lead-user/history?leadId=: newest first, paged. */
-int mapping_history(struct request *r)
+/* GET .../campaign/{c}/lead-user/history?leadId=: the lead, required, must
+ * be a lead of the process (the pipeline's access check), and a page. */
+static int parse_history(const struct request *rq, struct input *in, struct error *err)
 {
-	json_t *arr;
-	struct page pg;
-	int64_t lead;
-	int src;
+	req_query_id(rq, "leadId", &in->lead, err);
+	if (!in->lead && !err->code)
+		error_invalid(err, "leadId", "is required");
+	if (req_page(rq, in, err) || err->code)
+		return RES_FAIL;
+	return RES_OK;
+}
 
-	http_query_id(r, "leadId", &lead);
-	if (!lead && !r->err.code)
-		error_invalid(&r->err, "leadId", "is required");
-	if (http_page(r, &pg) || r->err.code)
-		return -1;
-	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], lead))
-		return -1;
-	arr = json_array();
-	src = store_history_list(r->store, r->ids[2], lead, &pg, add_entry, arr, &r->total);
+/* Newest first, paged. */
+static int history(const struct request *rq, struct reply *rp)
+{
+	json_t *arr = json_array();
+	int src = store_history_list(rq->store, rq->ids.campaign, rq->in.lead, &rq->in.page,
+				     add_entry, arr, &rp->total);
+
 	if (src) {
 		json_decref(arr);
-		return http_store_error(r, src, "lead", lead);
+		return reply_store_error(rp, src, "lead", rq->in.lead);
 	}
-	return http_reply(r, 200, arr);
+	return reply_json(rp, 200, arr);
 }
+
+const struct endpoint mapping_put[1] = { { parse_put, put } };
+const struct endpoint mapping_get[1] = { { parse_get, get } };
+const struct endpoint mapping_lead_user[1] = { { parse_lead_user, lead_user } };
+const struct endpoint mapping_history[1] = { { parse_history, history } };

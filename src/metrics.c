@@ -20,8 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "handlers.h"
-#include "router.h"
 #include "store.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -63,13 +61,13 @@ static time_t started;
 /* The slot of route row `i`: the first row with the same name. */
 static size_t slot_of_row[MAX_ROUTES];
 
-void metrics_init(void)
+void metrics_init(const char *const *names, size_t n)
 {
-	size_t i, j, n = router_count();
+	size_t i, j;
 
 	nslots = 0;
 	for (i = 0; i < n && i < MAX_ROUTES - 1; i++) {
-		const char *name = router_nth(i)->name;
+		const char *name = names[i];
 
 		for (j = 0; j < nslots && strcmp(slot_name[j], name); j++)
 			;
@@ -81,9 +79,8 @@ void metrics_init(void)
 	started = time(NULL);
 }
 
-void metrics_request(const struct route *route, unsigned status, uint64_t us)
+void metrics_request(size_t row, unsigned status, uint64_t us)
 {
-	size_t row = route ? router_index(route) : MAX_ROUTES;
 	struct series *s = &series[row < MAX_ROUTES - 1 ? slot_of_row[row] : MAX_ROUTES - 1];
 	size_t c, b;
 
@@ -205,9 +202,4 @@ char *metrics_text(void)
 	family(&sb, "cmsd_start_time_seconds", "gauge", "When this cmsd started, in Unix time.");
 	strbuf_addf(&sb, "cmsd_start_time_seconds %lld\n", (long long)started);
 	return strbuf_detach(&sb);
-}
-
-int metrics_get(struct request *r)
-{
-	return http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
 }

@@ -7,16 +7,16 @@
 #ifndef CMSD_METRICS_H
 #define CMSD_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
-
-struct route;
-
-/* Learn the route table's names; call once before serving. */
-void metrics_init(void);
-/* One answered request: its route (NULL: none matched), status, duration. */
-void metrics_request(const struct route *route, unsigned status, uint64_t us);
+/* The name of each route row (rows of one name share their series), in row
+ * order; call once before serving.  The strings must outlive the module. */
+void metrics_init(const char *const *names, size_t n);
+/* One answered request: its route row (METRICS_NO_ROUTE: none matched),
+ * status, duration. */
+#define METRICS_NO_ROUTE ((size_t)-1)
+void metrics_request(size_t row, unsigned status, uint64_t us);
 /* A store call failed with store_rc `rc` (only failures are counted). */
 void metrics_store_error(int rc);
 /* A request's transaction is run again. */

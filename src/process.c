@@ -16,55 +16,45 @@ static json_t *process_json(const void *row, const void *arg)
 			 p->name, "contactCenterId", (json_int_t)p->cc_id);
 }
 
-int process_create(struct request *r)
+static int parse_create(const struct request *rq, struct input *in, struct error *err)
 {
-	json_t *body = NULL;
-	const char *name;
-	struct process p;
-	int rc = -1, src;
-
-	if (http_body(r, &body) || json_get_name(body, "processName", false, &name, &r->err) ||
-	    res_check_path(r, r->ids[0], 0, 0, 0))
-		goto out;
-	src = store_process_create(r->store, r->ids[0], name, &p);
-	if (src) {
-		http_store_error(r, src, "contactCenter", r->ids[0]);
-		goto out;
-	}
-	rc = http_reply(r, 201, process_json(&p, NULL));
-out:
-	json_decref(body);
-	return rc;
+	return res_parse_named(rq, in, err, "processName");
 }
 
-int process_list(struct request *r)
-{
-	struct store_path chain = { r->ids[0], 0, 0, 0 };
-
-	return res_list(r, &chain, store_process_list, r->ids[0], process_json, NULL);
-}
-
-int process_get(struct request *r)
+static int create(const struct request *rq, struct reply *rp)
 {
 	struct process p;
-	int rc;
+	int rc = store_process_create(rq->store, rq->ids.cc,
+				      res_name(rq, "processName"),
+				      &p);
 
-	if (res_check_path(r, r->ids[0], 0, 0, 0))
-		return -1;
-	rc = store_process_get(r->store, r->ids[0], r->ids[1], &p);
 	if (rc)
-		return http_store_error(r, rc, "process", r->ids[1]);
-	return http_reply(r, 200, process_json(&p, NULL));
+		return reply_store_error(rp, rc, "contactCenter", rq->ids.cc);
+	return reply_json(rp, 201, process_json(&p, NULL));
 }
 
-int process_delete(struct request *r)
+static int list(const struct request *rq, struct reply *rp)
 {
-	int rc;
-
-	if (res_check_path(r, r->ids[0], 0, 0, 0))
-		return -1;
-	rc = store_process_delete(r->store, r->ids[0], r->ids[1]);
-	if (rc)
-		return http_store_error(r, rc, "process", r->ids[1]);
-	return http_reply(r, 204, NULL);
+	return res_list(rq, rp, store_process_list, rq->ids.cc, process_json, NULL);
 }
+
+static int get(const struct request *rq, struct reply *rp)
+{
+	struct process p;
+	int rc = store_process_get(rq->store, rq->ids.cc, rq->ids.process, &p);
+
+	if (rc)
+		return reply_store_error(rp, rc, "process", rq->ids.process);
+	return reply_json(rp, 200, process_json(&p, NULL));
+}
+
+static int del(const struct request *rq, struct reply *rp)
+{
+	return res_deleted(rp, store_process_delete(rq->store, rq->ids.cc, rq->ids.process),
+			   "process", rq->ids.process);
+}
+
+const struct endpoint process_create[1] = { { parse_create, create } };
+const struct endpoint process_list[1] = { { res_parse_page, list } };
+const struct endpoint process_get[1] = { { NULL, get } };
+const struct endpoint process_delete[1] = { { NULL, del } };

@@ -6,23 +6,28 @@
 #include "json.h"
 #include "banned.h"
 
-int res_check_path(struct request *r, int64_t cc, int64_t process,
-		   int64_t campaign, int64_t lead)
+int res_parse_page(const struct request *rq, struct input *in, struct error *err)
 {
-	struct store_path p = { cc, process, campaign, lead };
-	const char *object = "contactCenter";
-	int64_t id = cc;
-	int rc = store_path_check(r->store, &p, &object, &id);
-
-	return rc ? http_store_error(r, rc, object, id) : 0;
+	return req_page(rq, in, err);
 }
 
-int res_store_error(struct request *r, int rc, const char *object,
-		    const char *id)
+int res_parse_body(const struct request *rq, struct input *in, struct error *err)
 {
-	if (rc == STORE_NOT_FOUND)
-		return error_missing(&r->err, object, id);
-	return http_store_error(r, rc, object, 0);
+	return req_body(rq, in, err);
+}
+
+int res_parse_named(const struct request *rq, struct input *in, struct error *err,
+		    const char *key)
+{
+	const char *name;
+
+	return req_body(rq, in, err) || json_get_name(in->body, key, false, &name, err) ?
+		       RES_FAIL : RES_OK;
+}
+
+const char *res_name(const struct request *rq, const char *key)
+{
+	return json_string_value(json_object_get(rq->in.body, key));
 }
 
 struct list_ctx {
@@ -39,24 +44,22 @@ static int append_row(void *ctx, const void *row)
 	return 0;
 }
 
-int res_list(struct request *r, const struct store_path *chain,
-	     store_list_fn list, int64_t parent, row_json_fn to_json,
-	     const void *arg)
+int res_list(const struct request *rq, struct reply *rp, store_list_fn list, int64_t parent,
+	     row_json_fn to_json, const void *arg)
 {
-	struct list_ctx l = { NULL, to_json, arg };
-	struct page pg;
-	int rc;
+	struct list_ctx l = { json_array(), to_json, arg };
+	int rc = list(rq->store, parent, &rq->in.page, append_row, &l, &rp->total);
 
-	if (http_page(r, &pg) ||
-	    (chain && res_check_path(r, chain->cc, chain->process, chain->campaign, chain->lead)))
-		return -1;
-	l.arr = json_array();
-	rc = list(r->store, parent, &pg, append_row, &l, &r->total);
 	if (rc) {
 		json_decref(l.arr);
-		return http_store_error(r, rc, "list", 0);
+		return reply_store_error(rp, rc, "list", 0);
 	}
-	return http_reply(r, 200, l.arr);
+	return reply_json(rp, 200, l.arr);
+}
+
+int res_deleted(struct reply *rp, int del, const char *object, int64_t id)
+{
+	return del ? reply_store_error(rp, del, object, id) : reply_json(rp, 204, NULL);
 }
 
 /* ---- lead lists and campaigns ---- */
@@ -75,55 +78,40 @@ static json_t *child_json(const void *row, const void *arg)
 	return o;
 }
 
-int child_create(struct request *r, const struct child_kind *k)
+int child_parse(const struct request *rq, struct input *in, struct error *err,
+		const struct child_kind *k)
 {
-	json_t *body = NULL;
-	const char *name;
-	struct proc_child c;
-	int rc = -1, src;
-
-	if (http_body(r, &body) || json_get_name(body, k->name_key, false, &name, &r->err) ||
-	    res_check_path(r, r->ids[0], r->ids[1], 0, 0))
-		goto out;
-	src = k->create(r->store, r->ids[1], name, &c);
-	if (src) {
-		http_store_error(r, src, "process", r->ids[1]);
-		goto out;
-	}
-	rc = http_reply(r, 201, child_json(&c, k));
-out:
-	json_decref(body);
-	return rc;
+	return res_parse_named(rq, in, err, k->name_key);
 }
 
-int child_list(struct request *r, const struct child_kind *k)
-{
-	struct store_path chain = { r->ids[0], r->ids[1], 0, 0 };
-
-	return res_list(r, &chain, k->list, r->ids[1], child_json, k);
-}
-
-int child_get(struct request *r, const struct child_kind *k)
+int child_create(const struct request *rq, struct reply *rp, const struct child_kind *k)
 {
 	struct proc_child c;
-	int rc;
+	int rc = k->create(rq->store, rq->ids.process, res_name(rq, k->name_key), &c);
 
-	if (res_check_path(r, r->ids[0], r->ids[1], 0, 0))
-		return -1;
-	rc = k->get(r->store, r->ids[1], r->ids[2], &c);
 	if (rc)
-		return http_store_error(r, rc, k->object, r->ids[2]);
-	return http_reply(r, 200, child_json(&c, k));
+		return reply_store_error(rp, rc, "process", rq->ids.process);
+	return reply_json(rp, 201, child_json(&c, k));
 }
 
-int child_delete(struct request *r, const struct child_kind *k)
+int child_list(const struct request *rq, struct reply *rp, const struct child_kind *k)
 {
-	int rc;
+	return res_list(rq, rp, k->list, rq->ids.process, child_json, k);
+}
 
-	if (res_check_path(r, r->ids[0], r->ids[1], 0, 0))
-		return -1;
-	rc = k->del(r->store, r->ids[1], r->ids[2]);
+int child_get(const struct request *rq, struct reply *rp, const struct child_kind *k,
+	      int64_t id)
+{
+	struct proc_child c;
+	int rc = k->get(rq->store, rq->ids.process, id, &c);
+
 	if (rc)
-		return http_store_error(r, rc, k->object, r->ids[2]);
-	return http_reply(r, 204, NULL);
+		return reply_store_error(rp, rc, k->object, id);
+	return reply_json(rp, 200, child_json(&c, k));
+}
+
+int child_delete(const struct request *rq, struct reply *rp, const struct child_kind *k,
+		 int64_t id)
+{
+	return res_deleted(rp, k->del(rq->store, rq->ids.process, id), k->object, id);
 }

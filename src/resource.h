@@ -1,12 +1,13 @@
 /*
- * resource.h - what the set-up resources' handlers share: the parent-chain
- * check, paged lists, and the two kinds that hang below a process (lead lists
- * and campaigns), which differ only in names.
+ * resource.h - what the set-up resources' endpoints share: parse steps for
+ * a list's page and a named object's body, paged lists, and the two kinds
+ * that hang below a process (lead lists and campaigns), which differ only in
+ * names.
  */
 #ifndef CMSD_RESOURCE_H
 #define CMSD_RESOURCE_H
 
-#include "http.h"
+#include "request.h"
 
 /* Turns one store row into its JSON object (caller owns it); `arg` is what
  * the list was given. */
@@ -16,19 +17,24 @@ typedef int (*store_list_fn)(struct store *s, int64_t parent,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total);
 
-/* 404 naming the first missing object unless every given id (0: none)
- * exists and chains to its parent. */
-int res_check_path(struct request *r, int64_t cc, int64_t process,
-		   int64_t campaign, int64_t lead);
-/* A store failure about the object named by a string id (a userId). */
-int res_store_error(struct request *r, int rc, const char *object,
-		    const char *id);
-/* Answer 200 with one page of `list` below `parent`, with X-Total-Count:
- * paging parameters are checked first (400), then the parent chain (404;
- * NULL: none). */
-int res_list(struct request *r, const struct store_path *chain,
-	     store_list_fn list, int64_t parent, row_json_fn to_json,
-	     const void *arg);
+/* Parse step of every list: limit and offset (400 on bad values). */
+int res_parse_page(const struct request *rq, struct input *in, struct error *err);
+/* Parse step of a body that must be a JSON object (checked by the handler). */
+int res_parse_body(const struct request *rq, struct input *in, struct error *err);
+
+/* Parse step of a body with one display name under `key`. */
+int res_parse_named(const struct request *rq, struct input *in, struct error *err,
+		    const char *key);
+/* That name, once parsed. */
+const char *res_name(const struct request *rq, const char *key);
+
+/* Answer 200 with the page of `list` below `parent` that the parse step
+ * read, with X-Total-Count. */
+int res_list(const struct request *rq, struct reply *rp, store_list_fn list, int64_t parent,
+	     row_json_fn to_json, const void *arg);
+/* Answer 204 when del (a store result) is STORE_OK, else its error about
+ * object `id`. */
+int res_deleted(struct reply *rp, int del, const char *object, int64_t id);
 
 /* A lead list or a campaign: the same life, different names. */
 struct child_kind {
@@ -42,9 +48,43 @@ struct child_kind {
 	int (*del)(struct store *, int64_t, int64_t);
 };
 
-int child_create(struct request *r, const struct child_kind *k);
-int child_list(struct request *r, const struct child_kind *k);
-int child_get(struct request *r, const struct child_kind *k);
-int child_delete(struct request *r, const struct child_kind *k);
+/* The endpoints of a child kind; `id` is the path id of the object. */
+int child_parse(const struct request *rq, struct input *in, struct error *err,
+		const struct child_kind *k);
+int child_create(const struct request *rq, struct reply *rp, const struct child_kind *k);
+int child_list(const struct request *rq, struct reply *rp, const struct child_kind *k);
+int child_get(const struct request *rq, struct reply *rp, const struct child_kind *k,
+	      int64_t id);
+int child_delete(const struct request *rq, struct reply *rp, const struct child_kind *k,
+		 int64_t id);
+
+/* The four endpoints <prefix>_create, _list, _get and _delete of child kind
+ * `kind`, whose own id is the path id `field` (struct path_ids). */
+#define CHILD_ENDPOINTS(prefix, kind, field)                                      \
+	static int prefix##_parse(const struct request *rq, struct input *in,     \
+				  struct error *err)                              \
+	{                                                                         \
+		return child_parse(rq, in, err, &kind);                           \
+	}                                                                         \
+	static int prefix##_new(const struct request *rq, struct reply *rp)       \
+	{                                                                         \
+		return child_create(rq, rp, &kind);                               \
+	}                                                                         \
+	static int prefix##_all(const struct request *rq, struct reply *rp)       \
+	{                                                                         \
+		return child_list(rq, rp, &kind);                                 \
+	}                                                                         \
+	static int prefix##_one(const struct request *rq, struct reply *rp)       \
+	{                                                                         \
+		return child_get(rq, rp, &kind, rq->ids.field);                   \
+	}                                                                         \
+	static int prefix##_gone(const struct request *rq, struct reply *rp)      \
+	{                                                                         \
+		return child_delete(rq, rp, &kind, rq->ids.field);                \
+	}                                                                         \
+	const struct endpoint prefix##_create[1] = { { prefix##_parse, prefix##_new } }; \
+	const struct endpoint prefix##_list[1] = { { res_parse_page, prefix##_all } };   \
+	const struct endpoint prefix##_get[1] = { { NULL, prefix##_one } };              \
+	const struct endpoint prefix##_delete[1] = { { NULL, prefix##_gone } }
 
 #endif

@@ -1,37 +1,59 @@
 /*
- * router.h - the route table: method + path pattern -> handler + role needed.
+ * router.h - the route table: method + path pattern -> endpoint, the role it
+ * needs and the chain of parents its ids live under.
  */
 #ifndef CMSD_ROUTER_H
 #define CMSD_ROUTER_H
 
-#include "http.h"
+#include <stdbool.h>
+#include <stddef.h>
 
-typedef int (*handler_fn)(struct request *r);
+#include "errors.h"
+#include "request.h"
 
-enum route_flags {
-	RF_NONE = 0,
-	RF_CC = 1,      /* ids[0] is a contact center: checked against the caller */
-	RF_NO_TXN = 2,  /* the handler manages its own transactions */
-	RF_PASSWORD = 4, /* hash the body's "password" before the transaction */
-	RF_TEXT = 8,    /* answers text, not JSON: Accept is not checked */
-	RF_NO_STORE = 16, /* never touches the store: answers while it is away */
+/* What a route names: its parse step (NULL: no input) and its handler.
+ * Each is declared in handlers.h as a one-element array, so that a route row
+ * names it as a plain identifier. */
+struct endpoint {
+	parse_fn parse;
+	handler_fn run;
 };
+
+/*
+ * A route's flags.  The IN_* bits declare the parent chain: the path ids the
+ * pipeline checks, in the request's transaction and before the handler runs,
+ * to exist and chain to each other and to the caller's contact center (a
+ * route's own object, the last id of its path, is the handler's to find).
+ * Ids a parse step reads from the query or body (struct input) are checked
+ * along the same chain.
+ */
+enum route_flags {
+	IN_CC = 1,        /* below {contactCenter} */
+	IN_PROCESS = 2 | IN_CC, /* below {process} */
+	IN_CAMPAIGN = 4 | IN_PROCESS, /* below {campaign} */
+	RF_NO_TXN = 8,    /* the handler runs without a transaction */
+	RF_TEXT = 16,     /* answers text, not JSON: Accept is not checked */
+	RF_NO_STORE = 32, /* never touches the store: answers while it is away */
+};
+#define IN_NONE 0
 
 struct route {
 	const char *method;
 	const char *pattern; /* segments; "{object}" a positive integer id of that
-				object, "{str}" text (a userId), "{rest}" (last
-				only) the rest of the path */
-	handler_fn handler;
+				object (struct path_ids), "{str}" a userId,
+				"{rest}" (last only) the rest of the path */
+	const struct endpoint *endpoint;
 	enum role role;      /* least role allowed */
-	int flags;
-	const char *name;    /* for logs */
+	int flags;           /* IN_* | RF_* */
+	const char *name;    /* for logs and metrics */
 };
 
-/* Find the route of (method, path).  On failure sets r->err to 404 HTTP-1404
- * or 405 HTTP-1405 (with r->allow filled) and returns NULL.  On success fills
- * r->ids, r->str, and r->bad_object / r->bad_id for an id that cannot exist. */
-const struct route *router_match(struct request *r);
+/* Find the route of (method, path), filling *ids and, for an id that cannot
+ * exist, bad_object/bad_id (at least 24 and 32 bytes).  NULL when none
+ * matches: *err is then 404 HTTP-1404, or 405 HTTP-1405 with allow (64
+ * bytes) listing the methods the path answers. */
+const struct route *router_match(const char *method, const char *path, struct path_ids *ids,
+				 char *bad_object, char *bad_id, char *allow, struct error *err);
 /* The table, row by row, for whoever lists routes (metrics, tests). */
 size_t router_count(void);
 const struct route *router_nth(size_t i);

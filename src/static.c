@@ -26,35 +26,39 @@ static const struct embedded_file *find(const char *name)
 	return NULL;
 }
 
-static int send_file(struct request *r, const char *name)
+static int send_file(struct reply *rp, const char *name)
 {
 	const struct embedded_file *f = find(name);
 	char *copy;
 
 	if (!f)
-		return error_set(&r->err, ERR_NO_ENDPOINT);
+		return error_set(&rp->err, ERR_NO_ENDPOINT);
 	copy = xmalloc(f->len + 1);
 	memcpy(copy, f->data, f->len + 1);
-	return http_reply_bytes(r, 200, f->type, copy, f->len);
+	return reply_bytes(rp, 200, f->type, copy, f->len);
 }
 
 /* GET /cms/ui (the router drops a trailing '/') and GET /cms/ui/{rest}. */
-int ui_get(struct request *r)
+static int ui(const struct request *rq, struct reply *rp)
 {
 	char name[128];
 	size_t n;
 
-	if (!r->str)
-		return send_file(r, UI_INDEX);
-	n = strlen(r->str);
+	if (!rq->ids.rest)
+		return send_file(rp, UI_INDEX);
+	n = strlen(rq->ids.rest);
 	if (n + 4 > sizeof(name))
-		return error_set(&r->err, ERR_NO_ENDPOINT);
+		return error_set(&rp->err, ERR_NO_ENDPOINT);
 	memcpy(name, "ui/", 3);
-	memcpy(name + 3, r->str, n + 1);
-	return send_file(r, name);
+	memcpy(name + 3, rq->ids.rest, n + 1);
+	return send_file(rp, name);
 }
 
-int openapi_get(struct request *r)
+static int openapi(const struct request *rq, struct reply *rp)
 {
-	return send_file(r, "openapi.json");
+	(void)rq;
+	return send_file(rp, "openapi.json");
 }
+
+const struct endpoint ui_get[1] = { { NULL, ui } };
+const struct endpoint openapi_get[1] = { { NULL, openapi } };

@@ -1,7 +1,8 @@
 /*
  * user.c - users of a contact center: /cc/{cc}/user[/{userId}].
- * Passwords are hashed here (argon2id) and never leave: no answer carries the
- * password or its hash.
+ * Passwords are hashed here (argon2id) in the parse step, before the store
+ * transaction, so that argon2id never holds the store; they never leave: no
+ * answer carries the password or its hash.
  */
 #include "handlers.h"
 
@@ -11,10 +12,14 @@
 #include "auth.h"
 #include "json.h"
 #include "resource.h"
+#include "xalloc.h"
 #include "banned.h"
 
-#define PW_MIN 8
-#define PW_MAX 1024
+/* The typed input of create and update; strings borrowed from in->body. */
+struct user_in {
+	const char *id, *name, *role, *pw; /* NULL: not given */
+	char hash[CMS_HASH_MAX + 1];       /* of pw; "" when pw is NULL */
+};
 
 static json_t *user_json(const void *row, const void *arg)
 {
@@ -25,127 +30,116 @@ static json_t *user_json(const void *row, const void *arg)
 			 u->role, "contactCenterId", (json_int_t)u->cc_id);
 }
 
-/* Validate the optional-or-not fields shared by create and update. */
-static void get_fields(struct request *r, json_t *body, bool optional,
-		       const char **name, const char **role, const char **pw)
+static void user_in_free(void *p)
 {
-	json_get_name(body, "name", optional, name, &r->err);
-	if (!json_get_str(body, "role", optional, CMS_ROLE_MAX, role, &r->err) && *role) {
-		enum role k = auth_role(*role);
+	sodium_memzero(p, sizeof(struct user_in));
+	free(p);
+}
+
+/*
+ * Validate the fields shared by create and update (required unless
+ * `optional`), then hash the password if one was given.
+ */
+static int parse_fields(const struct request *rq, struct input *in, struct error *err,
+			bool create)
+{
+	struct user_in *u = xcalloc(1, sizeof(*u));
+
+	in->data = u;
+	in->free_data = user_in_free;
+	if (req_body(rq, in, err))
+		return RES_FAIL;
+	if (create && !json_get_str(in->body, "userId", false, CMS_USERID_MAX, &u->id, err) &&
+	    !valid_user_id(u->id))
+		error_invalid(err, "userId", "must be 1 to 128 of A-Z a-z 0-9 . _ - @ +");
+	json_get_name(in->body, "name", !create, &u->name, err);
+	if (!json_get_str(in->body, "role", !create, CMS_ROLE_MAX, &u->role, err) && u->role) {
+		enum role k = auth_role(u->role);
 
 		if (k == ROLE_NONE || k == ROLE_SYSTEM)
-			error_invalid(&r->err, "role", "must be Administrator, Supervisor or Agent");
+			error_invalid(err, "role", "must be Administrator, Supervisor or Agent");
 	}
-	if (!json_get_str(body, "password", true, PW_MAX, pw, &r->err) && *pw &&
-	    strlen(*pw) < PW_MIN)
-		error_invalid(&r->err, "password", "must be 8 to 1024 bytes");
+	if (!json_get_str(in->body, "password", true, CMS_PASSWORD_MAX, &u->pw, err) && u->pw &&
+	    strlen(u->pw) < CMS_PASSWORD_MIN)
+		error_invalid(err, "password", "must be 8 to 1024 bytes");
+	if (!create && !err->code && !u->name && !u->role && !u->pw)
+		error_invalid(err, "body", "give at least one of name, role, password");
+	if (err->code)
+		return RES_FAIL;
+	if (u->pw && auth_hash_password(u->pw, u->hash))
+		return error_set(err, ERR_INTERNAL);
+	return RES_OK;
 }
 
-/* The hash of pw into out (empty when pw is NULL), made by http.c before
- * the transaction (RF_PASSWORD) so that argon2id never holds the store. */
-static int hash_into(struct request *r, const char *pw, char *out)
+static int parse_create(const struct request *rq, struct input *in, struct error *err)
 {
-	out[0] = '\0';
-	if (!pw)
-		return 0;
-	if (!r->pw_hash[0])
-		return error_set(&r->err, ERR_INTERNAL);
-	memcpy(out, r->pw_hash, sizeof(r->pw_hash));
-	return 0;
+	return parse_fields(rq, in, err, true);
 }
 
-int user_create(struct request *r)
+static int parse_update(const struct request *rq, struct input *in, struct error *err)
 {
-	json_t *body = NULL;
-	const char *id = NULL, *name = NULL, *role = NULL, *pw = NULL;
-	struct user u;
-	int rc = -1, src;
-
-	memset(&u, 0, sizeof(u));
-	if (http_body(r, &body))
-		goto out;
-	if (!json_get_str(body, "userId", false, CMS_USERID_MAX, &id, &r->err) &&
-	    !valid_user_id(id))
-		error_invalid(&r->err, "userId", "must be 1 to 128 of A-Z a-z 0-9 . _ - @ +");
-	get_fields(r, body, false, &name, &role, &pw);
-	if (r->err.code || res_check_path(r, r->ids[0], 0, 0, 0))
-		goto out;
-	auth_new_user(&u, r->ids[0], id, name, role, NULL); /* hashed before: RF_PASSWORD */
-	if (hash_into(r, pw, u.pw_hash))
-		goto out;
-	src = store_user_create(r->store, &u);
-	if (src) {
-		http_store_error(r, src, "contactCenter", r->ids[0]);
-		goto out;
-	}
-	rc = http_reply(r, 201, user_json(&u, NULL));
-out:
-	sodium_memzero(&u, sizeof(u));
-	json_decref(body);
-	return rc;
+	return parse_fields(rq, in, err, false);
 }
 
-int user_list(struct request *r)
+static int create(const struct request *rq, struct reply *rp)
 {
-	struct store_path chain = { r->ids[0], 0, 0, 0 };
-
-	return res_list(r, &chain, store_user_list, r->ids[0], user_json, NULL);
-}
-
-int user_get(struct request *r)
-{
+	const struct user_in *in = rq->in.data;
 	struct user u;
 	int rc;
 
-	if (res_check_path(r, r->ids[0], 0, 0, 0))
-		return -1;
-	rc = store_user_get(r->store, r->ids[0], r->str, &u);
+	auth_new_user(&u, rq->ids.cc, in->id, in->name, in->role, NULL); /* hashed in parse */
+	memcpy(u.pw_hash, in->hash, sizeof(u.pw_hash));
+	rc = store_user_create(rq->store, &u);
+	rc = rc ? reply_store_error(rp, rc, "contactCenter", rq->ids.cc) :
+		  reply_json(rp, 201, user_json(&u, NULL));
+	sodium_memzero(&u, sizeof(u));
+	return rc;
+}
+
+static int list(const struct request *rq, struct reply *rp)
+{
+	return res_list(rq, rp, store_user_list, rq->ids.cc, user_json, NULL);
+}
+
+static int get(const struct request *rq, struct reply *rp)
+{
+	struct user u;
+	int rc = store_user_get(rq->store, rq->ids.cc, rq->ids.user, &u);
+
 	sodium_memzero(u.pw_hash, sizeof(u.pw_hash));
 	if (rc)
-		return res_store_error(r, rc, "user", r->str);
-	return http_reply(r, 200, user_json(&u, NULL));
+		return reply_store_error_str(rp, rc, "user", rq->ids.user);
+	return reply_json(rp, 200, user_json(&u, NULL));
 }
 
-int user_update(struct request *r)
+static int update(const struct request *rq, struct reply *rp)
 {
-	json_t *body = NULL;
-	const char *name = NULL, *role = NULL, *pw = NULL;
-	char hash[CMS_HASH_MAX + 1];
+	const struct user_in *in = rq->in.data;
 	struct user u;
-	int rc = -1, src;
+	int rc;
 
 	memset(&u, 0, sizeof(u));
-	hash[0] = '\0';
-	if (http_body(r, &body))
-		goto out;
-	get_fields(r, body, true, &name, &role, &pw);
-	if (!r->err.code && !name && !role && !pw)
-		error_invalid(&r->err, "body", "give at least one of name, role, password");
-	if (r->err.code || res_check_path(r, r->ids[0], 0, 0, 0) || hash_into(r, pw, hash))
-		goto out;
-	src = store_user_update(r->store, r->ids[0], r->str, name, role, pw ? hash : NULL);
-	if (!src)
-		src = store_user_get(r->store, r->ids[0], r->str, &u);
-	if (src) {
-		res_store_error(r, src, "user", r->str);
-		goto out;
-	}
-	rc = http_reply(r, 200, user_json(&u, NULL));
-out:
-	sodium_memzero(hash, sizeof(hash));
+	rc = store_user_update(rq->store, rq->ids.cc, rq->ids.user, in->name, in->role,
+			       in->pw ? in->hash : NULL);
+	if (!rc)
+		rc = store_user_get(rq->store, rq->ids.cc, rq->ids.user, &u);
+	rc = rc ? reply_store_error_str(rp, rc, "user", rq->ids.user) :
+		  reply_json(rp, 200, user_json(&u, NULL));
 	sodium_memzero(&u, sizeof(u));
-	json_decref(body);
 	return rc;
 }
 
-int user_delete(struct request *r)
+static int del(const struct request *rq, struct reply *rp)
 {
-	int rc;
+	int rc = store_user_delete(rq->store, rq->ids.cc, rq->ids.user);
 
-	if (res_check_path(r, r->ids[0], 0, 0, 0))
-		return -1;
-	rc = store_user_delete(r->store, r->ids[0], r->str);
 	if (rc)
-		return res_store_error(r, rc, "user", r->str);
-	return http_reply(r, 204, NULL);
+		return reply_store_error_str(rp, rc, "user", rq->ids.user);
+	return reply_json(rp, 204, NULL);
 }
+
+const struct endpoint user_create[1] = { { parse_create, create } };
+const struct endpoint user_list[1] = { { res_parse_page, list } };
+const struct endpoint user_get[1] = { { NULL, get } };
+const struct endpoint user_update[1] = { { parse_update, update } };
+const struct endpoint user_delete[1] = { { NULL, del } };

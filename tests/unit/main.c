@@ -30,7 +30,7 @@ void unit_run(const char *suite, const struct unit_test *tests, size_t n)
 
 void suite_json(void);
 void suite_auth(void);
-void suite_http(void);
+void suite_negotiate(void);
 void suite_router(void);
 void suite_errors(void);
 void suite_config(void);
@@ -43,7 +43,7 @@ int main(void)
 		return 2;
 	suite_json();
 	suite_auth();
-	suite_http();
+	suite_negotiate();
 	suite_router();
 	suite_errors();
 	suite_config();

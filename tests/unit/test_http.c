@@ -1,5 +1,6 @@
 /*
- * test_http.c - content negotiation, the route table and the error catalog.
+ * test_http.c - the error catalog and the options (content negotiation is
+ * test_negotiate.c, the route table test_router.c).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -8,86 +9,10 @@
 
 #include "config.h"
 #include "errors.h"
-#include "http.h"
-#include "router.h"
 #include "unit.h"
 
-void suite_http(void);
-void suite_router(void);
 void suite_errors(void);
 void suite_config(void);
-
-static void accept_header(void)
-{
-	CHECK(http_accepts_json(NULL));
-	CHECK(http_accepts_json(""));
-	CHECK(http_accepts_json("application/json"));
-	CHECK(http_accepts_json("Application/JSON"));
-	CHECK(http_accepts_json("*/*"));
-	CHECK(http_accepts_json("text/html, application/*;q=0.5"));
-	CHECK(http_accepts_json("application/json;q=1"));
-	CHECK(http_accepts_json("text/html ,  application/json ; charset=utf-8"));
-	CHECK(!http_accepts_json("text/html"));
-	CHECK(!http_accepts_json("application/json;q=0"));
-	CHECK(!http_accepts_json("application/xml, text/*"));
-	CHECK(!http_accepts_json("application/jsonx"));
-}
-
-static void content_type(void)
-{
-	CHECK(http_is_json("application/json"));
-	CHECK(http_is_json("application/json; charset=utf-8"));
-	CHECK(http_is_json("application/json;charset=\"UTF-8\""));
-	CHECK(!http_is_json(NULL));
-	CHECK(!http_is_json("text/plain"));
-	CHECK(!http_is_json("application/json; charset=latin1"));
-	CHECK(!http_is_json("application/jsonp"));
-	CHECK(!http_is_json("multipart/form-data"));
-}
-
-/* Route `path` for `method` into a fresh request; caller frees path. */
-static const struct route *route(struct request *r, const char *method, const char *path)
-{
-	memset(r, 0, sizeof(*r));
-	r->method = method;
-	r->path = (char *)path;
-	return router_match(r);
-}
-
-static void routes(void)
-{
-	struct request r;
-	const struct route *rt;
-
-	rt = route(&r, "PUT", "/cms/configuration/voice/campaignLeadUserMapping");
-	CHECK(rt && !strcmp(rt->name, "mapping.put") && rt->role == ROLE_SUPERVISOR);
-	rt = route(&r, "GET", "/cms/configuration/cms/configuration/voice/campaignLeadUserMapping");
-	CHECK(rt && !strcmp(rt->name, "mapping.get"));
-	rt = route(&r, "GET", "/cms/configuration/cc/7/process/8/campaign/9/campaign-user");
-	CHECK(rt && r.ids[0] == 7 && r.ids[1] == 8 && r.ids[2] == 9 && (rt->flags & RF_CC));
-	rt = route(&r, "DELETE", "/cms/configuration/cc/7/user/anav_agent");
-	CHECK(rt && !strcmp(r.str, "anav_agent") && rt->role == ROLE_ADMIN);
-	rt = route(&r, "DELETE", "/cms/configuration/cc/7/process/8/campaign/9/campaign-lead/10");
-	CHECK(rt && r.ids[3] == 10);
-	rt = route(&r, "GET", "/cms/configuration/cc/0");
-	CHECK(rt && r.ids[0] == -1); /* cannot exist: every lookup misses */
-	rt = route(&r, "GET", "/cms/configuration/cc/99999999999999999999");
-	CHECK(rt && r.ids[0] == -1);
-	rt = route(&r, "GET", "/cms/configuration/cc/abc");
-	CHECK(!rt && r.err.code == ERR_NO_ENDPOINT);
-	rt = route(&r, "GET", "/cms/configuration/cc/-1");
-	CHECK(!rt && r.err.code == ERR_NO_ENDPOINT);
-	rt = route(&r, "GET", "/nope");
-	CHECK(!rt && r.err.code == ERR_NO_ENDPOINT);
-	rt = route(&r, "GET", "/cms/configuration//cc");
-	CHECK(!rt && r.err.code == ERR_NO_ENDPOINT);
-	rt = route(&r, "DELETE", "/cms/configuration/voice/campaignLeadUserMapping");
-	CHECK(!rt && r.err.code == ERR_METHOD && !strcmp(r.allow, "PUT, GET"));
-	rt = route(&r, "PATCH", "/cms/configuration/cc/1/user/x");
-	CHECK(!rt && r.err.code == ERR_METHOD && !strcmp(r.allow, "GET, PUT, DELETE"));
-	rt = route(&r, "GET", "/health");
-	CHECK(rt && rt->role == ROLE_NONE);
-}
 
 static void catalog(void)
 {
@@ -140,20 +65,6 @@ static void options(void)
 	dup2(saved, 2);
 	close(saved);
 	close(devnull);
-}
-
-void suite_http(void)
-{
-	static const struct unit_test t[] = {
-		{ "accept_header", accept_header }, { "content_type", content_type },
-	};
-	unit_run("http", t, sizeof(t) / sizeof(t[0]));
-}
-
-void suite_router(void)
-{
-	static const struct unit_test t[] = { { "routes", routes } };
-	unit_run("router", t, sizeof(t) / sizeof(t[0]));
 }
 
 void suite_errors(void)

@@ -1,0 +1,282 @@
+/*
+ * request.c - the pipeline every request goes through, one way:
+ *
+ *   admit (headers only)  route -> store -> credentials -> negotiation ->
+ *                         path ids -> tenant -> role
+ *   run (body arrived)    parse step -> [transaction: access -> handler ->
+ *                         commit], again while the store asks for a retry
+ *
+ * Access is the route row's declaration (router.h): the tenant of a
+ * {contactCenter} in the path is checked in admit, and the whole parent
+ * chain, with any ids the parse step took from the query or body, inside the
+ * transaction before the handler runs.  A handler therefore only ever sees
+ * ids that exist and belong to the caller's contact center.
+ */
+#include "request.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "metrics.h"
+#include "negotiate.h"
+#include "router.h"
+#include "banned.h"
+
+#define MAX_ATTEMPTS 5
+
+static struct store *(*thread_store)(void);
+static bool faults_on;
+
+void request_setup(struct store *(*store_fn)(void), bool faults)
+{
+	thread_store = store_fn;
+	faults_on = faults;
+}
+
+/* ---- for parse steps and handlers ---- */
+
+const char *req_header(const struct request *rq, const char *name)
+{
+	return rq->lookup ? rq->lookup(rq->lookup_ctx, true, name) : NULL;
+}
+
+const char *req_query(const struct request *rq, const char *name)
+{
+	return rq->lookup ? rq->lookup(rq->lookup_ctx, false, name) : NULL;
+}
+
+/* Integer query argument within [lo, hi]; absent leaves *out alone. */
+static int query_num(const struct request *rq, const char *name, int64_t lo, int64_t hi,
+		     int64_t *out, struct error *err)
+{
+	const char *v = req_query(rq, name);
+	char reason[64];
+	int64_t n;
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "0") && lo == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_id(v, &n) || n < lo || n > hi) {
+		snprintf(reason, sizeof(reason), "must be an integer from %" PRId64 " to %" PRId64, lo, hi);
+		return error_invalid(err, name, reason);
+	}
+	*out = n;
+	return 0;
+}
+
+int req_query_id(const struct request *rq, const char *name, int64_t *out, struct error *err)
+{
+	*out = 0;
+	return query_num(rq, name, 1, INT64_MAX, out, err);
+}
+
+int req_query_bool(const struct request *rq, const char *name, bool *out, struct error *err)
+{
+	const char *v = req_query(rq, name);
+
+	*out = false;
+	if (!v || !strcmp(v, "false"))
+		return 0;
+	if (!strcmp(v, "true")) {
+		*out = true;
+		return 0;
+	}
+	return error_invalid(err, name, "must be true or false");
+}
+
+int req_page(const struct request *rq, struct input *in, struct error *err)
+{
+	in->page.limit = CMS_PAGE_DEFAULT;
+	in->page.offset = 0;
+	query_num(rq, "limit", 1, CMS_PAGE_MAX, &in->page.limit, err);
+	query_num(rq, "offset", 0, INT64_MAX / 2, &in->page.offset, err);
+	return err->code ? RES_FAIL : RES_OK;
+}
+
+int req_body(const struct request *rq, struct input *in, struct error *err)
+{
+	json_decref(in->body);
+	in->body = NULL;
+	return json_body_object(rq->body, rq->body_len, &in->body, err);
+}
+
+/* ---- admission: the request line and headers alone ---- */
+
+void request_admit(struct request *rq, struct reply *rp)
+{
+	const struct route *rt;
+	struct auth_outcome why = { 0, 0 };
+	bool has_body = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
+
+	rt = rq->route = router_match(rq->method, rq->path, &rq->ids, rq->bad_object,
+				      rq->bad_id, rp->allow, &rp->err);
+	if (!rt)
+		return;
+	if (!(rt->flags & RF_NO_STORE)) {
+		rq->store = thread_store ? thread_store() : NULL;
+		if (!rq->store) {
+			error_set(&rp->err, ERR_UNAVAILABLE);
+			return;
+		}
+	}
+	if (rt->role != ROLE_NONE) {
+		switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr,
+					  &rq->who, &why)) {
+		case AUTH_OK:
+			break;
+		case AUTH_THROTTLED:
+			rp->retry_after = why.retry_after;
+			error_set(&rp->err, ERR_TOO_MANY);
+			return;
+		case AUTH_STORE_FAILED:
+			reply_store_error(rp, why.store_rc, "user", 0);
+			return;
+		case AUTH_DENIED:
+			error_set(&rp->err, ERR_AUTH);
+			return;
+		}
+	}
+	if (!(rt->flags & RF_TEXT) && !negotiate_accepts_json(req_header(rq, "Accept"))) {
+		error_set(&rp->err, ERR_NOT_ACCEPTABLE);
+		return;
+	}
+	if (has_body && !negotiate_is_json(req_header(rq, "Content-Type"))) {
+		error_set(&rp->err, ERR_MEDIA);
+		return;
+	}
+	if (rq->bad_object[0]) {
+		error_missing(&rp->err, rq->bad_object, rq->bad_id);
+		return;
+	}
+	/* Another tenant's contact center is, to this caller, a missing one. */
+	if (rq->ids.cc && rq->who.role != ROLE_SYSTEM && rq->ids.cc != rq->who.cc) {
+		error_missing_id(&rp->err, "contactCenter", rq->ids.cc);
+		return;
+	}
+	if (rq->who.role < rt->role)
+		error_set(&rp->err, ERR_FORBIDDEN);
+}
+
+/* ---- the run: parse, access, handler, in one transaction ---- */
+
+/*
+ * The route's parent chain (its IN_* flags over the path ids) and the ids
+ * its parse step took from the query or body must exist, chain to each other
+ * and lie in the caller's contact center: else 404 naming the first missing
+ * object, as a missing object of another tenant always answers.
+ */
+static int check_access(const struct request *rq, struct reply *rp)
+{
+	int f = rq->route->flags, rc;
+	struct store_path p = {
+		(f & IN_CC) ? rq->ids.cc : 0,
+		(f & IN_PROCESS) == IN_PROCESS ? rq->ids.process : 0,
+		(f & IN_CAMPAIGN) == IN_CAMPAIGN ? rq->ids.campaign : 0,
+		rq->in.lead,
+	};
+	const char *object = "contactCenter";
+	int64_t id = p.cc;
+
+	/* a campaign named outside a path (the mapping's) lies in the caller's scope */
+	if (!p.campaign && rq->in.campaign) {
+		rc = store_campaign_in_scope(rq->store, rq->who.cc, rq->in.campaign);
+		if (rc)
+			return reply_store_error(rp, rc, "campaign", rq->in.campaign);
+	}
+	if (!p.cc && !p.lead)
+		return RES_OK;
+	rc = store_path_check(rq->store, &p, &object, &id);
+	return rc ? reply_store_error(rp, rc, object, id) : RES_OK;
+}
+
+/*
+ * Fault injection, for tests only (--faults): the store result that the
+ * X-Cmsd-Fault header asks the commit to fail with, or STORE_OK.  The
+ * handler has done its writes by then, so a test sees them rolled back.
+ */
+static int injected_fault(const struct request *rq)
+{
+	static const struct {
+		const char *name;
+		int rc;
+	} faults[] = {
+		{ "store-error", STORE_ERROR },
+		{ "store-unavailable", STORE_UNAVAILABLE },
+		{ "store-busy", STORE_RETRY },
+	};
+	const char *h;
+	size_t i;
+
+	if (!faults_on)
+		return STORE_OK;
+	h = req_header(rq, "X-Cmsd-Fault");
+	for (i = 0; h && i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (!strcmp(h, faults[i].name))
+			return faults[i].rc;
+	return STORE_OK;
+}
+
+/* One attempt: begin, access, handler, commit; returns the enum result. */
+static int attempt(struct request *rq, struct reply *rp, bool write)
+{
+	int rc = store_begin(rq->store, write), res;
+
+	if (rc)
+		return reply_store_error(rp, rc, "store", 0);
+	res = check_access(rq, rp);
+	if (res == RES_OK)
+		res = rq->route->endpoint->run(rq, rp);
+	if (res != RES_OK) {
+		store_rollback(rq->store);
+		return res;
+	}
+	if ((rc = injected_fault(rq)) || (rc = store_commit(rq->store))) {
+		store_rollback(rq->store);
+		return reply_store_error(rp, rc, "store", 0);
+	}
+	return RES_OK;
+}
+
+void request_run(struct request *rq, struct reply *rp)
+{
+	const struct endpoint *ep = rq->route->endpoint;
+	bool write = strcmp(rq->method, "GET") != 0;
+	int n;
+
+	if (ep->parse && ep->parse(rq, &rq->in, &rp->err) != RES_OK) {
+		if (!rp->err.code)
+			error_set(&rp->err, ERR_INVALID);
+		return;
+	}
+	if (rq->route->flags & RF_NO_TXN) {
+		ep->run(rq, rp);
+		return;
+	}
+	store_set_actor(rq->store, rq->who.user_id, rq->id);
+	for (n = 1; n <= MAX_ATTEMPTS; n++) {
+		reply_reset(rp);
+		if (attempt(rq, rp, write) != RES_RETRY)
+			return;
+		metrics_store_rerun();
+		usleep((useconds_t)(1000 * n * (1 + randombytes_uniform(4))));
+	}
+}
+
+void request_release(struct request *rq)
+{
+	json_decref(rq->in.body);
+	if (rq->in.data && rq->in.free_data)
+		rq->in.free_data(rq->in.data);
+	else
+		free(rq->in.data);
+	memset(&rq->in, 0, sizeof(rq->in));
+	sodium_memzero(&rq->who, sizeof(rq->who));
+}

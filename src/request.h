@@ -1,0 +1,118 @@
+/*
+ * request.h - one request as the pipeline and the handlers see it, and the
+ * pipeline itself (request.c).
+ *
+ * The request flows one way:
+ *
+ *   http.c (libmicrohttpd glue) fills a struct request and calls
+ *   request_admit()  route -> store -> credentials -> negotiation -> path ids
+ *                    -> tenant -> role, before a byte of the body is read;
+ *   request_run()    the route's parse step (query and body into a typed
+ *                    input, no store), then in one store transaction the
+ *                    access check of the route's parent chain and the
+ *                    handler, again while the store asks for a retry;
+ *   reply.c          writes the answer or the error envelope.
+ *
+ * Handlers get the request read-only (`const struct request *`) and fill a
+ * `struct reply`, returning an `enum result`; they never check access: the
+ * route row declares it and the pipeline enforces it for every route.
+ */
+#ifndef CMSD_REQUEST_H
+#define CMSD_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "reply.h"
+#include "store.h"
+
+struct route;
+
+/* The ids of the path, by name: 0 where the path has none.  An id that
+ * cannot name a row (0, beyond INT64_MAX) refuses the request in
+ * request_admit() before any handler sees it. */
+struct path_ids {
+	int64_t cc;           /* {contactCenter} */
+	int64_t process;      /* {process} */
+	int64_t campaign;     /* {campaign} */
+	int64_t lead;         /* {lead} */
+	int64_t campaign_lead; /* {campaignLead}: the leadId of an attachment */
+	const char *user;     /* {str}: a userId, borrowed from the path */
+	const char *rest;     /* {rest}: the rest of the path */
+};
+
+/* What a route's parse step made of the query and the body. */
+struct input {
+	json_t *body;         /* the body as a JSON object, when parsed */
+	struct page page;     /* limit and offset of a list */
+	int64_t campaign;     /* ids named outside the path that the access */
+	int64_t lead;         /* check verifies too (0: none) */
+	int64_t id;           /* an id of the query the handler looks up itself */
+	void *data;           /* the route's own typed input, or NULL ... */
+	void (*free_data)(void *); /* ... freed with this */
+};
+
+/* How the glue reads a header (header true) or a query argument. */
+typedef const char *(*lookup_fn)(void *ctx, bool header, const char *name);
+
+struct request {
+	const char *method;   /* borrowed from the glue */
+	const char *path;     /* normalised: no trailing '/', printable UTF-8 */
+	const char *id;       /* request id, hex */
+	const char *addr;     /* the client's address, numeric */
+	const char *body;     /* NUL-terminated */
+	size_t body_len;
+	lookup_fn lookup;
+	void *lookup_ctx;
+
+	/* filled by the pipeline */
+	const struct route *route;
+	struct path_ids ids;
+	struct principal who;
+	struct store *store;  /* this thread's connection (NULL on RF_NO_STORE routes) */
+	struct input in;
+	char bad_object[24];  /* a path id that cannot exist: its object... */
+	char bad_id[32];      /* ...and its text */
+};
+
+/* A handler: reads rq, fills rp, returns an enum result.  It runs inside the
+ * request's transaction and may run again from the start (RES_RETRY), so it
+ * keeps no state outside rp. */
+typedef int (*handler_fn)(const struct request *rq, struct reply *rp);
+/* A parse step: validates the query and body into *in (no store), or fills
+ * err and returns RES_FAIL. */
+typedef int (*parse_fn)(const struct request *rq, struct input *in, struct error *err);
+
+/* The pipeline's settings, once before serving: how a worker thread gets its
+ * store connection (NULL when it cannot), and whether X-Cmsd-Fault headers
+ * inject store failures (tests only). */
+void request_setup(struct store *(*thread_store)(void), bool faults);
+
+/* Everything decided from the request line and headers alone; sets rp->err
+ * on refusal (the body is then never read). */
+void request_admit(struct request *rq, struct reply *rp);
+/* The body has arrived: parse, access, handler, in one transaction. */
+void request_run(struct request *rq, struct reply *rp);
+/* Free what the pipeline added to rq (its input). */
+void request_release(struct request *rq);
+
+/* ---- for parse steps and handlers ---- */
+
+/* A request header's value, or NULL. */
+const char *req_header(const struct request *rq, const char *name);
+/* A query argument's value, or NULL. */
+const char *req_query(const struct request *rq, const char *name);
+/* An optional positive id from the query into *out (0 when absent); 400
+ * on anything else. */
+int req_query_id(const struct request *rq, const char *name, int64_t *out, struct error *err);
+/* A query flag: absent is false; "true" or "false", else 400. */
+int req_query_bool(const struct request *rq, const char *name, bool *out, struct error *err);
+/* limit and offset into in->page; 400 on bad values. */
+int req_page(const struct request *rq, struct input *in, struct error *err);
+/* The body as a JSON object into in->body (400 saying where it broke). */
+int req_body(const struct request *rq, struct input *in, struct error *err);
+
+#endif

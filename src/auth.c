@@ -39,6 +39,16 @@ enum role auth_role(const char *name)
 	return ROLE_NONE;
 }
 
+const char *auth_role_name(enum role role)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (roles[i].role == role)
+			return roles[i].name;
+	return "none";
+}
+
 int auth_init(const char *level)
 {
 	char pw[32];

@@ -110,5 +110,7 @@ void auth_format_time(int64_t t, char *out, size_t len);
 
 /* enum role of a stored role name, ROLE_NONE when unknown. */
 enum role auth_role(const char *name);
+/* The name of a role ("Agent" ... "System"), "none" for ROLE_NONE. */
+const char *auth_role_name(enum role role);
 
 #endif

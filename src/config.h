@@ -24,6 +24,7 @@ struct config {
 	unsigned login_window;   /* ...within this many seconds */
 	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;
+	bool routes;             /* print the route table and exit */
 };
 
 /* Fill cfg from defaults, then the environment, then argv (which wins).

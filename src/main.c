@@ -14,6 +14,7 @@
 #include "config.h"
 #include "demo.h"
 #include "http.h"
+#include "router.h"
 #include "json.h"
 #include "log.h"
 #include "store.h"
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
 	rc = config_load(&cfg, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	if (cfg.routes)
+		return router_print(stdout) ? 1 : 0;
 	if (sodium_init() < 0 || auth_init(cfg.pwhash)) {
 		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
 		return 1;

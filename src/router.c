@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -193,6 +194,35 @@ size_t router_count(void)
 const struct route *router_nth(size_t i)
 {
 	return i < router_count() ? &routes[i] : NULL;
+}
+
+int router_print(FILE *out)
+{
+	static const struct {
+		int flag;
+		const char *object;
+	} chain[] = { { IN_CC, "contactCenter" }, { IN_PROCESS, "process" }, { IN_CAMPAIGN, "campaign" } };
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < router_count() && !rc; i++) {
+		const struct route *rt = &routes[i];
+		json_t *under = json_array(), *o;
+		char *line;
+
+		for (j = 0; j < sizeof(chain) / sizeof(chain[0]); j++)
+			if ((rt->flags & chain[j].flag) == chain[j].flag)
+				json_array_append_new(under, json_string(chain[j].object));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "method", rt->method, "pattern",
+			      rt->pattern, "name", rt->name, "role", auth_role_name(rt->role), "under",
+			      under, "transaction", !(rt->flags & RF_NO_TXN), "store",
+			      !(rt->flags & RF_NO_STORE));
+		line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rc = !line || fprintf(out, "%s\n", line) < 0 ? -1 : 0;
+		free(line);
+		json_decref(o);
+	}
+	return rc;
 }
 
 size_t router_index(const struct route *route)

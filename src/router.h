@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "errors.h"
 #include "request.h"
@@ -57,6 +58,9 @@ const struct route *router_match(const char *method, const char *path, struct pa
 /* The table, row by row, for whoever lists routes (metrics, tests). */
 size_t router_count(void);
 const struct route *router_nth(size_t i);
+/* Print the table, one JSON object a line: method, pattern, name, role,
+ * the parent chain it lives under, and its flags.  Returns 0 or -1. */
+int router_print(FILE *out);
 /* The row number of a route that router_match() returned. */
 size_t router_index(const struct route *route);
 

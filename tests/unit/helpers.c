@@ -13,10 +13,11 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-int capture_begin(struct capture *c)
+int capture_begin(struct capture *c, int target)
 {
 	FILE *f = tmpfile();
 
+	c->target = target;
 	c->saved = -1;
 	c->fd = -1;
 	if (!f)
@@ -25,9 +26,10 @@ int capture_begin(struct capture *c)
 	fclose(f);
 	if (c->fd < 0)
 		return -1;
+	fflush(stdout);
 	fflush(stderr);
-	c->saved = dup(2);
-	if (c->saved < 0 || dup2(c->fd, 2) < 0) {
+	c->saved = dup(target);
+	if (c->saved < 0 || dup2(c->fd, target) < 0) {
 		if (c->saved >= 0)
 			close(c->saved);
 		close(c->fd);
@@ -45,8 +47,9 @@ char *capture_end(struct capture *c)
 
 	if (c->saved < 0)
 		return NULL;
+	fflush(stdout);
 	fflush(stderr);
-	dup2(c->saved, 2);
+	dup2(c->saved, c->target);
 	close(c->saved);
 	c->saved = -1;
 	if (lseek(c->fd, 0, SEEK_SET) == 0)

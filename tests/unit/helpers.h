@@ -5,17 +5,20 @@
 #ifndef UNIT_HELPERS_H
 #define UNIT_HELPERS_H
 
-/* A redirection of fd 2 into a temporary file, between capture_begin() and
- * capture_end(). */
+/* A redirection of fd 1 or 2 into a temporary file, between capture_begin()
+ * and capture_end(). */
 struct capture {
-	int saved; /* the real stderr, -1 when not capturing */
-	int fd;    /* the temporary file */
+	int target; /* the descriptor redirected: 1 or 2 */
+	int saved;  /* its real file, -1 when not capturing */
+	int fd;     /* the temporary file */
 };
 
-/* Sends fd 2 to a fresh temporary file; 0, or -1 (stderr unchanged). */
-int capture_begin(struct capture *c);
-/* Puts fd 2 back and returns what was written meanwhile, NUL-terminated
- * (caller frees; "" when nothing, NULL only when capture_begin failed). */
+/* Sends descriptor `target` (stdout's buffer flushed first) to a fresh
+ * temporary file; 0, or -1 (nothing changed). */
+int capture_begin(struct capture *c, int target);
+/* Puts the descriptor back and returns what was written meanwhile,
+ * NUL-terminated (caller frees; "" when nothing, NULL only when
+ * capture_begin failed). */
 char *capture_end(struct capture *c);
 /* The number of lines of text (a last line without '\n' counts). */
 int count_lines(const char *text);

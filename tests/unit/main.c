@@ -70,6 +70,9 @@ void suite_config(void);
 void suite_cmsurl(void);
 void suite_csv(void);
 void suite_store(void);
+void suite_strbuf(void);
+void suite_throttle(void);
+void suite_errors_catalog(void);
 
 int main(int argc, char **argv)
 {
@@ -89,6 +92,9 @@ int main(int argc, char **argv)
 	suite_cmsurl();
 	suite_csv();
 	suite_store();
+	suite_strbuf();
+	suite_throttle();
+	suite_errors_catalog();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

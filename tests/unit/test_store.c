@@ -164,7 +164,7 @@ static struct store *open_quietly(const char *url)
 	char err[256] = "", *said;
 	int rc;
 
-	capture_begin(&cap);
+	capture_begin(&cap, 2);
 	rc = store_open(url, &s, err, sizeof(err));
 	if (rc == 0 && store_migrate(s) != STORE_OK) {
 		snprintf(err, sizeof(err), "store_migrate failed");
@@ -454,7 +454,7 @@ static void open_and_migrate(void)
 	/* a backend's own failure says why, and no log line escapes */
 	be->bad_url(url, sizeof(url));
 	err[0] = '\0';
-	capture_begin(&cap);
+	capture_begin(&cap, 2);
 	rc = store_open(url, &s, err, sizeof(err));
 	free(capture_end(&cap));
 	CHECK(rc != 0 && s == NULL && err[0] != '\0');
@@ -801,7 +801,7 @@ static void children(void)
 		const struct child_ops *ops = &child_kinds[k];
 
 		for (i = 0; i < 3; i++) {
-			char name[16];
+			char name[32];
 
 			snprintf(name, sizeof(name), "%s%d", ops->what, i);
 			EXPECT(ops->create(fx.s, t.process, name, &c), STORE_OK);
@@ -1338,7 +1338,7 @@ static void history_of_deletes(void)
 	cu[1] = enrol(t.campaign, make_user(t.cc, "a", "Agent"));
 	cu[2] = enrol(t.campaign, make_user(t.cc, "c", "Agent"));
 	for (i = 0; i < 4; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "l%d", i);
 		l[i] = make_lead(t.process, name);

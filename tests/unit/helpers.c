@@ -70,6 +70,14 @@ int count_lines(const char *text)
 	return n;
 }
 
+int64_t clock_ms(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 char *tmpdir_make(const char *tag)
 {
 	const char *base = getenv("TMPDIR");

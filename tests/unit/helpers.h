@@ -5,6 +5,9 @@
 #ifndef UNIT_HELPERS_H
 #define UNIT_HELPERS_H
 
+#include <stdint.h>
+#include <time.h>
+
 /* A redirection of fd 1 or 2 into a temporary file, between capture_begin()
  * and capture_end(). */
 struct capture {
@@ -22,6 +25,9 @@ int capture_begin(struct capture *c, int target);
 char *capture_end(struct capture *c);
 /* The number of lines of text (a last line without '\n' counts). */
 int count_lines(const char *text);
+
+/* The time of clock `id` (CLOCK_REALTIME, CLOCK_MONOTONIC) in milliseconds. */
+int64_t clock_ms(clockid_t id);
 
 /* A new empty directory under $TMPDIR (or /tmp); caller passes it to
  * tmpdir_remove().  NULL on failure. */

@@ -73,6 +73,10 @@ void suite_store(void);
 void suite_strbuf(void);
 void suite_throttle(void);
 void suite_errors_catalog(void);
+void suite_config_options(void);
+void suite_log(void);
+void suite_deadline(void);
+void suite_tls(void);
 
 int main(int argc, char **argv)
 {
@@ -95,6 +99,10 @@ int main(int argc, char **argv)
 	suite_strbuf();
 	suite_throttle();
 	suite_errors_catalog();
+	suite_config_options();
+	suite_log();
+	suite_deadline();
+	suite_tls();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

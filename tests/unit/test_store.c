@@ -1244,14 +1244,6 @@ static bool json_same(const char *got, const char *want)
 	return same;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void history(void)
 {
 	struct tree t;
@@ -1314,7 +1306,7 @@ static void check_gone(int64_t campaign, int64_t lead, int64_t cl, const char *g
 	if (got.n == 1) {
 		CHECK(got.e[0].campaign_lead_id == cl);
 		CHECK(!strcmp(got.e[0].changed_by, "boss") && !strcmp(got.e[0].request_id, "req-42"));
-		CHECK(got.e[0].changed_at >= since && got.e[0].changed_at <= now_ms() + 1000);
+		CHECK(got.e[0].changed_at >= since && got.e[0].changed_at <= clock_ms(CLOCK_REALTIME) + 1000);
 		CHECK(json_same(got.e[0].assigned, "[]") && json_same(got.e[0].unassigned, gone));
 	}
 	if (unit_failed_checks != failed)
@@ -1327,7 +1319,7 @@ static void history_of_deletes(void)
 {
 	struct tree t;
 	struct hist got = { 0 };
-	int64_t l[4], cl[4], cu[3], other, ocl, total = -1, since = now_ms();
+	int64_t l[4], cl[4], cu[3], other, ocl, total = -1, since = clock_ms(CLOCK_REALTIME);
 	int i;
 
 	if (!fx_open())

@@ -25,7 +25,13 @@ struct unit_test {
 	unit_fn fn;
 };
 
-/* Each test file defines a table of its tests and registers it here. */
+/* Each test file defines a table of its tests and registers it here; the
+ * suite runs only when unit_selected() says so. */
 void unit_run(const char *suite, const struct unit_test *tests, size_t n);
+/* Whether the command line selects `suite`: no arguments select every
+ * suite; an argument selects the suite of that name and those named after
+ * it and '_' ("store" selects "store" and "store_pg").  A suite that must set
+ * something up first asks before doing so. */
+int unit_selected(const char *suite);
 
 #endif

@@ -17,9 +17,8 @@ takes ids from its query or body must be listed in FOREIGN_INPUTS (the test
 fails on a credentialed route it cannot classify).
 """
 
-import subprocess
-
 from harness import *  # noqa: F401,F403
+from routes import fill as fill_values, load_routes, placeholders
 
 S = None
 A = None   # the caller's tenant
@@ -38,11 +37,7 @@ def setup_module():
     for f in (A, B):
         f.lead2 = create_lead(S.sys_auth(), f.cc, f.process)   # not attached
         f.free = create_user(S.sys_auth(), f.cc, role="Agent")  # not enrolled
-    run = subprocess.run([cmsd_bin(), "--routes"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=30)
-    eq(run.returncode, 0, "cmsd --routes exit code")
-    ROUTES = [json.loads(line) for line in run.stdout.decode().splitlines() if line.strip()]
-    assert len(ROUTES) > 30, "cmsd --routes printed %d routes" % len(ROUTES)
+    ROUTES = load_routes()
 
 
 # --------------------------------------------------------------------------
@@ -66,22 +61,10 @@ def path_ids(f):
             "lead": f.lead, "campaignLead": f.lead}
 
 
-def placeholders(pattern):
-    return re.findall(r"\{(\w+)\}", pattern)
-
-
 def fill(route, owner):
     """The route's path with owner[i]'s id at placeholder i."""
-    parts = re.split(r"\{(\w+)\}", route["pattern"])
-    out, k = [], 0
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out.append(part)
-            continue
-        f = owner[k]
-        k += 1
-        out.append(user_of(route, f) if part == "str" else str(path_ids(f)[part]))
-    return "".join(out)
+    return fill_values(route, [user_of(route, f) if p == "str" else path_ids(f)[p]
+                               for p, f in zip(placeholders(route["pattern"]), owner)])
 
 
 def own_query(route):

@@ -36,6 +36,7 @@ void suite_errors(void);
 void suite_config(void);
 void suite_cmsurl(void);
 void suite_csv(void);
+void suite_reply(void);
 
 int main(void)
 {
@@ -49,6 +50,7 @@ int main(void)
 	suite_config();
 	suite_cmsurl();
 	suite_csv();
+	suite_reply();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -37,6 +37,7 @@ void suite_config(void);
 void suite_cmsurl(void);
 void suite_csv(void);
 void suite_reply(void);
+void suite_request(void);
 
 int main(void)
 {
@@ -51,6 +52,7 @@ int main(void)
 	suite_cmsurl();
 	suite_csv();
 	suite_reply();
+	suite_request();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -38,6 +38,7 @@ void suite_cmsurl(void);
 void suite_csv(void);
 void suite_reply(void);
 void suite_request(void);
+void suite_mapping(void);
 
 int main(void)
 {
@@ -53,6 +54,7 @@ int main(void)
 	suite_csv();
 	suite_reply();
 	suite_request();
+	suite_mapping();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -322,6 +322,13 @@ bool ex_missing(const struct exchange *x, size_t i, const char *object, const ch
 	return envelope_detail(x->json, i, "object", object, "id", id);
 }
 
+bool ex_invalid(const struct exchange *x, size_t i, const char *field)
+{
+	json_t *d = json_array_get(json_object_get(x->json, "details"), i);
+
+	return str_of(d, "field") && !strcmp(str_of(d, "field"), field);
+}
+
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id)
 {
 	char buf[24];

@@ -100,7 +100,10 @@ unsigned ex_call(struct exchange *x);
 bool ex_error(const struct exchange *x, unsigned status, const char *code);
 /* Whether details[i] of the answer's envelope names object/id. */
 bool ex_missing(const struct exchange *x, size_t i, const char *object, const char *id);
-/* Same, for an integer id. */
+/* Whether details[i] of the answer's envelope is about field `field` (a
+ * 400's {"field", "reason"}). */
+bool ex_invalid(const struct exchange *x, size_t i, const char *field);
+/* Same as ex_missing, for an integer id. */
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id);
 /* Response header `name`, or NULL. */
 const char *ex_hdr(const struct exchange *x, const char *name);

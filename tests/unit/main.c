@@ -39,6 +39,7 @@ void suite_csv(void);
 void suite_reply(void);
 void suite_request(void);
 void suite_mapping(void);
+void suite_resource(void);
 
 int main(void)
 {
@@ -55,6 +56,7 @@ int main(void)
 	suite_reply();
 	suite_request();
 	suite_mapping();
+	suite_resource();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -186,6 +186,11 @@ void fixture_close(struct fixture *f)
 	CHECK(rmdir(f->dir) == 0);
 }
 
+void fixture_faults(bool on)
+{
+	request_setup(fixture_store, on);
+}
+
 bool fixture_has_process(struct fixture *f, int64_t cc, int64_t id)
 {
 	struct process p;

@@ -62,6 +62,9 @@ struct fixture {
 int fixture_open(struct fixture *f);
 /* Close the store and remove the directory. */
 void fixture_close(struct fixture *f);
+/* Whether the pipeline honours X-Cmsd-Fault (request_setup's `faults`);
+ * fixture_open() turns it off. */
+void fixture_faults(bool on);
 /* Whether process `id` of contact center cc exists (own read transaction). */
 bool fixture_has_process(struct fixture *f, int64_t cc, int64_t id);
 /* How many processes contact center cc has (own read transaction). */

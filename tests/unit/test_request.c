@@ -237,6 +237,44 @@ static void run_creates(void)
 	fixture_close(&f);
 }
 
+/* X-Cmsd-Fault (tests only): the commit fails after the handler's write,
+ * which must then be rolled back; a busy store is rerun, then 503. */
+static void run_injected_faults(void)
+{
+	static const struct {
+		const char *fault, *code;
+		unsigned status;
+	} cases[] = {
+		{ "store-error", "SYS-1000", 500 },
+		{ "store-unavailable", "SYS-1003", 503 },
+		{ "store-busy", "SYS-1003", 503 },
+	};
+	struct fixture f;
+	struct exchange x;
+	size_t i;
+
+	if (fixture_open(&f))
+		return;
+	fixture_faults(true);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ex_start(&x, &f, A_ADMIN, "POST", CFG "/cc/%lld/process", (long long)f.cc_a);
+		ex_body(&x, "{\"processName\":\"faulty\"}");
+		ex_header(&x, "X-Cmsd-Fault", cases[i].fault);
+		CHECK(ex_call(&x) == cases[i].status && ex_error(&x, cases[i].status, cases[i].code));
+		ex_end(&x);
+		CHECK(fixture_processes(&f, f.cc_a) == 1);
+	}
+	/* off, the header is ignored */
+	fixture_faults(false);
+	ex_start(&x, &f, A_ADMIN, "POST", CFG "/cc/%lld/process", (long long)f.cc_a);
+	ex_body(&x, "{\"processName\":\"fine\"}");
+	ex_header(&x, "X-Cmsd-Fault", "store-error");
+	CHECK(ex_call(&x) == 201);
+	ex_end(&x);
+	CHECK(fixture_processes(&f, f.cc_a) == 2);
+	fixture_close(&f);
+}
+
 /* ---- the transaction, with this file's own routes ---- */
 
 static int calls;        /* how often a handler of this file ran */
@@ -454,6 +492,7 @@ void suite_request(void)
 		{ "run_parse_fails", run_parse_fails },
 		{ "run_access_check", run_access_check },
 		{ "run_creates", run_creates },
+		{ "run_injected_faults", run_injected_faults },
 		{ "txn_retry_exhausted", txn_retry_exhausted },
 		{ "txn_retry_then_ok", txn_retry_then_ok },
 		{ "txn_rollback", txn_rollback },

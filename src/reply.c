@@ -56,6 +56,8 @@ int reply_bytes(struct reply *rp, unsigned status, const char *type, char *data,
 
 int reply_store_error(struct reply *rp, int rc, const char *object, int64_t id)
 {
+	if (rc == STORE_OK)
+		return RES_OK;
 	metrics_store_error(rc);
 	if (rc == STORE_RETRY) {
 		error_set(&rp->err, ERR_UNAVAILABLE); /* the answer if no attempt is left */

@@ -268,6 +268,8 @@ void request_run(struct request *rq, struct reply *rp)
 		metrics_store_rerun();
 		usleep((useconds_t)(1000 * n * (1 + randombytes_uniform(4))));
 	}
+	/* out of attempts: the store is too busy, whatever the handler said */
+	error_set(&rp->err, ERR_UNAVAILABLE);
 }
 
 void request_release(struct request *rq)

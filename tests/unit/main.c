@@ -77,6 +77,10 @@ void suite_config_options(void);
 void suite_log(void);
 void suite_deadline(void);
 void suite_tls(void);
+void suite_reply(void);
+void suite_request(void);
+void suite_mapping(void);
+void suite_resource(void);
 
 int main(int argc, char **argv)
 {
@@ -103,6 +107,10 @@ int main(int argc, char **argv)
 	suite_log();
 	suite_deadline();
 	suite_tls();
+	suite_reply();
+	suite_request();
+	suite_mapping();
+	suite_resource();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -1,7 +1,9 @@
 /*
- * sql.h - what store.c needs from a SQL backend, and nothing more.
+ * sql.h - what the store needs from a SQL backend, and nothing more.
  *
- * store.c holds the domain logic and one table of SQL statements written in
+ * The store is in three parts: store.c holds the domain functions of
+ * store.h, store_exec.c the executor that runs statements and reads their
+ * rows (store_exec.h), and store_stmt.c one table of SQL statements written in
  * the subset that SQLite and PostgreSQL (and the PostgreSQL-compatible
  * distributed engines) share: numbered parameters `?N`, INSERT ... ON
  * CONFLICT DO NOTHING, RETURNING, EXISTS, LIMIT/OFFSET.  A backend
@@ -19,7 +21,7 @@
 #include "store.h"
 
 enum stmt {
-	ST_NONE = 0, /* "no statement" in the tables of store.c */
+	ST_NONE = 0, /* "no statement" in the tables of the store */
 	ST_BEGIN,
 	ST_BEGIN_WRITE,
 	ST_COMMIT,
@@ -171,8 +173,8 @@ struct migration {
 
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
-	/* Statements whose text differs from store.c's, indexed by enum stmt;
-	 * NULL entries take store.c's text. */
+	/* Statements whose text differs from store_stmt.c's, indexed by enum
+	 * stmt; NULL entries take store_stmt.c's text. */
 	const char *const *sql;
 	/* Run before each migration in its transaction: creates the version
 	 * table if it is missing. */

@@ -1,8 +1,8 @@
 /*
- * store_pg.c - the PostgreSQL backend of store.c (see sql.h), on libpq.
+ * store_pg.c - the PostgreSQL backend of the store (see sql.h), on libpq.
  *
  * Many cmsd nodes share one PostgreSQL store; each worker thread of each node
- * holds one connection, opened on its first request.  store.c's statements
+ * holds one connection, opened on its first request.  store_stmt.c's statements
  * are prepared on a connection the first time it runs them (named
  * "cmsd_<n>", parameter types taken from the bound arguments: int8, text,
  * bytea) and then executed by name.
@@ -170,7 +170,7 @@ static const char version_ddl[] =
 	" json_agg(u.user_id ORDER BY u.user_id)::text" HISTORY_GONE_FROM      \
 	" WHERE " where " GROUP BY cl.id"
 
-/* Where PostgreSQL's text differs from store.c's. */
+/* Where PostgreSQL's text differs from store_stmt.c's. */
 static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
@@ -365,7 +365,7 @@ static void pg_close(struct store *base)
 
 /* ---- statements ---- */
 
-/* store.c writes parameters as ?N; PostgreSQL wants $N.  No statement has a
+/* store_stmt.c writes parameters as ?N; PostgreSQL wants $N.  No statement has a
  * '?' inside a string literal. */
 static char *pg_dialect(const char *text)
 {

@@ -1,5 +1,5 @@
 /*
- * store_sqlite.c - the embedded SQLite backend of store.c (see sql.h).
+ * store_sqlite.c - the embedded SQLite backend of the store (see sql.h).
  *
  * One connection is one SQLite handle, opened by and used from one thread
  * (SQLITE_OPEN_NOMUTEX); concurrency between threads and processes is
@@ -25,7 +25,7 @@
  *    writers keep appending), the committing request checkpoints it itself
  *    while it still holds `writer`, as SQLite would by default.
  *
- * Each statement of store.c's table is prepared on first use
+ * Each statement of store_stmt.c's table is prepared on first use
  * (SQLITE_PREPARE_PERSISTENT), kept for the life of the connection, and reset
  * with its bindings cleared after every use.
  *
@@ -244,7 +244,7 @@ static const char version_ddl[] =
 	" u.user_id AS uid" HISTORY_GONE_FROM " WHERE " where                  \
 	" ORDER BY cl.id, u.user_id) GROUP BY clid"
 
-/* Where SQLite's text differs from store.c's. */
+/* Where SQLite's text differs from store_stmt.c's. */
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",

@@ -1,0 +1,270 @@
+/*
+ * store_stmt.c - the table of SQL statements of the store, one row per
+ * `enum stmt` (sql.h).
+ *
+ * Each row gives the statement's name (for logs) and its text, written in the
+ * dialect that SQLite and PostgreSQL share (sql.h says which).  A backend
+ * overrides the few texts that must differ in its own sparse table
+ * (store_sqlite.c, store_pg.c); sql_text() picks the override when there is
+ * one.  Values reach SQL only as bound parameters; no SQL is ever formatted.
+ */
+#include <stddef.h>
+
+#include "sql.h"
+#include "banned.h"
+
+/* Column lists shared by the statements that fill one struct. */
+#define CU_COLS "cu.id, cu.campaign_id, u.user_id"
+#define CL_COLS "cl.id, cl.campaign_id, cl.lead_id, cl.priority, cl.enabled"
+#define CU_FROM "FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk "
+#define CL_SCOPED_FROM                                                         \
+	"FROM campaign_lead cl JOIN campaign c ON c.id = cl.campaign_id "      \
+	"JOIN process p ON p.id = c.process_id "
+
+#define S(id, text) [id] = { #id, text }
+
+/*
+ * Parameters are numbered; a list's page statement takes the count
+ * statement's parameters followed by LIMIT and OFFSET.  `(?2 = 0 OR x = ?2)`
+ * appears only beside a primary-key or unique lookup, where it costs nothing.
+ */
+static const struct {
+	const char *name; /* for logs */
+	const char *sql;
+} stmts[ST__COUNT] = {
+	S(ST_BEGIN, "BEGIN"),
+	/* backends say how a write transaction takes its locks */
+	S(ST_BEGIN_WRITE, "BEGIN"),
+	S(ST_COMMIT, "COMMIT"),
+	S(ST_ROLLBACK, "ROLLBACK"),
+	/* reads the file, so a broken or vanished database fails the ping */
+	S(ST_PING, "SELECT COUNT(*) FROM schema_version"),
+	S(ST_SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
+	S(ST_SCHEMA_SET,
+	  "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
+
+	S(ST_CC_EXISTS, "SELECT 1 FROM contact_center WHERE id = ?1"),
+	S(ST_PROCESS_EXISTS,
+	  "SELECT 1 FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_CAMPAIGN_EXISTS,
+	  "SELECT 1 FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_LEAD_EXISTS,
+	  "SELECT 1 FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_CAMPAIGN_IN_SCOPE,
+	  "SELECT 1 FROM campaign c JOIN process p ON p.id = c.process_id"
+	  " WHERE c.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+
+	S(ST_CC_CREATE,
+	  "INSERT INTO contact_center (name) VALUES (?1) RETURNING id, name"),
+	S(ST_CC_GET, "SELECT id, name FROM contact_center WHERE id = ?1"),
+	/* contact centers are few: a scan with the scope test is fine */
+	S(ST_CC_COUNT,
+	  "SELECT COUNT(*) FROM contact_center WHERE ?1 = 0 OR id = ?1"),
+	S(ST_CC_PAGE,
+	  "SELECT id, name FROM contact_center WHERE ?1 = 0 OR id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	/* no row: missing; else whether anything still hangs below it */
+	S(ST_CC_IN_USE,
+	  "SELECT EXISTS (SELECT 1 FROM users WHERE cc_id = c.id)"
+	  " OR EXISTS (SELECT 1 FROM process WHERE cc_id = c.id)"
+	  " FROM contact_center c WHERE c.id = ?1"),
+	S(ST_CC_DELETE, "DELETE FROM contact_center WHERE id = ?1"),
+
+	S(ST_USER_CREATE,
+	  "INSERT INTO users (user_id, cc_id, name, role, pw_hash)"
+	  " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING pk"),
+	S(ST_USER_GET,
+	  "SELECT pk, cc_id, user_id, name, role, pw_hash FROM users"
+	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_USER_COUNT_CC, "SELECT COUNT(*) FROM users WHERE cc_id = ?1"),
+	S(ST_USER_PAGE_CC,
+	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
+	  " WHERE cc_id = ?1 ORDER BY pk LIMIT ?2 OFFSET ?3"),
+	S(ST_USER_COUNT_ALL, "SELECT COUNT(*) FROM users"),
+	S(ST_USER_PAGE_ALL,
+	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
+	  " ORDER BY pk LIMIT ?1 OFFSET ?2"),
+	/* NULL leaves a field alone */
+	S(ST_USER_UPDATE,
+	  "UPDATE users SET name = COALESCE(?3, name),"
+	  " role = COALESCE(?4, role),"
+	  " pw_hash = COALESCE(?5, pw_hash)"
+	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_USER_DELETE,
+	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	/* ids as one JSON array of text: each backend unpacks it its own way */
+	S(ST_USER_PK_MANY, NULL),
+
+	S(ST_PROCESS_CREATE,
+	  "INSERT INTO process (cc_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, cc_id, name"),
+	S(ST_PROCESS_GET,
+	  "SELECT id, cc_id, name FROM process"
+	  " WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_PROCESS_COUNT, "SELECT COUNT(*) FROM process WHERE cc_id = ?1"),
+	S(ST_PROCESS_PAGE,
+	  "SELECT id, cc_id, name FROM process WHERE cc_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	S(ST_PROCESS_IN_USE,
+	  "SELECT EXISTS (SELECT 1 FROM lead WHERE process_id = p.id)"
+	  " OR EXISTS (SELECT 1 FROM campaign WHERE process_id = p.id)"
+	  " FROM process p WHERE p.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+	S(ST_PROCESS_DELETE,
+	  "DELETE FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+
+	S(ST_LEAD_CREATE,
+	  "INSERT INTO lead (process_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, process_id, name"),
+	S(ST_LEAD_GET,
+	  "SELECT id, process_id, name FROM lead"
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_LEAD_COUNT, "SELECT COUNT(*) FROM lead WHERE process_id = ?1"),
+	S(ST_LEAD_PAGE,
+	  "SELECT id, process_id, name FROM lead WHERE process_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	S(ST_LEAD_IN_USE,
+	  "SELECT EXISTS (SELECT 1 FROM campaign_lead WHERE lead_id = l.id)"
+	  " FROM lead l WHERE l.id = ?1 AND (?2 = 0 OR l.process_id = ?2)"),
+	S(ST_LEAD_DELETE,
+	  "DELETE FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+
+	S(ST_CAMPAIGN_CREATE,
+	  "INSERT INTO campaign (process_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, process_id, name"),
+	S(ST_CAMPAIGN_GET,
+	  "SELECT id, process_id, name FROM campaign"
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_CAMPAIGN_COUNT,
+	  "SELECT COUNT(*) FROM campaign WHERE process_id = ?1"),
+	S(ST_CAMPAIGN_PAGE,
+	  "SELECT id, process_id, name FROM campaign WHERE process_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	/* campaign users, campaign leads and mappings go by cascade */
+	S(ST_CAMPAIGN_DELETE,
+	  "DELETE FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+
+	/* only a user of the campaign's own contact center is enrolled */
+	S(ST_CU_ADD,
+	  "INSERT INTO campaign_user (campaign_id, user_pk)"
+	  " SELECT c.id, u.pk FROM campaign c"
+	  " JOIN process p ON p.id = c.process_id"
+	  " JOIN users u ON u.cc_id = p.cc_id"
+	  " WHERE c.id = ?1 AND u.pk = ?2 ON CONFLICT DO NOTHING"),
+	S(ST_CU_GET,
+	  "SELECT " CU_COLS " " CU_FROM
+	  "WHERE cu.campaign_id = ?1 AND cu.user_pk = ?2"),
+	S(ST_CU_COUNT,
+	  "SELECT COUNT(*) FROM campaign_user WHERE campaign_id = ?1"),
+	S(ST_CU_PAGE,
+	  "SELECT " CU_COLS " " CU_FROM
+	  "WHERE cu.campaign_id = ?1 ORDER BY cu.id LIMIT ?2 OFFSET ?3"),
+	/* its mappings go by cascade */
+	S(ST_CU_DELETE,
+	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
+	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
+	S(ST_CU_RESOLVE_MANY, NULL),
+
+	/* no row inserted: the campaign or the lead is missing, or they belong
+	 * to different processes */
+	S(ST_CL_ADD,
+	  "INSERT INTO campaign_lead (campaign_id, lead_id, priority, enabled)"
+	  " SELECT c.id, l.id, ?3, ?4 FROM campaign c"
+	  " JOIN lead l ON l.process_id = c.process_id"
+	  " WHERE c.id = ?1 AND l.id = ?2"
+	  " RETURNING id, campaign_id, lead_id, priority, enabled"),
+	S(ST_CL_FIND,
+	  "SELECT " CL_COLS " FROM campaign_lead cl"
+	  " WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"),
+	/* a PUT of one lead's mapping holds its campaign lead, so that PUTs of
+	 * the same lead queue instead of interleaving (SQLite's write lock
+	 * already covers the whole database; PostgreSQL adds FOR UPDATE) */
+	S(ST_CL_LOCK, "SELECT id FROM campaign_lead WHERE id = ?1"),
+	S(ST_CL_COUNT,
+	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"),
+	S(ST_CL_PAGE,
+	  "SELECT " CL_COLS " FROM campaign_lead cl WHERE cl.campaign_id = ?1"
+	  " ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
+	S(ST_CL_DELETE,
+	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
+
+	/* campaign user ids as one JSON array of numbers; only those of the
+	 * campaign lead's own campaign are mapped; both answer the campaign
+	 * user ids they changed */
+	S(ST_MAP_ADD_MANY, NULL),
+	S(ST_MAP_REMOVE_MANY, NULL),
+	/* a lead's mapping is two range scans, merged and sorted in C: one
+	 * join per user and a sort by the database cost twice as much */
+	S(ST_MAP_USERS,
+	  "SELECT cu.id, u.user_id " CU_FROM "WHERE cu.campaign_id = ?1"),
+	S(ST_MAP_MAPPED,
+	  "SELECT campaign_user_id FROM lead_user WHERE campaign_lead_id = ?1"),
+	/* three shapes of the mapping list, so that each uses its index */
+	S(ST_ML_COUNT_CAMPAIGN,
+	  "SELECT COUNT(*) " CL_SCOPED_FROM
+	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+	S(ST_ML_PAGE_CAMPAIGN,
+	  "SELECT " CL_COLS " " CL_SCOPED_FROM
+	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"
+	  " ORDER BY cl.id LIMIT ?3 OFFSET ?4"),
+	S(ST_ML_COUNT_SCOPE,
+	  "SELECT COUNT(*) " CL_SCOPED_FROM "WHERE p.cc_id = ?1"),
+	S(ST_ML_PAGE_SCOPE,
+	  "SELECT " CL_COLS " " CL_SCOPED_FROM
+	  "WHERE p.cc_id = ?1 ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
+	/* every campaign lead has a campaign and a process: no join needed */
+	S(ST_ML_COUNT_ALL, "SELECT COUNT(*) FROM campaign_lead"),
+	S(ST_ML_PAGE_ALL,
+	  "SELECT " CL_COLS " FROM campaign_lead cl"
+	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
+
+	S(ST_HISTORY_ADD,
+	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
+	  " changed_at, changed_by, request_id, assigned, unassigned)"
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+	/* mappings that a delete takes with it, one entry per campaign lead:
+	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id;
+	 * the JSON of the users is each backend's own */
+	S(ST_HISTORY_CU_GONE, NULL),
+	S(ST_HISTORY_CL_GONE, NULL),
+	S(ST_HISTORY_USER_GONE, NULL),
+	S(ST_HISTORY_CAMPAIGN_GONE, NULL),
+	S(ST_HISTORY_COUNT,
+	  "SELECT COUNT(*) FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"),
+	S(ST_HISTORY_PAGE,
+	  "SELECT id, campaign_id, lead_id, campaign_lead_id, changed_at,"
+	  " changed_by, request_id, assigned, unassigned FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"
+	  " ORDER BY id DESC LIMIT ?3 OFFSET ?4"),
+
+	S(ST_TOKEN_ADD,
+	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"
+	  " VALUES (?1, ?2, ?3, ?4)"),
+	S(ST_TOKEN_GET,
+	  "SELECT t.user_pk, t.context_cc, t.expires_at, u.user_id, u.role"
+	  " FROM token t JOIN users u ON u.pk = t.user_pk"
+	  " WHERE t.hash = ?1 AND t.expires_at > ?2"),
+	S(ST_TOKEN_DELETE, "DELETE FROM token WHERE hash = ?1"),
+	S(ST_TOKEN_DELETE_USER,
+	  "DELETE FROM token WHERE user_pk ="
+	  " (SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2))"),
+	S(ST_TOKEN_PURGE, "DELETE FROM token WHERE expires_at <= ?1"),
+};
+
+#undef S
+
+const char *sql_text(const struct sql_backend *be, enum stmt id)
+{
+	if (id <= ST_NONE || id >= ST__COUNT)
+		return NULL;
+	if (be->sql && be->sql[id])
+		return be->sql[id];
+	return stmts[id].sql;
+}
+
+const char *sql_name(enum stmt id)
+{
+	if (id <= ST_NONE || id >= ST__COUNT || !stmts[id].name)
+		return "ST_NONE";
+	return stmts[id].name;
+}

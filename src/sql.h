@@ -166,10 +166,17 @@ struct rows {
 	int64_t changes; /* rows written, once the statement has finished */
 };
 
+/* One schema migration: the text of sql/<backend>/NNNN_name.sql. */
 struct migration {
-	int version;
+	int version; /* NNNN; 0 ends a list */
 	const char *sql;
 };
+
+/* The files of sql/sqlite and sql/postgresql, compiled in by
+ * scripts/embed-sql ($(BUILD)/sql_files.c): each backend's migrations in
+ * order, ending with version 0, and the DDL of its schema_version table. */
+extern const struct migration sqlite_migrations[], pg_migrations[];
+extern const char sqlite_version_ddl[], pg_version_ddl[];
 
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
@@ -179,8 +186,7 @@ struct sql_backend {
 	/* Run before each migration in its transaction: creates the version
 	 * table if it is missing. */
 	const char *version_ddl;
-	const struct migration *migrations;
-	size_t nmigrations;
+	const struct migration *migrations; /* ends with version 0 */
 
 	int (*open)(const char *url, struct store **out, char *err,
 		    size_t errlen);

@@ -199,10 +199,11 @@ out:
 int store_migrate(struct store *s)
 {
 	const struct migration *m = s->be->migrations;
-	size_t n = s->be->nmigrations;
-	size_t i;
+	size_t n = 0, i;
 	int rc = STORE_OK, attempt;
 
+	while (m[n].version)
+		n++;
 	for (i = 0; i < n && rc == STORE_OK; i++) {
 		for (attempt = 1; attempt <= MIGRATE_ATTEMPTS; attempt++) {
 			rc = migrate_one(s, &m[i], m[n - 1].version);

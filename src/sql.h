@@ -138,18 +138,28 @@ enum stmt {
 	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
 	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
 
-/* One bound parameter.  ARG_ID binds NULL for 0 (the "none" id). */
+/*
+ * One bound parameter.  ARG_ID binds NULL for 0 (the "none" id).  A list
+ * (ARG_INTS, ARG_TEXTS: ids or userIds) is bound natively: a backend whose
+ * `lists` is set binds it whole to one parameter (an array), any other runs
+ * the statement once per element with the element bound in its place (see
+ * exec_each_elem()).  No list ever travels as JSON.
+ */
 struct arg {
-	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB } kind;
+	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB, ARG_INTS, ARG_TEXTS } kind;
 	int64_t i;
-	const void *p; /* text (NULL binds NULL) or blob; borrowed */
-	int n;         /* blob bytes */
+	/* text (NULL binds NULL), blob, or the list's elements (int64_t[] or
+	 * const char *[], a NULL element binding NULL); borrowed */
+	const void *p;
+	size_t n; /* blob bytes, or list elements */
 };
 
 #define A_I(v) ((struct arg){ .kind = ARG_INT, .i = (v) })
 #define A_ID(v) ((struct arg){ .kind = ARG_ID, .i = (v) })
 #define A_T(v) ((struct arg){ .kind = ARG_TEXT, .p = (v) })
 #define A_B(v, len) ((struct arg){ .kind = ARG_BLOB, .p = (v), .n = (len) })
+#define A_INTS(v, len) ((struct arg){ .kind = ARG_INTS, .p = (v), .n = (len) })
+#define A_TEXTS(v, len) ((struct arg){ .kind = ARG_TEXTS, .p = (v), .n = (len) })
 /* expands to the two parameters `args, nargs` */
 #define ARGS(...)                                                              \
 	(const struct arg[]){ __VA_ARGS__ },                                   \
@@ -164,6 +174,7 @@ struct rows {
 	void *h;         /* sqlite3_stmt * or PGresult * */
 	int row;         /* the current row, for backends that buffer */
 	int64_t changes; /* rows written, once the statement has finished */
+	size_t elem;     /* run once per element: the element bound */
 };
 
 /* One schema migration: the text of sql/<backend>/NNNN_name.sql. */
@@ -180,6 +191,9 @@ extern const char sqlite_version_ddl[], pg_version_ddl[];
 
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
+	/* Binds a list argument whole (struct arg); else the executor runs a
+	 * statement with a list once per element. */
+	bool lists;
 	/* Statements whose text differs from store_stmt.c's, indexed by enum
 	 * stmt; NULL entries take store_stmt.c's text. */
 	const char *const *sql;

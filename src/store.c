@@ -23,8 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "log.h"
 #include "sql.h"
 #include "store_exec.h"
@@ -403,60 +401,13 @@ int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 	return rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE, ARGS(A_T(user_id), A_I(cc)));
 }
 
-/*
- * Runs `id`, whose ?1 is the JSON array of `vals` (NULL entries as null) and
- * ?2 is `scope`, and whose rows are (index into vals, value): out[index] =
- * value, 0 for every index without a row.  One statement for the whole list,
- * so a PUT of 5,000 users costs one round trip to the store, not 5,000.
- */
-static int resolve_many(struct store *s, enum stmt id, int64_t scope,
-			json_t *vals, size_t n, int64_t *out)
-{
-	struct rows r;
-	char *text = NULL;
-	bool have = true;
-	int64_t i;
-	int rc = STORE_ERROR;
-
-	memset(out, 0, n * sizeof(*out));
-	if (!vals || !(text = json_dumps(vals, JSON_COMPACT)))
-		goto out;
-	rc = exec_query(s, &r, id, ARGS(A_T(text), A_I(scope)), STORE_ERROR);
-	if (rc != STORE_OK)
-		goto out;
-	while (rc == STORE_OK) {
-		rc = rows_next(&r, &have);
-		if (rc != STORE_OK || !have)
-			break;
-		i = rows_int(&r, 0);
-		if (i >= 0 && (size_t)i < n)
-			out[i] = rows_int(&r, 1);
-	}
-	rows_done(&r);
-out:
-	free(text);
-	json_decref(vals);
-	return rc;
-}
-
-/* A JSON array of the strings ids[0..n) (NULL as null). */
-static json_t *text_array(const char *const *ids, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		if (json_array_append_new(a, ids[i] ? json_string(ids[i]) : json_null())) {
-			json_decref(a);
-			a = NULL;
-		}
-	return a;
-}
-
+/* One statement for the whole list, so a PUT of 5,000 users costs one round
+ * trip to the store, not 5,000 (SQLite, in the process, runs it per
+ * element).  NULL ids resolve to 0. */
 int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
 			size_t n, int64_t *pks)
 {
-	return resolve_many(s, ST_USER_PK_MANY, cc, text_array(ids, n), n, pks);
+	return exec_resolve(s, ST_USER_PK_MANY, ARGS(A_TEXTS(ids, n), A_I(cc)), pks, n);
 }
 
 /* ---- processes, leads and campaigns: one generic implementation ---- */
@@ -643,8 +594,8 @@ int store_campaign_users_resolve(struct store *s, int64_t campaign,
 				 const char *const *ids, size_t n,
 				 int64_t *cu_ids)
 {
-	return resolve_many(s, ST_CU_RESOLVE_MANY, campaign, text_array(ids, n), n,
-			    cu_ids);
+	return exec_resolve(s, ST_CU_RESOLVE_MANY, ARGS(A_TEXTS(ids, n), A_I(campaign)),
+			    cu_ids, n);
 }
 
 /* ---- campaign leads ---- */
@@ -695,49 +646,59 @@ int store_campaign_lead_lock(struct store *s, int64_t cl)
 	return exec_fetch(s, ST_CL_LOCK, ARGS(A_I(cl)), STORE_ERROR, rows_fill_int64, &one);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The campaign user ids that a mapping change answers: room for n. */
+struct changed_ids {
+	int64_t *v; /* NULL: only counted */
+	size_t n, room;
+};
+
+static int collect_changed(void *ctx, const void *row)
+{
+	struct changed_ids *c = ctx;
+
+	if (c->v && c->n < c->room)
+		c->v[c->n] = *(const int64_t *)row;
+	c->n++;
+	return 0;
+}
+
 /*
  * Maps or unmaps campaign users cu_ids[0..n) on campaign lead cl, all in one
- * statement; idempotent.  Ids that are not campaign users of the campaign
- * lead's campaign (store_campaign_users_resolve() gave them, so only a
- * concurrent delete makes one vanish) are left alone.  The caller holds the
- * campaign lead (store_campaign_lead_lock()).
+ * statement (per element on SQLite); idempotent, and an id listed twice
+ * changes once.  Ids that are not campaign users of the campaign lead's
+ * campaign (store_campaign_users_resolve() gave them, so only a concurrent
+ * delete makes one vanish) are left alone.  The caller holds the campaign
+ * lead (store_campaign_lead_lock()).
  */
 int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 		      size_t n, bool mapped, int64_t *changed, size_t *nchanged)
 {
-	json_t *a = json_array();
-	struct rows r;
-	char *text = NULL;
-	bool have = true;
-	size_t i, got = 0;
-	int rc = STORE_ERROR;
+	struct changed_ids c = { changed, 0, n };
+	int64_t id = 0, *sorted = NULL;
+	int rc = STORE_OK;
 
-	for (i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_integer(cu_ids[i])))
-			goto out;
-	if (!a || !(text = json_dumps(a, JSON_COMPACT)))
-		goto out;
-	rc = STORE_OK;
-	if (!n)
-		goto out;
-	rc = exec_query(s, &r, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-		   ARGS(A_I(cl), A_T(text)), STORE_NOT_FOUND);
-	if (rc != STORE_OK)
-		goto out;
-	while (rc == STORE_OK) {
-		rc = rows_next(&r, &have);
-		if (rc != STORE_OK || !have)
-			break;
-		if (changed && got < n)
-			changed[got] = rows_int(&r, 0);
-		got++;
+	/* an unmapping answers in ascending order, as the primary key gives
+	 * them on PostgreSQL and SQLite's IN list did */
+	if (n && !mapped) {
+		sorted = xmalloc(n * sizeof(*sorted));
+		memcpy(sorted, cu_ids, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_id);
+		cu_ids = sorted;
 	}
-	rows_done(&r);
-out:
+	if (n)
+		rc = exec_each_elem(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
+				    ARGS(A_I(cl), A_INTS(cu_ids, n)), STORE_NOT_FOUND,
+				    rows_fill_int64, &id, collect_changed, &c);
 	if (nchanged)
-		*nchanged = changed && got > n ? n : got;
-	free(text);
-	json_decref(a);
+		*nchanged = changed && c.n > n ? n : c.n;
+	free(sorted);
 	return rc;
 }
 
@@ -798,13 +759,6 @@ static int collect_id(void *ctx, const void *row)
 static int cmp_mu(const void *a, const void *b)
 {
 	return strcmp(((const struct mu *)a)->user_id, ((const struct mu *)b)->user_id);
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,

@@ -8,6 +8,7 @@
  * the domain (store.c) says which statement, with what, and how a row fills
  * its struct.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,16 +81,20 @@ int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	return rc;
 }
 
-int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
-	      fill_fn fill, void *row, store_row_fn fn, void *ctx)
+/* exec_each() with the foreign-key meaning fk_rc, each row's r->elem being
+ * `elem`. */
+static int walk(struct store *s, enum stmt id, const struct arg *a, size_t na,
+		int fk_rc, size_t elem, fill_fn fill, void *row,
+		store_row_fn fn, void *ctx)
 {
 	struct rows r;
 	bool have = true;
 	int rc;
 
-	rc = exec_query(s, &r, id, a, na, STORE_ERROR);
+	rc = exec_query(s, &r, id, a, na, fk_rc);
 	if (rc != STORE_OK)
 		return rc;
+	r.elem = elem;
 	while (rc == STORE_OK) {
 		rc = rows_next(&r, &have);
 		if (rc != STORE_OK || !have)
@@ -100,6 +105,100 @@ int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	}
 	rows_done(&r);
 	return rc;
+}
+
+int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
+	      fill_fn fill, void *row, store_row_fn fn, void *ctx)
+{
+	return walk(s, id, a, na, STORE_ERROR, 0, fill, row, fn, ctx);
+}
+
+/*
+ * A backend that binds lists runs the statement once.  Any other runs it
+ * once per element, in order, with the element bound in the list's place:
+ * SQLite is in the process, so a cached statement per element costs a
+ * bind and a step, no round trip.
+ */
+int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
+		   size_t na, int fk_rc, fill_fn fill, void *row,
+		   store_row_fn fn, void *ctx)
+{
+	struct arg one[MAX_ARGS];
+	const struct arg *list = NULL;
+	size_t i, at = 0;
+	int rc = STORE_OK;
+
+	if (s->be->lists)
+		return walk(s, id, a, na, fk_rc, 0, fill, row, fn, ctx);
+	for (i = 0; i < na && i < MAX_ARGS; i++) {
+		one[i] = a[i];
+		if (a[i].kind == ARG_INTS || a[i].kind == ARG_TEXTS) {
+			list = &a[i];
+			at = i;
+		}
+	}
+	if (!list || na > MAX_ARGS) {
+		log_msgf("error", "store %s: no list argument", sql_name(id));
+		return STORE_ERROR;
+	}
+	for (i = 0; i < list->n && rc == STORE_OK; i++) {
+		if (list->kind == ARG_INTS)
+			one[at] = A_I(((const int64_t *)list->p)[i]);
+		else
+			one[at] = A_T(((const char *const *)list->p)[i]);
+		rc = walk(s, id, one, na, fk_rc, i, fill, row, fn, ctx);
+	}
+	return rc;
+}
+
+/* One answer of a resolve statement: the element and its value. */
+struct resolved {
+	size_t elem;
+	int64_t value;
+};
+
+/* Statements that bind the list whole answer (index, value); run per
+ * element, (value), the element being r->elem. */
+static void fill_resolved(struct rows *r, void *row)
+{
+	struct resolved *x = row;
+	int64_t i;
+
+	if (r->s->be->lists) {
+		i = rows_int(r, 0);
+		x->elem = i < 0 ? SIZE_MAX : (size_t)i;
+		x->value = rows_int(r, 1);
+	} else {
+		x->elem = r->elem;
+		x->value = rows_int(r, 0);
+	}
+}
+
+/* out[elem] = value; ctx is the out array and its length. */
+struct resolve_out {
+	int64_t *v;
+	size_t n;
+};
+
+static int put_resolved(void *ctx, const void *row)
+{
+	const struct resolved *x = row;
+	struct resolve_out *o = ctx;
+
+	if (x->elem < o->n)
+		o->v[x->elem] = x->value;
+	return 0;
+}
+
+int exec_resolve(struct store *s, enum stmt id, const struct arg *a,
+		 size_t na, int64_t *out, size_t n)
+{
+	struct resolve_out o = { out, n };
+	struct resolved row;
+
+	memset(out, 0, n * sizeof(*out));
+	return exec_each_elem(s, id, a, na, STORE_ERROR, fill_resolved, &row,
+			      put_resolved, &o);
 }
 
 /* `row` is the caller's buffer of the type `fill` writes. */

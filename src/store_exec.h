@@ -38,6 +38,19 @@ int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,
  * non-zero return stops the walk with STORE_ERROR. */
 int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	      fill_fn fill, void *row, store_row_fn fn, void *ctx);
+/* exec_each() for statement `id` whose arguments a[0..na) hold one list
+ * (ARG_INTS, ARG_TEXTS), `fk_rc` as for exec_query().  Run per element (a
+ * backend without `lists`), the rows come element after element and each
+ * row's r->elem tells which one it answers. */
+int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
+		   size_t na, int fk_rc, fill_fn fill, void *row,
+		   store_row_fn fn, void *ctx);
+/* For each element i of the one list among a[0..na), out[i] = the value
+ * statement `id` answers for it, 0 when none (out has room for n).  The
+ * statement is written for one element and answers (value); a backend that
+ * binds lists has it answer (index from 0, value) for the whole list. */
+int exec_resolve(struct store *s, enum stmt id, const struct arg *a,
+		 size_t na, int64_t *out, size_t n);
 /* A paged list: *total (if not NULL) from statement `count`, then the rows of
  * statement `page`, which takes count's arguments followed by LIMIT and
  * OFFSET (pg NULL: every row). */

@@ -39,6 +39,7 @@
 
 #include "log.h"
 #include "sql.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -46,6 +47,8 @@
 #define OID_BYTEA 17
 #define OID_INT8 20
 #define OID_TEXT 25
+#define OID_TEXT_ARRAY 1009
+#define OID_INT8_ARRAY 1016
 
 #define MAX_PARAMS 8
 #define CONNECT_TIMEOUT "3" /* seconds; the URL may say otherwise */
@@ -79,20 +82,20 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE c.id = ?1 AND u.pk = ?2"
 		" ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
 	/*
-	 * The planner guesses 100 elements for a JSON array and then hashes
-	 * whole tables (every user, every campaign user) to join them, at a
-	 * cost that grows with the store.  Each element is looked up alone
-	 * instead: a LATERAL subquery that OFFSET 0 keeps from being merged
-	 * into the join, or a scalar subquery, runs once per element on a
-	 * unique index.  Ordinality counts from 1; store.c wants indexes.
+	 * Lists are arrays (text[], bigint[]).  Left to itself the planner
+	 * would hash whole tables (every user, every campaign user) to join
+	 * the elements, at a cost that grows with the store.  Each element is
+	 * looked up alone instead: a LATERAL subquery that OFFSET 0 keeps from
+	 * being merged into the join runs once per element on a unique index.
+	 * Ordinality counts from 1; the executor wants indexes from 0.
 	 */
 	[ST_USER_PK_MANY] =
-		"SELECT j.ord - 1, x.pk FROM json_array_elements_text(?1::json)"
+		"SELECT j.ord - 1, x.pk FROM unnest(?1::text[])"
 		" WITH ORDINALITY AS j(v, ord)"
 		" CROSS JOIN LATERAL (SELECT u.pk FROM users u WHERE u.user_id = j.v"
 		" AND (?2 = 0 OR u.cc_id = ?2) OFFSET 0) x",
 	[ST_CU_RESOLVE_MANY] =
-		"SELECT j.ord - 1, x.id FROM json_array_elements_text(?1::json)"
+		"SELECT j.ord - 1, x.id FROM unnest(?1::text[])"
 		" WITH ORDINALITY AS j(v, ord)"
 		" CROSS JOIN LATERAL (SELECT cu.id FROM users u"
 		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2"
@@ -100,18 +103,18 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_MAP_ADD_MANY] =
 		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 		" SELECT cl.id, x.id FROM campaign_lead cl"
-		" CROSS JOIN LATERAL json_array_elements_text(?2::json) j(v)"
+		" CROSS JOIN LATERAL unnest(?2::bigint[]) j(v)"
 		" CROSS JOIN LATERAL (SELECT cu.id FROM campaign_user cu"
-		" WHERE cu.id = j.v::bigint AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
+		" WHERE cu.id = j.v AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
 		" WHERE cl.id = ?1"
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_MAP_USERS] =
 		"SELECT cu.id, (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"
 		" FROM campaign_user cu WHERE cu.campaign_id = ?1",
+	/* = ANY: one probe of the primary key per element, in key order */
 	[ST_MAP_REMOVE_MANY] =
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-		" AND campaign_user_id IN"
-		" (SELECT v::bigint FROM json_array_elements_text(?2::json) j(v))"
+		" AND campaign_user_id = ANY (?2::bigint[])"
 		" RETURNING campaign_user_id",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
@@ -284,8 +287,11 @@ static int pg_prepare(struct pg *s, enum stmt id, const struct arg *a,
 	int rc = STORE_OK;
 
 	for (i = 0; i < na; i++)
-		types[i] = a[i].kind == ARG_TEXT ? OID_TEXT :
-			   a[i].kind == ARG_BLOB ? OID_BYTEA : OID_INT8;
+		types[i] = a[i].kind == ARG_TEXT    ? OID_TEXT :
+			   a[i].kind == ARG_BLOB    ? OID_BYTEA :
+			   a[i].kind == ARG_TEXTS   ? OID_TEXT_ARRAY :
+			   a[i].kind == ARG_INTS    ? OID_INT8_ARRAY :
+						      OID_INT8;
 	snprintf(name, sizeof(name), "cmsd_%d", (int)id);
 	text = pg_dialect(sql_text(&pg_backend, id));
 	res = PQprepare(s->conn, name, text, (int)na, types);
@@ -306,61 +312,58 @@ static bool is_txn_edge(enum stmt id)
 }
 
 /*
- * Runs r->id with a[0..na) and keeps its whole result in r->h.  Outside a
- * transaction a broken connection is re-opened first, and a statement that
- * finds its connection broken is run once more on a new one: after a restart
- * of PostgreSQL, the first request of each worker is served, not failed.
+ * Writes list `a` (ARG_INTS or ARG_TEXTS) to `out` as an array literal:
+ * {1,2} or {"a","b\"c",NULL}.  Every text element is quoted, with '"'
+ * and '\\' escaped by a backslash (the only two characters that need it
+ * inside quotes), so that any userId, "NULL" or " x{,}" included, stays
+ * itself; a NULL element is NULL.
  */
-static int pg_query(struct rows *r, const struct arg *a, size_t na)
+static void array_literal(struct strbuf *out, const struct arg *a)
+{
+	const int64_t *ints = a->p;
+	const char *const *texts = a->p;
+	const char *c;
+	size_t i;
+
+	strbuf_addch(out, '{');
+	for (i = 0; i < a->n; i++) {
+		if (i)
+			strbuf_addch(out, ',');
+		if (a->kind == ARG_INTS) {
+			strbuf_addint(out, ints[i]);
+		} else if (!texts[i]) {
+			strbuf_addstr(out, "NULL");
+		} else {
+			strbuf_addch(out, '"');
+			for (c = texts[i]; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					strbuf_addch(out, '\\');
+				strbuf_addch(out, *c);
+			}
+			strbuf_addch(out, '"');
+		}
+	}
+	strbuf_addch(out, '}');
+}
+
+/*
+ * Sends r->id with the values vals[0..na) (typed after a[0..na)) and keeps
+ * its whole result in r->h.  Outside a transaction (in_txn false) a broken
+ * connection is re-opened first, and a statement that finds its connection
+ * broken is run once more on a new one: after a restart of PostgreSQL, the
+ * first request of each worker is served, not failed.
+ */
+static int pg_send(struct rows *r, const struct arg *a, size_t na,
+		   const char *const *vals, const int *lens, const int *fmts,
+		   bool in_txn)
 {
 	struct pg *s = (struct pg *)r->s;
-	const char *vals[MAX_PARAMS];
-	int lens[MAX_PARAMS], fmts[MAX_PARAMS];
-	char nums[MAX_PARAMS][24];
 	char name[32];
 	PGresult *res = NULL;
 	ExecStatusType st;
-	size_t i;
 	int attempt, rc = STORE_ERROR;
-	bool in_txn, rerun;
+	bool rerun;
 
-	r->h = NULL;
-	if (na > MAX_PARAMS || !sql_text(&pg_backend, r->id)) {
-		log_msgf("error", "postgresql: bad statement %d", (int)r->id);
-		return STORE_ERROR;
-	}
-	in_txn = s->txn;
-	if (is_txn_edge(r->id)) {
-		s->txn = false;
-		/* the server ended the transaction when the connection broke:
-		 * nothing is left to roll back (r->h NULL walks as no rows) */
-		if (r->id == ST_ROLLBACK && PQstatus(s->conn) != CONNECTION_OK)
-			return STORE_OK;
-	}
-	for (i = 0; i < na; i++) {
-		vals[i] = NULL;
-		lens[i] = 0;
-		fmts[i] = 0;
-		switch (a[i].kind) {
-		case ARG_ID:
-			if (!a[i].i)
-				break;
-			/* fall through */
-		case ARG_INT:
-			snprintf(nums[i], sizeof(nums[i]), "%lld",
-				 (long long)a[i].i);
-			vals[i] = nums[i];
-			break;
-		case ARG_TEXT:
-			vals[i] = a[i].p;
-			break;
-		case ARG_BLOB:
-			vals[i] = a[i].p;
-			lens[i] = a[i].n;
-			fmts[i] = 1;
-			break;
-		}
-	}
 	snprintf(name, sizeof(name), "cmsd_%d", (int)r->id);
 	/*
 	 * Only what can safely run twice runs again on a new connection: never a
@@ -399,6 +402,68 @@ static int pg_query(struct rows *r, const struct arg *a, size_t na)
 	if (r->id == ST_BEGIN || r->id == ST_BEGIN_WRITE)
 		s->txn = true;
 	return STORE_OK;
+}
+
+/* Runs r->id with a[0..na): numbers as text, blobs binary, lists as array
+ * literals (see pg_send()). */
+static int pg_query(struct rows *r, const struct arg *a, size_t na)
+{
+	struct pg *s = (struct pg *)r->s;
+	const char *vals[MAX_PARAMS];
+	int lens[MAX_PARAMS], fmts[MAX_PARAMS];
+	char nums[MAX_PARAMS][24];
+	struct strbuf lists[MAX_PARAMS];
+	size_t i;
+	int rc;
+	bool in_txn;
+
+	r->h = NULL;
+	if (na > MAX_PARAMS || !sql_text(&pg_backend, r->id)) {
+		log_msgf("error", "postgresql: bad statement %d", (int)r->id);
+		return STORE_ERROR;
+	}
+	in_txn = s->txn;
+	if (is_txn_edge(r->id)) {
+		s->txn = false;
+		/* the server ended the transaction when the connection broke:
+		 * nothing is left to roll back (r->h NULL walks as no rows) */
+		if (r->id == ST_ROLLBACK && PQstatus(s->conn) != CONNECTION_OK)
+			return STORE_OK;
+	}
+	for (i = 0; i < na; i++) {
+		vals[i] = NULL;
+		lens[i] = 0;
+		fmts[i] = 0;
+		lists[i] = (struct strbuf)STRBUF_INIT;
+		switch (a[i].kind) {
+		case ARG_ID:
+			if (!a[i].i)
+				break;
+			/* fall through */
+		case ARG_INT:
+			snprintf(nums[i], sizeof(nums[i]), "%lld",
+				 (long long)a[i].i);
+			vals[i] = nums[i];
+			break;
+		case ARG_TEXT:
+			vals[i] = a[i].p;
+			break;
+		case ARG_BLOB:
+			vals[i] = a[i].p;
+			lens[i] = (int)a[i].n;
+			fmts[i] = 1;
+			break;
+		case ARG_INTS:
+		case ARG_TEXTS:
+			array_literal(&lists[i], &a[i]);
+			vals[i] = strbuf_str(&lists[i]);
+			break;
+		}
+	}
+	rc = pg_send(r, a, na, vals, lens, fmts, in_txn);
+	for (i = 0; i < na; i++)
+		strbuf_release(&lists[i]);
+	return rc;
 }
 
 static int pg_next(struct rows *r, bool *have)
@@ -468,6 +533,7 @@ static bool pg_in_txn(struct store *base)
 
 const struct sql_backend pg_backend = {
 	.name = "postgresql",
+	.lists = true, /* arrays */
 	.sql = pg_sql,
 	.version_ddl = pg_version_ddl,
 	.migrations = pg_migrations,

@@ -135,29 +135,6 @@ static struct {
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
-	/* json_each: key is the array index, value the element.  CROSS JOIN
-	 * keeps json_each the outer loop (SQLite does not reorder it), so each
-	 * element is one lookup in a unique index instead of a scan of the
-	 * list per row */
-	[ST_USER_PK_MANY] =
-		"SELECT j.key, u.pk FROM json_each(?1) j"
-		" CROSS JOIN users u ON u.user_id = j.value"
-		" WHERE ?2 = 0 OR u.cc_id = ?2",
-	[ST_CU_RESOLVE_MANY] =
-		"SELECT j.key, cu.id FROM json_each(?1) j"
-		" CROSS JOIN users u ON u.user_id = j.value"
-		" CROSS JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2",
-	[ST_MAP_ADD_MANY] =
-		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
-		" SELECT cl.id, cu.id FROM json_each(?2) j"
-		" CROSS JOIN campaign_user cu ON cu.id = j.value"
-		" CROSS JOIN campaign_lead cl ON cl.id = ?1"
-		" AND cl.campaign_id = cu.campaign_id"
-		" WHERE true ON CONFLICT DO NOTHING RETURNING campaign_user_id",
-	[ST_MAP_REMOVE_MANY] =
-		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-		" AND campaign_user_id IN (SELECT value FROM json_each(?2))"
-		" RETURNING campaign_user_id",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
@@ -283,8 +260,12 @@ static int sq_query(struct rows *r, const struct arg *a, size_t na)
 				    : sqlite3_bind_null(st, col);
 			break;
 		case ARG_BLOB:
-			rc = sqlite3_bind_blob(st, col, a[i].p, a[i].n,
+			rc = sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n,
 					       SQLITE_STATIC);
+			break;
+		case ARG_INTS: /* the executor runs lists per element */
+		case ARG_TEXTS:
+			rc = SQLITE_MISUSE;
 			break;
 		}
 		if (rc != SQLITE_OK) {
@@ -650,6 +631,8 @@ static void sq_close(struct store *base)
 
 const struct sql_backend sqlite_backend = {
 	.name = "sqlite",
+	/* no array type: in process, a statement per element costs little */
+	.lists = false,
 	.sql = sq_sql,
 	.version_ddl = sqlite_version_ddl,
 	.migrations = sqlite_migrations,

@@ -92,8 +92,11 @@ static const struct {
 	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 	S(ST_USER_DELETE,
 	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
-	/* ids as one JSON array of text: each backend unpacks it its own way */
-	S(ST_USER_PK_MANY, NULL),
+	/* ?1 is a list of userIds (A_TEXTS); the text here is for one element
+	 * and answers its row id (a backend that binds lists answers
+	 * (index, pk) per element, index from 0: see sql.h) */
+	S(ST_USER_PK_MANY,
+	  "SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 
 	S(ST_PROCESS_CREATE,
 	  "INSERT INTO process (cc_id, name) VALUES (?1, ?2)"
@@ -162,7 +165,10 @@ static const struct {
 	S(ST_CU_DELETE,
 	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
 	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
-	S(ST_CU_RESOLVE_MANY, NULL),
+	/* a list of userIds, as ST_USER_PK_MANY */
+	S(ST_CU_RESOLVE_MANY,
+	  "SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk"
+	  " AND cu.campaign_id = ?2 WHERE u.user_id = ?1"),
 
 	/* no row inserted: the campaign or the lead is missing, or they belong
 	 * to different processes */
@@ -187,11 +193,17 @@ static const struct {
 	S(ST_CL_DELETE,
 	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
 
-	/* campaign user ids as one JSON array of numbers; only those of the
-	 * campaign lead's own campaign are mapped; both answer the campaign
-	 * user ids they changed */
-	S(ST_MAP_ADD_MANY, NULL),
-	S(ST_MAP_REMOVE_MANY, NULL),
+	/* ?2 is a list of campaign user ids (A_INTS), the text for one element;
+	 * only those of the campaign lead's own campaign are mapped; both
+	 * answer the campaign user ids they changed */
+	S(ST_MAP_ADD_MANY,
+	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
+	  " SELECT cl.id, cu.id FROM campaign_user cu"
+	  " JOIN campaign_lead cl ON cl.id = ?1 AND cl.campaign_id = cu.campaign_id"
+	  " WHERE cu.id = ?2 ON CONFLICT DO NOTHING RETURNING campaign_user_id"),
+	S(ST_MAP_REMOVE_MANY,
+	  "DELETE FROM lead_user WHERE campaign_lead_id = ?1"
+	  " AND campaign_user_id = ?2 RETURNING campaign_user_id"),
 	/* a lead's mapping is two range scans, merged and sorted in C: one
 	 * join per user and a sort by the database cost twice as much */
 	S(ST_MAP_USERS,

@@ -115,6 +115,13 @@ enum stmt {
 	ST__COUNT
 };
 
+/* What the statement table declares of a statement besides its text. */
+enum stmt_flag {
+	/* may be sent again on a new connection after the old one broke
+	 * before the answer: it writes nothing */
+	SF_RERUN = 1,
+};
+
 /*
  * The history of mappings that a delete takes with it: one entry per campaign
  * lead that loses users, every such user in it.  The statements differ only
@@ -236,5 +243,7 @@ extern const struct sql_backend pg_backend;
  * NULL text when there is no such statement. */
 const char *sql_text(const struct sql_backend *be, enum stmt id);
 const char *sql_name(enum stmt id);
+/* The enum stmt_flag bits of statement `id`. */
+unsigned sql_flags(enum stmt id);
 
 #endif

@@ -366,14 +366,13 @@ static int pg_send(struct rows *r, const struct arg *a, size_t na,
 
 	snprintf(name, sizeof(name), "cmsd_%d", (int)r->id);
 	/*
-	 * Only what can safely run twice runs again on a new connection: never a
-	 * statement of a transaction (it died with the connection; a COMMIT sent
-	 * again on a new session would "succeed" with nothing to commit), and
-	 * never an autocommit write, which may have landed before its answer
-	 * was lost.
+	 * Only what can safely run twice runs again on a new connection, as
+	 * the statement table declares it (SF_RERUN: never a write, which may
+	 * have landed before its answer was lost, nor COMMIT), and never a
+	 * statement of a transaction (it died with the connection; a COMMIT
+	 * sent again on a new session would "succeed" with nothing to commit).
 	 */
-	rerun = !in_txn && r->id != ST_COMMIT && r->id != ST_TOKEN_ADD &&
-		r->id != ST_TOKEN_DELETE && r->id != ST_TOKEN_PURGE;
+	rerun = !in_txn && (sql_flags(r->id) & SF_RERUN);
 	for (attempt = 1; attempt <= 2; attempt++) {
 		if (PQstatus(s->conn) != CONNECTION_OK) {
 			if (in_txn || r->id == ST_COMMIT) /* it died with it */

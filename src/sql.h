@@ -234,6 +234,10 @@ struct store {
 	/* who runs the current request, for history written by cascades */
 	char actor[CMS_USERID_MAX + 1];
 	char request_id[17];
+	/* tests: store_fault_arm() */
+	unsigned fault_nth;  /* 0: disarmed */
+	int fault_rc;
+	unsigned statements; /* run since store_fault_arm() */
 };
 
 extern const struct sql_backend sqlite_backend;

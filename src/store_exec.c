@@ -18,14 +18,59 @@
 
 #define MAX_ARGS 8 /* bound parameters of the largest statement, + paging */
 
-int exec_query(struct store *s, struct rows *r, enum stmt id,
-	       const struct arg *a, size_t na, int fk_rc)
+/* ---- fault injection (tests) ---- */
+
+void store_fault_arm(struct store *s, unsigned nth, int rc)
+{
+	s->fault_nth = nth;
+	s->fault_rc = rc;
+	s->statements = 0;
+}
+
+unsigned store_statement_count(const struct store *s)
+{
+	return s->statements;
+}
+
+/*
+ * Counts statement `id`, about to run, and answers the armed fault when it
+ * is its turn (then disarms), else STORE_OK.  ROLLBACK is neither counted
+ * nor failed: it is how a failure ends, and the store promises it.
+ */
+static int count(struct store *s, enum stmt id)
+{
+	if (id == ST_ROLLBACK)
+		return STORE_OK;
+	s->statements++;
+	if (!s->fault_nth || s->statements != s->fault_nth)
+		return STORE_OK;
+	s->fault_nth = 0;
+	log_msgf("warn", "store %s: injected fault %d (statement %u)", sql_name(id),
+		 s->fault_rc, s->statements);
+	return s->fault_rc;
+}
+
+/* ---- statements ---- */
+
+/* exec_query() without counting the statement. */
+static int start(struct store *s, struct rows *r, enum stmt id,
+		 const struct arg *a, size_t na, int fk_rc)
 {
 	memset(r, 0, sizeof(*r));
 	r->s = s;
 	r->id = id;
 	r->fk_rc = fk_rc;
 	return s->be->query(r, a, na);
+}
+
+/* Every statement of the store starts here or in exec_each_elem(), which
+ * counts a list as one statement whatever the backend. */
+int exec_query(struct store *s, struct rows *r, enum stmt id,
+	       const struct arg *a, size_t na, int fk_rc)
+{
+	int rc = count(s, id);
+
+	return rc ? rc : start(s, r, id, a, na, fk_rc);
 }
 
 int rows_next(struct rows *r, bool *have)
@@ -81,36 +126,33 @@ int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	return rc;
 }
 
-/* exec_each() with the foreign-key meaning fk_rc, each row's r->elem being
- * `elem`. */
-static int walk(struct store *s, enum stmt id, const struct arg *a, size_t na,
-		int fk_rc, size_t elem, fill_fn fill, void *row,
-		store_row_fn fn, void *ctx)
+/* Calls fn(ctx, row) for each row of the started statement r, then ends
+ * it; a non-zero return stops the walk with STORE_ERROR. */
+static int walk(struct rows *r, fill_fn fill, void *row, store_row_fn fn,
+		void *ctx)
 {
-	struct rows r;
 	bool have = true;
-	int rc;
+	int rc = STORE_OK;
 
-	rc = exec_query(s, &r, id, a, na, fk_rc);
-	if (rc != STORE_OK)
-		return rc;
-	r.elem = elem;
 	while (rc == STORE_OK) {
-		rc = rows_next(&r, &have);
+		rc = rows_next(r, &have);
 		if (rc != STORE_OK || !have)
 			break;
-		fill(&r, row);
+		fill(r, row);
 		if (fn(ctx, row))
 			rc = STORE_ERROR;
 	}
-	rows_done(&r);
+	rows_done(r);
 	return rc;
 }
 
 int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	      fill_fn fill, void *row, store_row_fn fn, void *ctx)
 {
-	return walk(s, id, a, na, STORE_ERROR, 0, fill, row, fn, ctx);
+	struct rows r;
+	int rc = exec_query(s, &r, id, a, na, STORE_ERROR);
+
+	return rc ? rc : walk(&r, fill, row, fn, ctx);
 }
 
 /*
@@ -125,11 +167,16 @@ int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
 {
 	struct arg one[MAX_ARGS];
 	const struct arg *list = NULL;
+	struct rows r;
 	size_t i, at = 0;
-	int rc = STORE_OK;
+	int rc = count(s, id);
 
-	if (s->be->lists)
-		return walk(s, id, a, na, fk_rc, 0, fill, row, fn, ctx);
+	if (rc != STORE_OK)
+		return rc;
+	if (s->be->lists) {
+		rc = start(s, &r, id, a, na, fk_rc);
+		return rc ? rc : walk(&r, fill, row, fn, ctx);
+	}
 	for (i = 0; i < na && i < MAX_ARGS; i++) {
 		one[i] = a[i];
 		if (a[i].kind == ARG_INTS || a[i].kind == ARG_TEXTS) {
@@ -146,7 +193,11 @@ int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
 			one[at] = A_I(((const int64_t *)list->p)[i]);
 		else
 			one[at] = A_T(((const char *const *)list->p)[i]);
-		rc = walk(s, id, one, na, fk_rc, i, fill, row, fn, ctx);
+		rc = start(s, &r, id, one, na, fk_rc);
+		if (rc == STORE_OK) {
+			r.elem = i;
+			rc = walk(&r, fill, row, fn, ctx);
+		}
 	}
 	return rc;
 }

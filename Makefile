@@ -13,9 +13,9 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c negotiate.c router.c \
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
-           campaign_lead.c mapping.c demo.c throttle.c metrics.c deadline.c static.c tls.c strbuf.c store.c store_sqlite.c \
-           store_pg.c
-CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o
+           campaign_lead.c mapping.c demo.c throttle.c metrics.c deadline.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
+           store_sqlite.c store_pg.c
+CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
 # cmsctl's sources in src/cli/ (libcurl + jansson); it shares xalloc.c,
@@ -50,6 +50,15 @@ $(BUILD)/embedded.c: scripts/embed $(EMBED) | $(BUILD)
 		openapi.json=docs/openapi.json
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
+
+# The schema and migrations of each backend (sql/<backend>/NNNN_name.sql),
+# compiled into cmsd.
+SQL_FILES = $(sort $(wildcard sql/*/*.sql))
+$(BUILD)/sql_files.c: scripts/embed-sql $(SQL_FILES) | $(BUILD)
+	scripts/embed-sql $@ sqlite=sql/sqlite pg=sql/postgresql
+
+$(BUILD)/sql_files.o: $(BUILD)/sql_files.c src/sql.h src/store.h src/cms_limits.h
 	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/cmsd: $(CMSD_OBJ) $(BUILD)/main.o

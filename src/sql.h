@@ -1,7 +1,9 @@
 /*
- * sql.h - what store.c needs from a SQL backend, and nothing more.
+ * sql.h - what the store needs from a SQL backend, and nothing more.
  *
- * store.c holds the domain logic and one table of SQL statements written in
+ * The store is in three parts: store.c holds the domain functions of
+ * store.h, store_exec.c the executor that runs statements and reads their
+ * rows (store_exec.h), and store_stmt.c one table of SQL statements written in
  * the subset that SQLite and PostgreSQL (and the PostgreSQL-compatible
  * distributed engines) share: numbered parameters `?N`, INSERT ... ON
  * CONFLICT DO NOTHING, RETURNING, EXISTS, LIMIT/OFFSET.  A backend
@@ -19,7 +21,7 @@
 #include "store.h"
 
 enum stmt {
-	ST_NONE = 0, /* "no statement" in the tables of store.c */
+	ST_NONE = 0, /* "no statement" in the tables of the store */
 	ST_BEGIN,
 	ST_BEGIN_WRITE,
 	ST_COMMIT,
@@ -113,6 +115,13 @@ enum stmt {
 	ST__COUNT
 };
 
+/* What the statement table declares of a statement besides its text. */
+enum stmt_flag {
+	/* may be sent again on a new connection after the old one broke
+	 * before the answer: it writes nothing */
+	SF_RERUN = 1,
+};
+
 /*
  * The history of mappings that a delete takes with it: one entry per campaign
  * lead that loses users, every such user in it.  The statements differ only
@@ -136,18 +145,28 @@ enum stmt {
 	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
 	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
 
-/* One bound parameter.  ARG_ID binds NULL for 0 (the "none" id). */
+/*
+ * One bound parameter.  ARG_ID binds NULL for 0 (the "none" id).  A list
+ * (ARG_INTS, ARG_TEXTS: ids or userIds) is bound natively: a backend whose
+ * `lists` is set binds it whole to one parameter (an array), any other runs
+ * the statement once per element with the element bound in its place (see
+ * exec_each_elem()).  No list ever travels as JSON.
+ */
 struct arg {
-	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB } kind;
+	enum { ARG_INT, ARG_ID, ARG_TEXT, ARG_BLOB, ARG_INTS, ARG_TEXTS } kind;
 	int64_t i;
-	const void *p; /* text (NULL binds NULL) or blob; borrowed */
-	int n;         /* blob bytes */
+	/* text (NULL binds NULL), blob, or the list's elements (int64_t[] or
+	 * const char *[], a NULL element binding NULL); borrowed */
+	const void *p;
+	size_t n; /* blob bytes, or list elements */
 };
 
 #define A_I(v) ((struct arg){ .kind = ARG_INT, .i = (v) })
 #define A_ID(v) ((struct arg){ .kind = ARG_ID, .i = (v) })
 #define A_T(v) ((struct arg){ .kind = ARG_TEXT, .p = (v) })
 #define A_B(v, len) ((struct arg){ .kind = ARG_BLOB, .p = (v), .n = (len) })
+#define A_INTS(v, len) ((struct arg){ .kind = ARG_INTS, .p = (v), .n = (len) })
+#define A_TEXTS(v, len) ((struct arg){ .kind = ARG_TEXTS, .p = (v), .n = (len) })
 /* expands to the two parameters `args, nargs` */
 #define ARGS(...)                                                              \
 	(const struct arg[]){ __VA_ARGS__ },                                   \
@@ -162,23 +181,33 @@ struct rows {
 	void *h;         /* sqlite3_stmt * or PGresult * */
 	int row;         /* the current row, for backends that buffer */
 	int64_t changes; /* rows written, once the statement has finished */
+	size_t elem;     /* run once per element: the element bound */
 };
 
+/* One schema migration: the text of sql/<backend>/NNNN_name.sql. */
 struct migration {
-	int version;
+	int version; /* NNNN; 0 ends a list */
 	const char *sql;
 };
 
+/* The files of sql/sqlite and sql/postgresql, compiled in by
+ * scripts/embed-sql ($(BUILD)/sql_files.c): each backend's migrations in
+ * order, ending with version 0, and the DDL of its schema_version table. */
+extern const struct migration sqlite_migrations[], pg_migrations[];
+extern const char sqlite_version_ddl[], pg_version_ddl[];
+
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
-	/* Statements whose text differs from store.c's, indexed by enum stmt;
-	 * NULL entries take store.c's text. */
+	/* Binds a list argument whole (struct arg); else the executor runs a
+	 * statement with a list once per element. */
+	bool lists;
+	/* Statements whose text differs from store_stmt.c's, indexed by enum
+	 * stmt; NULL entries take store_stmt.c's text. */
 	const char *const *sql;
 	/* Run before each migration in its transaction: creates the version
 	 * table if it is missing. */
 	const char *version_ddl;
-	const struct migration *migrations;
-	size_t nmigrations;
+	const struct migration *migrations; /* ends with version 0 */
 
 	int (*open)(const char *url, struct store **out, char *err,
 		    size_t errlen);
@@ -205,6 +234,10 @@ struct store {
 	/* who runs the current request, for history written by cascades */
 	char actor[CMS_USERID_MAX + 1];
 	char request_id[17];
+	/* tests: store_fault_arm() */
+	unsigned fault_nth;  /* 0: disarmed */
+	int fault_rc;
+	unsigned statements; /* run since store_fault_arm() */
 };
 
 extern const struct sql_backend sqlite_backend;
@@ -214,5 +247,7 @@ extern const struct sql_backend pg_backend;
  * NULL text when there is no such statement. */
 const char *sql_text(const struct sql_backend *be, enum stmt id);
 const char *sql_name(enum stmt id);
+/* The enum stmt_flag bits of statement `id`. */
+unsigned sql_flags(enum stmt id);
 
 #endif

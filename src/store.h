@@ -286,4 +286,16 @@ int store_token_delete(struct store *s, const uint8_t hash[CMS_TOKEN_HASH]);
 /* Deletes tokens that expired before `now`. */
 int store_token_purge(struct store *s, int64_t now);
 
+/* ---- tests only: fault injection ---- */
+
+/* From the next statement on, the nth statement that s runs (counting 1,
+ * 2, ...; BEGIN and COMMIT included, ROLLBACK never) fails with rc
+ * (STORE_ERROR, STORE_UNAVAILABLE or STORE_RETRY) without being run, and
+ * the fault disarms.  nth 0 disarms.  The transaction stays open for
+ * store_rollback(). */
+void store_fault_arm(struct store *s, unsigned nth, int rc);
+/* Statements run since the last store_fault_arm() (ROLLBACK not counted),
+ * so that a test can learn how many statements a request runs. */
+unsigned store_statement_count(const struct store *s);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * store_sqlite.c - the embedded SQLite backend of store.c (see sql.h).
+ * store_sqlite.c - the embedded SQLite backend of the store (see sql.h).
  *
  * One connection is one SQLite handle, opened by and used from one thread
  * (SQLITE_OPEN_NOMUTEX); concurrency between threads and processes is
@@ -25,12 +25,12 @@
  *    writers keep appending), the committing request checkpoints it itself
  *    while it still holds `writer`, as SQLite would by default.
  *
- * Each statement of store.c's table is prepared on first use
+ * Each statement of store_stmt.c's table is prepared on first use
  * (SQLITE_PREPARE_PERSISTENT), kept for the life of the connection, and reset
  * with its bindings cleared after every use.
  *
- * The schema is created and upgraded by the numbered migrations below, each
- * applied by store.c in its own BEGIN IMMEDIATE transaction that first
+ * The schema is created and upgraded by the numbered migrations of
+ * sql/sqlite/ (compiled in by scripts/embed-sql), each applied by store.c in its own BEGIN IMMEDIATE transaction that first
  * re-reads the version, so two processes starting at once apply it exactly
  * once.  Ids come from AUTOINCREMENT and are never reused.
  *
@@ -122,119 +122,6 @@ static struct {
 	bool stop;
 } ckpt = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
-/* ---- the schema ---- */
-
-/*
- * Migration 1: the whole schema.  Every foreign key that a WHERE or a cascade
- * searches by is the leading column of some index (a UNIQUE constraint counts),
- * so no delete and no lookup scans a table.
- */
-static const char schema_v1[] =
-	"CREATE TABLE contact_center ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" name TEXT NOT NULL UNIQUE);"
-
-	"CREATE TABLE users ("
-	" pk INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" user_id TEXT NOT NULL UNIQUE,"
-	" cc_id INTEGER REFERENCES contact_center(id)," /* NULL: system admin */
-	" name TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN"
-	"  ('Administrator', 'Supervisor', 'Agent', 'System')),"
-	" pw_hash TEXT);" /* NULL: cannot log in */
-	"CREATE INDEX users_cc ON users(cc_id);"
-
-	"CREATE TABLE process ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" cc_id INTEGER NOT NULL REFERENCES contact_center(id),"
-	" name TEXT NOT NULL,"
-	" UNIQUE (cc_id, name));"
-
-	"CREATE TABLE lead ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" process_id INTEGER NOT NULL REFERENCES process(id),"
-	" name TEXT NOT NULL,"
-	" UNIQUE (process_id, name));"
-
-	"CREATE TABLE campaign ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" process_id INTEGER NOT NULL REFERENCES process(id),"
-	" name TEXT NOT NULL,"
-	" UNIQUE (process_id, name));"
-
-	"CREATE TABLE campaign_user ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" campaign_id INTEGER NOT NULL"
-	"  REFERENCES campaign(id) ON DELETE CASCADE,"
-	" user_pk INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,"
-	" UNIQUE (campaign_id, user_pk));"
-	"CREATE INDEX campaign_user_user ON campaign_user(user_pk);"
-
-	/* no cascade from lead: a lead attached to a campaign is in use */
-	"CREATE TABLE campaign_lead ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" campaign_id INTEGER NOT NULL"
-	"  REFERENCES campaign(id) ON DELETE CASCADE,"
-	" lead_id INTEGER NOT NULL REFERENCES lead(id),"
-	" priority INTEGER NOT NULL,"
-	" enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
-	" UNIQUE (campaign_id, lead_id));"
-	"CREATE INDEX campaign_lead_lead ON campaign_lead(lead_id);"
-
-	"CREATE TABLE lead_user ("
-	" campaign_lead_id INTEGER NOT NULL"
-	"  REFERENCES campaign_lead(id) ON DELETE CASCADE,"
-	" campaign_user_id INTEGER NOT NULL"
-	"  REFERENCES campaign_user(id) ON DELETE CASCADE,"
-	" PRIMARY KEY (campaign_lead_id, campaign_user_id)) WITHOUT ROWID;"
-	"CREATE INDEX lead_user_cu ON lead_user(campaign_user_id);"
-
-	/* context_cc: NULL for a System token; always the user's own contact
-	 * center otherwise, so it goes with the user and needs no key */
-	"CREATE TABLE token ("
-	" hash BLOB PRIMARY KEY,"
-	" user_pk INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,"
-	" context_cc INTEGER,"
-	" expires_at INTEGER NOT NULL);"
-	"CREATE INDEX token_user ON token(user_pk);"
-	"CREATE INDEX token_expires ON token(expires_at);";
-
-/* Append only: never edit a migration that has shipped. */
-/* Paged lists of one campaign's users or leads read these in id order (an
- * index's entries follow the rowid within one key), so no page sorts. */
-static const char schema_v2[] =
-	"CREATE INDEX campaign_user_campaign ON campaign_user(campaign_id);"
-	"CREATE INDEX campaign_lead_campaign ON campaign_lead(campaign_id);";
-
-/* Migration 3: the audit history of the mapping.  No foreign keys: an
- * entry outlives the campaign lead, campaign or user it names (ids are
- * never reused, so it can never be read as another's). */
-static const char schema_v3[] =
-	"CREATE TABLE mapping_history ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" campaign_id INTEGER NOT NULL,"
-	" lead_id INTEGER NOT NULL,"
-	" campaign_lead_id INTEGER NOT NULL,"
-	" changed_at INTEGER NOT NULL,"
-	" changed_by TEXT NOT NULL,"
-	" request_id TEXT NOT NULL,"
-	" assigned TEXT NOT NULL,"
-	" unassigned TEXT NOT NULL);"
-	"CREATE INDEX mapping_history_lead"
-	" ON mapping_history(campaign_id, lead_id, id);";
-
-static const struct migration migrations[] = {
-	{ 1, schema_v1 },
-	{ 2, schema_v2 },
-	{ 3, schema_v3 },
-};
-
-/* Created before any migration runs, inside the same transaction. */
-static const char version_ddl[] =
-	"CREATE TABLE IF NOT EXISTS schema_version ("
-	" version INTEGER PRIMARY KEY,"
-	" applied_at INTEGER NOT NULL)";
-
 /* sql.h's history of a delete, the array built by json_group_array over rows
  * sorted first (SQLite 3.40 has no ORDER BY inside an aggregate). */
 #define HISTORY_GONE(where)                                                    \
@@ -244,33 +131,10 @@ static const char version_ddl[] =
 	" u.user_id AS uid" HISTORY_GONE_FROM " WHERE " where                  \
 	" ORDER BY cl.id, u.user_id) GROUP BY clid"
 
-/* Where SQLite's text differs from store.c's. */
+/* Where SQLite's text differs from store_stmt.c's. */
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
-	/* json_each: key is the array index, value the element.  CROSS JOIN
-	 * keeps json_each the outer loop (SQLite does not reorder it), so each
-	 * element is one lookup in a unique index instead of a scan of the
-	 * list per row */
-	[ST_USER_PK_MANY] =
-		"SELECT j.key, u.pk FROM json_each(?1) j"
-		" CROSS JOIN users u ON u.user_id = j.value"
-		" WHERE ?2 = 0 OR u.cc_id = ?2",
-	[ST_CU_RESOLVE_MANY] =
-		"SELECT j.key, cu.id FROM json_each(?1) j"
-		" CROSS JOIN users u ON u.user_id = j.value"
-		" CROSS JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2",
-	[ST_MAP_ADD_MANY] =
-		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
-		" SELECT cl.id, cu.id FROM json_each(?2) j"
-		" CROSS JOIN campaign_user cu ON cu.id = j.value"
-		" CROSS JOIN campaign_lead cl ON cl.id = ?1"
-		" AND cl.campaign_id = cu.campaign_id"
-		" WHERE true ON CONFLICT DO NOTHING RETURNING campaign_user_id",
-	[ST_MAP_REMOVE_MANY] =
-		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-		" AND campaign_user_id IN (SELECT value FROM json_each(?2))"
-		" RETURNING campaign_user_id",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
@@ -396,8 +260,12 @@ static int sq_query(struct rows *r, const struct arg *a, size_t na)
 				    : sqlite3_bind_null(st, col);
 			break;
 		case ARG_BLOB:
-			rc = sqlite3_bind_blob(st, col, a[i].p, a[i].n,
+			rc = sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n,
 					       SQLITE_STATIC);
+			break;
+		case ARG_INTS: /* the executor runs lists per element */
+		case ARG_TEXTS:
+			rc = SQLITE_MISUSE;
 			break;
 		}
 		if (rc != SQLITE_OK) {
@@ -763,10 +631,11 @@ static void sq_close(struct store *base)
 
 const struct sql_backend sqlite_backend = {
 	.name = "sqlite",
+	/* no array type: in process, a statement per element costs little */
+	.lists = false,
 	.sql = sq_sql,
-	.version_ddl = version_ddl,
-	.migrations = migrations,
-	.nmigrations = sizeof(migrations) / sizeof(migrations[0]),
+	.version_ddl = sqlite_version_ddl,
+	.migrations = sqlite_migrations,
 	.open = sq_open,
 	.close = sq_close,
 	.query = sq_query,

@@ -1,0 +1,7 @@
+-- Migration 2, as SQLite's: the indexes of one campaign's users and leads.
+-- Joined as C joins string literals (scripts/embed-sql): each line is
+-- appended without its newline, so the text SQLite records is the lines'.
+-- Append only: never edit a migration that has shipped.
+
+CREATE INDEX campaign_user_campaign ON campaign_user(campaign_id);
+CREATE INDEX campaign_lead_campaign ON campaign_lead(campaign_id);

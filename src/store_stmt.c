@@ -1,0 +1,300 @@
+/*
+ * store_stmt.c - the table of SQL statements of the store, one row per
+ * `enum stmt` (sql.h).
+ *
+ * Each row gives the statement's name (for logs) and its text, written in the
+ * dialect that SQLite and PostgreSQL share (sql.h says which).  A backend
+ * overrides the few texts that must differ in its own sparse table
+ * (store_sqlite.c, store_pg.c); sql_text() picks the override when there is
+ * one.  Values reach SQL only as bound parameters; no SQL is ever formatted.
+ */
+#include <stddef.h>
+
+#include "sql.h"
+#include "banned.h"
+
+/* Column lists shared by the statements that fill one struct. */
+#define CU_COLS "cu.id, cu.campaign_id, u.user_id"
+#define CL_COLS "cl.id, cl.campaign_id, cl.lead_id, cl.priority, cl.enabled"
+#define CU_FROM "FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk "
+#define CL_SCOPED_FROM                                                         \
+	"FROM campaign_lead cl JOIN campaign c ON c.id = cl.campaign_id "      \
+	"JOIN process p ON p.id = c.process_id "
+
+#define S(id, flags, text) [id] = { #id, text, flags }
+#define RERUN SF_RERUN
+#define ONCE 0
+
+/*
+ * Each row says whether its statement may be sent again on a new connection
+ * when the old one broke before the answer came (outside a transaction
+ * only: see store_pg.c).  RERUN: it writes nothing (reads, and the BEGINs
+ * and ROLLBACK), so running it twice is running it once.  ONCE: a write,
+ * which may have landed before its answer was lost, and COMMIT.
+ *
+ * Parameters are numbered; a list's page statement takes the count
+ * statement's parameters followed by LIMIT and OFFSET.  `(?2 = 0 OR x = ?2)`
+ * appears only beside a primary-key or unique lookup, where it costs nothing.
+ */
+static const struct {
+	const char *name; /* for logs */
+	const char *sql;
+	unsigned flags; /* enum stmt_flag */
+} stmts[ST__COUNT] = {
+	S(ST_BEGIN, RERUN, "BEGIN"),
+	/* backends say how a write transaction takes its locks */
+	S(ST_BEGIN_WRITE, RERUN, "BEGIN"),
+	S(ST_COMMIT, ONCE, "COMMIT"),
+	S(ST_ROLLBACK, RERUN, "ROLLBACK"),
+	/* reads the file, so a broken or vanished database fails the ping */
+	S(ST_PING, RERUN, "SELECT COUNT(*) FROM schema_version"),
+	S(ST_SCHEMA_VERSION, RERUN, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),
+	S(ST_SCHEMA_SET, ONCE,
+	  "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)"),
+
+	S(ST_CC_EXISTS, RERUN, "SELECT 1 FROM contact_center WHERE id = ?1"),
+	S(ST_PROCESS_EXISTS, RERUN,
+	  "SELECT 1 FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_CAMPAIGN_EXISTS, RERUN,
+	  "SELECT 1 FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_LEAD_EXISTS, RERUN,
+	  "SELECT 1 FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_CAMPAIGN_IN_SCOPE, RERUN,
+	  "SELECT 1 FROM campaign c JOIN process p ON p.id = c.process_id"
+	  " WHERE c.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+
+	S(ST_CC_CREATE, ONCE,
+	  "INSERT INTO contact_center (name) VALUES (?1) RETURNING id, name"),
+	S(ST_CC_GET, RERUN, "SELECT id, name FROM contact_center WHERE id = ?1"),
+	/* contact centers are few: a scan with the scope test is fine */
+	S(ST_CC_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM contact_center WHERE ?1 = 0 OR id = ?1"),
+	S(ST_CC_PAGE, RERUN,
+	  "SELECT id, name FROM contact_center WHERE ?1 = 0 OR id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	/* no row: missing; else whether anything still hangs below it */
+	S(ST_CC_IN_USE, RERUN,
+	  "SELECT EXISTS (SELECT 1 FROM users WHERE cc_id = c.id)"
+	  " OR EXISTS (SELECT 1 FROM process WHERE cc_id = c.id)"
+	  " FROM contact_center c WHERE c.id = ?1"),
+	S(ST_CC_DELETE, ONCE, "DELETE FROM contact_center WHERE id = ?1"),
+
+	S(ST_USER_CREATE, ONCE,
+	  "INSERT INTO users (user_id, cc_id, name, role, pw_hash)"
+	  " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING pk"),
+	S(ST_USER_GET, RERUN,
+	  "SELECT pk, cc_id, user_id, name, role, pw_hash FROM users"
+	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_USER_COUNT_CC, RERUN, "SELECT COUNT(*) FROM users WHERE cc_id = ?1"),
+	S(ST_USER_PAGE_CC, RERUN,
+	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
+	  " WHERE cc_id = ?1 ORDER BY pk LIMIT ?2 OFFSET ?3"),
+	S(ST_USER_COUNT_ALL, RERUN, "SELECT COUNT(*) FROM users"),
+	S(ST_USER_PAGE_ALL, RERUN,
+	  "SELECT pk, cc_id, user_id, name, role, NULL FROM users"
+	  " ORDER BY pk LIMIT ?1 OFFSET ?2"),
+	/* NULL leaves a field alone */
+	S(ST_USER_UPDATE, ONCE,
+	  "UPDATE users SET name = COALESCE(?3, name),"
+	  " role = COALESCE(?4, role),"
+	  " pw_hash = COALESCE(?5, pw_hash)"
+	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_USER_DELETE, ONCE,
+	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	/* ?1 is a list of userIds (A_TEXTS); the text here is for one element
+	 * and answers its row id (a backend that binds lists answers
+	 * (index, pk) per element, index from 0: see sql.h) */
+	S(ST_USER_PK_MANY, RERUN,
+	  "SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+
+	S(ST_PROCESS_CREATE, ONCE,
+	  "INSERT INTO process (cc_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, cc_id, name"),
+	S(ST_PROCESS_GET, RERUN,
+	  "SELECT id, cc_id, name FROM process"
+	  " WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	S(ST_PROCESS_COUNT, RERUN, "SELECT COUNT(*) FROM process WHERE cc_id = ?1"),
+	S(ST_PROCESS_PAGE, RERUN,
+	  "SELECT id, cc_id, name FROM process WHERE cc_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	S(ST_PROCESS_IN_USE, RERUN,
+	  "SELECT EXISTS (SELECT 1 FROM lead WHERE process_id = p.id)"
+	  " OR EXISTS (SELECT 1 FROM campaign WHERE process_id = p.id)"
+	  " FROM process p WHERE p.id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+	S(ST_PROCESS_DELETE, ONCE,
+	  "DELETE FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+
+	S(ST_LEAD_CREATE, ONCE,
+	  "INSERT INTO lead (process_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, process_id, name"),
+	S(ST_LEAD_GET, RERUN,
+	  "SELECT id, process_id, name FROM lead"
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_LEAD_COUNT, RERUN, "SELECT COUNT(*) FROM lead WHERE process_id = ?1"),
+	S(ST_LEAD_PAGE, RERUN,
+	  "SELECT id, process_id, name FROM lead WHERE process_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	S(ST_LEAD_IN_USE, RERUN,
+	  "SELECT EXISTS (SELECT 1 FROM campaign_lead WHERE lead_id = l.id)"
+	  " FROM lead l WHERE l.id = ?1 AND (?2 = 0 OR l.process_id = ?2)"),
+	S(ST_LEAD_DELETE, ONCE,
+	  "DELETE FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+
+	S(ST_CAMPAIGN_CREATE, ONCE,
+	  "INSERT INTO campaign (process_id, name) VALUES (?1, ?2)"
+	  " RETURNING id, process_id, name"),
+	S(ST_CAMPAIGN_GET, RERUN,
+	  "SELECT id, process_id, name FROM campaign"
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	S(ST_CAMPAIGN_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM campaign WHERE process_id = ?1"),
+	S(ST_CAMPAIGN_PAGE, RERUN,
+	  "SELECT id, process_id, name FROM campaign WHERE process_id = ?1"
+	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	/* campaign users, campaign leads and mappings go by cascade */
+	S(ST_CAMPAIGN_DELETE, ONCE,
+	  "DELETE FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+
+	/* only a user of the campaign's own contact center is enrolled */
+	S(ST_CU_ADD, ONCE,
+	  "INSERT INTO campaign_user (campaign_id, user_pk)"
+	  " SELECT c.id, u.pk FROM campaign c"
+	  " JOIN process p ON p.id = c.process_id"
+	  " JOIN users u ON u.cc_id = p.cc_id"
+	  " WHERE c.id = ?1 AND u.pk = ?2 ON CONFLICT DO NOTHING"),
+	S(ST_CU_GET, RERUN,
+	  "SELECT " CU_COLS " " CU_FROM
+	  "WHERE cu.campaign_id = ?1 AND cu.user_pk = ?2"),
+	S(ST_CU_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM campaign_user WHERE campaign_id = ?1"),
+	S(ST_CU_PAGE, RERUN,
+	  "SELECT " CU_COLS " " CU_FROM
+	  "WHERE cu.campaign_id = ?1 ORDER BY cu.id LIMIT ?2 OFFSET ?3"),
+	/* its mappings go by cascade */
+	S(ST_CU_DELETE, ONCE,
+	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
+	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
+	/* a list of userIds, as ST_USER_PK_MANY */
+	S(ST_CU_RESOLVE_MANY, RERUN,
+	  "SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk"
+	  " AND cu.campaign_id = ?2 WHERE u.user_id = ?1"),
+
+	/* no row inserted: the campaign or the lead is missing, or they belong
+	 * to different processes */
+	S(ST_CL_ADD, ONCE,
+	  "INSERT INTO campaign_lead (campaign_id, lead_id, priority, enabled)"
+	  " SELECT c.id, l.id, ?3, ?4 FROM campaign c"
+	  " JOIN lead l ON l.process_id = c.process_id"
+	  " WHERE c.id = ?1 AND l.id = ?2"
+	  " RETURNING id, campaign_id, lead_id, priority, enabled"),
+	S(ST_CL_FIND, RERUN,
+	  "SELECT " CL_COLS " FROM campaign_lead cl"
+	  " WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"),
+	/* a PUT of one lead's mapping holds its campaign lead, so that PUTs of
+	 * the same lead queue instead of interleaving (SQLite's write lock
+	 * already covers the whole database; PostgreSQL adds FOR UPDATE) */
+	S(ST_CL_LOCK, RERUN, "SELECT id FROM campaign_lead WHERE id = ?1"),
+	S(ST_CL_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"),
+	S(ST_CL_PAGE, RERUN,
+	  "SELECT " CL_COLS " FROM campaign_lead cl WHERE cl.campaign_id = ?1"
+	  " ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
+	S(ST_CL_DELETE, ONCE,
+	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
+
+	/* ?2 is a list of campaign user ids (A_INTS), the text for one element;
+	 * only those of the campaign lead's own campaign are mapped; both
+	 * answer the campaign user ids they changed */
+	S(ST_MAP_ADD_MANY, ONCE,
+	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
+	  " SELECT cl.id, cu.id FROM campaign_user cu"
+	  " JOIN campaign_lead cl ON cl.id = ?1 AND cl.campaign_id = cu.campaign_id"
+	  " WHERE cu.id = ?2 ON CONFLICT DO NOTHING RETURNING campaign_user_id"),
+	S(ST_MAP_REMOVE_MANY, ONCE,
+	  "DELETE FROM lead_user WHERE campaign_lead_id = ?1"
+	  " AND campaign_user_id = ?2 RETURNING campaign_user_id"),
+	/* a lead's mapping is two range scans, merged and sorted in C: one
+	 * join per user and a sort by the database cost twice as much */
+	S(ST_MAP_USERS, RERUN,
+	  "SELECT cu.id, u.user_id " CU_FROM "WHERE cu.campaign_id = ?1"),
+	S(ST_MAP_MAPPED, RERUN,
+	  "SELECT campaign_user_id FROM lead_user WHERE campaign_lead_id = ?1"),
+	/* three shapes of the mapping list, so that each uses its index */
+	S(ST_ML_COUNT_CAMPAIGN, RERUN,
+	  "SELECT COUNT(*) " CL_SCOPED_FROM
+	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"),
+	S(ST_ML_PAGE_CAMPAIGN, RERUN,
+	  "SELECT " CL_COLS " " CL_SCOPED_FROM
+	  "WHERE cl.campaign_id = ?1 AND (?2 = 0 OR p.cc_id = ?2)"
+	  " ORDER BY cl.id LIMIT ?3 OFFSET ?4"),
+	S(ST_ML_COUNT_SCOPE, RERUN,
+	  "SELECT COUNT(*) " CL_SCOPED_FROM "WHERE p.cc_id = ?1"),
+	S(ST_ML_PAGE_SCOPE, RERUN,
+	  "SELECT " CL_COLS " " CL_SCOPED_FROM
+	  "WHERE p.cc_id = ?1 ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
+	/* every campaign lead has a campaign and a process: no join needed */
+	S(ST_ML_COUNT_ALL, RERUN, "SELECT COUNT(*) FROM campaign_lead"),
+	S(ST_ML_PAGE_ALL, RERUN,
+	  "SELECT " CL_COLS " FROM campaign_lead cl"
+	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
+
+	S(ST_HISTORY_ADD, ONCE,
+	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
+	  " changed_at, changed_by, request_id, assigned, unassigned)"
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+	/* mappings that a delete takes with it, one entry per campaign lead:
+	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id;
+	 * the JSON of the users is each backend's own */
+	S(ST_HISTORY_CU_GONE, ONCE, NULL),
+	S(ST_HISTORY_CL_GONE, ONCE, NULL),
+	S(ST_HISTORY_USER_GONE, ONCE, NULL),
+	S(ST_HISTORY_CAMPAIGN_GONE, ONCE, NULL),
+	S(ST_HISTORY_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"),
+	S(ST_HISTORY_PAGE, RERUN,
+	  "SELECT id, campaign_id, lead_id, campaign_lead_id, changed_at,"
+	  " changed_by, request_id, assigned, unassigned FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"
+	  " ORDER BY id DESC LIMIT ?3 OFFSET ?4"),
+
+	S(ST_TOKEN_ADD, ONCE,
+	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"
+	  " VALUES (?1, ?2, ?3, ?4)"),
+	S(ST_TOKEN_GET, RERUN,
+	  "SELECT t.user_pk, t.context_cc, t.expires_at, u.user_id, u.role"
+	  " FROM token t JOIN users u ON u.pk = t.user_pk"
+	  " WHERE t.hash = ?1 AND t.expires_at > ?2"),
+	S(ST_TOKEN_DELETE, ONCE, "DELETE FROM token WHERE hash = ?1"),
+	S(ST_TOKEN_DELETE_USER, ONCE,
+	  "DELETE FROM token WHERE user_pk ="
+	  " (SELECT pk FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2))"),
+	S(ST_TOKEN_PURGE, ONCE, "DELETE FROM token WHERE expires_at <= ?1"),
+};
+
+#undef S
+#undef RERUN
+#undef ONCE
+
+const char *sql_text(const struct sql_backend *be, enum stmt id)
+{
+	if (id <= ST_NONE || id >= ST__COUNT)
+		return NULL;
+	if (be->sql && be->sql[id])
+		return be->sql[id];
+	return stmts[id].sql;
+}
+
+unsigned sql_flags(enum stmt id)
+{
+	if (id <= ST_NONE || id >= ST__COUNT)
+		return 0;
+	return stmts[id].flags;
+}
+
+const char *sql_name(enum stmt id)
+{
+	if (id <= ST_NONE || id >= ST__COUNT || !stmts[id].name)
+		return "ST_NONE";
+	return stmts[id].name;
+}

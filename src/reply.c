@@ -130,6 +130,10 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		add(a, "Allow", rp->allow);
 	if (code == ERR_TOO_LARGE || rp->close)
 		add(a, "Connection", "close");
+	if (rp->statements) {
+		snprintf(a->statements, sizeof(a->statements), "%u", rp->statements);
+		add(a, "X-Cmsd-Statements", a->statements);
+	}
 	/* 429, or 503 (the store is away or busy): a client should come back soon */
 	if (code == ERR_TOO_MANY || code == ERR_UNAVAILABLE) {
 		snprintf(a->retry_after, sizeof(a->retry_after), "%u",

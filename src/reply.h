@@ -37,9 +37,11 @@ struct reply {
 	unsigned retry_after;    /* seconds, sent with a 429 or 503 */
 	char allow[64];          /* Allow header of a 405 */
 	bool close;              /* close the connection after the answer */
+	unsigned statements;     /* tests only (--faults): store statements run,
+				    sent as X-Cmsd-Statements when not 0 */
 };
 
-#define REPLY_INIT { 0, NULL, NULL, 0, NULL, -1, "", ERROR_INIT, 0, "", false }
+#define REPLY_INIT { 0, NULL, NULL, 0, NULL, -1, "", ERROR_INIT, 0, "", false, 0 }
 
 /* Forget any answer and error (before a handler runs again). */
 void reply_reset(struct reply *rp);
@@ -75,7 +77,7 @@ struct answer {
 	size_t len;
 	struct header headers[12];
 	size_t nheaders;
-	char total[24], retry_after[16]; /* room for two header values */
+	char total[24], retry_after[16], statements[16]; /* room for header values */
 };
 
 /* Turn rp into the answer: its JSON or bytes, or the error envelope (an

@@ -108,6 +108,64 @@ int req_body(const struct request *rq, struct input *in, struct error *err)
 	return json_body_object(rq->body, rq->body_len, &in->body, err);
 }
 
+/* ---- fault injection (tests only) ---- */
+
+/*
+ * Fault injection, for tests only (--faults).  The X-Cmsd-Fault header
+ * names a store result, "KIND" or "KIND@N": the store result it asks for
+ * (STORE_OK when there is no such header or it is malformed), and in *nth the
+ * statement of the request that fails with it, 0 for the commit.
+ */
+static int fault_asked(const struct request *rq, unsigned *nth)
+{
+	static const struct {
+		const char *name;
+		int rc;
+	} faults[] = {
+		{ "store-error", STORE_ERROR },
+		{ "store-unavailable", STORE_UNAVAILABLE },
+		{ "store-busy", STORE_RETRY },
+	};
+	const char *h = faults_on ? req_header(rq, "X-Cmsd-Fault") : NULL, *at;
+	int64_t n = 0;
+	size_t i, len;
+
+	*nth = 0;
+	if (!h)
+		return STORE_OK;
+	at = strchr(h, '@');
+	len = at ? (size_t)(at - h) : strlen(h);
+	if (at && (parse_id(at + 1, &n) || n > 100000))
+		return STORE_OK;
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (strlen(faults[i].name) == len && !strncmp(h, faults[i].name, len)) {
+			*nth = (unsigned)n;
+			return faults[i].rc;
+		}
+	return STORE_OK;
+}
+
+/* The commit's fault ("KIND" alone): the handler has done its writes by
+ * then, so a test sees them rolled back. */
+static int commit_fault(const struct request *rq)
+{
+	unsigned nth;
+	int rc = fault_asked(rq, &nth);
+
+	return nth ? STORE_OK : rc;
+}
+
+/* "KIND@N": the Nth store statement of the request (the credentials' lookup,
+ * BEGIN, the access check, the handler's, COMMIT: all count) fails. */
+static void arm_statement_fault(const struct request *rq)
+{
+	unsigned nth;
+	int rc = fault_asked(rq, &nth);
+
+	/* disarmed otherwise, which also starts the count of statements afresh */
+	store_fault_arm(rq->store, rc ? nth : 0, rc);
+}
+
 /* ---- admission: the request line and headers alone ---- */
 
 void request_admit(struct request *rq, struct reply *rp)
@@ -126,6 +184,8 @@ void request_admit(struct request *rq, struct reply *rp)
 			error_set(&rp->err, ERR_UNAVAILABLE);
 			return;
 		}
+		if (faults_on)
+			arm_statement_fault(rq);
 	}
 	if (rt->role != ROLE_NONE) {
 		switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr,
@@ -197,33 +257,6 @@ static int check_access(const struct request *rq, struct reply *rp)
 	return rc ? reply_store_error(rp, rc, object, id) : RES_OK;
 }
 
-/*
- * Fault injection, for tests only (--faults): the store result that the
- * X-Cmsd-Fault header asks the commit to fail with, or STORE_OK.  The
- * handler has done its writes by then, so a test sees them rolled back.
- */
-static int injected_fault(const struct request *rq)
-{
-	static const struct {
-		const char *name;
-		int rc;
-	} faults[] = {
-		{ "store-error", STORE_ERROR },
-		{ "store-unavailable", STORE_UNAVAILABLE },
-		{ "store-busy", STORE_RETRY },
-	};
-	const char *h;
-	size_t i;
-
-	if (!faults_on)
-		return STORE_OK;
-	h = req_header(rq, "X-Cmsd-Fault");
-	for (i = 0; h && i < sizeof(faults) / sizeof(faults[0]); i++)
-		if (!strcmp(h, faults[i].name))
-			return faults[i].rc;
-	return STORE_OK;
-}
-
 /* One attempt: begin, access, handler, commit; returns the enum result. */
 static int attempt(struct request *rq, struct reply *rp, bool write)
 {
@@ -238,14 +271,15 @@ static int attempt(struct request *rq, struct reply *rp, bool write)
 		store_rollback(rq->store);
 		return res;
 	}
-	if ((rc = injected_fault(rq)) || (rc = store_commit(rq->store))) {
+	if ((rc = commit_fault(rq)) || (rc = store_commit(rq->store))) {
 		store_rollback(rq->store);
 		return reply_store_error(rp, rc, "store", 0);
 	}
 	return RES_OK;
 }
 
-void request_run(struct request *rq, struct reply *rp)
+/* The parse step, then the handler, in a transaction unless RF_NO_TXN. */
+static void run(struct request *rq, struct reply *rp)
 {
 	const struct endpoint *ep = rq->route->endpoint;
 	bool write = strcmp(rq->method, "GET") != 0;
@@ -272,8 +306,17 @@ void request_run(struct request *rq, struct reply *rp)
 	error_set(&rp->err, ERR_UNAVAILABLE);
 }
 
+void request_run(struct request *rq, struct reply *rp)
+{
+	run(rq, rp);
+	if (faults_on && rq->store) /* so that a fault sweep knows when it ran out */
+		rp->statements = store_statement_count(rq->store);
+}
+
 void request_release(struct request *rq)
 {
+	if (faults_on && rq->store)
+		store_fault_arm(rq->store, 0, STORE_OK); /* a fault never outlives its request */
 	json_decref(rq->in.body);
 	if (rq->in.data && rq->in.free_data)
 		rq->in.free_data(rq->in.data);

@@ -81,6 +81,7 @@ void suite_reply(void);
 void suite_request(void);
 void suite_mapping(void);
 void suite_resource(void);
+void suite_user(void);
 
 int main(int argc, char **argv)
 {
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 	suite_request();
 	suite_mapping();
 	suite_resource();
+	suite_user();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

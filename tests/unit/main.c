@@ -82,6 +82,7 @@ void suite_request(void);
 void suite_mapping(void);
 void suite_resource(void);
 void suite_user(void);
+void suite_login(void);
 
 int main(int argc, char **argv)
 {
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
 	suite_mapping();
 	suite_resource();
 	suite_user();
+	suite_login();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -391,6 +391,13 @@ void ex_start(struct exchange *x, const struct fixture *f, enum who who, const c
 	}
 }
 
+void ex_campaign(struct exchange *x, const struct fixture *f, enum who who, const char *method,
+		 const char *tail)
+{
+	ex_start(x, f, who, method, "/cms/configuration/cc/%lld/process/%lld/campaign/%lld%s",
+		 (long long)f->cc_a, (long long)f->proc_a, (long long)f->campaign, tail);
+}
+
 void ex_header(struct exchange *x, const char *name, const char *value)
 {
 	add_pair(x, true, name, value);
@@ -454,6 +461,11 @@ bool ex_invalid(const struct exchange *x, size_t i, const char *field)
 	return str_of(d, "field") && !strcmp(str_of(d, "field"), field);
 }
 
+bool ex_bad_field(const struct exchange *x, const char *field)
+{
+	return ex_error(x, 400, "CONF-1002") && ex_invalid(x, 0, field);
+}
+
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id)
 {
 	char buf[24];
@@ -497,4 +509,24 @@ void ex_end(struct exchange *x)
 	json_decref(x->json);
 	free(x->body);
 	memset(x, 0, sizeof(*x));
+}
+
+int64_t ex_listed(const struct fixture *f, enum who who, const char *fmt, ...)
+{
+	struct exchange x;
+	char path[256];
+	va_list ap;
+	int64_t n = -1;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	ex_start(&x, f, who, "GET", "%s", path);
+	ex_query(&x, "limit", "1000");
+	CHECK(ex_call(&x) == 200);
+	if (ex_hdr(&x, "X-Total-Count"))
+		n = atoll(ex_hdr(&x, "X-Total-Count"));
+	CHECK(n == (int64_t)json_array_size(x.json));
+	ex_end(&x);
+	return n;
 }

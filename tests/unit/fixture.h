@@ -115,6 +115,10 @@ struct exchange {
  * NOBODY: no Authorization). */
 void ex_start(struct exchange *x, const struct fixture *f, enum who who, const char *method,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Begin method on the fixture campaign's path (in A's process) followed by
+ * `tail` ("/campaign-user", ...). */
+void ex_campaign(struct exchange *x, const struct fixture *f, enum who who, const char *method,
+		 const char *tail);
 void ex_header(struct exchange *x, const char *name, const char *value);
 void ex_query(struct exchange *x, const char *name, const char *value);
 /* A body of printf format `fmt`, sent as application/json. */
@@ -131,6 +135,9 @@ bool ex_missing(const struct exchange *x, size_t i, const char *object, const ch
 /* Whether details[i] of the answer's envelope is about field `field` (a
  * 400's {"field", "reason"}). */
 bool ex_invalid(const struct exchange *x, size_t i, const char *field);
+/* Whether the answer is a 400 CONF-1002 whose details[0] is about field
+ * `field`. */
+bool ex_bad_field(const struct exchange *x, const char *field);
 /* Same as ex_missing, for an integer id. */
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id);
 /* Response header `name`, or NULL. */
@@ -144,5 +151,10 @@ const char *ex_str(const struct exchange *x, const char *key);
 bool ex_is(const struct exchange *x, const char *key, const char *value);
 /* Free everything of x. */
 void ex_end(struct exchange *x);
+/* GET of the list at the path of printf format `fmt` as `who`: its
+ * X-Total-Count, CHECKed to be 200 and to count the whole array (-1 when
+ * absent). */
+int64_t ex_listed(const struct fixture *f, enum who who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -83,6 +83,8 @@ void suite_mapping(void);
 void suite_resource(void);
 void suite_user(void);
 void suite_login(void);
+void suite_campaign_user(void);
+void suite_campaign_lead(void);
 
 int main(int argc, char **argv)
 {
@@ -115,6 +117,8 @@ int main(int argc, char **argv)
 	suite_resource();
 	suite_user();
 	suite_login();
+	suite_campaign_user();
+	suite_campaign_lead();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -85,6 +85,7 @@ void suite_user(void);
 void suite_login(void);
 void suite_campaign_user(void);
 void suite_campaign_lead(void);
+void suite_tenants(void);
 
 int main(int argc, char **argv)
 {
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 	suite_login();
 	suite_campaign_user();
 	suite_campaign_lead();
+	suite_tenants();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

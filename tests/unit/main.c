@@ -86,6 +86,7 @@ void suite_login(void);
 void suite_campaign_user(void);
 void suite_campaign_lead(void);
 void suite_tenants(void);
+void suite_metrics(void);
 
 int main(int argc, char **argv)
 {
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 	suite_campaign_user();
 	suite_campaign_lead();
 	suite_tenants();
+	suite_metrics();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

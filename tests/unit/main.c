@@ -87,6 +87,8 @@ void suite_campaign_user(void);
 void suite_campaign_lead(void);
 void suite_tenants(void);
 void suite_metrics(void);
+void suite_static(void);
+void suite_health(void);
 
 int main(int argc, char **argv)
 {
@@ -123,6 +125,8 @@ int main(int argc, char **argv)
 	suite_campaign_lead();
 	suite_tenants();
 	suite_metrics();
+	suite_static();
+	suite_health();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

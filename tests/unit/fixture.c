@@ -6,6 +6,7 @@
 #include "fixture.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,125 @@ int64_t fixture_processes(struct fixture *f, int64_t cc)
 	return total;
 }
 
+int fixture_user(struct fixture *f, int64_t cc, const char *user_id, struct user *u)
+{
+	int rc;
+
+	CHECK(store_begin(f->store, false) == STORE_OK);
+	rc = store_user_get(f->store, cc, user_id, u);
+	store_rollback(f->store);
+	return rc;
+}
+
+int fixture_token(struct fixture *f, const char *token)
+{
+	uint8_t hash[CMS_TOKEN_HASH];
+	struct token_info t;
+	int rc;
+
+	crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, strlen(token),
+			   NULL, 0);
+	CHECK(store_begin(f->store, false) == STORE_OK);
+	rc = store_token_get(f->store, hash, (int64_t)time(NULL), &t);
+	store_rollback(f->store);
+	return rc;
+}
+
+enum auth_result fixture_bearer(struct fixture *f, const char *token, struct principal *who)
+{
+	struct auth_outcome why = { 0, 0 };
+	char header[16 + AUTH_TOKEN_LEN];
+
+	snprintf(header, sizeof(header), "Bearer %s", token);
+	return auth_authenticate(f->store, header, "192.0.2.1", who, &why);
+}
+
+int64_t fixture_lead(struct fixture *f, int64_t proc, const char *name)
+{
+	struct proc_child c = { 0, 0, "" };
+
+	CHECK(store_begin(f->store, true) == STORE_OK);
+	CHECK(store_lead_create(f->store, proc, name, &c) == STORE_OK);
+	CHECK(store_commit(f->store) == STORE_OK);
+	return c.id;
+}
+
+int64_t fixture_enrolled(struct fixture *f, const char *user_id)
+{
+	int64_t cu = -1;
+
+	CHECK(store_begin(f->store, false) == STORE_OK);
+	CHECK(store_campaign_users_resolve(f->store, f->campaign, &user_id, 1, &cu) == STORE_OK);
+	store_rollback(f->store);
+	return cu;
+}
+
+void fixture_map(struct fixture *f, const char *user_id)
+{
+	int64_t cu = fixture_enrolled(f, user_id);
+	size_t changed = 0;
+
+	CHECK(cu > 0);
+	CHECK(store_begin(f->store, true) == STORE_OK);
+	CHECK(store_mapping_set(f->store, f->campaign_lead, &cu, 1, true, NULL, &changed) ==
+	      STORE_OK);
+	CHECK(store_commit(f->store) == STORE_OK);
+	CHECK(changed == 1);
+}
+
+struct mapped_ctx {
+	const char *user_id;
+	bool mapped;
+};
+
+static int mapped_row(void *ctx, const void *row)
+{
+	struct mapped_ctx *m = ctx;
+	const struct mapping_user *u = row;
+
+	if (!strcmp(u->user_id, m->user_id))
+		m->mapped = u->mapped;
+	return 0;
+}
+
+bool fixture_mapped(struct fixture *f, int64_t cl, const char *user_id)
+{
+	struct mapped_ctx m = { user_id, false };
+
+	CHECK(store_begin(f->store, false) == STORE_OK);
+	CHECK(store_mapping_get(f->store, f->campaign, cl, mapped_row, &m) == STORE_OK);
+	store_rollback(f->store);
+	return m.mapped;
+}
+
+struct newest_ctx {
+	char *out;
+	size_t n;
+};
+
+static int newest_row(void *ctx, const void *row)
+{
+	struct newest_ctx *c = ctx;
+	const struct history_entry *h = row;
+
+	snprintf(c->out, c->n, "%s", h->unassigned ? h->unassigned : "");
+	return 0;
+}
+
+int64_t fixture_history(struct fixture *f, char *unassigned, size_t n)
+{
+	struct page pg = { 1, 0 };
+	struct newest_ctx c = { unassigned, n };
+	int64_t total = -1;
+
+	unassigned[0] = '\0';
+	CHECK(store_begin(f->store, false) == STORE_OK);
+	CHECK(store_history_list(f->store, f->campaign, f->lead, &pg, newest_row, &c, &total) ==
+	      STORE_OK);
+	store_rollback(f->store);
+	return total;
+}
+
 /* ---- one exchange ---- */
 
 /* The fake glue: headers by any case, query arguments exactly. */
@@ -269,6 +389,13 @@ void ex_start(struct exchange *x, const struct fixture *f, enum who who, const c
 		snprintf(x->auth, sizeof(x->auth), "Bearer %s", f->token[who]);
 		ex_header(x, "Authorization", x->auth);
 	}
+}
+
+void ex_campaign(struct exchange *x, const struct fixture *f, enum who who, const char *method,
+		 const char *tail)
+{
+	ex_start(x, f, who, method, "/cms/configuration/cc/%lld/process/%lld/campaign/%lld%s",
+		 (long long)f->cc_a, (long long)f->proc_a, (long long)f->campaign, tail);
 }
 
 void ex_header(struct exchange *x, const char *name, const char *value)
@@ -334,6 +461,11 @@ bool ex_invalid(const struct exchange *x, size_t i, const char *field)
 	return str_of(d, "field") && !strcmp(str_of(d, "field"), field);
 }
 
+bool ex_bad_field(const struct exchange *x, const char *field)
+{
+	return ex_error(x, 400, "CONF-1002") && ex_invalid(x, 0, field);
+}
+
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id)
 {
 	char buf[24];
@@ -354,6 +486,21 @@ int64_t ex_int(const struct exchange *x, const char *key)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
 }
 
+const char *ex_str(const struct exchange *x, const char *key)
+{
+	return str_of(x->json, key);
+}
+
+bool ex_is(const struct exchange *x, const char *key, const char *value)
+{
+	const char *v = str_of(x->json, key);
+
+	if (v && !strcmp(v, value))
+		return true;
+	fprintf(stderr, "  wanted %s \"%s\", got %s\n", key, value, v ? v : "(none)");
+	return false;
+}
+
 void ex_end(struct exchange *x)
 {
 	request_release(&x->rq);
@@ -362,4 +509,24 @@ void ex_end(struct exchange *x)
 	json_decref(x->json);
 	free(x->body);
 	memset(x, 0, sizeof(*x));
+}
+
+int64_t ex_listed(const struct fixture *f, enum who who, const char *fmt, ...)
+{
+	struct exchange x;
+	char path[256];
+	va_list ap;
+	int64_t n = -1;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	ex_start(&x, f, who, "GET", "%s", path);
+	ex_query(&x, "limit", "1000");
+	CHECK(ex_call(&x) == 200);
+	if (ex_hdr(&x, "X-Total-Count"))
+		n = atoll(ex_hdr(&x, "X-Total-Count"));
+	CHECK(n == (int64_t)json_array_size(x.json));
+	ex_end(&x);
+	return n;
 }

@@ -69,6 +69,31 @@ void fixture_faults(bool on);
 bool fixture_has_process(struct fixture *f, int64_t cc, int64_t id);
 /* How many processes contact center cc has (own read transaction). */
 int64_t fixture_processes(struct fixture *f, int64_t cc);
+/* User user_id of contact center cc (0: of any) into *u (own read
+ * transaction); the store_rc. */
+int fixture_user(struct fixture *f, int64_t cc, const char *user_id, struct user *u);
+/* What store_token_get() says of token now (own read transaction):
+ * STORE_OK while it is valid, STORE_NOT_FOUND once revoked.  The token is
+ * looked up by its BLAKE2b-256 hash, as auth.h says tokens are stored. */
+int fixture_token(struct fixture *f, const char *token);
+/* auth_authenticate() of "Bearer <token>" into *who. */
+enum auth_result fixture_bearer(struct fixture *f, const char *token, struct principal *who);
+/* A new lead list `name` in process proc (own write transaction): its id,
+ * or 0 after a failed CHECK. */
+int64_t fixture_lead(struct fixture *f, int64_t proc, const char *name);
+/* The campaignUserId of user_id in the fixture's campaign, 0 when not
+ * enrolled (own read transaction). */
+int64_t fixture_enrolled(struct fixture *f, const char *user_id);
+/* Map user_id, enrolled in the fixture's campaign, to its campaign lead
+ * (own write transaction; CHECKs that it worked). */
+void fixture_map(struct fixture *f, const char *user_id);
+/* Whether campaign lead cl of the fixture's campaign maps user_id: a
+ * mapping row of cl for user_id's enrolment, even when cl itself is gone. */
+bool fixture_mapped(struct fixture *f, int64_t cl, const char *user_id);
+/* How many changes the fixture lead's history holds in the fixture's
+ * campaign; the newest one's unassignedUserIds (JSON text) into
+ * unassigned, "" when none. */
+int64_t fixture_history(struct fixture *f, char *unassigned, size_t n);
 
 /* ---- one exchange through the pipeline ---- */
 
@@ -90,6 +115,10 @@ struct exchange {
  * NOBODY: no Authorization). */
 void ex_start(struct exchange *x, const struct fixture *f, enum who who, const char *method,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Begin method on the fixture campaign's path (in A's process) followed by
+ * `tail` ("/campaign-user", ...). */
+void ex_campaign(struct exchange *x, const struct fixture *f, enum who who, const char *method,
+		 const char *tail);
 void ex_header(struct exchange *x, const char *name, const char *value);
 void ex_query(struct exchange *x, const char *name, const char *value);
 /* A body of printf format `fmt`, sent as application/json. */
@@ -106,13 +135,26 @@ bool ex_missing(const struct exchange *x, size_t i, const char *object, const ch
 /* Whether details[i] of the answer's envelope is about field `field` (a
  * 400's {"field", "reason"}). */
 bool ex_invalid(const struct exchange *x, size_t i, const char *field);
+/* Whether the answer is a 400 CONF-1002 whose details[0] is about field
+ * `field`. */
+bool ex_bad_field(const struct exchange *x, const char *field);
 /* Same as ex_missing, for an integer id. */
 bool ex_missing_id(const struct exchange *x, size_t i, const char *object, int64_t id);
 /* Response header `name`, or NULL. */
 const char *ex_hdr(const struct exchange *x, const char *name);
 /* Member `key` of the answer's JSON object as an integer (-1 when absent). */
 int64_t ex_int(const struct exchange *x, const char *key);
+/* Member `key` of the answer's JSON object as a string (NULL when absent
+ * or not a string); borrowed from x. */
+const char *ex_str(const struct exchange *x, const char *key);
+/* Whether the answer is `key`: `value` (a string member). */
+bool ex_is(const struct exchange *x, const char *key, const char *value);
 /* Free everything of x. */
 void ex_end(struct exchange *x);
+/* GET of the list at the path of printf format `fmt` as `who`: its
+ * X-Total-Count, CHECKed to be 200 and to count the whole array (-1 when
+ * absent). */
+int64_t ex_listed(const struct fixture *f, enum who who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

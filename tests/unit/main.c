@@ -81,6 +81,14 @@ void suite_reply(void);
 void suite_request(void);
 void suite_mapping(void);
 void suite_resource(void);
+void suite_user(void);
+void suite_login(void);
+void suite_campaign_user(void);
+void suite_campaign_lead(void);
+void suite_tenants(void);
+void suite_metrics(void);
+void suite_static(void);
+void suite_health(void);
 
 int main(int argc, char **argv)
 {
@@ -111,6 +119,14 @@ int main(int argc, char **argv)
 	suite_request();
 	suite_mapping();
 	suite_resource();
+	suite_user();
+	suite_login();
+	suite_campaign_user();
+	suite_campaign_lead();
+	suite_tenants();
+	suite_metrics();
+	suite_static();
+	suite_health();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -295,11 +295,13 @@ static void run(struct request *rq, struct reply *rp)
 		return;
 	}
 	store_set_actor(rq->store, rq->who.user_id, rq->id);
-	for (n = 1; n <= MAX_ATTEMPTS; n++) {
+	for (n = 1;; n++) {
 		reply_reset(rp);
 		if (attempt(rq, rp, write) != RES_RETRY)
 			return;
-		metrics_store_rerun();
+		if (n == MAX_ATTEMPTS)
+			break;
+		metrics_store_rerun(); /* counted and waited for only when it comes */
 		usleep((useconds_t)(1000 * n * (1 + randombytes_uniform(4))));
 	}
 	/* out of attempts: the store is too busy, whatever the handler said */

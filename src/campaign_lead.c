@@ -55,7 +55,7 @@ static int add(const struct request *rq, struct reply *rp)
 {
 	const struct attach_in *a = rq->in.data;
 	struct campaign_lead cl;
-	int rc = store_campaign_lead_add(rq->store, rq->ids.campaign, rq->in.lead, a->priority,
+	int rc = store_campaign_lead_add(rq->store, rq->who.cc, rq->ids.campaign, rq->in.lead, a->priority,
 					 a->enabled, &cl);
 
 	if (rc)
@@ -65,13 +65,13 @@ static int add(const struct request *rq, struct reply *rp)
 
 static int list(const struct request *rq, struct reply *rp)
 {
-	return res_list(rq, rp, store_campaign_lead_list, rq->ids.campaign, cl_json, NULL);
+	return res_list_cc(rq, rp, store_campaign_lead_list, rq->ids.campaign, cl_json, NULL);
 }
 
 static int del(const struct request *rq, struct reply *rp)
 {
 	return res_deleted(rp,
-			   store_campaign_lead_delete(rq->store, rq->ids.campaign,
+			   store_campaign_lead_delete(rq->store, rq->who.cc, rq->ids.campaign,
 						      rq->ids.campaign_lead),
 			   "campaignLead", rq->ids.campaign_lead);
 }

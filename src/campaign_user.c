@@ -61,7 +61,7 @@ static int add(const struct request *rq, struct reply *rp)
 		goto out;
 	arr = json_array();
 	for (i = 0; i < ids->n; i++) {
-		src = store_campaign_user_add(rq->store, rq->ids.campaign, pks[i], &cu);
+		src = store_campaign_user_add(rq->store, rq->who.cc, rq->ids.campaign, pks[i], &cu);
 		if (src) {
 			rc = reply_store_error(rp, src, "campaign", rq->ids.campaign);
 			goto out;
@@ -78,12 +78,12 @@ out:
 
 static int list(const struct request *rq, struct reply *rp)
 {
-	return res_list(rq, rp, store_campaign_user_list, rq->ids.campaign, cu_json, NULL);
+	return res_list_cc(rq, rp, store_campaign_user_list, rq->ids.campaign, cu_json, NULL);
 }
 
 static int del(const struct request *rq, struct reply *rp)
 {
-	int rc = store_campaign_user_delete(rq->store, rq->ids.campaign, rq->ids.user);
+	int rc = store_campaign_user_delete(rq->store, rq->who.cc, rq->ids.campaign, rq->ids.user);
 
 	if (rc)
 		return reply_store_error_str(rp, rc, "campaignUser", rq->ids.user);

@@ -86,7 +86,7 @@ static void add_str(struct strbuf *list, const char *s)
 static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_t campaign,
 			      int64_t lead, struct campaign_lead *cl)
 {
-	int rc = store_campaign_lead_find(rq->store, campaign, lead, cl);
+	int rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
 
 	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
 }
@@ -97,7 +97,7 @@ static int resolve(const struct request *rq, struct reply *rp, int64_t campaign,
 		   const struct strlist *l, int64_t *out)
 {
 	size_t i;
-	int rc = store_campaign_users_resolve(rq->store, campaign, l->v, l->n, out);
+	int rc = store_campaign_users_resolve(rq->store, rq->who.cc, campaign, l->v, l->n, out);
 
 	if (rc)
 		return reply_store_error(rp, rc, "campaignUser", 0);
@@ -127,7 +127,7 @@ static int current(const struct request *rq, struct reply *rp, const struct camp
 		   struct strbuf *out)
 {
 	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
-	int rc = store_mapping_get(rq->store, cl->campaign_id, cl->id, add_user, &st);
+	int rc = store_mapping_get(rq->store, rq->who.cc, cl->campaign_id, cl->id, add_user, &st);
 	int i;
 
 	if (!rc)
@@ -333,7 +333,7 @@ static int record(const struct request *rq, struct reply *rp, const struct campa
 	snprintf(h.request_id, sizeof(h.request_id), "%s", rq->id);
 	h.assigned = strbuf_str(assigned);
 	h.unassigned = strbuf_str(unassigned);
-	src = store_history_add(rq->store, &h);
+	src = store_history_add(rq->store, rq->who.cc, &h);
 	return src ? reply_store_error(rp, src, "lead", cl->lead_id) : RES_OK;
 }
 
@@ -452,7 +452,7 @@ static int put(const struct request *rq, struct reply *rp)
 	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
 		goto out;
 	/* from here until the commit, no other writer changes this lead */
-	src = store_campaign_lead_lock(rq->store, cl.id);
+	src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id);
 	if (src) {
 		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
@@ -476,9 +476,9 @@ static int put(const struct request *rq, struct reply *rp)
 	}
 	adone = xcalloc(p->as.n + 1, sizeof(*adone));
 	udone = xcalloc(p->un.n + 1, sizeof(*udone));
-	src = store_mapping_set(rq->store, cl.id, acu, p->as.n, true, adone, &na);
+	src = store_mapping_set(rq->store, rq->who.cc, cl.id, acu, p->as.n, true, adone, &na);
 	if (!src)
-		src = store_mapping_set(rq->store, cl.id, ucu, p->un.n, false, udone, &nu);
+		src = store_mapping_set(rq->store, rq->who.cc, cl.id, ucu, p->un.n, false, udone, &nu);
 	if (src) {
 		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
@@ -564,7 +564,7 @@ static int parse_history(const struct request *rq, struct input *in, struct erro
 static int history(const struct request *rq, struct reply *rp)
 {
 	json_t *arr = json_array();
-	int src = store_history_list(rq->store, rq->ids.campaign, rq->in.lead, &rq->in.page,
+	int src = store_history_list(rq->store, rq->who.cc, rq->ids.campaign, rq->in.lead, &rq->in.page,
 				     add_entry, arr, &rp->total);
 
 	if (src) {

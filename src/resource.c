@@ -44,17 +44,33 @@ static int append_row(void *ctx, const void *row)
 	return 0;
 }
 
-int res_list(const struct request *rq, struct reply *rp, store_list_fn list, int64_t parent,
-	     row_json_fn to_json, const void *arg)
+/* One page of either kind of list (the other NULL) as the answer. */
+static int list_answer(const struct request *rq, struct reply *rp, store_list_fn list,
+		       store_cc_list_fn list_cc, int64_t parent, row_json_fn to_json,
+		       const void *arg)
 {
 	struct list_ctx l = { json_array(), to_json, arg };
-	int rc = list(rq->store, parent, &rq->in.page, append_row, &l, &rp->total);
+	int rc = list ? list(rq->store, parent, &rq->in.page, append_row, &l, &rp->total) :
+			list_cc(rq->store, rq->who.cc, parent, &rq->in.page, append_row, &l,
+				&rp->total);
 
 	if (rc) {
 		json_decref(l.arr);
 		return reply_store_error(rp, rc, "list", 0);
 	}
 	return reply_json(rp, 200, l.arr);
+}
+
+int res_list(const struct request *rq, struct reply *rp, store_list_fn list, int64_t parent,
+	     row_json_fn to_json, const void *arg)
+{
+	return list_answer(rq, rp, list, NULL, parent, to_json, arg);
+}
+
+int res_list_cc(const struct request *rq, struct reply *rp, store_cc_list_fn list,
+		int64_t parent, row_json_fn to_json, const void *arg)
+{
+	return list_answer(rq, rp, NULL, list, parent, to_json, arg);
 }
 
 int res_deleted(struct reply *rp, int del, const char *object, int64_t id)
@@ -87,7 +103,7 @@ int child_parse(const struct request *rq, struct input *in, struct error *err,
 int child_create(const struct request *rq, struct reply *rp, const struct child_kind *k)
 {
 	struct proc_child c;
-	int rc = k->create(rq->store, rq->ids.process, res_name(rq, k->name_key), &c);
+	int rc = k->create(rq->store, rq->who.cc, rq->ids.process, res_name(rq, k->name_key), &c);
 
 	if (rc)
 		return reply_store_error(rp, rc, "process", rq->ids.process);
@@ -96,14 +112,14 @@ int child_create(const struct request *rq, struct reply *rp, const struct child_
 
 int child_list(const struct request *rq, struct reply *rp, const struct child_kind *k)
 {
-	return res_list(rq, rp, k->list, rq->ids.process, child_json, k);
+	return res_list_cc(rq, rp, k->list, rq->ids.process, child_json, k);
 }
 
 int child_get(const struct request *rq, struct reply *rp, const struct child_kind *k,
 	      int64_t id)
 {
 	struct proc_child c;
-	int rc = k->get(rq->store, rq->ids.process, id, &c);
+	int rc = k->get(rq->store, rq->who.cc, rq->ids.process, id, &c);
 
 	if (rc)
 		return reply_store_error(rp, rc, k->object, id);
@@ -113,5 +129,5 @@ int child_get(const struct request *rq, struct reply *rp, const struct child_kin
 int child_delete(const struct request *rq, struct reply *rp, const struct child_kind *k,
 		 int64_t id)
 {
-	return res_deleted(rp, k->del(rq->store, rq->ids.process, id), k->object, id);
+	return res_deleted(rp, k->del(rq->store, rq->who.cc, rq->ids.process, id), k->object, id);
 }

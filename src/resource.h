@@ -12,10 +12,15 @@
 /* Turns one store row into its JSON object (caller owns it); `arg` is what
  * the list was given. */
 typedef json_t *(*row_json_fn)(const void *row, const void *arg);
-/* A store list below one parent id. */
+/* A store list below one parent id (a contact center: its own scope). */
 typedef int (*store_list_fn)(struct store *s, int64_t parent,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total);
+/* The same below a process or a campaign, scoped by the store itself to the
+ * caller's contact center cc (0: the system administrator's "any"). */
+typedef int (*store_cc_list_fn)(struct store *s, int64_t cc, int64_t parent,
+				const struct page *pg, store_row_fn fn, void *ctx,
+				int64_t *total);
 
 /* Parse step of every list: limit and offset (400 on bad values). */
 int res_parse_page(const struct request *rq, struct input *in, struct error *err);
@@ -32,6 +37,9 @@ const char *res_name(const struct request *rq, const char *key);
  * read, with X-Total-Count. */
 int res_list(const struct request *rq, struct reply *rp, store_list_fn list, int64_t parent,
 	     row_json_fn to_json, const void *arg);
+/* res_list() of a list scoped to the caller's contact center. */
+int res_list_cc(const struct request *rq, struct reply *rp, store_cc_list_fn list,
+		int64_t parent, row_json_fn to_json, const void *arg);
 /* Answer 204 when del (a store result) is STORE_OK, else its error about
  * object `id`. */
 int res_deleted(struct reply *rp, int del, const char *object, int64_t id);
@@ -42,10 +50,11 @@ struct child_kind {
 	const char *id_key;   /* "leadId" */
 	const char *name_key; /* "leadName" */
 	bool voice;           /* add "campaignType":"voice" */
-	int (*create)(struct store *, int64_t, const char *, struct proc_child *);
-	int (*get)(struct store *, int64_t, int64_t, struct proc_child *);
-	store_list_fn list;
-	int (*del)(struct store *, int64_t, int64_t);
+	/* each takes the caller's contact center, then the process */
+	int (*create)(struct store *, int64_t, int64_t, const char *, struct proc_child *);
+	int (*get)(struct store *, int64_t, int64_t, int64_t, struct proc_child *);
+	store_cc_list_fn list;
+	int (*del)(struct store *, int64_t, int64_t, int64_t);
 };
 
 /* The endpoints of a child kind; `id` is the path id of the object. */

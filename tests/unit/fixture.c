@@ -120,11 +120,11 @@ static int populate(struct fixture *f)
 		f->proc_a = p.id;
 	if (!rc && !(rc = store_process_create(f->store, f->cc_b, "pb", &p)))
 		f->proc_b = p.id;
-	if (!rc && !(rc = store_campaign_create(f->store, f->proc_a, "camp", &c)))
+	if (!rc && !(rc = store_campaign_create(f->store, 0, f->proc_a, "camp", &c)))
 		f->campaign = c.id;
-	if (!rc && !(rc = store_lead_create(f->store, f->proc_a, "leads", &c)))
+	if (!rc && !(rc = store_lead_create(f->store, 0, f->proc_a, "leads", &c)))
 		f->lead = c.id;
-	if (!rc && !(rc = store_campaign_lead_add(f->store, f->campaign, f->lead, 1, true, &cl)))
+	if (!rc && !(rc = store_campaign_lead_add(f->store, 0, f->campaign, f->lead, 1, true, &cl)))
 		f->campaign_lead = cl.id;
 	if (!rc)
 		rc = add_user(f, SYS, 0, "System", &pk[SYS]);
@@ -137,9 +137,9 @@ static int populate(struct fixture *f)
 	if (!rc)
 		rc = add_user(f, B_ADMIN, f->cc_b, "Administrator", &pk[B_ADMIN]);
 	if (!rc)
-		rc = store_campaign_user_add(f->store, f->campaign, pk[A_SUP], &cu);
+		rc = store_campaign_user_add(f->store, 0, f->campaign, pk[A_SUP], &cu);
 	if (!rc)
-		rc = store_campaign_user_add(f->store, f->campaign, pk[A_AGENT], &cu);
+		rc = store_campaign_user_add(f->store, 0, f->campaign, pk[A_AGENT], &cu);
 	if (!rc)
 		rc = store_commit(f->store);
 	if (rc)
@@ -260,7 +260,7 @@ int64_t fixture_lead(struct fixture *f, int64_t proc, const char *name)
 	struct proc_child c = { 0, 0, "" };
 
 	CHECK(store_begin(f->store, true) == STORE_OK);
-	CHECK(store_lead_create(f->store, proc, name, &c) == STORE_OK);
+	CHECK(store_lead_create(f->store, 0, proc, name, &c) == STORE_OK);
 	CHECK(store_commit(f->store) == STORE_OK);
 	return c.id;
 }
@@ -270,7 +270,7 @@ int64_t fixture_enrolled(struct fixture *f, const char *user_id)
 	int64_t cu = -1;
 
 	CHECK(store_begin(f->store, false) == STORE_OK);
-	CHECK(store_campaign_users_resolve(f->store, f->campaign, &user_id, 1, &cu) == STORE_OK);
+	CHECK(store_campaign_users_resolve(f->store, 0, f->campaign, &user_id, 1, &cu) == STORE_OK);
 	store_rollback(f->store);
 	return cu;
 }
@@ -282,7 +282,7 @@ void fixture_map(struct fixture *f, const char *user_id)
 
 	CHECK(cu > 0);
 	CHECK(store_begin(f->store, true) == STORE_OK);
-	CHECK(store_mapping_set(f->store, f->campaign_lead, &cu, 1, true, NULL, &changed) ==
+	CHECK(store_mapping_set(f->store, 0, f->campaign_lead, &cu, 1, true, NULL, &changed) ==
 	      STORE_OK);
 	CHECK(store_commit(f->store) == STORE_OK);
 	CHECK(changed == 1);
@@ -308,7 +308,7 @@ bool fixture_mapped(struct fixture *f, int64_t cl, const char *user_id)
 	struct mapped_ctx m = { user_id, false };
 
 	CHECK(store_begin(f->store, false) == STORE_OK);
-	CHECK(store_mapping_get(f->store, f->campaign, cl, mapped_row, &m) == STORE_OK);
+	CHECK(store_mapping_get(f->store, 0, f->campaign, cl, mapped_row, &m) == STORE_OK);
 	store_rollback(f->store);
 	return m.mapped;
 }
@@ -335,7 +335,7 @@ int64_t fixture_history(struct fixture *f, char *unassigned, size_t n)
 
 	unassigned[0] = '\0';
 	CHECK(store_begin(f->store, false) == STORE_OK);
-	CHECK(store_history_list(f->store, f->campaign, f->lead, &pg, newest_row, &c, &total) ==
+	CHECK(store_history_list(f->store, 0, f->campaign, f->lead, &pg, newest_row, &c, &total) ==
 	      STORE_OK);
 	store_rollback(f->store);
 	return total;

@@ -12,10 +12,10 @@
  * not STORE_OK is followed by a rollback and a new BEGIN (EXPECT): a test
  * commits its setup with keep() before it provokes failures.
  *
- * The store calls go through SC() and ST() below: when functions of store.h
- * gain the contact center they work in (an `int64_t cc` after the store),
- * SC() is the one line to change; fx.cc is the contact center each test
- * works in.
+ * The store calls go through SC(), S0() and ST() below: the functions of
+ * store.h that take the caller's contact center (an `int64_t cc` after the
+ * store) through SC() (fx.cc, the contact center each test works in, 0 until
+ * it says) or S0() (the system administrator's scope).
  */
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -142,9 +142,11 @@ static struct {
 } fx;
 
 #define ST(fn, ...) store_##fn(fx.s, __VA_ARGS__)
-/* store functions that may come to take the contact center:
- * store_##fn(fx.s, fx.cc, __VA_ARGS__) then */
-#define SC(fn, ...) store_##fn(fx.s, __VA_ARGS__)
+/* store functions that take the caller's contact center (defence in depth):
+ * SC() in the test's contact center fx.cc, S0() as the system
+ * administrator (0: any), which is how the builders below set up */
+#define SC(fn, ...) store_##fn(fx.s, fx.cc, __VA_ARGS__)
+#define S0(fn, ...) store_##fn(fx.s, 0, __VA_ARGS__)
 
 static const char *rc_name(int rc)
 {
@@ -270,7 +272,7 @@ static int64_t make_lead(int64_t process, const char *name)
 {
 	struct proc_child c = { 0, 0, "" };
 
-	EXPECT(SC(lead_create, process, name, &c), STORE_OK);
+	EXPECT(S0(lead_create, process, name, &c), STORE_OK);
 	CHECK(c.id > 0 && c.process_id == process && !strcmp(c.name, name));
 	return c.id;
 }
@@ -279,7 +281,7 @@ static int64_t make_campaign(int64_t process, const char *name)
 {
 	struct proc_child c = { 0, 0, "" };
 
-	EXPECT(SC(campaign_create, process, name, &c), STORE_OK);
+	EXPECT(S0(campaign_create, process, name, &c), STORE_OK);
 	CHECK(c.id > 0 && c.process_id == process && !strcmp(c.name, name));
 	return c.id;
 }
@@ -289,7 +291,7 @@ static int64_t enrol(int64_t campaign, int64_t pk)
 {
 	struct campaign_user cu = { 0, 0, "" };
 
-	EXPECT(SC(campaign_user_add, campaign, pk, &cu), STORE_OK);
+	EXPECT(S0(campaign_user_add, campaign, pk, &cu), STORE_OK);
 	CHECK(cu.id > 0 && cu.campaign_id == campaign);
 	return cu.id;
 }
@@ -299,7 +301,7 @@ static int64_t attach(int64_t campaign, int64_t lead, int64_t priority)
 	struct campaign_lead cl;
 
 	memset(&cl, 0, sizeof(cl));
-	EXPECT(SC(campaign_lead_add, campaign, lead, priority, true, &cl), STORE_OK);
+	EXPECT(S0(campaign_lead_add, campaign, lead, priority, true, &cl), STORE_OK);
 	CHECK(cl.id > 0 && cl.campaign_id == campaign && cl.lead_id == lead);
 	return cl.id;
 }
@@ -310,7 +312,7 @@ static size_t map(int64_t cl, bool mapped, size_t n, const int64_t *ids)
 {
 	size_t changed = 99;
 
-	EXPECT(SC(mapping_set, cl, ids, n, mapped, NULL, &changed), STORE_OK);
+	EXPECT(S0(mapping_set, cl, ids, n, mapped, NULL, &changed), STORE_OK);
 	return changed;
 }
 
@@ -755,8 +757,8 @@ static void processes(void)
 	EXPECT(ST(process_delete, t.cc, p3), STORE_IN_USE);
 	EXPECT(ST(process_delete, o.cc, t.process), STORE_NOT_FOUND);
 	EXPECT(ST(process_delete, t.cc, p3 + 100), STORE_NOT_FOUND);
-	EXPECT(SC(lead_delete, p2, l), STORE_OK);
-	EXPECT(SC(campaign_delete, p3, c), STORE_OK);
+	EXPECT(S0(lead_delete, p2, l), STORE_OK);
+	EXPECT(S0(campaign_delete, p3, c), STORE_OK);
 	EXPECT(ST(process_delete, t.cc, p2), STORE_OK);
 	EXPECT(ST(process_delete, 0, p3), STORE_OK);
 	keep();
@@ -770,10 +772,12 @@ static void processes(void)
 /* Leads and campaigns hang below a process alike: one test for both. */
 struct child_ops {
 	const char *what;
-	int (*create)(struct store *, int64_t, const char *, struct proc_child *);
-	int (*get)(struct store *, int64_t, int64_t, struct proc_child *);
-	int (*list)(struct store *, int64_t, const struct page *, store_row_fn, void *, int64_t *);
-	int (*del)(struct store *, int64_t, int64_t);
+	/* each takes the contact center, then the process */
+	int (*create)(struct store *, int64_t, int64_t, const char *, struct proc_child *);
+	int (*get)(struct store *, int64_t, int64_t, int64_t, struct proc_child *);
+	int (*list)(struct store *, int64_t, int64_t, const struct page *, store_row_fn, void *,
+		    int64_t *);
+	int (*del)(struct store *, int64_t, int64_t, int64_t);
 };
 
 static const struct child_ops child_kinds[] = {
@@ -804,38 +808,38 @@ static void children(void)
 			char name[32];
 
 			snprintf(name, sizeof(name), "%s%d", ops->what, i);
-			EXPECT(ops->create(fx.s, t.process, name, &c), STORE_OK);
+			EXPECT(ops->create(fx.s, 0, t.process, name, &c), STORE_OK);
 			CHECK(c.process_id == t.process && !strcmp(c.name, name));
 			id[i] = c.id;
 		}
-		EXPECT(ops->create(fx.s, o.process, "x0", &c), STORE_OK);
+		EXPECT(ops->create(fx.s, 0, o.process, "x0", &c), STORE_OK);
 		keep();
-		EXPECT(ops->create(fx.s, o.process, "x0", &c), STORE_EXISTS);
-		EXPECT(ops->create(fx.s, o.process + 100, "x1", &c), STORE_NOT_FOUND);
+		EXPECT(ops->create(fx.s, 0, o.process, "x0", &c), STORE_EXISTS);
+		EXPECT(ops->create(fx.s, 0, o.process + 100, "x1", &c), STORE_NOT_FOUND);
 
-		EXPECT(ops->get(fx.s, t.process, id[1], &c), STORE_OK);
+		EXPECT(ops->get(fx.s, 0, t.process, id[1], &c), STORE_OK);
 		CHECK(c.id == id[1] && c.process_id == t.process);
-		EXPECT(ops->get(fx.s, 0, id[1], &c), STORE_OK);
-		EXPECT(ops->get(fx.s, o.process, id[1], &c), STORE_NOT_FOUND);
-		EXPECT(ops->get(fx.s, t.process, id[2] + 100, &c), STORE_NOT_FOUND);
+		EXPECT(ops->get(fx.s, 0, 0, id[1], &c), STORE_OK);
+		EXPECT(ops->get(fx.s, 0, o.process, id[1], &c), STORE_NOT_FOUND);
+		EXPECT(ops->get(fx.s, 0, t.process, id[2] + 100, &c), STORE_NOT_FOUND);
 
 		memset(&w, 0, sizeof(w));
 		total = -1;
-		EXPECT(ops->list(fx.s, t.process, &pg, see_child, &w, &total), STORE_OK);
+		EXPECT(ops->list(fx.s, 0, t.process, &pg, see_child, &w, &total), STORE_OK);
 		/* make_tree made one of each already */
 		CHECK(total == 4 && w.n == 2 && w.id[1] == id[0] && w.parent[0] == t.process);
 		memset(&w, 0, sizeof(w));
-		EXPECT(ops->list(fx.s, t.process, NULL, see_child, &w, NULL), STORE_OK);
+		EXPECT(ops->list(fx.s, 0, t.process, NULL, see_child, &w, NULL), STORE_OK);
 		CHECK(w.n == 4 && w.id[3] == id[2] && !strncmp(w.text[3], ops->what, strlen(ops->what)));
 
-		EXPECT(ops->del(fx.s, o.process, id[0]), STORE_NOT_FOUND);
-		EXPECT(ops->del(fx.s, t.process, id[0]), STORE_OK);
-		EXPECT(ops->del(fx.s, 0, id[1]), STORE_OK);
+		EXPECT(ops->del(fx.s, 0, o.process, id[0]), STORE_NOT_FOUND);
+		EXPECT(ops->del(fx.s, 0, t.process, id[0]), STORE_OK);
+		EXPECT(ops->del(fx.s, 0, 0, id[1]), STORE_OK);
 		keep();
-		EXPECT(ops->del(fx.s, t.process, id[0]), STORE_NOT_FOUND);
-		EXPECT(ops->get(fx.s, 0, id[0], &c), STORE_NOT_FOUND);
+		EXPECT(ops->del(fx.s, 0, t.process, id[0]), STORE_NOT_FOUND);
+		EXPECT(ops->get(fx.s, 0, 0, id[0], &c), STORE_NOT_FOUND);
 		memset(&w, 0, sizeof(w));
-		EXPECT(ops->list(fx.s, t.process, NULL, see_child, &w, &total), STORE_OK);
+		EXPECT(ops->list(fx.s, 0, t.process, NULL, see_child, &w, &total), STORE_OK);
 		CHECK(total == 2 && w.n == 2 && w.id[1] == id[2]);
 	}
 	fx_close();
@@ -863,7 +867,7 @@ static void lead_in_use_campaign_cascades(void)
 	EXPECT(SC(campaign_delete, t.process, t.campaign), STORE_OK);
 	keep();
 	EXPECT(SC(campaign_lead_find, t.campaign, t.lead, &cl), STORE_NOT_FOUND);
-	EXPECT(SC(mapping_list, 0, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, 0, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 0 && w.n == 0);
 	/* the user itself stays, and may be enrolled elsewhere */
 	EXPECT(SC(campaign_user_add, make_campaign(t.process, "again"), u, &cu), STORE_OK);
@@ -1175,29 +1179,29 @@ static void mapping_list(void)
 	cl[2] = attach(t.campaign, l3, 3);
 	fx.cc = t.cc;
 	keep();
-	EXPECT(SC(mapping_list, 0, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, 0, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 4 && ids_are(&w, IDS(cl[0], ocl, cl[1], cl[2])));
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, t.cc, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, t.cc, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 3 && ids_are(&w, IDS(cl[0], cl[1], cl[2])));
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, t.cc, 0, &pg, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, t.cc, 0, &pg, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 3 && ids_are(&w, IDS(cl[1], cl[2])));
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, o.cc, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, o.cc, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 1 && ids_are(&w, IDS(ocl)));
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, 0, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, 0, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 1 && ids_are(&w, IDS(ocl)) && w.parent[0] == o.campaign);
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, t.cc, t.campaign, &pg, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, t.cc, t.campaign, &pg, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 3 && ids_are(&w, IDS(cl[1], cl[2])));
 	/* another contact center's campaign is out of scope: nothing */
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, t.cc, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, t.cc, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 0 && w.n == 0);
 	memset(&w, 0, sizeof(w));
-	EXPECT(SC(mapping_list, o.cc + 100, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	EXPECT(ST(mapping_list, o.cc + 100, 0, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 0 && w.n == 0);
 	fx_close();
 }
@@ -1301,7 +1305,8 @@ static void check_gone(int64_t campaign, int64_t lead, int64_t cl, const char *g
 	int64_t total = -1;
 	int failed = unit_failed_checks;
 
-	EXPECT(SC(history_list, campaign, lead, NULL, see_history, &got, &total), STORE_OK);
+	/* as the system administrator: a deleted campaign is in no contact center */
+	EXPECT(S0(history_list, campaign, lead, NULL, see_history, &got, &total), STORE_OK);
 	CHECK(total == 1 && got.n == 1);
 	if (got.n == 1) {
 		CHECK(got.e[0].campaign_lead_id == cl);
@@ -1486,6 +1491,95 @@ static void user_delete_cascades(void)
 
 /* ---- the suite, once per backend ---- */
 
+/*
+ * Defence in depth: every function that takes the caller's contact center
+ * treats another tenant's rows as missing, by its own statements, whatever
+ * the caller checked before: NOT_FOUND or no rows, and nothing changed.
+ */
+static void tenant_scope(void)
+{
+	struct tree t, o;
+	struct proc_child c;
+	struct campaign_user cu;
+	struct campaign_lead cl;
+	struct seen w = { 0 };
+	struct hist h = { 0 };
+	struct history_entry he;
+	const char *ids[] = { "carol" };
+	int64_t carol, ocu, ocl, lead2, res[1], total, changed[1];
+	size_t nchanged = 0;
+
+	if (!fx_open())
+		return;
+	t = make_tree("t");
+	o = make_tree("o");
+	carol = make_user(o.cc, "carol", "Agent");
+	ocu = enrol(o.campaign, carol);
+	ocl = attach(o.campaign, o.lead, 1);
+	lead2 = make_lead(o.process, "lead2");
+	CHECK(map(ocl, true, 1, &ocu) == 1);
+	keep();
+	memset(&he, 0, sizeof(he));
+	he.campaign_id = o.campaign;
+	he.lead_id = o.lead;
+	he.campaign_lead_id = ocl;
+	he.assigned = "[]";
+	he.unassigned = "[]";
+
+	fx.cc = t.cc; /* the other tenant asks for o's rows */
+	EXPECT(SC(lead_get, o.process, o.lead, &c), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_get, o.process, o.campaign, &c), STORE_NOT_FOUND);
+	EXPECT(SC(lead_create, o.process, "x", &c), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_create, o.process, "x", &c), STORE_NOT_FOUND);
+	total = -1;
+	EXPECT(SC(lead_list, o.process, NULL, see_child, &w, &total), STORE_OK);
+	CHECK(total == 0 && w.n == 0);
+	EXPECT(SC(campaign_list, o.process, NULL, see_child, &w, &total), STORE_OK);
+	CHECK(total == 0 && w.n == 0);
+	EXPECT(SC(campaign_user_list, o.campaign, NULL, see_campaign_user, &w, &total), STORE_OK);
+	CHECK(total == 0 && w.n == 0);
+	EXPECT(SC(campaign_lead_list, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	CHECK(total == 0 && w.n == 0);
+	EXPECT(SC(mapping_get, o.campaign, ocl, see_mapping_user, &w), STORE_OK);
+	CHECK(w.n == 0);
+	EXPECT(SC(history_list, o.campaign, o.lead, NULL, see_history, &h, &total), STORE_OK);
+	CHECK(total == 0 && h.n == 0);
+	EXPECT(SC(campaign_users_resolve, o.campaign, ids, 1, res), STORE_OK);
+	CHECK(res[0] == 0);
+	EXPECT(SC(campaign_lead_find, o.campaign, o.lead, &cl), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_lead_lock, ocl), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_user_add, o.campaign, carol, &cu), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_lead_add, o.campaign, lead2, 1, true, &cl), STORE_NOT_FOUND);
+	EXPECT(SC(history_add, &he), STORE_NOT_FOUND);
+	CHECK(SC(mapping_set, ocl, &ocu, 1, false, changed, &nchanged) != STORE_OK ||
+	      nchanged == 0);
+	EXPECT(SC(campaign_user_delete, o.campaign, "carol"), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_lead_delete, o.campaign, o.lead), STORE_NOT_FOUND);
+	EXPECT(SC(lead_delete, o.process, lead2), STORE_NOT_FOUND);
+	EXPECT(SC(campaign_delete, o.process, o.campaign), STORE_NOT_FOUND);
+	keep();
+
+	fx.cc = o.cc; /* and the owner finds everything as it was */
+	EXPECT(SC(lead_get, o.process, lead2, &c), STORE_OK);
+	EXPECT(SC(campaign_get, o.process, o.campaign, &c), STORE_OK);
+	EXPECT(SC(lead_list, o.process, NULL, see_child, &w, &total), STORE_OK);
+	CHECK(total == 2);
+	EXPECT(SC(campaign_list, o.process, NULL, see_child, &w, &total), STORE_OK);
+	CHECK(total == 1);
+	EXPECT(SC(campaign_user_list, o.campaign, NULL, see_campaign_user, &w, &total), STORE_OK);
+	CHECK(total == 1);
+	EXPECT(SC(campaign_lead_list, o.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
+	CHECK(total == 1);
+	memset(&w, 0, sizeof(w));
+	EXPECT(SC(mapping_get, o.campaign, ocl, see_mapping_user, &w), STORE_OK);
+	CHECK(w.n == 1 && w.flag[0]); /* carol, still mapped */
+	EXPECT(SC(history_list, o.campaign, o.lead, NULL, see_history, &h, &total), STORE_OK);
+	CHECK(total == 0);
+	EXPECT(SC(campaign_lead_find, o.campaign, o.lead, &cl), STORE_OK);
+	CHECK(cl.id == ocl);
+	fx_close();
+}
+
 static const struct unit_test tests[] = {
 	{ "open_and_migrate", open_and_migrate },
 	{ "transactions", transactions },
@@ -1508,6 +1602,7 @@ static const struct unit_test tests[] = {
 	{ "history", history },
 	{ "history_of_deletes", history_of_deletes },
 	{ "tokens", tokens },
+	{ "tenant_scope", tenant_scope },
 };
 
 static void run_on(const struct backend *b)

@@ -17,8 +17,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define PAGE 1000 /* the API's largest page */
-
 int cli_usage(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
@@ -363,15 +361,15 @@ int cli_get_list(struct cli *cli, struct client *c, const char *path, const char
 {
 	struct strbuf url = STRBUF_INIT;
 	json_t *all = NULL;
-	long long lim = PAGE, off = 0;
+	long long lim = CMS_PAGE_MAX, off = 0;
 	char sep = strchr(path, '?') ? '&' : '?';
 	size_t pages = 0, n;
 	int rc = EXIT_OK;
 
 	*rows = NULL;
 	*single = true;
-	if (limit && parse_count(limit, 1, PAGE, &lim))
-		return cli_usage(cli, "--limit must be from 1 to %d, not '%s'", PAGE, limit);
+	if (limit && parse_count(limit, 1, CMS_PAGE_MAX, &lim))
+		return cli_usage(cli, "--limit must be from 1 to %d, not '%s'", CMS_PAGE_MAX, limit);
 	if (offset && parse_count(offset, 0, INT64_MAX / 2, &off))
 		return cli_usage(cli, "--offset must be 0 or more, not '%s'", offset);
 	all = json_array();

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cms_limits.h"
 #include "cmsurl.h"
 #include "http_client.h"
 #include "opts.h"

@@ -40,9 +40,8 @@
 
 #define MAPPING "/voice/campaignLeadUserMapping"
 #define HEADER "campaignId,leadId,userId,action"
-#define USERID_MAX 128         /* bytes, as API.md §3 */
-#define PUT_MAX_IDS 5000       /* user ids in one PUT (the API allows 10,000 per array) */
-#define PUT_MAX_BYTES 262144   /* body bytes of one PUT (the server's default limit: 1 MiB) */
+#define PUT_MAX_IDS (CMS_IDS_MAX / 2)      /* user ids in one PUT: well inside an array's limit */
+#define PUT_MAX_BYTES (CMS_BODY_LIMIT / 4) /* body bytes of one PUT: well inside the server's */
 #define PROGRESS_ROWS 1000     /* progress on stderr every so many rows, on longer files */
 #define SILENT_GROUPS_MAX 3    /* groups in a row without any answer: stop sending */
 #define RETRIES 3              /* more tries of a PUT refused for now (429, 502-504) */
@@ -153,8 +152,8 @@ static void add_row(struct import *im, long lineno, const char *text, size_t len
 		fail_row(r, "leadId '%.40s' is not a positive integer", f[1]);
 	else if (!f[2][0])
 		fail_row(r, "userId is empty");
-	else if (strlen(f[2]) > USERID_MAX)
-		fail_row(r, "userId '%.40s...' is longer than %d bytes", f[2], USERID_MAX);
+	else if (strlen(f[2]) > CMS_USERID_MAX)
+		fail_row(r, "userId '%.40s...' is longer than %d bytes", f[2], CMS_USERID_MAX);
 	else if (!(probe = json_string(f[2])))
 		fail_row(r, "userId is not valid UTF-8");
 	else {
@@ -391,7 +390,7 @@ static bool campaign_gone(const struct import *im, int64_t campaign)
 static bool on_missing(struct import *im, struct group *g, const struct response *r,
 		       struct guser **u, size_t n, size_t *matched)
 {
-	char reason[USERID_MAX + 96];
+	char reason[CMS_USERID_MAX + 96];
 	json_t *d;
 	size_t i;
 

@@ -33,7 +33,8 @@ static const struct optspec set_options[] = {
 static const struct optspec get_options[] = {
 	{ "campaign", OPT_VALUE, "ID", "the campaign (without: every lead you can see)" },
 	{ "lead", OPT_VALUE, "ID", "one lead of the campaign" },
-	{ "limit", OPT_VALUE, "N", "one page of N leads (1-1000); default: all pages" },
+	{ "limit", OPT_VALUE, "N",
+	  "one page of N leads (1-" NUMSTR(CMS_PAGE_MAX) "); default: all pages" },
 	{ "offset", OPT_VALUE, "N", "skip the first N leads" },
 	{ NULL, OPT_FLAG, NULL, NULL },
 };

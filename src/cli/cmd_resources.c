@@ -66,7 +66,8 @@ static const struct resource resources[] = {
 		      { "name", "name", FT_STR, true, "the user's name" },
 		      { "role", "role", FT_STR, true, "Administrator, Supervisor or Agent" },
 		      { "user-password", "password", FT_STR, false,
-			"8 or more bytes; without one the user cannot log in" } } },
+			NUMSTR(CMS_PASSWORD_MIN) " or more bytes; without one the user cannot "
+			"log in" } } },
 	{ .name = "process", .what = "processes of a contact center",
 	  .path = "/cc/{cc}/process",
 	  .item_opt = "process", .item_key = "processId", .item_type = FT_ID,
@@ -98,7 +99,7 @@ static const struct resource resources[] = {
 	  .item_help = "the attached lead", .show_by_list = true,
 	  .columns = { "campaignLeadId", "campaignId", "leadId", "priority", "enabled" },
 	  .create = { { "lead", "leadId", FT_ID, true, "the lead to attach (of the same process)" },
-		      { "priority", "priority", FT_INT, false, "1 to 1000 (default 1)" },
+		      { "priority", "priority", FT_INT, false, "1 to " NUMSTR(CMS_PRIORITY_MAX) " (default 1)" },
 		      { "enabled", "enabled", FT_BOOL, false, "true or false (default true)" } } },
 };
 
@@ -213,8 +214,8 @@ static void allow_options(struct opts *o, const struct resource *res, enum actio
 		opts_allow_one(o, res->item_opt, OPT_VALUE, arg_of(res->item_type),
 			       res->item_help);
 	if (a == LIST) {
-		opts_allow_one(o, "limit", OPT_VALUE, "N", "one page of N items (1-1000); "
-			       "default: all pages");
+		opts_allow_one(o, "limit", OPT_VALUE, "N",
+			       "one page of N items (1-" NUMSTR(CMS_PAGE_MAX) "); default: all pages");
 		opts_allow_one(o, "offset", OPT_VALUE, "N", "skip the first N items");
 	}
 	if (a == CREATE)

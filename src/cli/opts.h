@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* A number as text in a string literal: "1 to " NUMSTR(CMS_PRIORITY_MAX). */
+#define NUMSTR(x) NUMSTR_(x)
+#define NUMSTR_(x) #x
+
 enum opt_kind {
 	OPT_FLAG,  /* no value */
 	OPT_VALUE, /* one value; given twice is a usage error */

@@ -146,9 +146,9 @@ static void add_row(struct import *im, long lineno, const char *text, size_t len
 	}
 	if (used_fields(f, n) != 4)
 		fail_row(r, "expected 4 fields (" HEADER "), found %d", used_fields(f, n));
-	else if (cli_parse_id(f[0], &r->campaign))
+	else if (opts_parse_id(f[0], &r->campaign))
 		fail_row(r, "campaignId '%.40s' is not a positive integer", f[0]);
-	else if (cli_parse_id(f[1], &r->lead))
+	else if (opts_parse_id(f[1], &r->lead))
 		fail_row(r, "leadId '%.40s' is not a positive integer", f[1]);
 	else if (!f[2][0])
 		fail_row(r, "userId is empty");
@@ -623,7 +623,7 @@ static int report(struct import *im)
 	return EXIT_API;
 }
 
-int mapping_import(struct cli *cli, struct opts *o)
+int mapping_import(struct cli *cli, const struct call *call)
 {
 	struct import im;
 	size_t i;
@@ -631,11 +631,11 @@ int mapping_import(struct cli *cli, struct opts *o)
 
 	memset(&im, 0, sizeof(im));
 	im.cli = cli;
-	if (o->npos != 1) {
-		rc = cli_usage(cli, o->npos ? "import takes one file" : "which file? (FILE.csv)");
+	if (call->nargs != 1) {
+		rc = cli_usage(cli, call->nargs ? "import takes one file" : "which file? (FILE.csv)");
 		goto out;
 	}
-	rc = read_file(&im, o->pos[0]);
+	rc = read_file(&im, call->args[0]);
 	if (!rc)
 		rc = cli_connect(cli, AUTH_REQUIRED, &im.c);
 	if (rc)

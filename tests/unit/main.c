@@ -36,6 +36,8 @@ void suite_errors(void);
 void suite_config(void);
 void suite_cmsurl(void);
 void suite_csv(void);
+void suite_cli_opts(void);
+void suite_cli_command(void);
 
 int main(void)
 {
@@ -49,6 +51,8 @@ int main(void)
 	suite_config();
 	suite_cmsurl();
 	suite_csv();
+	suite_cli_opts();
+	suite_cli_command();
 	auth_release();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

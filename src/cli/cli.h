@@ -49,7 +49,8 @@ struct command {
 	const char *synopsis; /* after "cmsctl WORDS" in help; NULL: made from the options */
 	const char *operands; /* NULL: no positional arguments; else them in the synopsis */
 
-	/* a command: its options fill a struct of opts_size bytes, zeroed */
+	/* a command: its options fill a struct of opts_size bytes, zeroed (a
+	 * command with option rows must have one) */
 	int (*run)(struct cli *cli, const struct call *call);
 	const struct option *options;  /* ended by OPT_END */
 	/* options that depend on the group's data (a resource's ids), before options */
@@ -67,7 +68,7 @@ struct call {
 	const struct command *cmd;   /* the row run */
 	const struct command *group; /* the group it was found in */
 	const void *data;            /* cmd's data, else its group's */
-	void *opts;                  /* the options, bound to cmd's struct */
+	void *opts;                  /* the options, bound to cmd's struct (NULL: none) */
 	const char *const *args;     /* positional arguments (when cmd has operands) */
 	size_t nargs;
 };

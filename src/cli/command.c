@@ -107,7 +107,7 @@ static int run(struct cli *cli, const struct command *group, const struct comman
 		rc = EXIT_OK;
 		goto out;
 	}
-	call.opts = xcalloc(1, cmd->opts_size ? cmd->opts_size : 1);
+	call.opts = cmd->opts_size ? xcalloc(1, cmd->opts_size) : NULL;
 	if (opts_parse(&o, argc - 1, argv + 1, false, err, sizeof(err))) {
 		rc = cli_usage(cli, "%s", err);
 		goto out;

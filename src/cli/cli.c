@@ -1,14 +1,12 @@
 /*
  * cli.c - the context every command shares: which CMS (URL rules of
  * cmsurl.c applied to the options, the environment and the configuration
- * file, in that order), which credentials, usage errors, ids, and paginated
- * lists.  Also `cmsctl url`, which shows the URL decision.
+ * file, in that order), which credentials, and paginated lists.  Also
+ * `cmsctl url`, which shows the URL decision.
  */
 #include "cli.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,57 +14,6 @@
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
-
-#define PAGE 1000 /* the API's largest page */
-
-int cli_usage(const struct cli *cli, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cmsctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'cmsctl %s%s--help'.\n", cli->command, cli->command[0] ? " " : "");
-	return EXIT_USAGE;
-}
-
-int cli_parse(struct cli *cli, struct opts *o, int argc, char **argv)
-{
-	char err[256];
-
-	if (opts_parse(o, argc, argv, false, err, sizeof(err)))
-		return cli_usage(cli, "%s", err);
-	return EXIT_OK;
-}
-
-int cli_parse_id(const char *s, int64_t *out)
-{
-	size_t n = strlen(s);
-	long long v;
-
-	if (!n || n > 19 || strspn(s, "0123456789") != n)
-		return -1;
-	errno = 0;
-	v = strtoll(s, NULL, 10);
-	if (errno || v <= 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int cli_id_option(struct cli *cli, const struct opts *o, const char *name, bool required,
-		  int64_t *out)
-{
-	const char *v = opts_get(o, name);
-
-	*out = 0;
-	if (!v)
-		return required ? cli_usage(cli, "--%s ID is required", name) : EXIT_OK;
-	if (cli_parse_id(v, out))
-		return cli_usage(cli, "--%s must be a positive integer, not '%s'", name, v);
-	return EXIT_OK;
-}
 
 /* ---- which CMS ---- */
 
@@ -107,43 +54,40 @@ int cli_base_url(struct cli *cli, char **out)
 	return EXIT_OK;
 }
 
-int cmd_url(struct cli *cli, int argc, char **argv)
+/* `cmsctl url [URL]`: the base URL derived from URL, or the one of this run. */
+static int url(struct cli *cli, const struct call *call)
 {
-	struct opts o = OPTS_INIT;
-	char *url = NULL, err[CMSURL_ERR];
-	int rc;
+	char *base = NULL, *shown, err[CMSURL_ERR];
+	int rc = EXIT_OK;
 
-	if (cli->help) {
-		printf("usage: cmsctl url [URL]\n\n"
-		       "Print the CMS base URL derived from URL (API.md section 7): the first\n"
-		       "host label becomes 'cms', the environment label goes through the\n"
-		       "renaming table, the scheme becomes https; a local or numeric host is\n"
-		       "kept.  Without URL: the base URL this run would use (--url, --cms-url,\n"
-		       "CMS_URL or the configuration file).\n");
-		return EXIT_OK;
-	}
-	rc = cli_parse(cli, &o, argc - 1, argv + 1);
-	if (rc)
-		goto out;
-	if (o.npos > 1) {
+	if (call->nargs > 1) {
 		rc = cli_usage(cli, "url takes one URL");
-	} else if (o.npos == 1) {
-		if (cmsurl_derive(&cli->cfg, o.pos[0], &url, err, sizeof(err))) {
-			char *shown = cmsurl_redact(o.pos[0]);
-
+	} else if (call->nargs == 1) {
+		if (cmsurl_derive(&cli->cfg, call->args[0], &base, err, sizeof(err))) {
+			shown = cmsurl_redact(call->args[0]);
 			rc = cli_usage(cli, "invalid URL '%s': %s", shown, err);
 			free(shown);
 		}
 	} else {
-		rc = cli_base_url(cli, &url);
+		rc = cli_base_url(cli, &base);
 	}
 	if (!rc)
-		printf("%s\n", url);
-out:
-	free(url);
-	opts_release(&o);
+		printf("%s\n", base);
+	free(base);
 	return rc;
 }
+
+const struct command cmd_url = {
+	.name = "url",
+	.summary = "print the CMS base URL derived from a URL",
+	.operands = "[URL]",
+	.about = "Print the CMS base URL derived from URL (API.md section 7): the first\n"
+		 "host label becomes 'cms', the environment label goes through the\n"
+		 "renaming table, the scheme becomes https; a local or numeric host is\n"
+		 "kept.  Without URL: the base URL this run would use (--url, --cms-url,\n"
+		 "CMS_URL or the configuration file).",
+	.run = url,
+};
 
 /* ---- which credentials ---- */
 
@@ -277,7 +221,7 @@ int cli_connect(struct cli *cli, enum auth_need need, struct client **out)
 	cc.auth = auth.buf;
 	cc.insecure = cli->insecure;
 	cc.print_curl = cli->print_curl;
-	cc.timeout = cli->timeout;
+	cc.timeout = (long)cli->timeout.v;
 	cli->http = client_new(&cc);
 	if (!cli->http) {
 		fprintf(stderr, "cmsctl: libcurl cannot start\n");
@@ -348,36 +292,23 @@ void cli_session_end(struct cli *cli, struct client *c)
 
 /* ---- lists ---- */
 
-static int parse_count(const char *s, long long min, long long max, long long *out)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 18 || strspn(s, "0123456789") != n)
-		return -1;
-	*out = strtoll(s, NULL, 10);
-	return *out < min || *out > max ? -1 : 0;
-}
-
-int cli_get_list(struct cli *cli, struct client *c, const char *path, const char *limit,
-		 const char *offset, json_t **rows, bool *single, struct response *last)
+int cli_get_list(struct client *c, const char *path, const struct page *page, json_t **rows,
+		 bool *single, struct response *last)
 {
 	struct strbuf url = STRBUF_INIT;
 	json_t *all = NULL;
-	long long lim = PAGE, off = 0;
+	int64_t lim = page->limit.given ? page->limit.v : CMS_PAGE_MAX, off = page->offset.v;
 	char sep = strchr(path, '?') ? '&' : '?';
 	size_t pages = 0, n;
 	int rc = EXIT_OK;
 
 	*rows = NULL;
 	*single = true;
-	if (limit && parse_count(limit, 1, PAGE, &lim))
-		return cli_usage(cli, "--limit must be from 1 to %d, not '%s'", PAGE, limit);
-	if (offset && parse_count(offset, 0, INT64_MAX / 2, &off))
-		return cli_usage(cli, "--offset must be 0 or more, not '%s'", offset);
 	all = json_array();
 	for (;;) {
 		strbuf_reset(&url);
-		strbuf_addf(&url, "%s%climit=%lld&offset=%lld", path, sep, lim, off);
+		strbuf_addf(&url, "%s%climit=%lld&offset=%lld", path, sep, (long long)lim,
+			    (long long)off);
 		rc = client_request(c, "GET", url.buf, NULL, last);
 		if (rc || last->printed)
 			goto out;
@@ -389,10 +320,10 @@ int cli_get_list(struct cli *cli, struct client *c, const char *path, const char
 		pages++;
 		n = json_array_size(last->json);
 		json_array_extend(all, last->json);
-		if (limit || n < (size_t)lim || !n ||
-		    (last->total >= 0 && off + (long long)n >= last->total))
+		if (page->limit.given || n < (size_t)lim || !n ||
+		    (last->total >= 0 && off + (int64_t)n >= last->total))
 			break;
-		off += (long long)n;
+		off += (int64_t)n;
 	}
 	*single = pages == 1;
 	*rows = all;
@@ -403,7 +334,7 @@ out:
 	return rc;
 }
 
-int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct opts *o,
+int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct page *page,
 		  cli_print_fn print, const void *arg)
 {
 	struct response r = RESPONSE_INIT;
@@ -411,8 +342,7 @@ int cli_show_list(struct cli *cli, struct client *c, const char *path, const str
 	bool single;
 	int rc;
 
-	rc = cli_get_list(cli, c, path, opts_get(o, "limit"), opts_get(o, "offset"), &rows,
-			  &single, &r);
+	rc = cli_get_list(c, path, page, &rows, &single, &r);
 	if (rc)
 		response_report(&r, cli->json);
 	else if (rows && cli->json && single)

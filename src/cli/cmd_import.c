@@ -40,9 +40,8 @@
 
 #define MAPPING "/voice/campaignLeadUserMapping"
 #define HEADER "campaignId,leadId,userId,action"
-#define USERID_MAX 128         /* bytes, as API.md §3 */
-#define PUT_MAX_IDS 5000       /* user ids in one PUT (the API allows 10,000 per array) */
-#define PUT_MAX_BYTES 262144   /* body bytes of one PUT (the server's default limit: 1 MiB) */
+#define PUT_MAX_IDS (CMS_IDS_MAX / 2)      /* user ids in one PUT: well inside an array's limit */
+#define PUT_MAX_BYTES (CMS_BODY_LIMIT / 4) /* body bytes of one PUT: well inside the server's */
 #define PROGRESS_ROWS 1000     /* progress on stderr every so many rows, on longer files */
 #define SILENT_GROUPS_MAX 3    /* groups in a row without any answer: stop sending */
 #define RETRIES 3              /* more tries of a PUT refused for now (429, 502-504) */
@@ -147,14 +146,14 @@ static void add_row(struct import *im, long lineno, const char *text, size_t len
 	}
 	if (used_fields(f, n) != 4)
 		fail_row(r, "expected 4 fields (" HEADER "), found %d", used_fields(f, n));
-	else if (cli_parse_id(f[0], &r->campaign))
+	else if (opts_parse_id(f[0], &r->campaign))
 		fail_row(r, "campaignId '%.40s' is not a positive integer", f[0]);
-	else if (cli_parse_id(f[1], &r->lead))
+	else if (opts_parse_id(f[1], &r->lead))
 		fail_row(r, "leadId '%.40s' is not a positive integer", f[1]);
 	else if (!f[2][0])
 		fail_row(r, "userId is empty");
-	else if (strlen(f[2]) > USERID_MAX)
-		fail_row(r, "userId '%.40s...' is longer than %d bytes", f[2], USERID_MAX);
+	else if (strlen(f[2]) > CMS_USERID_MAX)
+		fail_row(r, "userId '%.40s...' is longer than %d bytes", f[2], CMS_USERID_MAX);
 	else if (!(probe = json_string(f[2])))
 		fail_row(r, "userId is not valid UTF-8");
 	else {
@@ -391,7 +390,7 @@ static bool campaign_gone(const struct import *im, int64_t campaign)
 static bool on_missing(struct import *im, struct group *g, const struct response *r,
 		       struct guser **u, size_t n, size_t *matched)
 {
-	char reason[USERID_MAX + 96];
+	char reason[CMS_USERID_MAX + 96];
 	json_t *d;
 	size_t i;
 
@@ -624,7 +623,7 @@ static int report(struct import *im)
 	return EXIT_API;
 }
 
-int mapping_import(struct cli *cli, struct opts *o)
+int mapping_import(struct cli *cli, const struct call *call)
 {
 	struct import im;
 	size_t i;
@@ -632,11 +631,11 @@ int mapping_import(struct cli *cli, struct opts *o)
 
 	memset(&im, 0, sizeof(im));
 	im.cli = cli;
-	if (o->npos != 1) {
-		rc = cli_usage(cli, o->npos ? "import takes one file" : "which file? (FILE.csv)");
+	if (call->nargs != 1) {
+		rc = cli_usage(cli, call->nargs ? "import takes one file" : "which file? (FILE.csv)");
 		goto out;
 	}
-	rc = read_file(&im, o->pos[0]);
+	rc = read_file(&im, call->args[0]);
 	if (!rc)
 		rc = cli_connect(cli, AUTH_REQUIRED, &im.c);
 	if (rc)

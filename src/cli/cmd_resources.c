@@ -3,8 +3,10 @@
  * set-up resources of API.md §4, all through one generic code path driven
  * by the table below: where a resource lives (a path template whose {x}
  * parts are the id options it needs), which option names one item, what
- * create sends, and which columns a list shows.  Adding a resource is adding
- * a row.
+ * create sends, and which columns a list shows.  Every resource is a group
+ * of the same four command rows (create, list, show, delete), whose options
+ * are made from its resource and bound to struct res_opts.  Adding a resource
+ * is adding a resource and a command row, and a pointer to it in main.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,298 +18,186 @@
 #include "xalloc.h"
 #include "banned.h"
 
-enum ftype {
-	FT_STR,  /* a JSON string */
-	FT_ID,   /* a positive integer id */
-	FT_INT,  /* any integer (the server checks the range) */
-	FT_BOOL, /* true/false, yes/no, 1/0 */
-	FT_LIST, /* comma-separated strings, as a JSON array */
+/* Every option of every resource action, bound: an option name always
+ * fills the same field, whichever resource and action it is given to. */
+struct res_opts {
+	int64_t cc, process, campaign; /* ids of the path, or of the item (cc show) */
+	int64_t lead;                  /* an item, or the lead to attach */
+	const char *user_id;           /* an item, or the login of user create */
+	const char *name, *role, *user_password;
+	struct opt_list user_ids;
+	struct opt_int priority;
+	struct opt_bool enabled;
+	struct page page;
 };
 
+#define R(kind, field) BIND_##kind(struct res_opts, field)
+
+/* The option naming one item (show, delete), never empty. */
+#define ITEM(opt, kind, field, arg_, help_)                                                  \
+	{ opt, R(kind, field), .arg = arg_, .required = true, .nonempty = true, .help = help_ }
+
 struct field {
-	const char *opt;  /* the option of create */
-	const char *key;  /* the JSON key it fills */
-	enum ftype type;
-	bool required;
-	const char *help;
+	struct option opt; /* the option of create */
+	const char *key;   /* the JSON key it fills */
 };
 
 #define MAX_FIELDS 5
 #define MAX_COLS 6
 
 struct resource {
-	const char *name;     /* the command word */
-	const char *what;     /* one line of help */
 	const char *path;     /* collection path below /cms/configuration */
-	const char *item_opt; /* the option naming one item */
+	struct option item;   /* the option naming one item */
 	const char *item_key; /* the JSON key of that id in an object */
-	enum ftype item_type; /* FT_ID or FT_STR */
-	const char *item_help; /* help line of item_opt */
 	bool show_by_list;    /* no GET of one item: show looks it up in the list */
 	const char *columns[MAX_COLS + 1];
 	struct field create[MAX_FIELDS + 1];
 };
 
-#define CAMP "/cc/{cc}/process/{process}/campaign/{campaign}"
-
-static const struct resource resources[] = {
-	{ .name = "cc", .what = "contact centers (creating one needs the system administrator)",
-	  .path = "/cc",
-	  .item_opt = "cc", .item_key = "contactCenterId", .item_type = FT_ID,
-	  .item_help = "the contact center",
-	  .columns = { "contactCenterId", "name" },
-	  .create = { { "name", "name", FT_STR, true, "the contact center's name" } } },
-	{ .name = "user", .what = "users of a contact center",
-	  .path = "/cc/{cc}/user",
-	  .item_opt = "user-id", .item_key = "userId", .item_type = FT_STR,
-	  .item_help = "the user's login",
-	  .columns = { "userId", "name", "role", "contactCenterId" },
-	  .create = { { "user-id", "userId", FT_STR, true, "the login (A-Z a-z 0-9 . _ - @ +)" },
-		      { "name", "name", FT_STR, true, "the user's name" },
-		      { "role", "role", FT_STR, true, "Administrator, Supervisor or Agent" },
-		      { "user-password", "password", FT_STR, false,
-			"8 or more bytes; without one the user cannot log in" } } },
-	{ .name = "process", .what = "processes of a contact center",
-	  .path = "/cc/{cc}/process",
-	  .item_opt = "process", .item_key = "processId", .item_type = FT_ID,
-	  .item_help = "the process",
-	  .columns = { "processId", "processName", "contactCenterId" },
-	  .create = { { "name", "processName", FT_STR, true, "the process's name" } } },
-	{ .name = "lead", .what = "leads (lead lists) of a process",
-	  .path = "/cc/{cc}/process/{process}/lead",
-	  .item_opt = "lead", .item_key = "leadId", .item_type = FT_ID,
-	  .item_help = "the lead",
-	  .columns = { "leadId", "leadName", "processId" },
-	  .create = { { "name", "leadName", FT_STR, true, "the lead list's name" } } },
-	{ .name = "campaign", .what = "voice campaigns of a process",
-	  .path = "/cc/{cc}/process/{process}/campaign",
-	  .item_opt = "campaign", .item_key = "campaignId", .item_type = FT_ID,
-	  .item_help = "the campaign",
-	  .columns = { "campaignId", "campaignName", "campaignType", "processId" },
-	  .create = { { "name", "campaignName", FT_STR, true, "the campaign's name" } } },
-	{ .name = "campaign-user", .what = "users enrolled in a campaign",
-	  .path = CAMP "/campaign-user",
-	  .item_opt = "user-id", .item_key = "userId", .item_type = FT_STR,
-	  .item_help = "the enrolled user's login", .show_by_list = true,
-	  .columns = { "campaignUserId", "userId", "campaignId" },
-	  .create = { { "user-ids", "userIds", FT_LIST, true,
-			"users to enroll (a,b,c; may repeat)" } } },
-	{ .name = "campaign-lead", .what = "leads attached to a campaign",
-	  .path = CAMP "/campaign-lead",
-	  .item_opt = "lead", .item_key = "leadId", .item_type = FT_ID,
-	  .item_help = "the attached lead", .show_by_list = true,
-	  .columns = { "campaignLeadId", "campaignId", "leadId", "priority", "enabled" },
-	  .create = { { "lead", "leadId", FT_ID, true, "the lead to attach (of the same process)" },
-		      { "priority", "priority", FT_INT, false, "1 to 1000 (default 1)" },
-		      { "enabled", "enabled", FT_BOOL, false, "true or false (default true)" } } },
+/* The parent ids a path template may name, as options. */
+static const struct option parent_ids[] = {
+	{ "cc", R(ID, cc), .arg = "ID", .required = true, .help = "the contact center" },
+	{ "process", R(ID, process), .arg = "ID", .required = true, .help = "the process" },
+	{ "campaign", R(ID, campaign), .arg = "ID", .required = true, .help = "the campaign" },
+	OPT_END,
 };
 
-#define NRES (sizeof(resources) / sizeof(resources[0]))
+#define CAMP "/cc/{cc}/process/{process}/campaign/{campaign}"
 
-enum action { CREATE, LIST, SHOW, DELETE };
+static const struct resource res_cc = {
+	.path = "/cc",
+	.item = ITEM("cc", ID, cc, "ID", "the contact center"), .item_key = "contactCenterId",
+	.columns = { "contactCenterId", "name" },
+	.create = { { { "name", R(STR, name), .arg = "TEXT", .required = true,
+			.help = "the contact center's name" }, "name" } },
+};
 
-static const char *const action_names[] = { "create", "list", "show", "delete" };
+static const struct resource res_user = {
+	.path = "/cc/{cc}/user",
+	.item = ITEM("user-id", STR, user_id, "TEXT", "the user's login"), .item_key = "userId",
+	.columns = { "userId", "name", "role", "contactCenterId" },
+	.create = { { { "user-id", R(STR, user_id), .arg = "TEXT", .required = true,
+			.help = "the login (A-Z a-z 0-9 . _ - @ +)" }, "userId" },
+		    { { "name", R(STR, name), .arg = "TEXT", .required = true,
+			.help = "the user's name" }, "name" },
+		    { { "role", R(STR, role), .arg = "TEXT", .required = true,
+			.help = "Administrator, Supervisor or Agent" }, "role" },
+		    { { "user-password", R(STR, user_password), .arg = "TEXT",
+			.help = NUMSTR(CMS_PASSWORD_MIN) " or more bytes; without one the user "
+				"cannot log in" }, "password" } },
+};
 
-static const struct resource *find(const char *name)
-{
-	size_t i;
+static const struct resource res_process = {
+	.path = "/cc/{cc}/process",
+	.item = ITEM("process", ID, process, "ID", "the process"), .item_key = "processId",
+	.columns = { "processId", "processName", "contactCenterId" },
+	.create = { { { "name", R(STR, name), .arg = "TEXT", .required = true,
+			.help = "the process's name" }, "processName" } },
+};
 
-	for (i = 0; i < NRES; i++)
-		if (!strcmp(resources[i].name, name))
-			return &resources[i];
-	return NULL;
-}
+static const struct resource res_lead = {
+	.path = "/cc/{cc}/process/{process}/lead",
+	.item = ITEM("lead", ID, lead, "ID", "the lead"), .item_key = "leadId",
+	.columns = { "leadId", "leadName", "processId" },
+	.create = { { { "name", R(STR, name), .arg = "TEXT", .required = true,
+			.help = "the lead list's name" }, "leadName" } },
+};
 
-bool resource_known(const char *name)
-{
-	return find(name) != NULL;
-}
+static const struct resource res_campaign = {
+	.path = "/cc/{cc}/process/{process}/campaign",
+	.item = ITEM("campaign", ID, campaign, "ID", "the campaign"), .item_key = "campaignId",
+	.columns = { "campaignId", "campaignName", "campaignType", "processId" },
+	.create = { { { "name", R(STR, name), .arg = "TEXT", .required = true,
+			.help = "the campaign's name" }, "campaignName" } },
+};
 
-void resource_summary(FILE *f)
-{
-	size_t i;
+static const struct resource res_campaign_user = {
+	.path = CAMP "/campaign-user",
+	.item = ITEM("user-id", STR, user_id, "TEXT", "the enrolled user's login"),
+	.item_key = "userId", .show_by_list = true,
+	.columns = { "campaignUserId", "userId", "campaignId" },
+	.create = { { { "user-ids", R(LIST, user_ids), .arg = "USERS", .required = true,
+			.help = "users to enroll (a,b,c; may repeat)" }, "userIds" } },
+};
 
-	for (i = 0; i < NRES; i++) {
-		char left[64];
-
-		snprintf(left, sizeof(left), "%s", resources[i].name);
-		fprintf(f, "  %-24s create|list|show|delete: %s\n", left, resources[i].what);
-	}
-}
+static const struct resource res_campaign_lead = {
+	.path = CAMP "/campaign-lead",
+	.item = ITEM("lead", ID, lead, "ID", "the attached lead"), .item_key = "leadId",
+	.show_by_list = true,
+	.columns = { "campaignLeadId", "campaignId", "leadId", "priority", "enabled" },
+	.create = { { { "lead", R(ID, lead), .arg = "ID", .required = true,
+			.help = "the lead to attach (of the same process)" }, "leadId" },
+		    { { "priority", R(INT, priority), .arg = "N",
+			.help = "1 to " NUMSTR(CMS_PRIORITY_MAX) " (default 1)" }, "priority" },
+		    { { "enabled", R(BOOL, enabled), .arg = "BOOL",
+			.help = "true or false (default true)" }, "enabled" } },
+};
 
 /* ---- options ---- */
 
-static const char *arg_of(enum ftype t)
+/* The row of parent_ids named by the len bytes at name, or NULL. */
+static const struct option *parent_id(const char *name, size_t len)
 {
-	switch (t) {
-	case FT_ID:
-		return "ID";
-	case FT_INT:
-		return "N";
-	case FT_BOOL:
-		return "BOOL";
-	case FT_LIST:
-		return "USERS";
-	default:
-		return "TEXT";
-	}
+	const struct option *p;
+
+	for (p = parent_ids; p->name; p++)
+		if (strlen(p->name) == len && !strncmp(p->name, name, len))
+			return p;
+	return NULL;
 }
 
-/* Call fn for each {name} of the path template. */
-static void path_ids(const struct resource *res, void (*fn)(void *ctx, const char *name,
-							   size_t len),
-		     void *ctx)
+/* The parent ids of res->path, in its order: where the options of every
+ * action begin. */
+static void allow_parents(struct opts *o, const void *data)
 {
+	const struct resource *res = data;
 	const char *p = res->path;
 
 	while ((p = strchr(p, '{'))) {
 		const char *end = strchr(p, '}');
+		const struct option *id = parent_id(p + 1, (size_t)(end - p - 1));
 
-		fn(ctx, p + 1, (size_t)(end - p - 1));
+		if (id)
+			opts_allow(o, id);
 		p = end + 1;
 	}
 }
 
-/* The parent ids a path template may name, as options. */
-static const struct {
-	const char *name;
-	const char *help;
-} parent_ids[] = {
-	{ "cc", "the contact center" },
-	{ "process", "the process" },
-	{ "campaign", "the campaign" },
-};
-
-/* The entry of parent_ids named by the len bytes at name, or -1. */
-static int parent_id(const char *name, size_t len)
+static void allow_item(struct opts *o, const void *data)
 {
+	const struct resource *res = data;
+
+	allow_parents(o, data);
+	opts_allow(o, &res->item);
+}
+
+static void allow_create(struct opts *o, const void *data)
+{
+	const struct resource *res = data;
 	size_t i;
 
-	for (i = 0; i < sizeof(parent_ids) / sizeof(parent_ids[0]); i++)
-		if (strlen(parent_ids[i].name) == len && !strncmp(parent_ids[i].name, name, len))
-			return (int)i;
-	return -1;
-}
-
-static const char *id_name(const char *name, size_t len)
-{
-	int i = parent_id(name, len);
-
-	return i < 0 ? NULL : parent_ids[i].name;
-}
-
-static void allow_id(void *ctx, const char *name, size_t len)
-{
-	int i = parent_id(name, len);
-
-	if (i >= 0)
-		opts_allow_one(ctx, parent_ids[i].name, OPT_VALUE, "ID", parent_ids[i].help);
-}
-
-static void allow_options(struct opts *o, const struct resource *res, enum action a)
-{
-	size_t i;
-
-	path_ids(res, allow_id, o);
-	if (a == SHOW || a == DELETE)
-		opts_allow_one(o, res->item_opt, OPT_VALUE, arg_of(res->item_type),
-			       res->item_help);
-	if (a == LIST) {
-		opts_allow_one(o, "limit", OPT_VALUE, "N", "one page of N items (1-1000); "
-			       "default: all pages");
-		opts_allow_one(o, "offset", OPT_VALUE, "N", "skip the first N items");
-	}
-	if (a == CREATE)
-		for (i = 0; res->create[i].opt; i++)
-			opts_allow_one(o, res->create[i].opt,
-				       res->create[i].type == FT_LIST ? OPT_LIST : OPT_VALUE,
-				       arg_of(res->create[i].type), res->create[i].help);
-}
-
-static void usage_id(void *ctx, const char *name, size_t len)
-{
-	strbuf_addf(ctx, " --%.*s ID", (int)len, name);
-}
-
-static void usage_line(struct strbuf *sb, const struct resource *res, enum action a)
-{
-	size_t i;
-
-	strbuf_addf(sb, "cmsctl %s %s", res->name, action_names[a]);
-	path_ids(res, usage_id, sb);
-	if (a == SHOW || a == DELETE)
-		strbuf_addf(sb, " --%s %s", res->item_opt, arg_of(res->item_type));
-	if (a == LIST)
-		strbuf_addstr(sb, " [--limit N] [--offset N]");
-	if (a == CREATE)
-		for (i = 0; res->create[i].opt; i++)
-			strbuf_addf(sb, " %s--%s %s%s", res->create[i].required ? "" : "[",
-				    res->create[i].opt, arg_of(res->create[i].type),
-				    res->create[i].required ? "" : "]");
-}
-
-static void help(const struct resource *res, int a, FILE *f)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct opts o = OPTS_INIT;
-	int i;
-
-	for (i = 0; i <= DELETE; i++) {
-		if (a >= 0 && i != a)
-			continue;
-		strbuf_reset(&sb);
-		usage_line(&sb, res, (enum action)i);
-		fprintf(f, "%s%s\n", i == a || (a < 0 && !i) ? "usage: " : "       ", sb.buf);
-	}
-	fprintf(f, "\n%s: %s.\n", res->name, res->what);
-	if (a >= 0) {
-		allow_options(&o, res, (enum action)a);
-		fprintf(f, "\nOptions:\n");
-		opts_help(f, &o);
-		if (a == SHOW && res->show_by_list)
-			fprintf(f, "\n(The API has no GET of one item here: show looks it up in "
-				   "the list.)\n");
-	}
-	strbuf_release(&sb);
-	opts_release(&o);
+	allow_parents(o, data);
+	for (i = 0; res->create[i].opt.name; i++)
+		opts_allow(o, &res->create[i].opt);
 }
 
 /* ---- building the request ---- */
 
-struct build {
-	struct cli *cli;
-	const struct opts *o;
-	struct strbuf *path;
-	int rc;
-};
-
-static void build_id(void *ctx, const char *name, size_t len)
+/* The field of o that row fills. */
+static const void *field_of(const struct res_opts *o, const struct option *row)
 {
-	struct build *b = ctx;
-	const char *n = id_name(name, len);
-	int64_t id;
-
-	if (b->rc)
-		return;
-	if (!n) {
-		/* a template names an id option that id_name does not know */
-		b->rc = cli_usage(b->cli, "internal error: unknown id {%.*s}", (int)len, name);
-		return;
-	}
-	b->rc = cli_id_option(b->cli, b->o, n, true, &id);
-	if (!b->rc)
-		strbuf_addf(b->path, "/%lld", (long long)id);
+	return (const char *)o + row->at;
 }
 
 /* The collection path with its ids filled in from the options. */
-static int collection_path(struct cli *cli, const struct resource *res, const struct opts *o,
+static int collection_path(struct cli *cli, const struct resource *res, const struct res_opts *o,
 			   struct strbuf *path)
 {
-	struct build b = { cli, o, path, EXIT_OK };
 	const char *p = res->path;
 
-	while (*p && !b.rc) {
+	while (*p) {
 		const char *open = strchr(p, '{'), *end;
+		const struct option *id;
 
 		if (!open) {
 			strbuf_addstr(path, p);
@@ -316,101 +206,66 @@ static int collection_path(struct cli *cli, const struct resource *res, const st
 		/* the text up to "/{", then "/<id>" */
 		strbuf_add(path, p, (size_t)(open - p - 1));
 		end = strchr(open, '}');
-		build_id(&b, open + 1, (size_t)(end - open - 1));
+		id = parent_id(open + 1, (size_t)(end - open - 1));
+		if (!id)
+			/* a template names an id that parent_ids does not know */
+			return cli_usage(cli, "internal error: unknown id {%.*s}",
+					 (int)(end - open - 1), open + 1);
+		strbuf_addf(path, "/%lld", (long long)*(const int64_t *)field_of(o, id));
 		p = end + 1;
 	}
-	return b.rc;
+	return EXIT_OK;
 }
 
 #define ID_BUF 24 /* a 64-bit id in decimal, and its NUL */
 
-/*
- * The item's id option, checked: *id points into the options, or for a
- * numeric id to its plain decimal form in buf ("007" is 7), so that a show
- * that looks it up in a list finds it.
- */
-static int item_id(struct cli *cli, const struct resource *res, const struct opts *o,
-		   char buf[ID_BUF], const char **id)
+/* The item's id as text: a numeric id in its plain decimal form ("007" is
+ * 7, in buf), so that a show that looks it up in a list finds it. */
+static const char *item_id(const struct resource *res, const struct res_opts *o, char buf[ID_BUF])
 {
-	int64_t v;
+	const void *v = field_of(o, &res->item);
 
-	*id = opts_get(o, res->item_opt);
-	if (!*id || !**id)
-		return cli_usage(cli, "--%s %s is required", res->item_opt, arg_of(res->item_type));
-	if (res->item_type == FT_ID) {
-		if (cli_parse_id(*id, &v))
-			return cli_usage(cli, "--%s must be a positive integer, not '%s'",
-					 res->item_opt, *id);
-		snprintf(buf, ID_BUF, "%lld", (long long)v);
-		*id = buf;
-	}
-	return EXIT_OK;
+	if (res->item.kind != OPT_ID)
+		return *(const char *const *)v;
+	snprintf(buf, ID_BUF, "%lld", (long long)*(const int64_t *)v);
+	return buf;
 }
 
-static int parse_bool(const char *s, bool *out)
+/* One create field from the options into body, when given (a list always). */
+static void add_field(const struct field *f, const struct res_opts *o, json_t *body)
 {
-	static const char *const yes[] = { "true", "yes", "1", "on" };
-	static const char *const no[] = { "false", "no", "0", "off" };
+	const void *v = field_of(o, &f->opt);
+	const struct opt_list *l = v;
+	json_t *j = NULL;
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i]))
-			return *out = true, 0;
-		if (!strcasecmp(s, no[i]))
-			return *out = false, 0;
-	}
-	return -1;
-}
-
-/* One create field from the options into body. */
-static int add_field(struct cli *cli, const struct field *f, const struct opts *o, json_t *body)
-{
-	const char *v = opts_get(o, f->opt);
-	char **items = NULL, *end;
-	size_t n, i;
-	int64_t id;
-	long long num;
-	bool flag;
-	json_t *arr;
-
-	if (f->type == FT_LIST) {
-		n = opts_items(o, f->opt, &items);
-		if (!n && f->required)
-			return cli_usage(cli, "--%s %s is required", f->opt, arg_of(f->type));
-		arr = json_array();
-		for (i = 0; i < n; i++) {
-			json_array_append_new(arr, json_string(items[i]));
-			free(items[i]);
-		}
-		free(items);
-		json_object_set_new(body, f->key, arr);
-		return EXIT_OK;
-	}
-	if (!v)
-		return f->required ? cli_usage(cli, "--%s %s is required", f->opt, arg_of(f->type))
-				   : EXIT_OK;
-	switch (f->type) {
-	case FT_ID:
-		if (cli_parse_id(v, &id))
-			return cli_usage(cli, "--%s must be a positive integer, not '%s'", f->opt, v);
-		json_object_set_new(body, f->key, json_integer(id));
+	switch (f->opt.kind) {
+	case OPT_STR:
+		if (*(const char *const *)v)
+			j = json_string(*(const char *const *)v);
 		break;
-	case FT_INT:
-		num = strtoll(v, &end, 10);
-		if (end == v || *end)
-			return cli_usage(cli, "--%s must be an integer, not '%s'", f->opt, v);
-		json_object_set_new(body, f->key, json_integer(num));
+	case OPT_ID:
+		if (*(const int64_t *)v)
+			j = json_integer(*(const int64_t *)v);
 		break;
-	case FT_BOOL:
-		if (parse_bool(v, &flag))
-			return cli_usage(cli, "--%s must be true or false, not '%s'", f->opt, v);
-		json_object_set_new(body, f->key, json_boolean(flag));
+	case OPT_INT:
+		if (((const struct opt_int *)v)->given)
+			j = json_integer(((const struct opt_int *)v)->v);
 		break;
-	default:
-		json_object_set_new(body, f->key, json_string(v));
+	case OPT_BOOL:
+		if (((const struct opt_bool *)v)->given)
+			j = json_boolean(((const struct opt_bool *)v)->v);
+		break;
+	case OPT_LIST:
+		j = json_array();
+		for (i = 0; i < l->n; i++)
+			json_array_append_new(j, json_string(l->v[i]));
+		break;
+	case OPT_FLAG:
 		break;
 	}
-	return EXIT_OK;
+	if (j)
+		json_object_set_new(body, f->key, j);
 }
 
 /* ---- the four actions ---- */
@@ -429,30 +284,39 @@ static void show_answer(const struct cli *cli, const struct resource *res,
 		output_object(stdout, r->json, NULL);
 }
 
-/* The body of create from the options; EXIT_USAGE when one is wrong. */
-static int create_body(struct cli *cli, const struct resource *res, const struct opts *o,
-		       json_t **body)
+/* The collection path of the call's resource, and the client: where every
+ * action begins. */
+static int begin(struct cli *cli, const struct call *call, struct strbuf *path,
+		 struct client **c)
 {
-	size_t i;
-	int rc = EXIT_OK;
+	int rc = collection_path(cli, call->data, call->opts, path);
 
-	*body = json_object();
-	for (i = 0; res->create[i].opt && !rc; i++)
-		rc = add_field(cli, &res->create[i], o, *body);
-	return rc;
+	return rc ? rc : cli_connect(cli, AUTH_REQUIRED, c);
 }
 
-static int create(struct cli *cli, const struct resource *res, struct client *c,
-		  const char *path, json_t *body)
+static int create(struct cli *cli, const struct call *call)
 {
+	const struct resource *res = call->data;
 	struct response r = RESPONSE_INIT;
+	struct strbuf path = STRBUF_INIT;
+	json_t *body = json_object();
+	struct client *c;
+	size_t i;
 	int rc;
 
-	rc = client_request(c, "POST", path, body, &r);
+	for (i = 0; res->create[i].opt.name; i++)
+		add_field(&res->create[i], call->opts, body);
+	rc = begin(cli, call, &path, &c);
+	if (rc)
+		goto out;
+	rc = client_request(c, "POST", path.buf, body, &r);
 	if (rc)
 		response_report(&r, cli->json);
 	else
 		show_answer(cli, res, &r);
+out:
+	json_decref(body);
+	strbuf_release(&path);
 	response_release(&r);
 	return rc;
 }
@@ -464,10 +328,18 @@ static void print_rows(const json_t *rows, const void *arg)
 	output_table(stdout, rows, res->columns);
 }
 
-static int list(struct cli *cli, const struct resource *res, const struct opts *o,
-		struct client *c, const char *path)
+static int list(struct cli *cli, const struct call *call)
 {
-	return cli_show_list(cli, c, path, o, print_rows, res);
+	const struct res_opts *o = call->opts;
+	struct strbuf path = STRBUF_INIT;
+	struct client *c;
+	int rc;
+
+	rc = begin(cli, call, &path, &c);
+	if (!rc)
+		rc = cli_show_list(cli, c, path.buf, &o->page, print_rows, call->data);
+	strbuf_release(&path);
+	return rc;
 }
 
 /* The row of rows whose item key holds id, or NULL. */
@@ -488,24 +360,25 @@ static json_t *find_row(const struct resource *res, json_t *rows, const char *id
 	return NULL;
 }
 
-static int show_from_list(struct cli *cli, const struct resource *res, struct client *c,
+static int show_from_list(struct cli *cli, const struct call *call, struct client *c,
 			  const char *path, const char *id)
 {
+	static const struct page every_page;
 	struct response r = RESPONSE_INIT;
 	json_t *rows = NULL, *row;
 	bool single;
 	int rc;
 
-	rc = cli_get_list(cli, c, path, NULL, NULL, &rows, &single, &r);
+	rc = cli_get_list(c, path, &every_page, &rows, &single, &r);
 	if (rc) {
 		response_report(&r, cli->json);
 		goto out;
 	}
 	if (!rows)
 		goto out;
-	row = find_row(res, rows, id);
+	row = find_row(call->data, rows, id);
 	if (!row) {
-		fprintf(stderr, "cmsctl: %s %s not found\n", res->name, id);
+		fprintf(stderr, "cmsctl: %s %s not found\n", call->group->name, id);
 		rc = EXIT_API;
 	} else if (cli->json) {
 		output_json(stdout, row);
@@ -518,83 +391,98 @@ out:
 	return rc;
 }
 
-static int item(struct cli *cli, const struct resource *res, const struct opts *o,
-		struct client *c, struct strbuf *path, enum action a)
+/* show (GET) or delete (DELETE) one item. */
+static int item(struct cli *cli, const struct call *call, bool show)
 {
+	const struct resource *res = call->data;
 	struct response r = RESPONSE_INIT;
-	const char *id;
+	struct strbuf path = STRBUF_INIT;
+	struct client *c;
 	char *esc, buf[ID_BUF];
+	const char *id = item_id(res, call->opts, buf);
 	int rc;
 
-	rc = item_id(cli, res, o, buf, &id);
+	rc = begin(cli, call, &path, &c);
 	if (rc)
-		return rc;
-	if (a == SHOW && res->show_by_list)
-		return show_from_list(cli, res, c, path->buf, id);
+		goto out;
+	if (show && res->show_by_list) {
+		rc = show_from_list(cli, call, c, path.buf, id);
+		goto out;
+	}
 	esc = client_escape(id);
-	strbuf_addf(path, "/%s", esc);
+	strbuf_addf(&path, "/%s", esc);
 	free(esc);
-	rc = client_request(c, a == SHOW ? "GET" : "DELETE", path->buf, NULL, &r);
+	rc = client_request(c, show ? "GET" : "DELETE", path.buf, NULL, &r);
 	if (rc)
 		response_report(&r, cli->json);
-	else if (a == SHOW)
+	else if (show)
 		show_answer(cli, res, &r);
 	else if (!r.printed && !cli->json)
-		printf("deleted %s %s\n", res->name, id);
+		printf("deleted %s %s\n", call->group->name, id);
+out:
+	strbuf_release(&path);
 	response_release(&r);
 	return rc;
 }
 
-int cmd_resource(struct cli *cli, int argc, char **argv)
+static int show(struct cli *cli, const struct call *call)
 {
-	const struct resource *res = find(argv[0]);
-	struct opts o = OPTS_INIT;
-	struct strbuf path = STRBUF_INIT;
-	struct client *c;
-	const char *id;
-	char buf[ID_BUF];
-	json_t *body = NULL;
-	int a = -1, i, rc;
-
-	if (argc >= 2)
-		for (i = 0; i <= DELETE; i++)
-			if (!strcmp(argv[1], action_names[i]))
-				a = i;
-	if (a < 0 && (argc < 2 || argv[1][0] == '-')) {
-		help(res, -1, cli->help ? stdout : stderr);
-		return cli->help ? EXIT_OK : EXIT_USAGE;
-	}
-	if (a < 0)
-		return cli_usage(cli, "unknown %s command '%s' (create, list, show or delete)",
-				 res->name, argv[1]);
-	snprintf(cli->command, sizeof(cli->command), "%s %s", res->name, action_names[a]);
-	if (cli->help) {
-		help(res, a, stdout);
-		return EXIT_OK;
-	}
-	allow_options(&o, res, (enum action)a);
-	rc = cli_parse(cli, &o, argc - 2, argv + 2);
-	if (!rc && o.npos)
-		rc = cli_usage(cli, "unexpected argument '%s'", o.pos[0]);
-	if (!rc)
-		rc = collection_path(cli, res, &o, &path);
-	if (!rc && (a == SHOW || a == DELETE))
-		rc = item_id(cli, res, &o, buf, &id);
-	if (!rc && a == CREATE)
-		rc = create_body(cli, res, &o, &body);
-	if (!rc)
-		rc = cli_connect(cli, AUTH_REQUIRED, &c);
-	if (rc)
-		goto out;
-	if (a == CREATE)
-		rc = create(cli, res, c, path.buf, body);
-	else if (a == LIST)
-		rc = list(cli, res, &o, c, path.buf);
-	else
-		rc = item(cli, res, &o, c, &path, (enum action)a);
-out:
-	json_decref(body);
-	strbuf_release(&path);
-	opts_release(&o);
-	return rc;
+	return item(cli, call, true);
 }
+
+static int delete(struct cli *cli, const struct call *call)
+{
+	return item(cli, call, false);
+}
+
+/* ---- the command rows ---- */
+
+static const struct option page_options[] = {
+	CLI_PAGE_OPTIONS(struct res_opts, page, "items"),
+	OPT_END,
+};
+
+static const struct command create_cmd = {
+	.name = "create", .summary = "create one", .run = create, .allow = allow_create,
+	.opts_size = sizeof(struct res_opts),
+};
+
+static const struct command list_cmd = {
+	.name = "list", .summary = "list them: every page, or one with --limit and --offset",
+	.run = list, .allow = allow_parents, .options = page_options,
+	.opts_size = sizeof(struct res_opts),
+};
+
+static const struct command show_cmd = {
+	.name = "show", .summary = "show one", .run = show, .allow = allow_item,
+	.opts_size = sizeof(struct res_opts),
+};
+
+static const struct command delete_cmd = {
+	.name = "delete", .summary = "delete one", .run = delete, .allow = allow_item,
+	.opts_size = sizeof(struct res_opts),
+};
+
+/* The actions of every resource; the resource is the group's data. */
+static const struct command *const actions[] = {
+	&create_cmd, &list_cmd, &show_cmd, &delete_cmd, NULL,
+};
+
+#define NO_GET "\n(The API has no GET of one item here: show looks it up in the list.)"
+
+#define RESOURCE(word, res, what, note)                                                    \
+	{ .name = word, .summary = "create|list|show|delete: " what,                       \
+	  .about = word ": " what "." note, .subs = actions, .data = &res }
+
+const struct command cmd_cc = RESOURCE("cc", res_cc,
+	"contact centers (creating one needs the system administrator)", "");
+const struct command cmd_user = RESOURCE("user", res_user, "users of a contact center", "");
+const struct command cmd_process = RESOURCE("process", res_process,
+	"processes of a contact center", "");
+const struct command cmd_lead = RESOURCE("lead", res_lead, "leads (lead lists) of a process", "");
+const struct command cmd_campaign = RESOURCE("campaign", res_campaign,
+	"voice campaigns of a process", "");
+const struct command cmd_campaign_user = RESOURCE("campaign-user", res_campaign_user,
+	"users enrolled in a campaign", NO_GET);
+const struct command cmd_campaign_lead = RESOURCE("campaign-lead", res_campaign_lead,
+	"leads attached to a campaign", NO_GET);

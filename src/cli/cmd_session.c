@@ -10,52 +10,45 @@
 #include "output.h"
 #include "banned.h"
 
-static const struct optspec login_options[] = {
-	{ "context", OPT_VALUE, "CONTEXT", "System or ContactCenter (default: the account's)" },
-	{ "context-id", OPT_VALUE, "ID", "the contact center, with --context ContactCenter" },
-	{ "expires", OPT_VALUE, "TIME", "RFC 3339 expiry, at most 365 days away (default 24 h)" },
-	{ NULL, OPT_FLAG, NULL, NULL },
+struct login_opts {
+	const char *context;
+	int64_t context_id;
+	const char *expires;
 };
 
-int cmd_login(struct cli *cli, int argc, char **argv)
+#define L(kind, field) BIND_##kind(struct login_opts, field)
+
+static const struct option login_options[] = {
+	{ "context", L(STR, context), .arg = "CONTEXT",
+	  .help = "System or ContactCenter (default: the account's)" },
+	{ "context-id", L(ID, context_id), .arg = "ID",
+	  .help = "the contact center, with --context ContactCenter" },
+	{ "expires", L(STR, expires), .arg = "TIME",
+	  .help = "RFC 3339 expiry, at most 365 days away (default 24 h)" },
+	OPT_END,
+};
+
+static int login(struct cli *cli, const struct call *call)
 {
-	struct opts o = OPTS_INIT;
+	const struct login_opts *o = call->opts;
 	struct response r = RESPONSE_INIT;
 	struct client *c;
 	const char *user, *pw, *token;
 	json_t *body = NULL;
-	int64_t ctx_id = 0;
 	int rc;
 
-	opts_allow(&o, login_options);
-	if (cli->help) {
-		printf("usage: cmsctl login [--context CONTEXT] [--context-id ID] [--expires TIME]\n\n"
-		       "Trade --user and --password (or CMS_USER and CMS_PASSWORD) for a token and\n"
-		       "print it, so that later commands need no password:\n\n"
-		       "  export CMS_TOKEN=$(cmsctl login)\n\n"
-		       "With --json, print the whole answer (token, expiry, role).\n\nOptions:\n");
-		opts_help(stdout, &o);
-		rc = EXIT_OK;
-		goto out;
-	}
-	rc = cli_parse(cli, &o, argc - 1, argv + 1);
-	if (!rc && o.npos)
-		rc = cli_usage(cli, "unexpected argument '%s'", o.pos[0]);
-	if (!rc)
-		rc = cli_id_option(cli, &o, "context-id", false, &ctx_id);
-	if (!rc)
-		rc = cli_password_login(cli, &user, &pw);
+	rc = cli_password_login(cli, &user, &pw);
 	if (!rc)
 		rc = cli_connect(cli, AUTH_NONE, &c);
 	if (rc)
 		goto out;
 	body = json_pack("{s:s, s:s}", "username", user, "password", pw);
-	if (opts_get(&o, "context"))
-		json_object_set_new(body, "context", json_string(opts_get(&o, "context")));
-	if (ctx_id)
-		json_object_set_new(body, "contextId", json_integer(ctx_id));
-	if (opts_get(&o, "expires"))
-		json_object_set_new(body, "dateExpiry", json_string(opts_get(&o, "expires")));
+	if (o->context)
+		json_object_set_new(body, "context", json_string(o->context));
+	if (o->context_id)
+		json_object_set_new(body, "contextId", json_integer(o->context_id));
+	if (o->expires)
+		json_object_set_new(body, "dateExpiry", json_string(o->expires));
 	rc = client_request(c, "POST", "/basicauth", body, &r);
 	if (rc) {
 		response_report(&r, cli->json);
@@ -75,36 +68,43 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 out:
 	json_decref(body);
 	response_release(&r);
-	opts_release(&o);
 	return rc;
 }
 
-int cmd_logout(struct cli *cli, int argc, char **argv)
+const struct command cmd_login = {
+	.name = "login",
+	.summary = "get a token for USER (print it: export CMS_TOKEN=$(cmsctl login))",
+	.about = "Trade --user and --password (or CMS_USER and CMS_PASSWORD) for a token and\n"
+		 "print it, so that later commands need no password:\n\n"
+		 "  export CMS_TOKEN=$(cmsctl login)\n\n"
+		 "With --json, print the whole answer (token, expiry, role).",
+	.run = login,
+	.options = login_options,
+	.opts_size = sizeof(struct login_opts),
+};
+
+static int logout(struct cli *cli, const struct call *call)
 {
-	struct opts o = OPTS_INIT;
 	struct response r = RESPONSE_INIT;
 	struct client *c;
 	int rc;
 
-	if (cli->help) {
-		printf("usage: cmsctl logout\n\n"
-		       "Revoke the token given with --token or CMS_TOKEN.\n");
-		return EXIT_OK;
-	}
-	rc = cli_parse(cli, &o, argc - 1, argv + 1);
-	if (!rc && o.npos)
-		rc = cli_usage(cli, "unexpected argument '%s'", o.pos[0]);
-	if (!rc)
-		rc = cli_connect(cli, AUTH_REQUIRED, &c);
+	(void)call;
+	rc = cli_connect(cli, AUTH_REQUIRED, &c);
 	if (rc)
-		goto out;
+		return rc;
 	rc = client_request(c, "DELETE", "/basicauth", NULL, &r);
 	if (rc)
 		response_report(&r, cli->json);
 	else if (!r.printed && !cli->json)
 		printf("token revoked\n");
-out:
 	response_release(&r);
-	opts_release(&o);
 	return rc;
 }
+
+const struct command cmd_logout = {
+	.name = "logout",
+	.summary = "revoke the token in use",
+	.about = "Revoke the token given with --token or CMS_TOKEN.",
+	.run = logout,
+};

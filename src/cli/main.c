@@ -17,94 +17,60 @@
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT 30
+#define TIMEOUT_MAX 86400 /* a day */
 
-static const struct optspec global_options[] = {
-	{ "url", OPT_VALUE, "URL", "any URL of the installation (gateway, ecc, cms): derived" },
-	{ "cms-url", OPT_VALUE, "URL", "the CMS base URL, used as given" },
-	{ "user", OPT_VALUE, "USER", "log in as USER (also CMS_USER)" },
-	{ "password", OPT_VALUE, "PASSWORD", "USER's password (better: CMS_PASSWORD)" },
-	{ "token", OPT_VALUE, "TOKEN", "a token from 'cmsctl login' (also CMS_TOKEN)" },
-	{ "insecure", OPT_FLAG, NULL, "accept a self-signed TLS certificate" },
-	{ "json", OPT_FLAG, NULL, "print the server's JSON as it came" },
-	{ "print-curl", OPT_FLAG, NULL, "print the equivalent curl command, send nothing" },
-	{ "timeout", OPT_VALUE, "SECONDS", "give up on a request after SECONDS (default 30)" },
-	{ "help", OPT_FLAG, NULL, "help on cmsctl or on a command" },
-	{ NULL, OPT_FLAG, NULL, NULL },
+#define G(kind, field) BIND_##kind(struct cli, field)
+
+static const struct option global_options[] = {
+	{ "url", G(STR, url), .arg = "URL",
+	  .help = "any URL of the installation (gateway, ecc, cms): derived" },
+	{ "cms-url", G(STR, cms_url), .arg = "URL", .help = "the CMS base URL, used as given" },
+	{ "user", G(STR, user), .arg = "USER", .help = "log in as USER (also CMS_USER)" },
+	{ "password", G(STR, password), .arg = "PASSWORD",
+	  .help = "USER's password (better: CMS_PASSWORD)" },
+	{ "token", G(STR, token), .arg = "TOKEN",
+	  .help = "a token from 'cmsctl login' (also CMS_TOKEN)" },
+	{ "insecure", G(FLAG, insecure), .help = "accept a self-signed TLS certificate" },
+	{ "json", G(FLAG, json), .help = "print the server's JSON as it came" },
+	{ "print-curl", G(FLAG, print_curl),
+	  .help = "print the equivalent curl command, send nothing" },
+	{ "timeout", G(INT, timeout), .arg = "SECONDS", .min = 1, .max = TIMEOUT_MAX,
+	  .unit = "seconds",
+	  .help = "give up on a request after SECONDS (default " NUMSTR(DEFAULT_TIMEOUT) ")" },
+	{ "help", G(FLAG, help), .help = "help on cmsctl or on a command" },
+	OPT_END,
 };
 
-struct command {
-	const char *name;
-	cli_fn run;
-	const char *summary;
+static const struct command *const commands[] = {
+	&cmd_login, &cmd_logout, &cmd_mapping, &cmd_url,
+	&cmd_cc, &cmd_user, &cmd_process, &cmd_lead, &cmd_campaign, &cmd_campaign_user,
+	&cmd_campaign_lead,
+	NULL,
 };
 
-static const struct command commands[] = {
-	{ "login", cmd_login, "get a token for USER (print it: export CMS_TOKEN=$(cmsctl login))" },
-	{ "logout", cmd_logout, "revoke the token in use" },
-	{ "mapping", cmd_mapping, "lead-user mapping: set, get, import FILE.csv" },
-	{ "url", cmd_url, "print the CMS base URL derived from a URL" },
+/* The whole of cmsctl: its options are the global ones, parsed by main. */
+static const struct command root = {
+	.name = "cmsctl",
+	.synopsis = "[global options] COMMAND [options]",
+	.about = "Drive the CMS configuration API from a shell.  The options below may stand\n"
+		 "anywhere on the line.",
+	.notes = "Environment: CMS_URL, CMS_USER, CMS_PASSWORD, CMS_TOKEN; CMSCTL_CONFIG\n"
+		 "(else ~/.config/cmsctl/config) names the configuration file.\n"
+		 "Exit codes: 0 success, 1 the API answered an error, 2 usage error,\n"
+		 "3 no answer (connection, TLS, timeout).",
+	.options = global_options,
+	.subs = commands,
 };
 
-static const struct command *find_command(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
-}
-
-static void help(FILE *f)
-{
-	struct opts o = OPTS_INIT;
-	size_t i;
-
-	fprintf(f, "usage: cmsctl [global options] COMMAND [options]\n\n"
-		   "Drive the CMS configuration API from a shell.\n\n"
-		   "Commands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-24s %s\n", commands[i].name, commands[i].summary);
-	resource_summary(f);
-	fprintf(f, "\nGlobal options (anywhere on the line):\n");
-	opts_allow(&o, global_options);
-	opts_help(f, &o);
-	opts_release(&o);
-	fprintf(f, "\nEnvironment: CMS_URL, CMS_USER, CMS_PASSWORD, CMS_TOKEN; CMSCTL_CONFIG\n"
-		   "(else ~/.config/cmsctl/config) names the configuration file.\n"
-		   "Exit codes: 0 success, 1 the API answered an error, 2 usage error,\n"
-		   "3 no answer (connection, TLS, timeout).  'cmsctl COMMAND --help' for more.\n");
-}
-
-/* Take the global options out of argv into cli; what is left goes to rest. */
+/* Take the global options out of argv into cli; what is left goes to o->rest. */
 static int global(struct cli *cli, struct opts *o, int argc, char **argv)
 {
-	const char *t;
 	char err[256];
-	long long v = 0;
 
-	opts_allow(o, global_options);
-	if (opts_parse(o, argc, argv, true, err, sizeof(err)))
+	cli->timeout.v = DEFAULT_TIMEOUT;
+	opts_allow_table(o, global_options);
+	if (opts_parse(o, argc, argv, true, err, sizeof(err)) || opts_bind(o, cli, err, sizeof(err)))
 		return cli_usage(cli, "%s", err);
-	cli->url = opts_get(o, "url");
-	cli->cms_url = opts_get(o, "cms-url");
-	cli->user = opts_get(o, "user");
-	cli->password = opts_get(o, "password");
-	cli->token = opts_get(o, "token");
-	cli->insecure = opts_has(o, "insecure");
-	cli->json = opts_has(o, "json");
-	cli->print_curl = opts_has(o, "print-curl");
-	cli->help = opts_has(o, "help");
-	cli->timeout = DEFAULT_TIMEOUT;
-	t = opts_get(o, "timeout");
-	if (t) {
-		char *end;
-
-		v = strtoll(t, &end, 10);
-		if (end == t || *end || v < 1 || v > 86400)
-			return cli_usage(cli, "--timeout must be from 1 to 86400 seconds, not '%s'", t);
-		cli->timeout = (long)v;
-	}
 	return EXIT_OK;
 }
 
@@ -112,7 +78,6 @@ int main(int argc, char **argv)
 {
 	struct cli cli;
 	struct opts o = OPTS_INIT;
-	const struct command *cmd;
 	char err[CMSURL_ERR], **rest = NULL;
 	int rc, n;
 
@@ -130,28 +95,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* rest: the command word and its arguments; "help X" means "X --help" */
+	/* rest: the command words and their arguments; "help X" means "X --help" */
 	n = (int)o.nrest;
 	rest = (char **)o.rest;
 	if (n && !strcmp(rest[0], "help")) {
 		cli.help = true;
 		rest++, n--;
 	}
-	if (!n || !strcmp(rest[0], "--")) {
-		help(cli.help ? stdout : stderr);
-		rc = cli.help ? EXIT_OK : EXIT_USAGE;
-		goto out;
-	}
-	snprintf(cli.command, sizeof(cli.command), "%s", rest[0]);
-	cmd = find_command(rest[0]);
-	if (cmd) {
-		rc = cmd->run(&cli, n, rest);
-	} else if (resource_known(rest[0])) {
-		rc = cmd_resource(&cli, n, rest);
-	} else {
-		cli.command[0] = '\0';
-		rc = cli_usage(&cli, "unknown command '%s'", rest[0]);
-	}
+	rc = cli_dispatch(&cli, &root, n, rest);
 out:
 	/* a full disk must not pass for success: `cmsctl login > token` */
 	if (fflush(stdout) || ferror(stdout)) {

@@ -89,6 +89,8 @@ void suite_tenants(void);
 void suite_metrics(void);
 void suite_static(void);
 void suite_health(void);
+void suite_cli_opts(void);
+void suite_cli_command(void);
 
 int main(int argc, char **argv)
 {
@@ -127,6 +129,8 @@ int main(int argc, char **argv)
 	suite_metrics();
 	suite_static();
 	suite_health();
+	suite_cli_opts();
+	suite_cli_command();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -681,7 +681,7 @@ int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 		      size_t n, bool mapped, int64_t *changed, size_t *nchanged)
 {
 	struct changed_ids c = { changed, 0, n };
-	int64_t id = 0, *sorted = NULL;
+	int64_t *sorted = NULL;
 	int rc = STORE_OK;
 
 	/* an unmapping answers in ascending order, as the primary key gives
@@ -693,9 +693,9 @@ int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 		cu_ids = sorted;
 	}
 	if (n)
-		rc = exec_each_elem(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-				    ARGS(A_I(cl), A_INTS(cu_ids, n)), STORE_NOT_FOUND,
-				    rows_fill_int64, &id, collect_changed, &c);
+		rc = exec_changed(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
+				  ARGS(A_I(cl), A_INTS(cu_ids, n)), STORE_NOT_FOUND,
+				  collect_changed, &c);
 	if (nchanged)
 		*nchanged = changed && c.n > n ? n : c.n;
 	free(sorted);

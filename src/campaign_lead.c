@@ -42,7 +42,7 @@ int campaign_lead_add(struct request *r)
 		enabled = json_is_true(v);
 	if (r->err.code || res_check_path(r, r->ids[0], r->ids[1], r->ids[2], lead))
 		goto out;
-	src = store_campaign_lead_add(r->store, r->ids[2], lead, priority, enabled, &cl);
+	src = store_campaign_lead_add(r->store, r->who.cc, r->ids[2], lead, priority, enabled, &cl);
 	if (src) {
 		http_store_error(r, src, "lead", lead);
 		goto out;
@@ -57,7 +57,7 @@ int campaign_lead_list(struct request *r)
 {
 	struct store_path chain = { r->ids[0], r->ids[1], r->ids[2], 0 };
 
-	return res_list(r, &chain, store_campaign_lead_list, r->ids[2], cl_json, NULL);
+	return res_list_cc(r, &chain, store_campaign_lead_list, r->ids[2], cl_json, NULL);
 }
 
 int campaign_lead_delete(struct request *r)
@@ -66,7 +66,7 @@ int campaign_lead_delete(struct request *r)
 
 	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
 		return -1;
-	rc = store_campaign_lead_delete(r->store, r->ids[2], r->ids[3]);
+	rc = store_campaign_lead_delete(r->store, r->who.cc, r->ids[2], r->ids[3]);
 	if (rc)
 		return http_store_error(r, rc, "campaignLead", r->ids[3]);
 	return http_reply(r, 204, NULL);

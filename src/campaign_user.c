@@ -48,7 +48,7 @@ int campaign_user_add(struct request *r)
 		goto out;
 	arr = json_array();
 	for (i = 0; i < ids.n; i++) {
-		src = store_campaign_user_add(r->store, r->ids[2], pks[i], &cu);
+		src = store_campaign_user_add(r->store, r->who.cc, r->ids[2], pks[i], &cu);
 		if (src) {
 			http_store_error(r, src, "campaign", r->ids[2]);
 			goto out;
@@ -69,7 +69,7 @@ int campaign_user_list(struct request *r)
 {
 	struct store_path chain = { r->ids[0], r->ids[1], r->ids[2], 0 };
 
-	return res_list(r, &chain, store_campaign_user_list, r->ids[2], cu_json, NULL);
+	return res_list_cc(r, &chain, store_campaign_user_list, r->ids[2], cu_json, NULL);
 }
 
 int campaign_user_delete(struct request *r)
@@ -78,7 +78,7 @@ int campaign_user_delete(struct request *r)
 
 	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
 		return -1;
-	rc = store_campaign_user_delete(r->store, r->ids[2], r->str);
+	rc = store_campaign_user_delete(r->store, r->who.cc, r->ids[2], r->str);
 	if (rc)
 		return res_store_error(r, rc, "campaignUser", r->str);
 	return http_reply(r, 204, NULL);

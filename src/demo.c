@@ -60,14 +60,14 @@ static int create(struct store *s, struct demo *d)
 	if ((rc = store_cc_create(s, "Demo Contact Center", &cc)) ||
 	    (rc = user(s, cc.id, DEMO_ADMIN, "Demo Administrator", "Administrator", d->password, &u)) ||
 	    (rc = store_process_create(s, cc.id, "Demo Process", &p)) ||
-	    (rc = store_lead_create(s, p.id, "Demo Leads", &lead)) ||
-	    (rc = store_campaign_create(s, p.id, "Demo Campaign", &camp)))
+	    (rc = store_lead_create(s, 0, p.id, "Demo Leads", &lead)) ||
+	    (rc = store_campaign_create(s, 0, p.id, "Demo Campaign", &camp)))
 		goto out;
 	for (i = 0; i < NAGENTS; i++)
 		if ((rc = user(s, cc.id, agents[i], agents[i], "Agent", NULL, &u)) ||
-		    (rc = store_campaign_user_add(s, camp.id, u.pk, &cu)))
+		    (rc = store_campaign_user_add(s, 0, camp.id, u.pk, &cu)))
 			goto out;
-	rc = store_campaign_lead_add(s, camp.id, lead.id, 1, true, &cl);
+	rc = store_campaign_lead_add(s, 0, camp.id, lead.id, 1, true, &cl);
 	d->created = true;
 out:
 	sodium_memzero(&u, sizeof(u));
@@ -108,7 +108,7 @@ int demo_load(struct store *s, struct demo *d)
 		log_msgf("warn", "--demo: the demo contact center has no campaign lead left");
 		return 0;
 	}
-	if ((rc = store_campaign_get(s, 0, cl.campaign_id, &camp)) ||
+	if ((rc = store_campaign_get(s, 0, 0, cl.campaign_id, &camp)) ||
 	    (rc = auth_issue_token(s, admin.pk, admin.cc_id, (int64_t)time(NULL) + 86400, d->token)) ||
 	    (rc = store_commit(s)))
 		goto fail;

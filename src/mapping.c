@@ -92,7 +92,7 @@ static int find_campaign_lead(struct request *r, int64_t campaign, int64_t lead,
 
 	if (rc)
 		return http_store_error(r, rc, "campaign", campaign);
-	rc = store_campaign_lead_find(r->store, campaign, lead, cl);
+	rc = store_campaign_lead_find(r->store, r->who.cc, campaign, lead, cl);
 	if (rc)
 		return http_store_error(r, rc, "lead", lead);
 	return 0;
@@ -104,7 +104,7 @@ static int resolve(struct request *r, int64_t campaign, const struct strlist *l,
 		   int64_t *out)
 {
 	size_t i;
-	int rc = store_campaign_users_resolve(r->store, campaign, l->v, l->n, out);
+	int rc = store_campaign_users_resolve(r->store, r->who.cc, campaign, l->v, l->n, out);
 
 	if (rc)
 		return http_store_error(r, rc, "campaignUser", 0);
@@ -133,7 +133,7 @@ static int add_user(void *ctx, const void *row)
 static int current(struct request *r, const struct campaign_lead *cl, struct strbuf *out)
 {
 	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
-	int rc = store_mapping_get(r->store, cl->campaign_id, cl->id, add_user, &st);
+	int rc = store_mapping_get(r->store, r->who.cc, cl->campaign_id, cl->id, add_user, &st);
 	int i;
 
 	if (!rc)
@@ -284,7 +284,7 @@ int mapping_lead_user(struct request *r)
 		return error_invalid(&r->err, "leadId", "is required");
 	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], 0))
 		return -1;
-	rc = store_campaign_lead_find(r->store, r->ids[2], lead, &cl);
+	rc = store_campaign_lead_find(r->store, r->who.cc, r->ids[2], lead, &cl);
 	if (rc)
 		return http_store_error(r, rc, "lead", lead);
 	return reply_state(r, &cl);
@@ -338,7 +338,7 @@ static int record(struct request *r, const struct campaign_lead *cl, const struc
 	snprintf(h.request_id, sizeof(h.request_id), "%s", r->id);
 	h.assigned = strbuf_str(assigned);
 	h.unassigned = strbuf_str(unassigned);
-	src = store_history_add(r->store, &h);
+	src = store_history_add(r->store, r->who.cc, &h);
 	return src ? http_store_error(r, src, "lead", cl->lead_id) : 0;
 }
 
@@ -434,7 +434,7 @@ int mapping_put(struct request *r)
 	if (find_campaign_lead(r, campaign, lead, &cl))
 		goto out;
 	/* from here until the commit, no other writer changes this lead */
-	src = store_campaign_lead_lock(r->store, cl.id);
+	src = store_campaign_lead_lock(r->store, r->who.cc, cl.id);
 	if (src) {
 		http_store_error(r, src, "lead", lead);
 		goto out;
@@ -453,9 +453,9 @@ int mapping_put(struct request *r)
 		goto out;
 	adone = xcalloc(as.n + 1, sizeof(*adone));
 	udone = xcalloc(un.n + 1, sizeof(*udone));
-	src = store_mapping_set(r->store, cl.id, acu, as.n, true, adone, &na);
+	src = store_mapping_set(r->store, r->who.cc, cl.id, acu, as.n, true, adone, &na);
 	if (!src)
-		src = store_mapping_set(r->store, cl.id, ucu, un.n, false, udone, &nu);
+		src = store_mapping_set(r->store, r->who.cc, cl.id, ucu, un.n, false, udone, &nu);
 	if (src) {
 		http_store_error(r, src, "lead", lead);
 		goto out;
@@ -545,7 +545,7 @@ int mapping_history(struct request *r)
 	if (res_check_path(r, r->ids[0], r->ids[1], r->ids[2], lead))
 		return -1;
 	arr = json_array();
-	src = store_history_list(r->store, r->ids[2], lead, &pg, add_entry, arr, &r->total);
+	src = store_history_list(r->store, r->who.cc, r->ids[2], lead, &pg, add_entry, arr, &r->total);
 	if (src) {
 		json_decref(arr);
 		return http_store_error(r, src, "lead", lead);

@@ -39,9 +39,10 @@ static int append_row(void *ctx, const void *row)
 	return 0;
 }
 
-int res_list(struct request *r, const struct store_path *chain,
-	     store_list_fn list, int64_t parent, row_json_fn to_json,
-	     const void *arg)
+/* res_list() of `list`, or of `cc_list` in the caller's contact center. */
+static int list_answer(struct request *r, const struct store_path *chain,
+		       store_list_fn list, store_cc_list_fn cc_list, int64_t parent,
+		       row_json_fn to_json, const void *arg)
 {
 	struct list_ctx l = { NULL, to_json, arg };
 	struct page pg;
@@ -51,12 +52,27 @@ int res_list(struct request *r, const struct store_path *chain,
 	    (chain && res_check_path(r, chain->cc, chain->process, chain->campaign, chain->lead)))
 		return -1;
 	l.arr = json_array();
-	rc = list(r->store, parent, &pg, append_row, &l, &r->total);
+	rc = list ? list(r->store, parent, &pg, append_row, &l, &r->total) :
+		    cc_list(r->store, r->who.cc, parent, &pg, append_row, &l, &r->total);
 	if (rc) {
 		json_decref(l.arr);
 		return http_store_error(r, rc, "list", 0);
 	}
 	return http_reply(r, 200, l.arr);
+}
+
+int res_list(struct request *r, const struct store_path *chain,
+	     store_list_fn list, int64_t parent, row_json_fn to_json,
+	     const void *arg)
+{
+	return list_answer(r, chain, list, NULL, parent, to_json, arg);
+}
+
+int res_list_cc(struct request *r, const struct store_path *chain,
+		store_cc_list_fn list, int64_t parent, row_json_fn to_json,
+		const void *arg)
+{
+	return list_answer(r, chain, NULL, list, parent, to_json, arg);
 }
 
 /* ---- lead lists and campaigns ---- */
@@ -85,7 +101,7 @@ int child_create(struct request *r, const struct child_kind *k)
 	if (http_body(r, &body) || json_get_name(body, k->name_key, false, &name, &r->err) ||
 	    res_check_path(r, r->ids[0], r->ids[1], 0, 0))
 		goto out;
-	src = k->create(r->store, r->ids[1], name, &c);
+	src = k->create(r->store, r->who.cc, r->ids[1], name, &c);
 	if (src) {
 		http_store_error(r, src, "process", r->ids[1]);
 		goto out;
@@ -100,7 +116,7 @@ int child_list(struct request *r, const struct child_kind *k)
 {
 	struct store_path chain = { r->ids[0], r->ids[1], 0, 0 };
 
-	return res_list(r, &chain, k->list, r->ids[1], child_json, k);
+	return res_list_cc(r, &chain, k->list, r->ids[1], child_json, k);
 }
 
 int child_get(struct request *r, const struct child_kind *k)
@@ -110,7 +126,7 @@ int child_get(struct request *r, const struct child_kind *k)
 
 	if (res_check_path(r, r->ids[0], r->ids[1], 0, 0))
 		return -1;
-	rc = k->get(r->store, r->ids[1], r->ids[2], &c);
+	rc = k->get(r->store, r->who.cc, r->ids[1], r->ids[2], &c);
 	if (rc)
 		return http_store_error(r, rc, k->object, r->ids[2]);
 	return http_reply(r, 200, child_json(&c, k));
@@ -122,7 +138,7 @@ int child_delete(struct request *r, const struct child_kind *k)
 
 	if (res_check_path(r, r->ids[0], r->ids[1], 0, 0))
 		return -1;
-	rc = k->del(r->store, r->ids[1], r->ids[2]);
+	rc = k->del(r->store, r->who.cc, r->ids[1], r->ids[2]);
 	if (rc)
 		return http_store_error(r, rc, k->object, r->ids[2]);
 	return http_reply(r, 204, NULL);

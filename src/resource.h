@@ -15,6 +15,10 @@ typedef json_t *(*row_json_fn)(const void *row, const void *arg);
 typedef int (*store_list_fn)(struct store *s, int64_t parent,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total);
+/* The same, in the caller's contact center cc. */
+typedef int (*store_cc_list_fn)(struct store *s, int64_t cc, int64_t parent,
+				const struct page *pg, store_row_fn fn,
+				void *ctx, int64_t *total);
 
 /* 404 naming the first missing object unless every given id (0: none)
  * exists and chains to its parent. */
@@ -29,6 +33,10 @@ int res_store_error(struct request *r, int rc, const char *object,
 int res_list(struct request *r, const struct store_path *chain,
 	     store_list_fn list, int64_t parent, row_json_fn to_json,
 	     const void *arg);
+/* res_list() of a list in the caller's contact center (r->who.cc). */
+int res_list_cc(struct request *r, const struct store_path *chain,
+		store_cc_list_fn list, int64_t parent, row_json_fn to_json,
+		const void *arg);
 
 /* A lead list or a campaign: the same life, different names. */
 struct child_kind {
@@ -36,10 +44,10 @@ struct child_kind {
 	const char *id_key;   /* "leadId" */
 	const char *name_key; /* "leadName" */
 	bool voice;           /* add "campaignType":"voice" */
-	int (*create)(struct store *, int64_t, const char *, struct proc_child *);
-	int (*get)(struct store *, int64_t, int64_t, struct proc_child *);
-	store_list_fn list;
-	int (*del)(struct store *, int64_t, int64_t);
+	int (*create)(struct store *, int64_t, int64_t, const char *, struct proc_child *);
+	int (*get)(struct store *, int64_t, int64_t, int64_t, struct proc_child *);
+	store_cc_list_fn list;
+	int (*del)(struct store *, int64_t, int64_t, int64_t);
 };
 
 int child_create(struct request *r, const struct child_kind *k);

@@ -123,12 +123,56 @@ enum stmt_flag {
 };
 
 /*
+ * Tenant scope (defence in depth): a statement that reads or writes rows of
+ * a contact center takes the caller's contact center as parameter ?N (0:
+ * the system administrator, any) and checks that its rows chain up to it,
+ * whatever the handler checked before.  A row of another tenant is then a
+ * missing row.  Each check is an EXISTS over primary keys whose id is a
+ * parameter (`id`, "?1"), never a column: it is uncorrelated, so it runs
+ * once per statement (PostgreSQL: an InitPlan, skipped when `?N = 0`), never
+ * once per row nor as a hash of a whole table.
+ */
+#define PROCESS_IN_CC(id, n)                                                   \
+	"(?" n " = 0 OR EXISTS (SELECT 1 FROM process sp"                      \
+	" WHERE sp.id = " id " AND sp.cc_id = ?" n "))"
+#define LEAD_IN_CC(id, n)                                                      \
+	"(?" n " = 0 OR EXISTS (SELECT 1 FROM lead sl"                         \
+	" JOIN process sp ON sp.id = sl.process_id"                            \
+	" WHERE sl.id = " id " AND sp.cc_id = ?" n "))"
+#define CAMPAIGN_IN_CC(id, n)                                                  \
+	"(?" n " = 0 OR EXISTS (SELECT 1 FROM campaign sc"                     \
+	" JOIN process sp ON sp.id = sc.process_id"                            \
+	" WHERE sc.id = " id " AND sp.cc_id = ?" n "))"
+#define CAMPAIGN_LEAD_IN_CC(id, n)                                             \
+	"(?" n " = 0 OR EXISTS (SELECT 1 FROM campaign_lead scl"               \
+	" JOIN campaign sc ON sc.id = scl.campaign_id"                         \
+	" JOIN process sp ON sp.id = sc.process_id"                            \
+	" WHERE scl.id = " id " AND sp.cc_id = ?" n "))"
+
+/* Enrols user ?2 in campaign ?1 when both are of one contact center, the
+ * caller's (?3); each backend says what a repeat does (ON CONFLICT). */
+#define CU_ADD_SQL                                                             \
+	"INSERT INTO campaign_user (campaign_id, user_pk)"                     \
+	" SELECT c.id, u.pk FROM campaign c"                                   \
+	" JOIN process p ON p.id = c.process_id"                               \
+	" JOIN users u ON u.cc_id = p.cc_id"                                   \
+	" WHERE c.id = ?1 AND u.pk = ?2 AND (?3 = 0 OR p.cc_id = ?3)"
+
+/* A PUT of one lead's mapping holds its campaign lead (?1, in the caller's
+ * contact center ?2); PostgreSQL adds FOR UPDATE, which locks the
+ * campaign_lead row only (not the rows the scope check reads). */
+#define CL_LOCK_SQL                                                            \
+	"SELECT cl.id FROM campaign_lead cl WHERE cl.id = ?1"                  \
+	" AND " CAMPAIGN_LEAD_IN_CC("?1", "2")
+
+/*
  * The history of mappings that a delete takes with it: one entry per campaign
  * lead that loses users, every such user in it.  The statements differ only
  * in which mappings go (the WHERE below, over campaign_lead cl, lead_user lu,
  * campaign_user cu and users u) and in how each backend builds the JSON array
  * of user ids (its own HISTORY_GONE()).  ?1 and ?2 are the delete's own
- * arguments; ?3 the time, ?4 the actor, ?5 the request id.
+ * arguments; ?3 the time, ?4 the actor, ?5 the request id, ?6 the caller's
+ * contact center (0: any).
  */
 #define HISTORY_GONE_INSERT                                                    \
 	"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"  \
@@ -138,12 +182,16 @@ enum stmt_flag {
 	" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"                   \
 	" JOIN campaign_user cu ON cu.id = lu.campaign_user_id"               \
 	" JOIN users u ON u.pk = cu.user_pk"
-#define GONE_CAMPAIGN_USER "cu.campaign_id = ?1 AND u.user_id = ?2"
-#define GONE_USER "u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)"
-#define GONE_CAMPAIGN_LEAD "cl.campaign_id = ?1 AND cl.lead_id = ?2"
+#define GONE_CAMPAIGN_USER                                                     \
+	"cu.campaign_id = ?1 AND u.user_id = ?2 AND " CAMPAIGN_IN_CC("?1", "6")
+#define GONE_USER                                                              \
+	"u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2) AND (?6 = 0 OR u.cc_id = ?6)"
+#define GONE_CAMPAIGN_LEAD                                                     \
+	"cl.campaign_id = ?1 AND cl.lead_id = ?2 AND " CAMPAIGN_IN_CC("?1", "6")
 #define GONE_CAMPAIGN                                                          \
 	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
-	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"
+	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"                  \
+	" AND " CAMPAIGN_IN_CC("?1", "6")
 
 /*
  * One bound parameter.  ARG_ID binds NULL for 0 (the "none" id).  A list

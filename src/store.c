@@ -374,17 +374,18 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 
 /*
  * Records in the history the mappings that the delete about to run with
- * arguments (a1, a2) takes with it (statement `id`, one of ST_HISTORY_*_GONE),
+ * arguments (a1, a2), in contact center cc, takes with it (statement `id`, one of ST_HISTORY_*_GONE),
  * under the actor of store_set_actor().
  */
-static int history_gone(struct store *s, enum stmt id, struct arg a1, struct arg a2)
+static int history_gone(struct store *s, enum stmt id, struct arg a1, struct arg a2,
+			int64_t cc)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	return exec_run(s, id,
 		   ARGS(a1, a2, A_I((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000),
-			A_T(s->actor), A_T(s->request_id)),
+			A_T(s->actor), A_T(s->request_id), A_I(cc)),
 		   STORE_ERROR, NULL);
 }
 
@@ -396,7 +397,7 @@ void store_set_actor(struct store *s, const char *user_id, const char *request_i
 
 int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 {
-	int rc = history_gone(s, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc));
+	int rc = history_gone(s, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc), cc);
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE, ARGS(A_T(user_id), A_I(cc)));
 }
@@ -418,63 +419,72 @@ struct kind {
 	enum stmt in_use; /* ST_NONE: delete cascades instead */
 	enum stmt del;
 	fill_fn fill;
+	/* its statements end with the caller's contact center (a process is
+	 * a contact center's own row: its parent is the scope) */
+	bool scoped;
 };
 
 static const struct kind process_kind = {
 	ST_PROCESS_CREATE, ST_PROCESS_GET, ST_PROCESS_COUNT, ST_PROCESS_PAGE,
-	ST_PROCESS_IN_USE, ST_PROCESS_DELETE, fill_process,
+	ST_PROCESS_IN_USE, ST_PROCESS_DELETE, fill_process, false,
 };
 static const struct kind lead_kind = {
 	ST_LEAD_CREATE, ST_LEAD_GET, ST_LEAD_COUNT, ST_LEAD_PAGE,
-	ST_LEAD_IN_USE, ST_LEAD_DELETE, fill_child,
+	ST_LEAD_IN_USE, ST_LEAD_DELETE, fill_child, true,
 };
 static const struct kind campaign_kind = {
 	ST_CAMPAIGN_CREATE, ST_CAMPAIGN_GET, ST_CAMPAIGN_COUNT,
-	ST_CAMPAIGN_PAGE, ST_NONE, ST_CAMPAIGN_DELETE, fill_child,
+	ST_CAMPAIGN_PAGE, ST_NONE, ST_CAMPAIGN_DELETE, fill_child, true,
 };
 
+/* The arguments x, y and, for a scoped kind, the contact center cc. */
+#define KIND_ARGS(k, x, y, cc)                                                 \
+	(const struct arg[]){ x, y, A_I(cc) }, (k)->scoped ? 3 : 2
+
 /* EXISTS when the name is taken below `parent`; NOT_FOUND when the parent
- * does not exist. */
-static int kind_create(struct store *s, const struct kind *k, int64_t parent,
-		       const char *name, void *out)
+ * does not exist (in contact center cc). */
+static int kind_create(struct store *s, const struct kind *k, int64_t cc,
+		       int64_t parent, const char *name, void *out)
 {
-	return exec_fetch(s, k->create, ARGS(A_I(parent), A_T(name)),
-		     STORE_NOT_FOUND, k->fill, out);
+	return exec_fetch(s, k->create, KIND_ARGS(k, A_I(parent), A_T(name), cc),
+			  STORE_NOT_FOUND, k->fill, out);
 }
 
 /* NOT_FOUND unless object `id` exists below `parent` (0: anywhere). */
-static int kind_get(struct store *s, const struct kind *k, int64_t parent,
-		    int64_t id, void *out)
+static int kind_get(struct store *s, const struct kind *k, int64_t cc,
+		    int64_t parent, int64_t id, void *out)
 {
-	return exec_fetch(s, k->get, ARGS(A_I(id), A_I(parent)), STORE_ERROR,
-		     k->fill, out);
+	return exec_fetch(s, k->get, KIND_ARGS(k, A_I(id), A_I(parent), cc),
+			  STORE_ERROR, k->fill, out);
 }
 
-static int kind_list(struct store *s, const struct kind *k, int64_t parent,
-		     const struct page *pg, void *row, store_row_fn fn,
-		     void *ctx, int64_t *total)
+static int kind_list(struct store *s, const struct kind *k, int64_t cc,
+		     int64_t parent, const struct page *pg, void *row,
+		     store_row_fn fn, void *ctx, int64_t *total)
 {
-	return exec_list(s, k->count, k->page, ARGS(A_I(parent)), pg, k->fill,
-			 row, fn, ctx, total);
+	const struct arg a[2] = { A_I(parent), A_I(cc) };
+
+	return exec_list(s, k->count, k->page, a, k->scoped ? 2 : 1, pg,
+			 k->fill, row, fn, ctx, total);
 }
 
-static int kind_delete(struct store *s, const struct kind *k, int64_t parent,
-		       int64_t id)
+static int kind_delete(struct store *s, const struct kind *k, int64_t cc,
+		       int64_t parent, int64_t id)
 {
 	return exec_delete(s, k->in_use, k->del,
-			      ARGS(A_I(id), A_I(parent)));
+			   KIND_ARGS(k, A_I(id), A_I(parent), cc));
 }
 
 int store_process_create(struct store *s, int64_t cc, const char *name,
 			 struct process *out)
 {
-	return kind_create(s, &process_kind, cc, name, out);
+	return kind_create(s, &process_kind, 0, cc, name, out);
 }
 
 int store_process_get(struct store *s, int64_t cc, int64_t id,
 		      struct process *out)
 {
-	return kind_get(s, &process_kind, cc, id, out);
+	return kind_get(s, &process_kind, 0, cc, id, out);
 }
 
 int store_process_list(struct store *s, int64_t cc, const struct page *pg,
@@ -482,168 +492,173 @@ int store_process_list(struct store *s, int64_t cc, const struct page *pg,
 {
 	struct process row;
 
-	return kind_list(s, &process_kind, cc, pg, &row, fn, ctx, total);
+	return kind_list(s, &process_kind, 0, cc, pg, &row, fn, ctx, total);
 }
 
 int store_process_delete(struct store *s, int64_t cc, int64_t id)
 {
-	return kind_delete(s, &process_kind, cc, id);
+	return kind_delete(s, &process_kind, 0, cc, id);
 }
 
-int store_lead_create(struct store *s, int64_t process, const char *name,
-		      struct proc_child *out)
+int store_lead_create(struct store *s, int64_t cc, int64_t process,
+		      const char *name, struct proc_child *out)
 {
-	return kind_create(s, &lead_kind, process, name, out);
+	return kind_create(s, &lead_kind, cc, process, name, out);
 }
 
-int store_lead_get(struct store *s, int64_t process, int64_t id,
+int store_lead_get(struct store *s, int64_t cc, int64_t process, int64_t id,
 		   struct proc_child *out)
 {
-	return kind_get(s, &lead_kind, process, id, out);
+	return kind_get(s, &lead_kind, cc, process, id, out);
 }
 
-int store_lead_list(struct store *s, int64_t process, const struct page *pg,
-		    store_row_fn fn, void *ctx, int64_t *total)
+int store_lead_list(struct store *s, int64_t cc, int64_t process,
+		    const struct page *pg, store_row_fn fn, void *ctx,
+		    int64_t *total)
 {
 	struct proc_child row;
 
-	return kind_list(s, &lead_kind, process, pg, &row, fn, ctx, total);
+	return kind_list(s, &lead_kind, cc, process, pg, &row, fn, ctx, total);
 }
 
-int store_lead_delete(struct store *s, int64_t process, int64_t id)
+int store_lead_delete(struct store *s, int64_t cc, int64_t process, int64_t id)
 {
-	return kind_delete(s, &lead_kind, process, id);
+	return kind_delete(s, &lead_kind, cc, process, id);
 }
 
-int store_campaign_create(struct store *s, int64_t process, const char *name,
-			  struct proc_child *out)
+int store_campaign_create(struct store *s, int64_t cc, int64_t process,
+			  const char *name, struct proc_child *out)
 {
-	return kind_create(s, &campaign_kind, process, name, out);
+	return kind_create(s, &campaign_kind, cc, process, name, out);
 }
 
-int store_campaign_get(struct store *s, int64_t process, int64_t id,
+int store_campaign_get(struct store *s, int64_t cc, int64_t process, int64_t id,
 		       struct proc_child *out)
 {
-	return kind_get(s, &campaign_kind, process, id, out);
+	return kind_get(s, &campaign_kind, cc, process, id, out);
 }
 
-int store_campaign_list(struct store *s, int64_t process, const struct page *pg,
-			store_row_fn fn, void *ctx, int64_t *total)
+int store_campaign_list(struct store *s, int64_t cc, int64_t process,
+			const struct page *pg, store_row_fn fn, void *ctx,
+			int64_t *total)
 {
 	struct proc_child row;
 
-	return kind_list(s, &campaign_kind, process, pg, &row, fn, ctx, total);
+	return kind_list(s, &campaign_kind, cc, process, pg, &row, fn, ctx, total);
 }
 
-int store_campaign_delete(struct store *s, int64_t process, int64_t id)
+int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
+			  int64_t id)
 {
-	int rc = history_gone(s, ST_HISTORY_CAMPAIGN_GONE, A_I(id), A_I(process));
+	int rc = history_gone(s, ST_HISTORY_CAMPAIGN_GONE, A_I(id), A_I(process), cc);
 
-	return rc ? rc : kind_delete(s, &campaign_kind, process, id);
+	return rc ? rc : kind_delete(s, &campaign_kind, cc, process, id);
 }
 
 /* ---- campaign users ---- */
 
 /*
  * NOT_FOUND when the campaign or the user is missing, or the user belongs to
- * another contact center than the campaign.  The insert and the read are two
- * statements: at READ COMMITTED another node may remove an enrolment that the
- * insert found (and so did not make) before the read sees it; then the pair
- * runs again, and the insert makes it.
+ * another contact center than the campaign (or the caller, cc).  The insert
+ * and the read are two statements: at READ COMMITTED another node may remove
+ * an enrolment that the insert found (and so did not make) before the read
+ * sees it; then the pair runs again, and the insert makes it.
  */
-int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
-			    struct campaign_user *out)
+int store_campaign_user_add(struct store *s, int64_t cc, int64_t campaign,
+			    int64_t user_pk, struct campaign_user *out)
 {
 	int rc = STORE_OK, attempt;
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		/* a failed insert (a parent gone) ends the transaction's use */
-		rc = exec_run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk)),
-			 STORE_NOT_FOUND, NULL);
+		rc = exec_run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
+			      STORE_NOT_FOUND, NULL);
 		if (rc != STORE_OK)
 			break;
-		rc = exec_fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk)),
-			   STORE_ERROR, fill_campaign_user, out);
+		rc = exec_fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
+				STORE_ERROR, fill_campaign_user, out);
 		if (rc != STORE_NOT_FOUND)
 			break;
 	}
 	return rc;
 }
 
-int store_campaign_user_list(struct store *s, int64_t campaign,
+int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total)
 {
 	struct campaign_user row;
 
-	return exec_list(s, ST_CU_COUNT, ST_CU_PAGE, ARGS(A_I(campaign)), pg,
+	return exec_list(s, ST_CU_COUNT, ST_CU_PAGE, ARGS(A_I(campaign), A_I(cc)), pg,
 			 fill_campaign_user, &row, fn, ctx, total);
 }
 
-int store_campaign_user_delete(struct store *s, int64_t campaign,
+int store_campaign_user_delete(struct store *s, int64_t cc, int64_t campaign,
 			       const char *user_id)
 {
-	int rc = history_gone(s, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id));
+	int rc = history_gone(s, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id), cc);
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_CU_DELETE,
-					ARGS(A_I(campaign), A_T(user_id)));
+				     ARGS(A_I(campaign), A_T(user_id), A_I(cc)));
 }
 
 /* Fails only on a storage error; ids not enrolled are 0. */
-int store_campaign_users_resolve(struct store *s, int64_t campaign,
+int store_campaign_users_resolve(struct store *s, int64_t cc, int64_t campaign,
 				 const char *const *ids, size_t n,
 				 int64_t *cu_ids)
 {
-	return exec_resolve(s, ST_CU_RESOLVE_MANY, ARGS(A_TEXTS(ids, n), A_I(campaign)),
-			    cu_ids, n);
+	return exec_resolve(s, ST_CU_RESOLVE_MANY,
+			    ARGS(A_TEXTS(ids, n), A_I(campaign), A_I(cc)), cu_ids, n);
 }
 
 /* ---- campaign leads ---- */
 
 /* NOT_FOUND when the campaign or the lead is missing, or the lead belongs to
- * another process than the campaign. */
-int store_campaign_lead_add(struct store *s, int64_t campaign, int64_t lead,
-			    int64_t priority, bool enabled,
+ * another process than the campaign (or the caller's contact center). */
+int store_campaign_lead_add(struct store *s, int64_t cc, int64_t campaign,
+			    int64_t lead, int64_t priority, bool enabled,
 			    struct campaign_lead *out)
 {
 	return exec_fetch(s, ST_CL_ADD,
-		     ARGS(A_I(campaign), A_I(lead), A_I(priority),
-			  A_I(enabled ? 1 : 0)),
-		     STORE_NOT_FOUND, fill_campaign_lead, out);
+			  ARGS(A_I(campaign), A_I(lead), A_I(priority),
+			       A_I(enabled ? 1 : 0), A_I(cc)),
+			  STORE_NOT_FOUND, fill_campaign_lead, out);
 }
 
-int store_campaign_lead_list(struct store *s, int64_t campaign,
+int store_campaign_lead_list(struct store *s, int64_t cc, int64_t campaign,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total)
 {
 	struct campaign_lead row;
 
-	return exec_list(s, ST_CL_COUNT, ST_CL_PAGE, ARGS(A_I(campaign)), pg,
+	return exec_list(s, ST_CL_COUNT, ST_CL_PAGE, ARGS(A_I(campaign), A_I(cc)), pg,
 			 fill_campaign_lead, &row, fn, ctx, total);
 }
 
-int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead)
+int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
+			       int64_t lead)
 {
-	int rc = history_gone(s, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead));
+	int rc = history_gone(s, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead), cc);
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_CL_DELETE,
-					ARGS(A_I(campaign), A_I(lead)));
+				     ARGS(A_I(campaign), A_I(lead), A_I(cc)));
 }
 
-int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
-			     struct campaign_lead *out)
+int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
+			     int64_t lead, struct campaign_lead *out)
 {
-	return exec_fetch(s, ST_CL_FIND, ARGS(A_I(campaign), A_I(lead)),
-		     STORE_ERROR, fill_campaign_lead, out);
+	return exec_fetch(s, ST_CL_FIND, ARGS(A_I(campaign), A_I(lead), A_I(cc)),
+			  STORE_ERROR, fill_campaign_lead, out);
 }
 
 /* ---- the lead-user mapping ---- */
 
-int store_campaign_lead_lock(struct store *s, int64_t cl)
+int store_campaign_lead_lock(struct store *s, int64_t cc, int64_t cl)
 {
 	int64_t one = 0;
 
-	return exec_fetch(s, ST_CL_LOCK, ARGS(A_I(cl)), STORE_ERROR, rows_fill_int64, &one);
+	return exec_fetch(s, ST_CL_LOCK, ARGS(A_I(cl), A_I(cc)), STORE_ERROR,
+			  rows_fill_int64, &one);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -677,8 +692,9 @@ static int collect_changed(void *ctx, const void *row)
  * delete makes one vanish) are left alone.  The caller holds the campaign
  * lead (store_campaign_lead_lock()).
  */
-int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
-		      size_t n, bool mapped, int64_t *changed, size_t *nchanged)
+int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
+		      const int64_t *cu_ids, size_t n, bool mapped,
+		      int64_t *changed, size_t *nchanged)
 {
 	struct changed_ids c = { changed, 0, n };
 	int64_t *sorted = NULL;
@@ -694,7 +710,7 @@ int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
 	}
 	if (n)
 		rc = exec_changed(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-				  ARGS(A_I(cl), A_INTS(cu_ids, n)), STORE_NOT_FOUND,
+				  ARGS(A_I(cl), A_INTS(cu_ids, n), A_I(cc)), STORE_NOT_FOUND,
 				  collect_changed, &c);
 	if (nchanged)
 		*nchanged = changed && c.n > n ? n : c.n;
@@ -761,7 +777,7 @@ static int cmp_mu(const void *a, const void *b)
 	return strcmp(((const struct mu *)a)->user_id, ((const struct mu *)b)->user_id);
 }
 
-int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
+int store_mapping_get(struct store *s, int64_t cc, int64_t campaign, int64_t cl,
 		      store_row_fn fn, void *ctx)
 {
 	struct mu_list users = { NULL, 0, STRBUF_INIT };
@@ -772,9 +788,10 @@ int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
 	size_t i;
 	int rc;
 
-	rc = exec_each(s, ST_MAP_USERS, ARGS(A_I(campaign)), fill_mu, &row, collect_mu, &users);
+	rc = exec_each(s, ST_MAP_USERS, ARGS(A_I(campaign), A_I(cc)), fill_mu, &row,
+		       collect_mu, &users);
 	if (rc == STORE_OK)
-		rc = exec_each(s, ST_MAP_MAPPED, ARGS(A_I(cl)), rows_fill_int64, &id, collect_id,
+		rc = exec_each(s, ST_MAP_MAPPED, ARGS(A_I(cl), A_I(cc)), rows_fill_int64, &id, collect_id,
 			      &mapped);
 	if (rc != STORE_OK)
 		goto out;
@@ -836,23 +853,27 @@ static void fill_history(struct rows *r, void *row)
 	h->unassigned = rows_text_ref(r, 8, &n);
 }
 
-int store_history_add(struct store *s, const struct history_entry *h)
+/* Inserts nothing, NOT_FOUND, when the campaign is not in contact center cc. */
+int store_history_add(struct store *s, int64_t cc, const struct history_entry *h)
 {
-	return exec_run(s, ST_HISTORY_ADD,
-		   ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
-			A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
-			A_T(h->assigned), A_T(h->unassigned)),
-		   STORE_ERROR, NULL);
+	int64_t n = 0;
+	int rc = exec_run(s, ST_HISTORY_ADD,
+			  ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
+			       A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
+			       A_T(h->assigned), A_T(h->unassigned), A_I(cc)),
+			  STORE_ERROR, &n);
+
+	return rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc;
 }
 
-int store_history_list(struct store *s, int64_t campaign, int64_t lead,
-		       const struct page *pg, store_row_fn fn, void *ctx,
-		       int64_t *total)
+int store_history_list(struct store *s, int64_t cc, int64_t campaign,
+		       int64_t lead, const struct page *pg, store_row_fn fn,
+		       void *ctx, int64_t *total)
 {
 	struct history_entry row;
 
 	return exec_list(s, ST_HISTORY_COUNT, ST_HISTORY_PAGE,
-			 ARGS(A_I(campaign), A_I(lead)), pg, fill_history, &row,
+			 ARGS(A_I(campaign), A_I(lead), A_I(cc)), pg, fill_history, &row,
 			 fn, ctx, total);
 }
 

@@ -180,70 +180,84 @@ int store_process_list(struct store *s, int64_t cc, const struct page *pg,
 /* IN_USE while it has leads or campaigns. */
 int store_process_delete(struct store *s, int64_t cc, int64_t id);
 
+/*
+ * From here on every function that reads or writes rows below a process
+ * takes the caller's contact center `cc` (0: the system administrator, any)
+ * and checks in its own statements that those rows chain up to it (lead or
+ * campaign -> process -> contact center, campaign user or campaign lead ->
+ * campaign -> ...), whatever the caller checked before.  Another tenant's
+ * row is a missing row: NOT_FOUND (or no rows), nothing changed.
+ */
+
 /* ---- leads (lead lists) ---- */
-int store_lead_create(struct store *s, int64_t process, const char *name,
-		      struct proc_child *out);
-int store_lead_get(struct store *s, int64_t process, int64_t id,
+int store_lead_create(struct store *s, int64_t cc, int64_t process,
+		      const char *name, struct proc_child *out);
+int store_lead_get(struct store *s, int64_t cc, int64_t process, int64_t id,
 		   struct proc_child *out);
-int store_lead_list(struct store *s, int64_t process, const struct page *pg,
-		    store_row_fn fn, void *ctx, int64_t *total);
+int store_lead_list(struct store *s, int64_t cc, int64_t process,
+		    const struct page *pg, store_row_fn fn, void *ctx,
+		    int64_t *total);
 /* IN_USE while attached to a campaign. */
-int store_lead_delete(struct store *s, int64_t process, int64_t id);
+int store_lead_delete(struct store *s, int64_t cc, int64_t process, int64_t id);
 
 /* ---- campaigns ---- */
-int store_campaign_create(struct store *s, int64_t process, const char *name,
-			  struct proc_child *out);
-int store_campaign_get(struct store *s, int64_t process, int64_t id,
+int store_campaign_create(struct store *s, int64_t cc, int64_t process,
+			  const char *name, struct proc_child *out);
+int store_campaign_get(struct store *s, int64_t cc, int64_t process, int64_t id,
 		       struct proc_child *out);
-int store_campaign_list(struct store *s, int64_t process, const struct page *pg,
-			store_row_fn fn, void *ctx, int64_t *total);
+int store_campaign_list(struct store *s, int64_t cc, int64_t process,
+			const struct page *pg, store_row_fn fn, void *ctx,
+			int64_t *total);
 /* Deletes its campaign users, campaign leads and mappings too. */
-int store_campaign_delete(struct store *s, int64_t process, int64_t id);
+int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
+			  int64_t id);
 
 /* ---- campaign users ---- */
 /* Enrols user row `user_pk`; idempotent: an existing enrolment is returned. */
-int store_campaign_user_add(struct store *s, int64_t campaign, int64_t user_pk,
-			    struct campaign_user *out);
+int store_campaign_user_add(struct store *s, int64_t cc, int64_t campaign,
+			    int64_t user_pk, struct campaign_user *out);
 /* Rows: struct campaign_user, ordered by campaignUserId. */
-int store_campaign_user_list(struct store *s, int64_t campaign,
+int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total);
 /* NOT_FOUND when the user is not enrolled.  Removes its mappings too. */
-int store_campaign_user_delete(struct store *s, int64_t campaign,
+int store_campaign_user_delete(struct store *s, int64_t cc, int64_t campaign,
 			       const char *user_id);
 /* For each ids[i], cu_ids[i] = its campaignUserId in the campaign, or 0. */
-int store_campaign_users_resolve(struct store *s, int64_t campaign,
+int store_campaign_users_resolve(struct store *s, int64_t cc, int64_t campaign,
 				 const char *const *ids, size_t n,
 				 int64_t *cu_ids);
 
 /* ---- campaign leads ---- */
 /* EXISTS when the lead is already attached to the campaign. */
-int store_campaign_lead_add(struct store *s, int64_t campaign, int64_t lead,
-			    int64_t priority, bool enabled,
+int store_campaign_lead_add(struct store *s, int64_t cc, int64_t campaign,
+			    int64_t lead, int64_t priority, bool enabled,
 			    struct campaign_lead *out);
 /* Rows: struct campaign_lead, ordered by campaignLeadId. */
-int store_campaign_lead_list(struct store *s, int64_t campaign,
+int store_campaign_lead_list(struct store *s, int64_t cc, int64_t campaign,
 			     const struct page *pg, store_row_fn fn, void *ctx,
 			     int64_t *total);
 /* NOT_FOUND when not attached.  Removes the lead's mappings there too. */
-int store_campaign_lead_delete(struct store *s, int64_t campaign, int64_t lead);
+int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
+			       int64_t lead);
 /* The campaign lead of (campaign, lead), or NOT_FOUND. */
-int store_campaign_lead_find(struct store *s, int64_t campaign, int64_t lead,
-			     struct campaign_lead *out);
+int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
+			     int64_t lead, struct campaign_lead *out);
 
 /* Hold campaign lead cl until the transaction ends, so that writers of one
  * lead's mapping queue (on PostgreSQL; SQLite's write lock holds it all). */
-int store_campaign_lead_lock(struct store *s, int64_t cl);
+int store_campaign_lead_lock(struct store *s, int64_t cc, int64_t cl);
 
 /* ---- the lead-user mapping ---- */
 /* Map (mapped=true) or unmap each of cu_ids[0..n) on campaign lead cl;
  * idempotent.  changed (room for n, may be NULL) gets the campaign user ids
  * whose state this changed, *nchanged their count. */
-int store_mapping_set(struct store *s, int64_t cl, const int64_t *cu_ids,
-		      size_t n, bool mapped, int64_t *changed, size_t *nchanged);
+int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
+		      const int64_t *cu_ids, size_t n, bool mapped,
+		      int64_t *changed, size_t *nchanged);
 /* Every campaign user of the campaign with whether it is mapped to campaign
  * lead cl, ordered by userId.  Rows: struct mapping_user. */
-int store_mapping_get(struct store *s, int64_t campaign, int64_t cl,
+int store_mapping_get(struct store *s, int64_t cc, int64_t campaign, int64_t cl,
 		      store_row_fn fn, void *ctx);
 /* Campaign leads visible in scope (0: all), of one campaign (0: any),
  * ordered by campaignLeadId.  Rows: struct campaign_lead. */
@@ -264,7 +278,9 @@ struct history_entry {
 	const char *unassigned;
 };
 
-int store_history_add(struct store *s, const struct history_entry *h);
+/* NOT_FOUND when h's campaign is not in contact center cc (cc 0: anything
+ * is written, the history outliving what it names). */
+int store_history_add(struct store *s, int64_t cc, const struct history_entry *h);
 /* Who runs the transactions that follow, and for which request: deletes
  * that take mappings away with them (a campaign user, a campaign lead, a user,
  * a campaign) record those removals in the history under this name. */
@@ -272,9 +288,9 @@ void store_set_actor(struct store *s, const char *user_id,
 		     const char *request_id);
 /* Newest first.  Rows: struct history_entry, its strings borrowed for the
  * call. */
-int store_history_list(struct store *s, int64_t campaign, int64_t lead,
-		       const struct page *pg, store_row_fn fn, void *ctx,
-		       int64_t *total);
+int store_history_list(struct store *s, int64_t cc, int64_t campaign,
+		       int64_t lead, const struct page *pg, store_row_fn fn,
+		       void *ctx, int64_t *total);
 
 /* ---- tokens ---- */
 int store_token_add(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],

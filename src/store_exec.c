@@ -16,7 +16,7 @@
 #include "store_exec.h"
 #include "banned.h"
 
-#define MAX_ARGS 8 /* bound parameters of the largest statement, + paging */
+#define MAX_ARGS 8 /* arguments of a paged or a per-element statement */
 
 /* ---- fault injection (tests) ---- */
 

@@ -50,7 +50,7 @@
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 10 /* the most a statement binds: ST_HISTORY_ADD has 9 */
 #define CONNECT_TIMEOUT "3" /* seconds; the URL may say otherwise */
 
 struct pg {
@@ -71,16 +71,11 @@ struct pg {
 static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
-	[ST_CL_LOCK] = "SELECT id FROM campaign_lead WHERE id = ?1 FOR UPDATE",
+	[ST_CL_LOCK] = CL_LOCK_SQL " FOR UPDATE OF cl",
 	/* an existing enrolment is updated to itself, which locks it: another
 	 * node cannot remove it between this and the read that follows */
 	[ST_CU_ADD] =
-		"INSERT INTO campaign_user (campaign_id, user_pk)"
-		" SELECT c.id, u.pk FROM campaign c"
-		" JOIN process p ON p.id = c.process_id"
-		" JOIN users u ON u.cc_id = p.cc_id"
-		" WHERE c.id = ?1 AND u.pk = ?2"
-		" ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
+		CU_ADD_SQL " ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
 	/*
 	 * Lists are arrays (text[], bigint[]).  Left to itself the planner
 	 * would hash whole tables (every user, every campaign user) to join
@@ -99,23 +94,25 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WITH ORDINALITY AS j(v, ord)"
 		" CROSS JOIN LATERAL (SELECT cu.id FROM users u"
 		" JOIN campaign_user cu ON cu.user_pk = u.pk AND cu.campaign_id = ?2"
-		" WHERE u.user_id = j.v OFFSET 0) x",
+		" WHERE u.user_id = j.v OFFSET 0) x"
+		" WHERE " CAMPAIGN_IN_CC("?2", "3"),
 	[ST_MAP_ADD_MANY] =
 		"INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 		" SELECT cl.id, x.id FROM campaign_lead cl"
 		" CROSS JOIN LATERAL unnest(?2::bigint[]) j(v)"
 		" CROSS JOIN LATERAL (SELECT cu.id FROM campaign_user cu"
 		" WHERE cu.id = j.v AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
-		" WHERE cl.id = ?1"
+		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_MAP_USERS] =
 		"SELECT cu.id, (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"
-		" FROM campaign_user cu WHERE cu.campaign_id = ?1",
+		" FROM campaign_user cu WHERE cu.campaign_id = ?1"
+		" AND " CAMPAIGN_IN_CC("?1", "2"),
 	/* = ANY: one probe of the primary key per element, in key order */
 	[ST_MAP_REMOVE_MANY] =
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
 		" AND campaign_user_id = ANY (?2::bigint[])"
-		" RETURNING campaign_user_id",
+		" AND " CAMPAIGN_LEAD_IN_CC("?1", "3") " RETURNING campaign_user_id",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),

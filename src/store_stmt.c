@@ -124,60 +124,71 @@ static const struct {
 	S(ST_PROCESS_DELETE, ONCE,
 	  "DELETE FROM process WHERE id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 
+	/* leads and campaigns: the last parameter is the caller's contact
+	 * center (sql.h's tenant scope); a create in another tenant's process
+	 * inserts nothing, as in a missing one */
 	S(ST_LEAD_CREATE, ONCE,
-	  "INSERT INTO lead (process_id, name) VALUES (?1, ?2)"
-	  " RETURNING id, process_id, name"),
+	  "INSERT INTO lead (process_id, name) SELECT ?1, ?2"
+	  " WHERE " PROCESS_IN_CC("?1", "3") " RETURNING id, process_id, name"),
 	S(ST_LEAD_GET, RERUN,
 	  "SELECT id, process_id, name FROM lead"
-	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
-	S(ST_LEAD_COUNT, RERUN, "SELECT COUNT(*) FROM lead WHERE process_id = ?1"),
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"
+	  " AND " LEAD_IN_CC("?1", "3")),
+	S(ST_LEAD_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM lead WHERE process_id = ?1"
+	  " AND " PROCESS_IN_CC("?1", "2")),
 	S(ST_LEAD_PAGE, RERUN,
 	  "SELECT id, process_id, name FROM lead WHERE process_id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	  " AND " PROCESS_IN_CC("?1", "2") " ORDER BY id LIMIT ?3 OFFSET ?4"),
 	S(ST_LEAD_IN_USE, RERUN,
 	  "SELECT EXISTS (SELECT 1 FROM campaign_lead WHERE lead_id = l.id)"
-	  " FROM lead l WHERE l.id = ?1 AND (?2 = 0 OR l.process_id = ?2)"),
+	  " FROM lead l WHERE l.id = ?1 AND (?2 = 0 OR l.process_id = ?2)"
+	  " AND " LEAD_IN_CC("?1", "3")),
 	S(ST_LEAD_DELETE, ONCE,
-	  "DELETE FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	  "DELETE FROM lead WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"
+	  " AND " LEAD_IN_CC("?1", "3")),
 
 	S(ST_CAMPAIGN_CREATE, ONCE,
-	  "INSERT INTO campaign (process_id, name) VALUES (?1, ?2)"
-	  " RETURNING id, process_id, name"),
+	  "INSERT INTO campaign (process_id, name) SELECT ?1, ?2"
+	  " WHERE " PROCESS_IN_CC("?1", "3") " RETURNING id, process_id, name"),
 	S(ST_CAMPAIGN_GET, RERUN,
 	  "SELECT id, process_id, name FROM campaign"
-	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	  " WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	S(ST_CAMPAIGN_COUNT, RERUN,
-	  "SELECT COUNT(*) FROM campaign WHERE process_id = ?1"),
+	  "SELECT COUNT(*) FROM campaign WHERE process_id = ?1"
+	  " AND " PROCESS_IN_CC("?1", "2")),
 	S(ST_CAMPAIGN_PAGE, RERUN,
 	  "SELECT id, process_id, name FROM campaign WHERE process_id = ?1"
-	  " ORDER BY id LIMIT ?2 OFFSET ?3"),
+	  " AND " PROCESS_IN_CC("?1", "2") " ORDER BY id LIMIT ?3 OFFSET ?4"),
 	/* campaign users, campaign leads and mappings go by cascade */
 	S(ST_CAMPAIGN_DELETE, ONCE,
-	  "DELETE FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"),
+	  "DELETE FROM campaign WHERE id = ?1 AND (?2 = 0 OR process_id = ?2)"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 
-	/* only a user of the campaign's own contact center is enrolled */
-	S(ST_CU_ADD, ONCE,
-	  "INSERT INTO campaign_user (campaign_id, user_pk)"
-	  " SELECT c.id, u.pk FROM campaign c"
-	  " JOIN process p ON p.id = c.process_id"
-	  " JOIN users u ON u.cc_id = p.cc_id"
-	  " WHERE c.id = ?1 AND u.pk = ?2 ON CONFLICT DO NOTHING"),
+	/* only a user of the campaign's own contact center is enrolled, and
+	 * only in the caller's (?3) */
+	S(ST_CU_ADD, ONCE, CU_ADD_SQL " ON CONFLICT DO NOTHING"),
 	S(ST_CU_GET, RERUN,
 	  "SELECT " CU_COLS " " CU_FROM
-	  "WHERE cu.campaign_id = ?1 AND cu.user_pk = ?2"),
+	  "WHERE cu.campaign_id = ?1 AND cu.user_pk = ?2"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	S(ST_CU_COUNT, RERUN,
-	  "SELECT COUNT(*) FROM campaign_user WHERE campaign_id = ?1"),
+	  "SELECT COUNT(*) FROM campaign_user WHERE campaign_id = ?1"
+	  " AND " CAMPAIGN_IN_CC("?1", "2")),
 	S(ST_CU_PAGE, RERUN,
-	  "SELECT " CU_COLS " " CU_FROM
-	  "WHERE cu.campaign_id = ?1 ORDER BY cu.id LIMIT ?2 OFFSET ?3"),
+	  "SELECT " CU_COLS " " CU_FROM "WHERE cu.campaign_id = ?1"
+	  " AND " CAMPAIGN_IN_CC("?1", "2") " ORDER BY cu.id LIMIT ?3 OFFSET ?4"),
 	/* its mappings go by cascade */
 	S(ST_CU_DELETE, ONCE,
 	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
-	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"),
+	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	/* a list of userIds, as ST_USER_PK_MANY */
 	S(ST_CU_RESOLVE_MANY, RERUN,
 	  "SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk"
-	  " AND cu.campaign_id = ?2 WHERE u.user_id = ?1"),
+	  " AND cu.campaign_id = ?2 WHERE u.user_id = ?1"
+	  " AND " CAMPAIGN_IN_CC("?2", "3")),
 
 	/* no row inserted: the campaign or the lead is missing, or they belong
 	 * to different processes */
@@ -185,22 +196,25 @@ static const struct {
 	  "INSERT INTO campaign_lead (campaign_id, lead_id, priority, enabled)"
 	  " SELECT c.id, l.id, ?3, ?4 FROM campaign c"
 	  " JOIN lead l ON l.process_id = c.process_id"
-	  " WHERE c.id = ?1 AND l.id = ?2"
+	  " WHERE c.id = ?1 AND l.id = ?2 AND " CAMPAIGN_IN_CC("?1", "5")
 	  " RETURNING id, campaign_id, lead_id, priority, enabled"),
 	S(ST_CL_FIND, RERUN,
 	  "SELECT " CL_COLS " FROM campaign_lead cl"
-	  " WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"),
+	  " WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	/* a PUT of one lead's mapping holds its campaign lead, so that PUTs of
 	 * the same lead queue instead of interleaving (SQLite's write lock
 	 * already covers the whole database; PostgreSQL adds FOR UPDATE) */
-	S(ST_CL_LOCK, RERUN, "SELECT id FROM campaign_lead WHERE id = ?1"),
+	S(ST_CL_LOCK, RERUN, CL_LOCK_SQL),
 	S(ST_CL_COUNT, RERUN,
-	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"),
+	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"
+	  " AND " CAMPAIGN_IN_CC("?1", "2")),
 	S(ST_CL_PAGE, RERUN,
 	  "SELECT " CL_COLS " FROM campaign_lead cl WHERE cl.campaign_id = ?1"
-	  " ORDER BY cl.id LIMIT ?2 OFFSET ?3"),
+	  " AND " CAMPAIGN_IN_CC("?1", "2") " ORDER BY cl.id LIMIT ?3 OFFSET ?4"),
 	S(ST_CL_DELETE, ONCE,
-	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"),
+	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 
 	/* ?2 is a list of campaign user ids (A_INTS), the text for one element,
 	 * which answers nothing (exec_changed(): its change count tells); only
@@ -210,16 +224,19 @@ static const struct {
 	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 	  " SELECT cl.id, cu.id FROM campaign_user cu"
 	  " JOIN campaign_lead cl ON cl.id = ?1 AND cl.campaign_id = cu.campaign_id"
-	  " WHERE cu.id = ?2 ON CONFLICT DO NOTHING"),
+	  " WHERE cu.id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
+	  " ON CONFLICT DO NOTHING"),
 	S(ST_MAP_REMOVE_MANY, ONCE,
 	  "DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-	  " AND campaign_user_id = ?2"),
+	  " AND campaign_user_id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")),
 	/* a lead's mapping is two range scans, merged and sorted in C: one
 	 * join per user and a sort by the database cost twice as much */
 	S(ST_MAP_USERS, RERUN,
-	  "SELECT cu.id, u.user_id " CU_FROM "WHERE cu.campaign_id = ?1"),
+	  "SELECT cu.id, u.user_id " CU_FROM "WHERE cu.campaign_id = ?1"
+	  " AND " CAMPAIGN_IN_CC("?1", "2")),
 	S(ST_MAP_MAPPED, RERUN,
-	  "SELECT campaign_user_id FROM lead_user WHERE campaign_lead_id = ?1"),
+	  "SELECT campaign_user_id FROM lead_user WHERE campaign_lead_id = ?1"
+	  " AND " CAMPAIGN_LEAD_IN_CC("?1", "2")),
 	/* three shapes of the mapping list, so that each uses its index */
 	S(ST_ML_COUNT_CAMPAIGN, RERUN,
 	  "SELECT COUNT(*) " CL_SCOPED_FROM
@@ -242,22 +259,25 @@ static const struct {
 	S(ST_HISTORY_ADD, ONCE,
 	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
 	  " changed_at, changed_by, request_id, assigned, unassigned)"
-	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+	  " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+	  " WHERE " CAMPAIGN_IN_CC("?1", "9")),
 	/* mappings that a delete takes with it, one entry per campaign lead:
-	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id;
-	 * the JSON of the users is each backend's own */
+	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id, ?6
+	 * the caller's contact center; the JSON of the users is each
+	 * backend's own */
 	S(ST_HISTORY_CU_GONE, ONCE, NULL),
 	S(ST_HISTORY_CL_GONE, ONCE, NULL),
 	S(ST_HISTORY_USER_GONE, ONCE, NULL),
 	S(ST_HISTORY_CAMPAIGN_GONE, ONCE, NULL),
 	S(ST_HISTORY_COUNT, RERUN,
 	  "SELECT COUNT(*) FROM mapping_history"
-	  " WHERE campaign_id = ?1 AND lead_id = ?2"),
+	  " WHERE campaign_id = ?1 AND lead_id = ?2"
+	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	S(ST_HISTORY_PAGE, RERUN,
 	  "SELECT id, campaign_id, lead_id, campaign_lead_id, changed_at,"
 	  " changed_by, request_id, assigned, unassigned FROM mapping_history"
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"
-	  " ORDER BY id DESC LIMIT ?3 OFFSET ?4"),
+	  " AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY id DESC LIMIT ?4 OFFSET ?5"),
 
 	S(ST_TOKEN_ADD, ONCE,
 	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"

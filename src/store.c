@@ -697,7 +697,7 @@ int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 		      int64_t *changed, size_t *nchanged)
 {
 	struct changed_ids c = { changed, 0, n };
-	int64_t id = 0, *sorted = NULL;
+	int64_t *sorted = NULL;
 	int rc = STORE_OK;
 
 	/* an unmapping answers in ascending order, as the primary key gives
@@ -709,9 +709,9 @@ int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 		cu_ids = sorted;
 	}
 	if (n)
-		rc = exec_each_elem(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-				    ARGS(A_I(cl), A_INTS(cu_ids, n), A_I(cc)), STORE_NOT_FOUND,
-				    rows_fill_int64, &id, collect_changed, &c);
+		rc = exec_changed(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
+				  ARGS(A_I(cl), A_INTS(cu_ids, n), A_I(cc)), STORE_NOT_FOUND,
+				  collect_changed, &c);
 	if (nchanged)
 		*nchanged = changed && c.n > n ? n : c.n;
 	free(sorted);

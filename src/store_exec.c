@@ -126,8 +126,8 @@ int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	return rc;
 }
 
-/* Calls fn(ctx, row) for each row of the started statement r, then ends
- * it; a non-zero return stops the walk with STORE_ERROR. */
+/* Calls fn(ctx, row) for each row of the started statement r (fill NULL:
+ * none), then ends it; a non-zero return stops the walk with STORE_ERROR. */
 static int walk(struct rows *r, fill_fn fill, void *row, store_row_fn fn,
 		void *ctx)
 {
@@ -138,6 +138,8 @@ static int walk(struct rows *r, fill_fn fill, void *row, store_row_fn fn,
 		rc = rows_next(r, &have);
 		if (rc != STORE_OK || !have)
 			break;
+		if (!fill) /* rows ignored */
+			continue;
 		fill(r, row);
 		if (fn(ctx, row))
 			rc = STORE_ERROR;
@@ -156,27 +158,24 @@ int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 }
 
 /*
- * A backend that binds lists runs the statement once.  Any other runs it
- * once per element, in order, with the element bound in the list's place:
- * SQLite is in the process, so a cached statement per element costs a
- * bind and a step, no round trip.
+ * Runs statement `id` once per element of the one list among a[0..na), in
+ * order, the element bound in the list's place: SQLite is in the process,
+ * so a cached statement per element costs a bind and a step, no round
+ * trip.  Rows go to fill and fn as in exec_each(), r->elem telling the
+ * element; or, when `changed` is set, rows are ignored and fn gets (as an
+ * int64_t) each element of an id list whose run changed a row.
  */
-int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
-		   size_t na, int fk_rc, fill_fn fill, void *row,
-		   store_row_fn fn, void *ctx)
+static int per_element(struct store *s, enum stmt id, const struct arg *a,
+		       size_t na, int fk_rc, fill_fn fill, void *row,
+		       store_row_fn fn, void *ctx, bool changed)
 {
 	struct arg one[MAX_ARGS];
 	const struct arg *list = NULL;
 	struct rows r;
 	size_t i, at = 0;
-	int rc = count(s, id);
+	int64_t v;
+	int rc = STORE_OK;
 
-	if (rc != STORE_OK)
-		return rc;
-	if (s->be->lists) {
-		rc = start(s, &r, id, a, na, fk_rc);
-		return rc ? rc : walk(&r, fill, row, fn, ctx);
-	}
 	for (i = 0; i < na && i < MAX_ARGS; i++) {
 		one[i] = a[i];
 		if (a[i].kind == ARG_INTS || a[i].kind == ARG_TEXTS) {
@@ -184,7 +183,7 @@ int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
 			at = i;
 		}
 	}
-	if (!list || na > MAX_ARGS) {
+	if (!list || na > MAX_ARGS || (changed && list->kind != ARG_INTS)) {
 		log_msgf("error", "store %s: no list argument", sql_name(id));
 		return STORE_ERROR;
 	}
@@ -194,12 +193,46 @@ int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
 		else
 			one[at] = A_T(((const char *const *)list->p)[i]);
 		rc = start(s, &r, id, one, na, fk_rc);
-		if (rc == STORE_OK) {
-			r.elem = i;
-			rc = walk(&r, fill, row, fn, ctx);
+		if (rc != STORE_OK)
+			break;
+		r.elem = i;
+		rc = walk(&r, changed ? NULL : fill, row, fn, ctx);
+		if (rc == STORE_OK && changed && r.changes > 0) {
+			v = one[at].i;
+			if (fn(ctx, &v))
+				rc = STORE_ERROR;
 		}
 	}
 	return rc;
+}
+
+/* A backend that binds lists runs the statement once. */
+int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
+		   size_t na, int fk_rc, fill_fn fill, void *row,
+		   store_row_fn fn, void *ctx)
+{
+	struct rows r;
+	int rc = count(s, id);
+
+	if (rc != STORE_OK || !s->be->lists)
+		return rc ? rc : per_element(s, id, a, na, fk_rc, fill, row, fn, ctx, false);
+	rc = start(s, &r, id, a, na, fk_rc);
+	return rc ? rc : walk(&r, fill, row, fn, ctx);
+}
+
+/* Run per element, the statement answers nothing (RETURNING costs SQLite
+ * an ephemeral table per run, and erratically much): the change count says
+ * whether the element changed.  Bound whole, it answers the ids it changed. */
+int exec_changed(struct store *s, enum stmt id, const struct arg *a,
+		 size_t na, int fk_rc, store_row_fn fn, void *ctx)
+{
+	int64_t v = 0;
+	int rc;
+
+	if (s->be->lists)
+		return exec_each_elem(s, id, a, na, fk_rc, rows_fill_int64, &v, fn, ctx);
+	rc = count(s, id);
+	return rc ? rc : per_element(s, id, a, na, fk_rc, NULL, &v, fn, ctx, true);
 }
 
 /* One answer of a resolve statement: the element and its value. */

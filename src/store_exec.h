@@ -45,6 +45,12 @@ int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 int exec_each_elem(struct store *s, enum stmt id, const struct arg *a,
 		   size_t na, int fk_rc, fill_fn fill, void *row,
 		   store_row_fn fn, void *ctx);
+/* Runs write statement `id` over the one id list (ARG_INTS) among a[0..na)
+ * and calls fn(ctx, &id) (an int64_t) for each element it changed.  Written
+ * for one element, the statement answers nothing (its change count tells);
+ * a backend that binds lists has it answer the ids it changed (RETURNING). */
+int exec_changed(struct store *s, enum stmt id, const struct arg *a,
+		 size_t na, int fk_rc, store_row_fn fn, void *ctx);
 /* For each element i of the one list among a[0..na), out[i] = the value
  * statement `id` answers for it, 0 when none (out has room for n).  The
  * statement is written for one element and answers (value); a backend that

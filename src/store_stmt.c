@@ -216,19 +216,19 @@ static const struct {
 	  "DELETE FROM campaign_lead WHERE campaign_id = ?1 AND lead_id = ?2"
 	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 
-	/* ?2 is a list of campaign user ids (A_INTS), the text for one element;
-	 * only those of the campaign lead's own campaign are mapped; both
-	 * answer the campaign user ids they changed */
+	/* ?2 is a list of campaign user ids (A_INTS), the text for one element,
+	 * which answers nothing (exec_changed(): its change count tells); only
+	 * those of the campaign lead's own campaign are mapped.  A backend that
+	 * binds lists answers the campaign user ids it changed. */
 	S(ST_MAP_ADD_MANY, ONCE,
 	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 	  " SELECT cl.id, cu.id FROM campaign_user cu"
 	  " JOIN campaign_lead cl ON cl.id = ?1 AND cl.campaign_id = cu.campaign_id"
 	  " WHERE cu.id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
-	  " ON CONFLICT DO NOTHING RETURNING campaign_user_id"),
+	  " ON CONFLICT DO NOTHING"),
 	S(ST_MAP_REMOVE_MANY, ONCE,
 	  "DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-	  " AND campaign_user_id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
-	  " RETURNING campaign_user_id"),
+	  " AND campaign_user_id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")),
 	/* a lead's mapping is two range scans, merged and sorted in C: one
 	 * join per user and a sort by the database cost twice as much */
 	S(ST_MAP_USERS, RERUN,

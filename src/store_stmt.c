@@ -184,11 +184,18 @@ static const struct {
 	  "DELETE FROM campaign_user WHERE campaign_id = ?1"
 	  " AND user_pk = (SELECT pk FROM users WHERE user_id = ?2)"
 	  " AND " CAMPAIGN_IN_CC("?1", "3")),
-	/* a list of userIds, as ST_USER_PK_MANY */
+	/*
+	 * A list of userIds, as ST_USER_PK_MANY.  This and the two mapping
+	 * statements below run once per element on SQLite, so their tenant
+	 * scope is read from the users row the statement reaches anyway: a
+	 * campaign user's user is always of the campaign's contact center
+	 * (CU_ADD_SQL admits no other), so it is the same check as
+	 * CAMPAIGN_IN_CC at one lookup instead of three.
+	 */
 	S(ST_CU_RESOLVE_MANY, RERUN,
 	  "SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk"
 	  " AND cu.campaign_id = ?2 WHERE u.user_id = ?1"
-	  " AND " CAMPAIGN_IN_CC("?2", "3")),
+	  " AND (?3 = 0 OR u.cc_id = ?3)"),
 
 	/* no row inserted: the campaign or the lead is missing, or they belong
 	 * to different processes */
@@ -224,11 +231,14 @@ static const struct {
 	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 	  " SELECT cl.id, cu.id FROM campaign_user cu"
 	  " JOIN campaign_lead cl ON cl.id = ?1 AND cl.campaign_id = cu.campaign_id"
-	  " WHERE cu.id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
+	  " JOIN users u ON u.pk = cu.user_pk AND (?3 = 0 OR u.cc_id = ?3)"
+	  " WHERE cu.id = ?2"
 	  " ON CONFLICT DO NOTHING"),
 	S(ST_MAP_REMOVE_MANY, ONCE,
 	  "DELETE FROM lead_user WHERE campaign_lead_id = ?1"
-	  " AND campaign_user_id = ?2 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")),
+	  " AND campaign_user_id = ?2 AND (?3 = 0 OR EXISTS (SELECT 1"
+	  " FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk"
+	  " WHERE cu.id = ?2 AND u.cc_id = ?3))"),
 	/* a lead's mapping is two range scans, merged and sorted in C: one
 	 * join per user and a sort by the database cost twice as much */
 	S(ST_MAP_USERS, RERUN,

@@ -11,11 +11,6 @@ int res_parse_page(const struct request *rq, struct input *in, struct error *err
 	return req_page(rq, in, err);
 }
 
-int res_parse_body(const struct request *rq, struct input *in, struct error *err)
-{
-	return req_body(rq, in, err);
-}
-
 int res_parse_named(const struct request *rq, struct input *in, struct error *err,
 		    const char *key)
 {

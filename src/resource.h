@@ -24,8 +24,6 @@ typedef int (*store_cc_list_fn)(struct store *s, int64_t cc, int64_t parent,
 
 /* Parse step of every list: limit and offset (400 on bad values). */
 int res_parse_page(const struct request *rq, struct input *in, struct error *err);
-/* Parse step of a body that must be a JSON object (checked by the handler). */
-int res_parse_body(const struct request *rq, struct input *in, struct error *err);
 
 /* Parse step of a body with one display name under `key`. */
 int res_parse_named(const struct request *rq, struct input *in, struct error *err,

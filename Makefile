@@ -153,9 +153,22 @@ bench-pg: bench-build
 		--pg-dir $(BENCH_PG) $(BENCH_ARGS)
 
 bench-build:
-	$(MAKE) BUILD=$(BENCH_BUILD) OPT="-O2 -g" $(BENCH_BUILD)/cmsd $(BENCH_BUILD)/pace
+	$(MAKE) BUILD=$(BENCH_BUILD) OPT="-O2 -g" $(BENCH_BUILD)/cmsd $(BENCH_BUILD)/pace \
+		$(BENCH_BUILD)/feedload
 
 $(BUILD)/pace: bench/pace.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g -o $@ $<
+
+# The change feed under load (docs/feed.md): bench/feed drives bench/feedload
+# (1,000 SSE subscribers and paced mapping PUTs in one epoll loop) against an
+# optimised cmsd on SQLite.  FEED_ARGS goes to bench/feed (e.g.
+# FEED_ARGS="--rates 500,1000 --seconds 10"); tests/all runs `bench/feed --short`.
+FEED_ARGS ?=
+.PHONY: bench-feed
+bench-feed: bench-build
+	bench/feed --cmsd $(BENCH_BUILD)/cmsd --load $(BENCH_BUILD)/feedload $(FEED_ARGS)
+
+$(BUILD)/feedload: bench/feedload.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g -o $@ $<
 
 bench-store: $(BENCH_STORE)

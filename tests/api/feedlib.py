@@ -21,6 +21,27 @@ import harness
 from harness import MAPPING, REQ_TIMEOUT, eq, expect, is_pos_int, parse_rfc3339, req, short
 
 CHANGES = MAPPING + "/changes"
+
+# API.md section 5: 410 CONF-1007 "Cursor too old (take a new snapshot)".  The
+# table's other parentheses are notes, not part of errorMessage ("Invalid
+# request (details: ...)" is sent as "Invalid request"), so both readings are
+# taken; the harness's tables know the rest of the envelope.
+GONE_MESSAGES = ("Cursor too old", "Cursor too old (take a new snapshot)")
+harness.REASONS.setdefault(410, "Gone")
+harness.CODE_STATUS.setdefault("CONF-1007", 410)
+harness.MESSAGES.setdefault("CONF-1007", GONE_MESSAGES[0])
+
+
+def assert_gone(resp, what=""):
+    """assert_error(resp, 410, "CONF-1007") with either reading of the message."""
+    b = resp.json if isinstance(resp.json, dict) else {}
+    saved = harness.MESSAGES["CONF-1007"]
+    if b.get("errorMessage") in GONE_MESSAGES:
+        harness.MESSAGES["CONF-1007"] = b["errorMessage"]
+    try:
+        return harness.assert_error(resp, 410, "CONF-1007", what)
+    finally:
+        harness.MESSAGES["CONF-1007"] = saved
 EVENT_KEYS = {"cursor", "contactCenterId", "campaignId", "leadId", "campaignLeadId",
               "assigned", "unassigned", "cause", "actor", "at", "requestId"}
 CAUSES = {"mapping", "campaignUserRemoved", "leadDetached", "userDeleted",

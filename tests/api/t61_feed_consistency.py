@@ -257,7 +257,7 @@ class Consumer(object):
             while not stop.is_set():
                 self.node_i += 1
                 self.nodes_used.add(self.node_i % len(N))
-                until = time.time() + self.rng.uniform(0.3, 2.0)
+                until = time.time() + self.rng.uniform(0.2, 1.2)
                 if self.rng.random() < 0.5:
                     self.poll_session(until)
                 else:

@@ -897,7 +897,8 @@ def av_setup():
     sa = sysauth()
     a.k1 = new_campaign(leads=3, users=[a.user, F.agents[0]], name="view-a-" + uniq())
     a.k2 = new_campaign(leads=1, users=[a.user], name="view-b-" + uniq())
-    a.k3 = new_campaign(leads=1, users=[a.user], name="view-c-" + uniq())   # never mapped
+    a.never = create_user(F.auth("admin"), F.cc, "fnever_" + uniq(), "Agent")
+    a.k3 = new_campaign(leads=1, users=[a.user, a.never], name="view-c-" + uniq())  # unmapped
     # k1's third lead: disabled, priority 7
     a.disabled_lead = create_lead(sa, F.cc, F.process, "view-dis-" + uniq())
     r = req("POST", a.k1.path + "/campaign-lead",
@@ -964,8 +965,8 @@ def test_assignments_list_what_the_mapping_says():
     eq(r.headers.get("x-total-count"), "4", "X-Total-Count")
     c = check_cursor(r.headers.get("x-change-cursor"), "X-Change-Cursor")
     assert c <= tail(sysauth()), "X-Change-Cursor past the feed's end"
-    # a user mapped nowhere: an empty list
-    r = assignments(F.agents[5], F.auth("sup"))
+    # a campaign user mapped nowhere: an empty list
+    r = assignments(a.never, F.auth("sup"))
     eq(expect(r, 200, "a user mapped nowhere"), [], "assignments of a user mapped nowhere")
     eq(r.headers.get("x-total-count"), "0", "X-Total-Count of nothing")
 

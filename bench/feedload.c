@@ -48,6 +48,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -992,9 +993,14 @@ int main(int argc, char **argv)
 				wrong++;
 			}
 		}
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
 		printf("{\"phase\":\"end\",\"puts\":%ld,\"ok\":%ld,\"subs_checked\":%ld,"
-		       "\"subs_wrong_count\":%ld,\"subs_closed\":%ld}\n",
-		       nputs, ok_total, checked, wrong, closed);
+		       "\"subs_wrong_count\":%ld,\"subs_closed\":%ld,\"cpu_s\":%.3f}\n",
+		       nputs, ok_total, checked, wrong, closed,
+		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	}
 	return 0;
 }

@@ -588,6 +588,39 @@ def test_sse_resumes_with_last_event_id_or_after():
             s.close()
 
 
+def test_a_large_event_arrives_whole_by_poll_and_stream():
+    # API.md section 3 allows 10,000 users per array: one PUT of 2,500
+    # long userIds is one event of some 300 KB, in the poll and on a stream
+    n = 2500 // SLOW
+    users = ["big_%s_%04d_%s" % (RUN_ID, i, "x" * 90) for i in range(n)]
+    sa = sysauth()
+    for u in users:
+        create_user(sa, F.cc, u, "Agent")
+    k = new_campaign(users=users)
+    c0 = tail(F.auth("sup"))
+    s = sse_open(F.auth("sup"), after=c0, campaignId=k.campaign)
+    try:
+        r = put(F.auth("sup"), k.campaign, k.leads[0], list(reversed(users)), [], "big PUT")
+        ev = s.next_event(20 * SLOW)
+        assert ev is not None, "the large event did not arrive on the stream"
+        assert ev["json"] is not None, "the large event's data is not one JSON object " \
+            "(%d bytes)" % len(ev["data"] or "")
+        eq(ev["json"]["assigned"], sorted(users), "assigned of the large event (stream)")
+        eq(ev["json"]["requestId"], rid(r), "requestId (stream)")
+    finally:
+        s.close()
+    evs = read_all(F.auth("sup"), after=c0, campaignId=k.campaign)[0]
+    eq(len(evs), 1, "one event")
+    eq(evs[0]["assigned"], sorted(users), "assigned of the large event (poll)")
+    eq(ev["id"], evs[0]["cursor"], "the stream's id vs the poll's cursor")
+    # and taking them all away again (a campaign delete) is one event as large
+    c1 = evs[0]["cursor"]
+    r = delete(k.path, F.auth("admin"), "delete the large campaign")
+    evs = read_all(F.auth("sup"), after=c1, campaignId=k.campaign)[0]
+    eq([(e["cause"], e["unassigned"] == sorted(users), e["requestId"]) for e in evs],
+       [("campaignDeleted", True, rid(r))], "the large campaignDeleted event")
+
+
 def test_sse_agent_sees_only_events_naming_itself():
     c0 = tail(F.auth("agent"))
     s = sse_open(F.auth("agent"), after=c0)

@@ -274,9 +274,9 @@ class Consumer(object):
                                    **self.filt()), "%s: catch up" % self.name)
             for ev in b["events"]:
                 self.apply(ev, "catch-up poll")
-            self.cursor = max(self.cursor, b["cursor"])
-            if not b["events"]:
+            if not b["events"] and b["cursor"] == self.cursor:
                 return
+            self.cursor = max(self.cursor, b["cursor"])
 
 
 def test_consumers_rebuild_the_mapping_exactly_while_writers_write():

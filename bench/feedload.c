@@ -53,10 +53,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RID_MAX 64
+#define RID_MAX	  64
 #define LINE_MAX_ 16384
-#define CHANGES "/cms/configuration/voice/campaignLeadUserMapping/changes"
-#define MAPPING "/cms/configuration/voice/campaignLeadUserMapping"
+#define CHANGES	  "/cms/configuration/voice/campaignLeadUserMapping/changes"
+#define MAPPING	  "/cms/configuration/voice/campaignLeadUserMapping"
 
 enum { K_SUB = 1, K_PUT = 2, K_STDIN = 3 };
 
@@ -66,7 +66,7 @@ struct sub {
 	int state; /* 0 idle, 1 connecting, 2 head, 3 streaming, 4 closed, 5 failed */
 	char *query;
 	int unfiltered;
-	long campaign; /* campaignId filter, 0 if none */
+	long campaign;	    /* campaignId filter, 0 if none */
 	char user[RID_MAX]; /* userId filter, "" if none */
 	char *out;
 	size_t outlen, outsent;
@@ -193,7 +193,7 @@ static void watch(int fd, void *ptr, uint32_t events, int op)
 		die("epoll_ctl");
 }
 
-/* ---- input files ---------------------------------------------------------------------------- */
+/* ---- input files ---- */
 
 static char **read_lines(const char *path, long *n)
 {
@@ -265,7 +265,7 @@ static void load_slots(const char *path)
 	}
 }
 
-/* ---- subscribers ------------------------------------------------------------------------------ */
+/* ---- subscribers ---- */
 
 static void sub_fail(struct sub *s, int state)
 {
@@ -450,7 +450,7 @@ static void sub_write(struct sub *s)
 	watch(s->fd, s, EPOLLIN, EPOLL_CTL_MOD);
 }
 
-/* ---- PUTs ----------------------------------------------------------------------------------------- */
+/* ---- PUTs ---- */
 
 static void pconn_open(struct pconn *c)
 {
@@ -592,7 +592,7 @@ static void pconn_read(struct pconn *c)
 	}
 }
 
-/* ---- the loop ------------------------------------------------------------------------------------ */
+/* ---- the loop ---- */
 
 static void dispatch(struct epoll_event *e)
 {
@@ -747,8 +747,9 @@ static void stage_report(int stage, double rate, double seconds, int64_t t_start
 	       "\"unfiltered\":%ld,\"deliveries\":%ld,\"expected\":%ld,\"unmatched\":%ld,"
 	       "\"dlv_p50_us\":%lld,\"dlv_p99_us\":%lld,\"dlv_max_us\":%lld}\n",
 	       stage, rate, seconds, due, sent, ok, non2xx, errs,
-	       (double)ok / ((double)(last_done - t_start) / 1e9 > seconds ?
-			     (double)(last_done - t_start) / 1e9 : seconds),
+	       (double)ok / ((double)(last_done - t_start) / 1e9 > seconds
+				 ? (double)(last_done - t_start) / 1e9
+				 : seconds),
 	       max_backlog, (long long)(pct(plat, nlat, 50) / 1000),
 	       (long long)(pct(plat, nlat, 99) / 1000), unfiltered, nd, expected, unmatched,
 	       (long long)(pct(dlat, nd, 50) / 1000), (long long)(pct(dlat, nd, 99) / 1000),
@@ -798,7 +799,8 @@ static void enqueue(struct pconn *c, long slot_i)
 
 static void run_stage(int stage, double rate, double seconds, double grace)
 {
-	int64_t t0 = now_ns(), end = t0 + (int64_t)(seconds * 1e9), interval = (int64_t)(1e9 / rate);
+	int64_t t0 = now_ns(), end = t0 + (int64_t)(seconds * 1e9),
+		interval = (int64_t)(1e9 / rate);
 	int64_t deadline;
 	long due = 0, next = 0, max_backlog = 0;
 	static long next_slot;
@@ -870,18 +872,41 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "p:a:t:s:w:r:d:c:g:b:n")) != -1) {
 		switch (opt) {
-		case 'p': port = atoi(optarg); break;
-		case 'a': auth = optarg; break;
-		case 't': cursor = optarg; break;
-		case 's': subs_path = optarg; break;
-		case 'w': slots_path = optarg; break;
-		case 'r': rates = optarg; break;
-		case 'd': seconds = atof(optarg); break;
-		case 'c': npconns = atoi(optarg); break;
-		case 'g': grace = atof(optarg); break;
-		case 'b': batch = atoi(optarg); break;
-		case 'n': nowait = 1; break;
-		default: usage();
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'a':
+			auth = optarg;
+			break;
+		case 't':
+			cursor = optarg;
+			break;
+		case 's':
+			subs_path = optarg;
+			break;
+		case 'w':
+			slots_path = optarg;
+			break;
+		case 'r':
+			rates = optarg;
+			break;
+		case 'd':
+			seconds = atof(optarg);
+			break;
+		case 'c':
+			npconns = atoi(optarg);
+			break;
+		case 'g':
+			grace = atof(optarg);
+			break;
+		case 'b':
+			batch = atoi(optarg);
+			break;
+		case 'n':
+			nowait = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (port <= 0 || !auth || !cursor || !subs_path || !slots_path || !rates || seconds <= 0 ||
@@ -923,8 +948,9 @@ int main(int argc, char **argv)
 			ok += subs[i].state == 3;
 			failed += subs[i].state != 3;
 		}
-		printf("{\"phase\":\"subscribed\",\"subs\":%d,\"ok\":%d,\"failed\":%d,\"ms\":%.1f}\n",
-		       nsubs, ok, failed, (double)(now_ns() - t0) / 1e6);
+		printf(
+		    "{\"phase\":\"subscribed\",\"subs\":%d,\"ok\":%d,\"failed\":%d,\"ms\":%.1f}\n",
+		    nsubs, ok, failed, (double)(now_ns() - t0) / 1e6);
 		fflush(stdout);
 	}
 	if (!nowait) {
@@ -987,8 +1013,9 @@ int main(int argc, char **argv)
 			checked++;
 			if (s->events != s->expected) {
 				if (wrong < 5)
-					fprintf(stderr, "feedload: subscriber %d (%s) got %ld events, "
-							"expected %ld\n",
+					fprintf(stderr,
+						"feedload: subscriber %d (%s) got %ld events, "
+						"expected %ld\n",
 						i, s->query, s->events, s->expected);
 				wrong++;
 			}
@@ -1000,7 +1027,7 @@ int main(int argc, char **argv)
 		       "\"subs_wrong_count\":%ld,\"subs_closed\":%ld,\"cpu_s\":%.3f}\n",
 		       nputs, ok_total, checked, wrong, closed,
 		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-			       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+			   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	}
 	return 0;
 }

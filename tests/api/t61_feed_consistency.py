@@ -30,9 +30,8 @@ import threading
 import time
 import types
 
-import harness
 from harness import *  # noqa: F401,F403
-from harness import SLOW, REQ_TIMEOUT
+from harness import SLOW
 from feedlib import SSE, changes, check_cursor, check_event, check_page, query
 
 DURATION = float(os.environ.get("CMSD_FEED_SOAK", "12"))

@@ -349,6 +349,9 @@ class SSE(object):
 
     def next_event(self, timeout):
         deadline = time.monotonic() + timeout
+        # what came with the head (or with the last read) is parsed first
+        self._decode()
+        self._parse(time.monotonic())
         while not self.queue:
             if self.ended or time.monotonic() >= deadline:
                 return None

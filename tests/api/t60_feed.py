@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -669,6 +670,49 @@ def test_the_whole_feed_reads_the_same_past_what_a_node_keeps_in_memory():
         eq(s.next_event(0.5), None, "an event past the last")
     finally:
         s.close()
+
+
+def test_stalled_streams_hold_up_neither_other_streams_nor_writers():
+    # a dialer that stops reading (hung, or behind a full network path):
+    # its stream backs up on its own socket; other streams and PUTs go on
+    n = 1000 // SLOW
+    users = ["st_%s_%04d_%s" % (RUN_ID, i, "z" * 100) for i in range(n)]
+    sa = sysauth()
+    for u in users:
+        create_user(sa, F.cc, u, "Agent")
+    k = new_campaign(users=users)
+    c0 = tail(F.auth("sup"))
+    stalled = []
+    for _ in range(3):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", S.port))
+        sock.sendall(request_head("GET", "%s?%s" % (CHANGES, query(after=c0)), {
+            "Authorization": F.auth("sup"), "Accept": "text/event-stream"}))
+        stalled.append(sock)
+    s = sse_open(F.auth("sup"), after=c0, campaignId=k.campaign)
+    rids, slow = [], []
+    try:
+        for i in range(60):
+            t0 = time.monotonic()
+            r = put(F.auth("sup"), k.campaign, k.leads[0], users if i % 2 == 0 else [],
+                    [] if i % 2 == 0 else users, "big PUT %d" % i)
+            dt = time.monotonic() - t0
+            if dt > 2 * SLOW:
+                slow.append((i, round(dt, 2)))
+            rids.append(rid(r))
+        got = s.take(len(rids), 30 * SLOW)
+        eq([e["json"]["requestId"] for e in got], rids, "the reading stream's events")
+        eq(slow, [], "PUTs slower than 2 s while streams were stalled (PUT, seconds)")
+        # a plain read still answers at once
+        t0 = time.monotonic()
+        check_page(changes(F.auth("sup"), after=c0, limit=1), "a poll")
+        assert time.monotonic() - t0 < 2 * SLOW, "a poll took %.1f s" % (time.monotonic() - t0)
+    finally:
+        s.close()
+        for sock in stalled:
+            sock.close()
+    expect(req("GET", "/health"), 200, "health after the stalled streams")
 
 
 def test_sse_agent_sees_only_events_naming_itself():

@@ -589,14 +589,20 @@ def test_sse_resumes_with_last_event_id_or_after():
             s.close()
 
 
+def long_users(prefix, n, f=None, srv=None):
+    """n new Agents of f's contact center with 110-character userIds."""
+    f = f or F
+    srv = srv or S
+    users = ["%s_%s_%05d_%s" % (prefix, RUN_ID, i, "x" * 95) for i in range(n)]
+    for u in users:
+        create_user(srv.sys_auth(), f.cc, u, "Agent", srv=srv)
+    return users
+
+
 def test_a_large_event_arrives_whole_by_poll_and_stream():
     # API.md section 3 allows 10,000 users per array: one PUT of 2,500
     # long userIds is one event of some 300 KB, in the poll and on a stream
-    n = 2500 // SLOW
-    users = ["big_%s_%04d_%s" % (RUN_ID, i, "x" * 90) for i in range(n)]
-    sa = sysauth()
-    for u in users:
-        create_user(sa, F.cc, u, "Agent")
+    users = long_users("big", 2500 // SLOW)
     k = new_campaign(users=users)
     c0 = tail(F.auth("sup"))
     s = sse_open(F.auth("sup"), after=c0, campaignId=k.campaign)
@@ -631,9 +637,7 @@ def test_the_whole_feed_reads_the_same_past_what_a_node_keeps_in_memory():
     f = make_fixture(extra_agents=1, srv=h)
     sa = h.sys_auth()
     n = 4000 // SLOW
-    users = ["m_%s_%05d_%s" % (RUN_ID, i, "y" * 100) for i in range(n)]
-    for u in users:
-        create_user(sa, f.cc, u, "Agent", srv=h)
+    users = long_users("m", n, f=f, srv=h)
     enroll(sa, f.cc, f.process, f.campaign, users, srv=h)
     small = f.agents[0]
     rids = []
@@ -675,11 +679,7 @@ def test_the_whole_feed_reads_the_same_past_what_a_node_keeps_in_memory():
 def test_stalled_streams_hold_up_neither_other_streams_nor_writers():
     # a dialer that stops reading (hung, or behind a full network path):
     # its stream backs up on its own socket; other streams and PUTs go on
-    n = 1000 // SLOW
-    users = ["st_%s_%04d_%s" % (RUN_ID, i, "z" * 100) for i in range(n)]
-    sa = sysauth()
-    for u in users:
-        create_user(sa, F.cc, u, "Agent")
+    users = long_users("st", 1000 // SLOW)
     k = new_campaign(users=users)
     c0 = tail(F.auth("sup"))
     stalled = []

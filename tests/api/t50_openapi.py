@@ -996,7 +996,7 @@ def test_live_change_feed():
     stream(feed, sup, headers={"Last-Event-ID": start}, what="Last-Event-ID")
     r, _ = stream(feed, sup, headers={"Last-Event-ID": "zz"}, what="bad Last-Event-ID")
     eq(r.json.get("details"), [{"field": "Last-Event-ID",
-                                "reason": "must be 0 or a cursor (16 hexadecimal digits)"}],
+                                "reason": "must be 0 or a cursor (16 lowercase hexadecimal digits)"}],
        "a malformed Last-Event-ID")
     r, _ = stream(feed, sup, headers={"Last-Event-ID": "7fffffffffffffff"}, what="410")
     eq(r.status, 410, "a stream from a cursor ahead of the feed")

@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,7 +378,7 @@ static int sync_from(struct store *s)
 	head = F.head;
 	pthread_mutex_unlock(&F.lock);
 	while (!rc && last > head) {
-		rc = store_feed_read(s, 0, head, READ_BATCH, collect, &b);
+		rc = store_feed_read(s, head, READ_BATCH, collect, &b);
 		if (rc || !b.n)
 			break;
 		pthread_mutex_lock(&F.lock);
@@ -448,7 +449,7 @@ static int read_store(struct feed_sub *sub, struct store *s, size_t limit, bool 
 		pthread_mutex_unlock(&F.lock);
 		if (*n >= limit || scanned >= SCAN_BUDGET || sub->after >= base)
 			break;
-		rc = store_feed_read(s, sub->f.cc, sub->after, READ_BATCH, collect, &b);
+		rc = store_feed_read(s, sub->after, READ_BATCH, collect, &b);
 		if (rc)
 			break;
 		for (i = 0; i < b.n && *n < limit; i++) {
@@ -544,11 +545,17 @@ bool feed_sub_wait(struct feed_sub *sub, int64_t until, void (*arm)(void *),
 
 /* ---- the thread ---- */
 
+/* Set by feed_committed(), cleared by the thread before it reads the
+ * store: while set, the thread is bound to read again, and another commit
+ * need not write to the pipe. */
+static atomic_bool poked;
+
 void feed_committed(void)
 {
 	char c = 1;
 
-	if (F.pipe[1] >= 0 && write(F.pipe[1], &c, 1) < 0 && errno != EAGAIN)
+	if (!atomic_exchange(&poked, true) && F.pipe[1] >= 0 && write(F.pipe[1], &c, 1) < 0 &&
+	    errno != EAGAIN)
 		log_msgf("warn", "feed: cannot wake the feed thread");
 }
 
@@ -620,6 +627,7 @@ static void *follow(void *arg)
 		if (p[0].revents & POLLIN)
 			while (read(F.pipe[0], drain, sizeof(drain)) > 0)
 				;
+		atomic_store(&poked, false);
 		do {
 			int64_t head = F.head;
 			int rc = sync_from(F.store);

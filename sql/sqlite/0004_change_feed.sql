@@ -15,7 +15,6 @@ ALTER TABLE mapping_history ADD COLUMN cause TEXT NOT NULL DEFAULT 'mapping';
 UPDATE mapping_history SET cc_id = COALESCE((SELECT p.cc_id FROM campaign c
  JOIN process p ON p.id = c.process_id
  WHERE c.id = mapping_history.campaign_id), 0);
-CREATE INDEX mapping_history_cc ON mapping_history(cc_id, id);
 CREATE TABLE change_head (
  id INTEGER PRIMARY KEY CHECK (id = 1),
  last INTEGER NOT NULL,

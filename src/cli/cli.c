@@ -7,8 +7,10 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "strbuf.h"
@@ -288,6 +290,28 @@ void cli_session_end(struct cli *cli, struct client *c)
 		fprintf(stderr, "cmsctl: warning: could not revoke the import's token\n");
 	cli->session = false;
 	response_release(&r);
+}
+
+/* ---- another try ---- */
+
+void cli_retry_pause(const char *what, const struct response *r, long ms,
+		     const volatile sig_atomic_t *stop)
+{
+	struct timespec ts;
+	char *why = response_reason(r);
+
+	fprintf(stderr, "cmsctl: %s: ", what);
+	output_puts(stderr, why);
+	fprintf(stderr, "; trying again in %.1f s\n", (double)ms / 1000);
+	free(why);
+	if (stop && *stop)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	/* a signal cuts the sleep short: go on sleeping unless it asks to stop */
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		if (stop && *stop)
+			break;
 }
 
 /* ---- lists ---- */

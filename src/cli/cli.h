@@ -117,6 +117,14 @@ int cli_password_login(struct cli *cli, const char **user, const char **password
 int cli_session_begin(struct cli *cli, struct client *c);
 void cli_session_end(struct cli *cli, struct client *c);
 
+/*
+ * Say on stderr why a request failed and that it is sent again ("cmsctl:
+ * WHAT: <reason>; trying again in 1.5 s"), then wait ms milliseconds, or
+ * less once *stop (when not NULL; set by a signal handler) is set.
+ */
+void cli_retry_pause(const char *what, const struct response *r, long ms,
+		     const volatile sig_atomic_t *stop);
+
 /* One page of a list: --limit and --offset (bound by CLI_PAGE_OPTIONS). */
 struct page {
 	struct opt_int limit;  /* not given: every page */

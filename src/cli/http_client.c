@@ -431,6 +431,40 @@ out:
 
 /* ---- reporting ---- */
 
+char *response_reason(const struct response *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *code = json_object_get(r->json, "errorCode");
+	json_t *msg = json_object_get(r->json, "errorMessage");
+	json_t *d;
+	size_t i;
+
+	if (!r->status) {
+		strbuf_addstr(&sb, r->error);
+	} else if (json_is_string(code) && json_is_string(msg)) {
+		strbuf_addf(&sb, "%s %s (HTTP %ld)", json_string_value(code),
+			    json_string_value(msg), r->status);
+		json_array_foreach(json_object_get(r->json, "details"), i, d) {
+			const char *f = json_string_value(json_object_get(d, "field"));
+			const char *why = json_string_value(json_object_get(d, "reason"));
+			char *text;
+
+			if (f && why) {
+				strbuf_addf(&sb, "%s %s: %s", i ? ";" : ":", f, why);
+				continue;
+			}
+			text = json_dumps(d, JSON_COMPACT);
+			strbuf_addf(&sb, "%s %s", i ? ";" : ":", text ? text : "?");
+			free(text);
+		}
+	} else if (r->error[0]) {
+		strbuf_addstr(&sb, r->error);
+	} else {
+		strbuf_addf(&sb, "HTTP %ld without a CMS error body", r->status);
+	}
+	return strbuf_detach(&sb);
+}
+
 /* One entry of an error's details as one line on stderr (the server's
  * strings echo the request's, so their control characters are escaped). */
 static void report_detail(json_t *d)

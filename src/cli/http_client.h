@@ -88,6 +88,10 @@ char *client_escape(const char *s);
 /* Free what r holds and make it RESPONSE_INIT again. */
 void response_release(struct response *r);
 
+/* Why a request failed, in one line: the API's errorCode, errorMessage and
+ * details, or why no answer came.  Caller frees. */
+char *response_reason(const struct response *r);
+
 /*
  * Explain a failed request on stderr: the API's errorCode, errorMessage and
  * details, or why no answer came.  With json, the error body also goes to

@@ -317,7 +317,7 @@ void cli_retry_pause(const char *what, const struct response *r, long ms,
 /* ---- lists ---- */
 
 int cli_get_list(struct client *c, const char *path, const struct page *page, json_t **rows,
-		 bool *single, struct response *last)
+		 bool *single, struct response *last, struct strbuf *cursor)
 {
 	struct strbuf url = STRBUF_INIT;
 	json_t *all = NULL;
@@ -341,7 +341,8 @@ int cli_get_list(struct client *c, const char *path, const struct page *page, js
 			rc = EXIT_API;
 			goto out;
 		}
-		pages++;
+		if (!pages++ && cursor && response_header(last, CLI_CURSOR_HEADER))
+			strbuf_addstr(cursor, response_header(last, CLI_CURSOR_HEADER));
 		n = json_array_size(last->json);
 		json_array_extend(all, last->json);
 		if (page->limit.given || n < (size_t)lim || !n ||
@@ -358,15 +359,25 @@ out:
 	return rc;
 }
 
+void cli_print_cursor(const char *cursor)
+{
+	if (!cursor || !*cursor)
+		return;
+	fputs("cursor: ", stderr);
+	output_puts(stderr, cursor);
+	fputc('\n', stderr);
+}
+
 int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct page *page,
 		  cli_print_fn print, const void *arg)
 {
 	struct response r = RESPONSE_INIT;
+	struct strbuf cursor = STRBUF_INIT;
 	json_t *rows = NULL;
 	bool single;
 	int rc;
 
-	rc = cli_get_list(c, path, page, &rows, &single, &r);
+	rc = cli_get_list(c, path, page, &rows, &single, &r, &cursor);
 	if (rc)
 		response_report(&r, cli->json);
 	else if (rows && cli->json && single)
@@ -375,6 +386,9 @@ int cli_show_list(struct cli *cli, struct client *c, const char *path, const str
 		output_json(stdout, rows);
 	else if (rows)
 		print(rows, arg);
+	if (rows)
+		cli_print_cursor(cursor.buf);
+	strbuf_release(&cursor);
 	json_decref(rows);
 	response_release(&r);
 	return rc;

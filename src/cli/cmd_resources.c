@@ -369,7 +369,7 @@ static int show_from_list(struct cli *cli, const struct call *call, struct clien
 	bool single;
 	int rc;
 
-	rc = cli_get_list(c, path, &every_page, &rows, &single, &r);
+	rc = cli_get_list(c, path, &every_page, &rows, &single, &r, NULL);
 	if (rc) {
 		response_report(&r, cli->json);
 		goto out;

@@ -183,4 +183,7 @@ extern const struct command cmd_cc, cmd_user, cmd_process, cmd_lead, cmd_campaig
 /* `mapping import` (cmd_import.c) */
 int mapping_import(struct cli *cli, const struct call *call);
 
+/* `mapping watch` (cmd_watch.c) */
+extern const struct command cmd_mapping_watch;
+
 #endif

@@ -1,7 +1,8 @@
 /*
- * cmd_mapping.c - `cmsctl mapping set|get|import`: the lead-user mapping of
- * API.md §3.  set is one PUT; get reads one lead or lists a campaign's (or
- * every) lead; import lives in cmd_import.c.
+ * cmd_mapping.c - `cmsctl mapping set|get|import|watch`: the lead-user
+ * mapping of API.md §3.  set is one PUT; get reads one lead or lists a
+ * campaign's (or every) lead; import lives in cmd_import.c, watch in
+ * cmd_watch.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -231,11 +232,12 @@ static const struct command import_cmd = {
 	.run = mapping_import,
 };
 
-static const struct command *const mapping_commands[] = { &set_cmd, &get_cmd, &import_cmd, NULL };
+static const struct command *const mapping_commands[] = { &set_cmd, &get_cmd, &import_cmd,
+							  &cmd_mapping_watch, NULL };
 
 const struct command cmd_mapping = {
 	.name = "mapping",
-	.summary = "lead-user mapping: set, get, import FILE.csv",
+	.summary = "lead-user mapping: set, get, import FILE.csv, watch",
 	.about = "Which campaign users may work which lead (list) of a campaign.",
 	.subs = mapping_commands,
 };

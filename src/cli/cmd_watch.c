@@ -89,10 +89,10 @@ static void on_signal(int sig)
 /* ---- the cursor ---- */
 
 /* Whether s is a cursor as docs/feed.md writes them: "0", or
- * CMS_CURSOR_LEN hexadecimal digits. */
+ * CMS_CURSOR_LEN lowercase hexadecimal digits. */
 static bool cursor_ok(const char *s)
 {
-	size_t n = strspn(s, "0123456789abcdefABCDEF");
+	size_t n = strspn(s, "0123456789abcdef");
 
 	return !strcmp(s, "0") || (n == CMS_CURSOR_LEN && !s[n]);
 }
@@ -126,7 +126,8 @@ static int read_cursor_file(struct cli *cli, const char *path, struct strbuf *cu
 		return EXIT_OK;
 	if (strlen(buf) != n || !cursor_ok(buf + start))
 		return cli_usage(cli, "the cursor file %s holds no cursor (it should hold one line "
-			"of %d hexadecimal digits; delete it to start from the oldest change)",
+			"of %d lowercase hexadecimal digits; delete it to start from the oldest "
+			"change)",
 			path, CMS_CURSOR_LEN);
 	strbuf_addstr(cur, buf + start);
 	return EXIT_OK;
@@ -196,8 +197,8 @@ static int start_cursor(struct cli *cli, const struct watch_opts *o, struct strb
 	int rc = EXIT_OK;
 
 	if (o->after && !cursor_ok(o->after))
-		return cli_usage(cli, "--after %s is not a cursor: 0, or %d hexadecimal digits as "
-			"'mapping get' prints them", o->after, CMS_CURSOR_LEN);
+		return cli_usage(cli, "--after %s is not a cursor: 0, or %d lowercase hexadecimal "
+			"digits as 'mapping get' prints them", o->after, CMS_CURSOR_LEN);
 	if (o->cursor_file)
 		rc = read_cursor_file(cli, o->cursor_file, cur);
 	if (!rc && !cur->len && o->after)

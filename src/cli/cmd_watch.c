@@ -350,11 +350,11 @@ static void report_end(const struct watch_opts *o, const struct response *r, con
 	case 410:
 		fprintf(stderr, "cmsctl: the cursor %s is older than the server's retention "
 			"window (or ahead of its feed): take a new snapshot with 'cmsctl mapping "
-			"get' and restart with --after and the cursor it prints", *cur ? cur : "0");
+			"get', ", *cur ? cur : "0");
+		/* the file wins over --after: it must go first */
 		if (o->cursor_file)
-			fprintf(stderr, ", or delete the cursor file %s to start from the oldest "
-				"change kept", o->cursor_file);
-		fputs("\n", stderr);
+			fprintf(stderr, "delete the cursor file %s, ", o->cursor_file);
+		fputs("and restart with --after and the cursor it prints\n", stderr);
 		break;
 	default:
 		break;
@@ -450,7 +450,7 @@ const struct command cmd_mapping_watch = {
 		 "or fails (5xx), the watch says so on stderr and tries again after 0.5 s,\n"
 		 "1 s, 2 s ... up to 30 s (with jitter).  It stops with exit 1 on 401 (log\n"
 		 "in again), 403, 400 and 410 (the cursor is older than the server keeps\n"
-		 "changes: take a new snapshot, or delete the cursor file); SIGINT and\n"
+		 "changes: delete the cursor file, take a new snapshot); SIGINT and\n"
 		 "SIGTERM stop it with exit 0.  Errors go to stderr only, even with --json.",
 	.run = watch,
 	.options = watch_options,

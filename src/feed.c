@@ -43,6 +43,9 @@
 #define READ_BATCH 500         /* events per store read */
 #define SCAN_BUDGET 10000      /* events one call looks at, at most */
 #define SAFETY_POLL_MS 1000    /* the store is read this often regardless */
+#define GATHER_US 1000         /* after a read that found events, the next
+				  waits this long, so that a busy store is read
+				  in batches, not once per commit */
 
 /* One event, as served. */
 struct ev {
@@ -590,7 +593,7 @@ static void purge(void)
 static void *follow(void *arg)
 {
 	int64_t next_purge = 0, purge_every = F.retention_ms / 4;
-	bool failing = false;
+	bool failing = false, found = false;
 
 	(void)arg;
 	if (purge_every > 60000)
@@ -610,17 +613,21 @@ static void *follow(void *arg)
 			break;
 		if (soonest > next_purge && next_purge)
 			soonest = next_purge;
+		if (found) /* more may be committing: let them gather */
+			usleep(GATHER_US);
 		p[1].fd = store_listen(F.store);
 		poll(p, p[1].fd >= 0 ? 2 : 1, (int)(soonest > now ? soonest - now : 0));
 		if (p[0].revents & POLLIN)
 			while (read(F.pipe[0], drain, sizeof(drain)) > 0)
 				;
 		do {
+			int64_t head = F.head;
 			int rc = sync_from(F.store);
 
 			if (rc && !failing)
 				log_msgf("warn", "feed: cannot read the store (retrying every second)");
 			failing = rc != 0;
+			found = !rc && F.head != head;
 		} while (!failing && store_notified(F.store));
 		now = feed_now_ms();
 		if (now >= next_purge) {
@@ -662,6 +669,7 @@ int feed_start(const char *db, int64_t retention)
 		log_msgf("error", "feed: cannot start its thread");
 		goto fail;
 	}
+	pthread_setname_np(F.thread, "cmsd-feed"); /* seen in top -H, perf */
 	F.started = true;
 	return 0;
 fail:

@@ -343,10 +343,6 @@ static void report_end(const struct watch_opts *o, const struct response *r, con
 		fprintf(stderr, "cmsctl: the credentials were refused (an expired or revoked "
 			"token?): run 'cmsctl login' and try again\n");
 		break;
-	case 403:
-		fprintf(stderr, "cmsctl: this user may not read the change feed (or not with "
-			"these filters)\n");
-		break;
 	case 410:
 		fprintf(stderr, "cmsctl: the cursor %s is older than the server's retention "
 			"window (or ahead of its feed): take a new snapshot with 'cmsctl mapping "

@@ -919,6 +919,10 @@ async function follow(feed) {
 			if (signal.aborted || e.status === 401)
 				return;
 			if (e.status === 410) {
+				/* failures count until a poll succeeds: 410 after 410 backs off too */
+				if (feed.failures)
+					await sleep(backoff(feed.failures), signal);
+				feed.failures++;
 				await resnapshot(feed);
 				continue;
 			}
@@ -955,18 +959,17 @@ async function resnapshot(feed) {
 	try {
 		snap = await readMapping();
 	} catch (e) {
-		if (!feed.ctrl.signal.aborted && e.status !== 401)
-			await sleep(backoff(feed.failures++), feed.ctrl.signal);
-		return;
+		return;     /* the next poll meets 410 again, after a pause */
 	}
 	if (feed !== state.feed || !snap.cursor)
 		return;
 	if (pendingCount()) {
 		if (snap.etag !== state.mapping.etag)
 			markStale(null);
-	} else {
+	} else if (snap.etag !== state.mapping.etag) {
 		await loadMapping(null, snap);
 		refreshHistory();
+		notify('Reloaded: this lead changed on the server while the console could not follow it.');
 	}
 	feed.cursor = snap.cursor;
 }

@@ -12,7 +12,7 @@
 
 #include "banned.h"
 
-enum kind { OPT_STR, OPT_UINT, OPT_SIZE, OPT_FLAG };
+enum kind { OPT_STR, OPT_UINT, OPT_SIZE, OPT_FLAG, OPT_DURATION };
 
 static const struct option_def {
 	const char *name; /* --name and CMSD_NAME (upper case, '-' -> '_') */
@@ -33,6 +33,9 @@ static const struct option_def {
 	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
 	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
+	{ "max-connections", OPT_UINT, offsetof(struct config, max_connections), "connections served at once, change-feed streams included (default 2048)" },
+	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
+	{ "sse-heartbeat", OPT_UINT, offsetof(struct config, sse_heartbeat), "seconds between heartbeat comments of a change-feed stream (default 15)" },
 	{ "routes", OPT_FLAG, offsetof(struct config, routes), "print the route table (one JSON object a line) and exit" },
 	{ "faults", OPT_FLAG, offsetof(struct config, faults), "honour X-Cmsd-Fault request headers: fault injection for tests only" },
 };
@@ -64,6 +67,26 @@ static int set(struct config *cfg, const struct option_def *o, const char *v)
 		else
 			*(size_t *)(void *)field = (size_t)n;
 		return 0;
+	case OPT_DURATION: {
+		static const struct {
+			char unit;
+			unsigned long long seconds;
+		} units[] = { { '\0', 1 }, { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+		size_t u;
+
+		if (!v || *v < '0' || *v > '9')
+			return -1;
+		n = strtoull(v, &end, 10);
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+			if (end[0] == units[u].unit && (!end[0] || !end[1]))
+				break;
+		/* at least a second, at most ten years */
+		if (u == sizeof(units) / sizeof(units[0]) || n == 0 ||
+		    n > 3650ULL * 86400 / units[u].seconds)
+			return -1;
+		*(int64_t *)(void *)field = (int64_t)(n * units[u].seconds);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -96,6 +119,9 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->login_limit = 10;
 	cfg->login_addr_limit = 100;
 	cfg->login_window = 300;
+	cfg->max_connections = 2048;
+	cfg->change_retention = 30 * 86400;
+	cfg->sse_heartbeat = 15;
 
 	for (i = 0; i < NOPTS; i++) {
 		char env[64] = "CMSD_";

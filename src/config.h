@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct config {
 	const char *listen;      /* HOST:PORT */
@@ -22,6 +23,9 @@ struct config {
 	unsigned login_limit;    /* failed password checks per login name... */
 	unsigned login_addr_limit; /* ...and per client address... */
 	unsigned login_window;   /* ...within this many seconds */
+	unsigned max_connections; /* served at once */
+	int64_t change_retention; /* seconds the change feed keeps an event */
+	unsigned sse_heartbeat;  /* seconds between a stream's heartbeats */
 	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;
 	bool routes;             /* print the route table and exit */

@@ -31,6 +31,7 @@ static const struct {
 	[ERR_TOO_MANY] = { 429, "Too Many Requests", "HTTP-1429", "Too many requests" },
 	[ERR_INTERNAL] = { 500, "Internal Server Error", "SYS-1000", "Internal server error" },
 	[ERR_UNAVAILABLE] = { 503, "Service Unavailable", "SYS-1003", "Service unavailable" },
+	[ERR_GONE] = { 410, "Gone", "CONF-1007", "Cursor too old (take a new snapshot)" },
 	[ERR_PRECONDITION] = { 412, "Precondition Failed", "CONF-1006", "Mapping changed since it was read" },
 };
 

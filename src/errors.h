@@ -28,6 +28,7 @@ enum err_code {
 	ERR_TOO_MANY,       /* 429 HTTP-1429 */
 	ERR_INTERNAL,       /* 500 SYS-1000 */
 	ERR_UNAVAILABLE,    /* 503 SYS-1003 */
+	ERR_GONE,           /* 410 CONF-1007 */
 	ERR_PRECONDITION,   /* 412 CONF-1006 */
 	ERR__COUNT
 };

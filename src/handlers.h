@@ -60,5 +60,7 @@ ENDPOINT(mapping_put);
 ENDPOINT(mapping_get);
 ENDPOINT(mapping_lead_user);
 ENDPOINT(mapping_history);
+ENDPOINT(mapping_changes);
+ENDPOINT(user_assignments);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,11 +28,13 @@
 #include "config.h"
 #include "json.h"
 #include "deadline.h"
+#include "feed.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
+#include "strbuf.h"
 #include "tls.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -122,6 +125,7 @@ struct exchange {
 	char id[17];             /* request id, hex */
 	char addr[64];           /* the client's address, numeric */
 	struct timespec t0;
+	struct feed_sub *waiting; /* parked: a long-poll waits for the feed */
 };
 
 /* The pipeline's way to read a header or a query argument. */
@@ -164,6 +168,7 @@ static struct exchange *exchange_new(struct MHD_Connection *conn, const char *ur
 
 static void exchange_free(struct exchange *x)
 {
+	feed_sub_free(x->waiting);
 	request_release(&x->rq);
 	reply_release(&x->rp);
 	if (x->body)
@@ -175,21 +180,125 @@ static void exchange_free(struct exchange *x)
 
 static struct watch *watch_of(struct MHD_Connection *conn);
 
+/* ---- the change feed's streams (Server-Sent Events) ---- */
+
+struct stream {
+	struct MHD_Connection *conn;
+	struct feed_sub *sub;
+	struct strbuf buf;  /* bytes not yet taken by libmicrohttpd */
+	size_t off;
+	int64_t next_beat;  /* feed_now_ms() time of the next heartbeat */
+};
+
+static void suspend_conn(void *conn)
+{
+	MHD_suspend_connection(conn);
+}
+
+static void resume_conn(void *conn)
+{
+	MHD_resume_connection(conn);
+}
+
+/*
+ * libmicrohttpd asks for more of the stream: what is buffered, else the
+ * reader's next events, else a heartbeat when one is due, else the
+ * connection is suspended until the feed wakes it (an event for it, the
+ * heartbeat's time, or the stop, which ends the stream).
+ */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct stream *st = cls;
+	size_t n;
+	bool at_end;
+	int src;
+
+	(void)pos;
+	for (;;) {
+		if (st->off < st->buf.len) {
+			n = st->buf.len - st->off < max ? st->buf.len - st->off : max;
+			memcpy(out, strbuf_str(&st->buf) + st->off, n);
+			st->off += n;
+			return (ssize_t)n;
+		}
+		strbuf_reset(&st->buf);
+		st->off = 0;
+		if (feed_stopping())
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		switch (feed_sub_read(st->sub, thread_store_get(), false, 100, true, &st->buf, &n,
+				      &at_end, &src)) {
+		case FEED_OK:
+			break;
+		case FEED_GONE: /* fell behind the retention window: reconnecting says so */
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		default: /* the store failed: try again at the heartbeat */
+			at_end = true;
+			break;
+		}
+		if (st->buf.len)
+			continue;
+		if (feed_now_ms() >= st->next_beat) {
+			strbuf_addstr(&st->buf, ": heartbeat\n\n");
+			st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
+			continue;
+		}
+		if (at_end &&
+		    feed_sub_wait(st->sub, st->next_beat, suspend_conn, resume_conn, st->conn))
+			return 0;
+	}
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+
+	feed_sub_free(st->sub);
+	strbuf_release(&st->buf);
+	free(st);
+}
+
+/* The response of x->rp.follow: a stream that starts with the reconnection
+ * delay, so that its headers and first bytes leave at once. */
+static struct MHD_Response *stream_response(struct exchange *x)
+{
+	struct stream *st = xcalloc(1, sizeof(*st));
+	struct MHD_Response *res;
+
+	st->conn = x->conn;
+	st->sub = x->rp.follow;
+	x->rp.follow = NULL;
+	st->buf = (struct strbuf)STRBUF_INIT;
+	strbuf_addstr(&st->buf, "retry: 2000\n\n");
+	st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
+	res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
+						stream_free);
+	if (!res)
+		stream_free(st);
+	return res;
+}
+
 /* Queue the answer that reply.c makes of x->rp. */
 static enum MHD_Result send_answer(struct exchange *x)
 {
 	struct MHD_Response *res;
 	struct answer a;
 	enum MHD_Result ok;
+	bool stream;
 	size_t i;
 
 	deadline_arrived(watch_of(x->conn)); /* answering now: the clock stops */
 	reply_finish(&x->rp, x->id, &a);
-	res = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
-	if (!res) {
+	stream = x->rp.follow && !x->rp.err.code;
+	if (stream) {
 		free(a.body);
-		return MHD_NO;
+		res = stream_response(x);
+	} else {
+		res = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
+		if (!res)
+			free(a.body);
 	}
+	if (!res)
+		return MHD_NO;
 	for (i = 0; i < a.nheaders; i++)
 		MHD_add_response_header(res, a.headers[i].name, a.headers[i].value);
 	ok = MHD_queue_response(x->conn, a.status, res);
@@ -294,12 +403,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	/* the request has arrived whole: its deadline no longer runs, however
 	 * long the handler then waits for the store */
 	deadline_arrived(watch_of(conn));
-	if (x->too_large) {
+	if (x->waiting) { /* woken: run it again */
+		feed_sub_free(x->waiting);
+		x->waiting = NULL;
+		request_rerun(&x->rq, &x->rp);
+	} else if (x->too_large) {
 		error_set(&x->rp.err, ERR_TOO_LARGE);
 	} else {
 		x->rq.body = x->body ? x->body : "";
 		x->rq.body_len = x->body_len;
 		request_run(&x->rq, &x->rp);
+	}
+	/* a long-poll with nothing yet: park the connection until the feed
+	 * has something for it or its time is up, then run it again */
+	while (x->rp.follow && x->rp.follow_until && !x->rp.err.code) {
+		x->waiting = x->rp.follow;
+		x->rp.follow = NULL;
+		x->rq.wait_until = x->rp.follow_until;
+		if (feed_sub_wait(x->waiting, x->rq.wait_until, suspend_conn, resume_conn, conn))
+			return MHD_YES;
+		feed_sub_free(x->waiting);
+		x->waiting = NULL;
+		request_rerun(&x->rq, &x->rp);
 	}
 	return send_answer(x);
 }
@@ -422,13 +547,27 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_fields("warn", buf, NULL, 0);
 }
 
+/* Room for --max-connections sockets and the files and store connections
+ * besides them, as far as the hard limit allows. */
+static void raise_fd_limit(unsigned connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_msgf("warn", "cannot raise the open-file limit to %u", (unsigned)want);
+}
+
 int http_start(const struct config *cfg)
 {
 	struct addrinfo hints, *ai = NULL;
 	char host[256], *colon;
 	const char *port;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
 	int rc = -1;
 
@@ -469,6 +608,7 @@ int http_start(const struct config *cfg)
 		metrics_init(names, i);
 	}
 	request_setup(thread_store_get, cfg->faults);
+	raise_fd_limit(cfg->max_connections);
 	atomic_store(&draining, 0);
 	if (deadline_start(cfg->timeout))
 		goto out;
@@ -478,7 +618,7 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
@@ -531,6 +671,7 @@ void http_stop(int grace)
 	 * limit has already taken the socket out of its set.
 	 */
 	atomic_store(&draining, 1);
+	feed_stop(); /* polls answer now, streams end */
 	while (atomic_load(&in_flight) > 0 && waited < grace * 100) {
 		usleep(10000);
 		waited++;

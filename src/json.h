@@ -70,5 +70,7 @@ struct strbuf;
  * (so that text made here and text jansson makes are the same bytes), each
  * byte that starts no valid UTF-8 character written as U+FFFD. */
 void json_quote(struct strbuf *sb, const char *s);
+/* Unix milliseconds as RFC 3339 UTC with milliseconds: 2026-12-03T12:00:00.123Z. */
+void json_time_ms(int64_t ms, char out[32]);
 
 #endif

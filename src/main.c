@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "config.h"
 #include "demo.h"
+#include "feed.h"
 #include "http.h"
 #include "router.h"
 #include "json.h"
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 	throttle_init(cfg.login_limit, cfg.login_addr_limit, cfg.login_window);
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (http_start(&cfg))
+	if (feed_start(cfg.db, cfg.change_retention) || http_start(&cfg))
 		goto out;
 	demo_print(&demo, &cfg, http_port());
 	demo_clear(&demo);
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
 	log_msgf("info", "stopped");
 	status = 0;
 out:
+	feed_release(); /* a failed start may have begun it */
 	demo_clear(&demo);
 	if (store)
 		store_close(store);

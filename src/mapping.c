@@ -256,12 +256,24 @@ static int parse_get(const struct request *rq, struct input *in, struct error *e
 	return err->code ? RES_FAIL : RES_OK;
 }
 
+/* rp->cursor = the change feed's position in the read's snapshot, read
+ * first: a dialer follows the feed from exactly there (API.md §8). */
+static int snapshot_cursor(const struct request *rq, struct reply *rp)
+{
+	int64_t purged;
+	int rc = store_feed_head(rq->store, &rp->cursor, &purged);
+
+	return rc ? reply_store_error(rp, rc, "store", 0) : RES_OK;
+}
+
 /* One lead's state, one campaign's leads, or every lead of the caller's. */
 static int get(const struct request *rq, struct reply *rp)
 {
 	struct campaign_lead cl;
 	int rc;
 
+	if ((rc = snapshot_cursor(rq, rp)))
+		return rc;
 	if (!rq->in.id)
 		return list_states(rq, rp, rq->in.campaign);
 	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl)))
@@ -280,7 +292,10 @@ static int parse_lead_user(const struct request *rq, struct input *in, struct er
 static int lead_user(const struct request *rq, struct reply *rp)
 {
 	struct campaign_lead cl;
-	int rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl);
+	int rc = snapshot_cursor(rq, rp);
+
+	if (!rc)
+		rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl);
 
 	return rc ? rc : reply_state(rq, rp, &cl);
 }
@@ -508,13 +523,9 @@ out:
 /* changedAt: unix milliseconds as RFC 3339 UTC with milliseconds. */
 static json_t *rfc3339_ms(int64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[40], out[48];
+	char out[32];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)(ms % 1000));
+	json_time_ms(ms, out);
 	return json_string(out);
 }
 

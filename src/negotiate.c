@@ -5,6 +5,7 @@
  */
 #include "negotiate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,13 +57,20 @@ static bool param(const char *s, const char *e, const char *name,
 	return false;
 }
 
-bool negotiate_accepts_json(const char *accept)
+/*
+ * Walks the media ranges of an Accept value for media type `type`: whether
+ * a range allows it with q > 0 (*allowed: the type itself, "major/x" or
+ * "x/x"), names it exactly with q > 0 (*named), or names it exactly with
+ * q = 0 (*refused), which refuses it whatever else allows it.
+ */
+static void scan(const char *accept, const char *type, bool *allowed, bool *named,
+		 bool *refused)
 {
-	const char *s = accept;
-	bool any = false, refused = false;
+	const char *s = accept, *slash = strchr(type, '/');
+	char major[64];
 
-	if (!accept || !*accept)
-		return true;
+	snprintf(major, sizeof(major), "%.*s/*", (int)(slash - type), type);
+	*allowed = *named = *refused = false;
 	while (*s) {
 		const char *e = s + strcspn(s, ","), *te = s + strcspn(s, ",;");
 		const char *ts = s, *vs, *ve;
@@ -77,15 +85,35 @@ bool negotiate_accepts_json(const char *accept)
 			q[n] = '\0';
 			zero = strtod(q, NULL) <= 0.0;
 		}
-		/* An explicit "application/json;q=0" refuses JSON whatever else. */
-		if (token_is(ts, te, "application/json"))
-			refused |= zero;
-		if (!zero && (token_is(ts, te, "application/json") ||
-			      token_is(ts, te, "application/*") || token_is(ts, te, "*/*")))
-			any = true;
+		if (token_is(ts, te, type)) {
+			*refused |= zero;
+			*named |= !zero;
+		}
+		if (!zero && (token_is(ts, te, type) || token_is(ts, te, major) ||
+			      token_is(ts, te, "*/*")))
+			*allowed = true;
 		s = *e ? e + 1 : e;
 	}
-	return any && !refused;
+}
+
+bool negotiate_accepts_json(const char *accept)
+{
+	bool allowed, named, refused;
+
+	if (!accept || !*accept)
+		return true;
+	scan(accept, "application/json", &allowed, &named, &refused);
+	return allowed && !refused;
+}
+
+bool negotiate_names(const char *accept, const char *type)
+{
+	bool allowed, named, refused;
+
+	if (!accept)
+		return false;
+	scan(accept, type, &allowed, &named, &refused);
+	return named && !refused;
 }
 
 bool negotiate_is_json(const char *ctype)

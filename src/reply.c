@@ -6,6 +6,8 @@
  */
 #include "reply.h"
 
+#include "feed.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ void reply_release(struct reply *rp)
 	rp->json = NULL;
 	free(rp->bytes);
 	rp->bytes = NULL;
+	feed_sub_free(rp->follow);
+	rp->follow = NULL;
 }
 
 int reply_json(struct reply *rp, unsigned status, json_t *body)
@@ -109,6 +113,8 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		rp->bytes = NULL;
 		if (rp->type && a->len)
 			type = rp->type;
+	} else if (rp->follow) { /* a stream: the glue writes its body */
+		type = "text/event-stream";
 	}
 	if (type)
 		add(a, "Content-Type", type);
@@ -120,6 +126,14 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		add(a, "Content-Security-Policy",
 		    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
 	add(a, "X-Request-Id", request_id);
+	if (rp->follow && !code) { /* nothing between may keep it back */
+		add(a, "Cache-Control", "no-cache");
+		add(a, "X-Accel-Buffering", "no");
+	}
+	if (rp->cursor >= 0 && !code) {
+		feed_cursor_text(rp->cursor, a->cursor);
+		add(a, "X-Change-Cursor", a->cursor);
+	}
 	if (rp->total >= 0 && !code) {
 		snprintf(a->total, sizeof(a->total), "%" PRId64, rp->total);
 		add(a, "X-Total-Count", a->total);

@@ -39,9 +39,17 @@ struct reply {
 	bool close;              /* close the connection after the answer */
 	unsigned statements;     /* tests only (--faults): store statements run,
 				    sent as X-Cmsd-Statements when not 0 */
+	int64_t cursor;          /* X-Change-Cursor when >= 0 */
+	/* Instead of an answer now, the change feed (changes.c): a reader
+	 * (struct feed_sub *, owned) that the glue streams as Server-Sent
+	 * Events (follow_until 0), or waits with until follow_until
+	 * (feed_now_ms() time) before it runs the request again. */
+	struct feed_sub *follow;
+	int64_t follow_until;
 };
 
-#define REPLY_INIT { 0, NULL, NULL, 0, NULL, -1, "", ERROR_INIT, 0, "", false, 0 }
+#define REPLY_INIT                                                             \
+	{ .total = -1, .err = ERROR_INIT, .cursor = -1 }
 
 /* Forget any answer and error (before a handler runs again). */
 void reply_reset(struct reply *rp);
@@ -75,9 +83,9 @@ struct answer {
 	unsigned status;
 	char *body;
 	size_t len;
-	struct header headers[12];
+	struct header headers[16];
 	size_t nheaders;
-	char total[24], retry_after[16], statements[16]; /* room for header values */
+	char total[24], retry_after[16], statements[16], cursor[17]; /* header values */
 };
 
 /* Turn rp into the answer: its JSON or bytes, or the error envelope (an

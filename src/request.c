@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "feed.h"
 #include "json.h"
 #include "metrics.h"
 #include "negotiate.h"
@@ -50,8 +51,7 @@ const char *req_query(const struct request *rq, const char *name)
 	return rq->lookup ? rq->lookup(rq->lookup_ctx, false, name) : NULL;
 }
 
-/* Integer query argument within [lo, hi]; absent leaves *out alone. */
-static int query_num(const struct request *rq, const char *name, int64_t lo, int64_t hi,
+int req_query_int(const struct request *rq, const char *name, int64_t lo, int64_t hi,
 		     int64_t *out, struct error *err)
 {
 	const char *v = req_query(rq, name);
@@ -75,7 +75,7 @@ static int query_num(const struct request *rq, const char *name, int64_t lo, int
 int req_query_id(const struct request *rq, const char *name, int64_t *out, struct error *err)
 {
 	*out = 0;
-	return query_num(rq, name, 1, INT64_MAX, out, err);
+	return req_query_int(rq, name, 1, INT64_MAX, out, err);
 }
 
 int req_query_bool(const struct request *rq, const char *name, bool *out, struct error *err)
@@ -96,8 +96,8 @@ int req_page(const struct request *rq, struct input *in, struct error *err)
 {
 	in->page.limit = CMS_PAGE_DEFAULT;
 	in->page.offset = 0;
-	query_num(rq, "limit", 1, CMS_PAGE_MAX, &in->page.limit, err);
-	query_num(rq, "offset", 0, INT64_MAX / 2, &in->page.offset, err);
+	req_query_int(rq, "limit", 1, CMS_PAGE_MAX, &in->page.limit, err);
+	req_query_int(rq, "offset", 0, INT64_MAX / 2, &in->page.offset, err);
 	return err->code ? RES_FAIL : RES_OK;
 }
 
@@ -178,6 +178,17 @@ void request_admit(struct request *rq, struct reply *rp)
 				      rq->bad_id, rp->allow, &rp->err);
 	if (!rt)
 		return;
+	/* a userId segment with more path after it, on its own */
+	if (rq->ids.user && rq->ids.user[rq->ids.user_len]) {
+		if (rq->ids.user_len > CMS_USERID_MAX && !rq->bad_object[0]) {
+			snprintf(rq->bad_object, sizeof(rq->bad_object), "user");
+			snprintf(rq->bad_id, sizeof(rq->bad_id), "%.*s", (int)sizeof(rq->bad_id) - 1,
+				 rq->ids.user);
+		}
+		snprintf(rq->user_seg, sizeof(rq->user_seg), "%.*s", (int)rq->ids.user_len,
+			 rq->ids.user);
+		rq->ids.user = rq->user_seg;
+	}
 	if (!(rt->flags & RF_NO_STORE)) {
 		rq->store = thread_store ? thread_store() : NULL;
 		if (!rq->store) {
@@ -222,6 +233,10 @@ void request_admit(struct request *rq, struct reply *rp)
 		return;
 	}
 	if (rq->who.role < rt->role)
+		error_set(&rp->err, ERR_FORBIDDEN);
+	/* an Agent's own userId only */
+	else if ((rt->flags & RF_SELF) && rq->who.role == ROLE_AGENT &&
+		 strcmp(rq->ids.user ? rq->ids.user : "", rq->who.user_id))
 		error_set(&rp->err, ERR_FORBIDDEN);
 }
 
@@ -275,6 +290,8 @@ static int attempt(struct request *rq, struct reply *rp, bool write)
 		store_rollback(rq->store);
 		return reply_store_error(rp, rc, "store", 0);
 	}
+	if (store_take_appended(rq->store))
+		feed_committed(); /* followers of the feed look now */
 	return RES_OK;
 }
 
@@ -315,15 +332,28 @@ void request_run(struct request *rq, struct reply *rp)
 		rp->statements = store_statement_count(rq->store);
 }
 
-void request_release(struct request *rq)
+/* Frees the parse step's input. */
+static void release_input(struct request *rq)
 {
-	if (faults_on && rq->store)
-		store_fault_arm(rq->store, 0, STORE_OK); /* a fault never outlives its request */
 	json_decref(rq->in.body);
 	if (rq->in.data && rq->in.free_data)
 		rq->in.free_data(rq->in.data);
 	else
 		free(rq->in.data);
 	memset(&rq->in, 0, sizeof(rq->in));
+}
+
+void request_rerun(struct request *rq, struct reply *rp)
+{
+	release_input(rq);
+	reply_reset(rp);
+	request_run(rq, rp);
+}
+
+void request_release(struct request *rq)
+{
+	if (faults_on && rq->store)
+		store_fault_arm(rq->store, 0, STORE_OK); /* a fault never outlives its request */
+	release_input(rq);
 	sodium_memzero(&rq->who, sizeof(rq->who));
 }

@@ -40,7 +40,8 @@ struct path_ids {
 	int64_t campaign;     /* {campaign} */
 	int64_t lead;         /* {lead} */
 	int64_t campaign_lead; /* {campaignLead}: the leadId of an attachment */
-	const char *user;     /* {str}: a userId, borrowed from the path */
+	const char *user;     /* {str}: a userId, borrowed from the path... */
+	size_t user_len;      /* ...where it is this long (a segment) */
 	const char *rest;     /* {rest}: the rest of the path */
 };
 
@@ -76,6 +77,9 @@ struct request {
 	struct input in;
 	char bad_object[24];  /* a path id that cannot exist: its object... */
 	char bad_id[32];      /* ...and its text */
+	char user_seg[CMS_USERID_MAX + 1]; /* a {str} that is not last, alone */
+	int64_t wait_until;   /* run again after a wait (reply.follow_until):
+				 until when it waits; 0 the first time */
 };
 
 /* A handler: reads rq, fills rp, returns an enum result.  It runs inside the
@@ -96,6 +100,9 @@ void request_setup(struct store *(*thread_store)(void), bool faults);
 void request_admit(struct request *rq, struct reply *rp);
 /* The body has arrived: parse, access, handler, in one transaction. */
 void request_run(struct request *rq, struct reply *rp);
+/* Run a request that waited (a long-poll) again: its input and answer are
+ * made anew, its principal stays as admitted. */
+void request_rerun(struct request *rq, struct reply *rp);
 /* Free what the pipeline added to rq (its input). */
 void request_release(struct request *rq);
 
@@ -108,6 +115,10 @@ const char *req_query(const struct request *rq, const char *name);
 /* An optional positive id from the query into *out (0 when absent); 400
  * on anything else. */
 int req_query_id(const struct request *rq, const char *name, int64_t *out, struct error *err);
+/* An optional integer query argument within [lo, hi] into *out (left
+ * alone when absent); 400 on anything else. */
+int req_query_int(const struct request *rq, const char *name, int64_t lo, int64_t hi,
+		  int64_t *out, struct error *err);
 /* A query flag: absent is false; "true" or "false", else 400. */
 int req_query_bool(const struct request *rq, const char *name, bool *out, struct error *err);
 /* limit and offset into in->page; 400 on bad values. */

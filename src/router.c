@@ -36,6 +36,7 @@ static const struct route routes[] = {
 	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, IN_NONE, "mapping.put" },
 	{ "GET", CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, IN_NONE, "mapping.get" },
 	{ "GET", CFG CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, IN_NONE, "mapping.get" },
+	{ "GET", CFG "/voice/campaignLeadUserMapping/changes", mapping_changes, ROLE_AGENT, RF_NO_TXN | RF_TEXT, "mapping.changes" },
 
 	{ "POST", CFG "/cc", cc_create, ROLE_SYSTEM, IN_NONE, "cc.create" },
 	{ "GET", CFG "/cc", cc_list, ROLE_AGENT, IN_NONE, "cc.list" },
@@ -47,6 +48,7 @@ static const struct route routes[] = {
 	{ "GET", CC "/user/{str}", user_get, ROLE_AGENT, IN_CC, "user.get" },
 	{ "PUT", CC "/user/{str}", user_update, ROLE_ADMIN, IN_CC, "user.update" },
 	{ "DELETE", CC "/user/{str}", user_delete, ROLE_ADMIN, IN_CC, "user.delete" },
+	{ "GET", CC "/user/{str}/assignments", user_assignments, ROLE_AGENT, IN_CC | RF_SELF, "user.assignments" },
 
 	{ "POST", CC "/process", process_create, ROLE_ADMIN, IN_CC, "process.create" },
 	{ "GET", CC "/process", process_list, ROLE_AGENT, IN_CC, "process.list" },
@@ -123,6 +125,7 @@ static bool match(const char *pattern, const char *path, struct path_ids *ids,
 		}
 		if (!strncmp(p, "/{str}", plen)) {
 			ids->user = s + 1;
+			ids->user_len = slen - 1;
 		} else if (p[1] == '{') {
 			int64_t *field = id_field(ids, p + 2, plen - 3);
 			char buf[32];

@@ -35,6 +35,7 @@ enum route_flags {
 	RF_NO_TXN = 8,    /* the handler runs without a transaction */
 	RF_TEXT = 16,     /* answers text, not JSON: Accept is not checked */
 	RF_NO_STORE = 32, /* never touches the store: answers while it is away */
+	RF_SELF = 64,     /* an Agent may call it for its own {str} only */
 };
 #define IN_NONE 0
 

@@ -103,8 +103,22 @@ enum stmt {
 	ST_HISTORY_CL_GONE,
 	ST_HISTORY_USER_GONE,
 	ST_HISTORY_CAMPAIGN_GONE,
+	ST_LOCK_CU_GONE,
+	ST_LOCK_CL_GONE,
+	ST_LOCK_USER_GONE,
+	ST_LOCK_CAMPAIGN_GONE,
 	ST_HISTORY_COUNT,
 	ST_HISTORY_PAGE,
+
+	ST_FEED_HEAD,
+	ST_FEED_ALL,
+	ST_FEED_CC,
+	ST_FEED_PURGE_FIND,
+	ST_FEED_PURGE,
+	ST_FEED_PURGED,
+
+	ST_ASSIGN_COUNT,
+	ST_ASSIGN_PAGE,
 
 	ST_TOKEN_ADD,
 	ST_TOKEN_GET,
@@ -167,16 +181,18 @@ enum stmt_flag {
 
 /*
  * The history of mappings that a delete takes with it: one entry per campaign
- * lead that loses users, every such user in it.  The statements differ only
- * in which mappings go (the WHERE below, over campaign_lead cl, lead_user lu,
- * campaign_user cu and users u) and in how each backend builds the JSON array
- * of user ids (its own HISTORY_GONE()).  ?1 and ?2 are the delete's own
- * arguments; ?3 the time, ?4 the actor, ?5 the request id, ?6 the caller's
- * contact center (0: any).
+ * lead that loses users, every such user in it, under the delete's cause.
+ * The statements differ only in which mappings go (the WHERE below, over
+ * campaign_lead cl, lead_user lu, campaign_user cu and users u) and in how
+ * each backend builds the JSON array of user ids and hands out cursors (its
+ * own HISTORY_GONE()).  ?1 and ?2 are the delete's own arguments; ?3 the
+ * time, ?4 the actor, ?5 the request id, ?6 the caller's contact center (0:
+ * any), ?7 the cause.  An entry's contact center is its users': enrolment
+ * keeps a campaign's users in the campaign's contact center.
  */
-#define HISTORY_GONE_INSERT                                                    \
-	"INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"  \
-	" changed_at, changed_by, request_id, assigned, unassigned)"
+#define HISTORY_COLS                                                           \
+	"campaign_id, lead_id, campaign_lead_id, changed_at, changed_by,"      \
+	" request_id, assigned, unassigned, cc_id, cause"
 #define HISTORY_GONE_FROM                                                      \
 	" FROM campaign_lead cl"                                               \
 	" JOIN lead_user lu ON lu.campaign_lead_id = cl.id"                   \
@@ -192,6 +208,12 @@ enum stmt_flag {
 	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
 	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"                  \
 	" AND " CAMPAIGN_IN_CC("?1", "6")
+
+/* The columns of a feed event or history entry, in struct history_entry's
+ * order. */
+#define FEED_COLS                                                              \
+	"id, campaign_id, lead_id, campaign_lead_id, changed_at, changed_by,"  \
+	" request_id, assigned, unassigned, cc_id, cause"
 
 /*
  * One bound parameter.  ARG_ID binds NULL for 0 (the "none" id).  A list
@@ -274,6 +296,11 @@ struct sql_backend {
 	int (*script)(struct store *s, const char *sql, const char *what);
 	/* Whether a transaction is open (rollback is then needed). */
 	bool (*in_txn)(struct store *s);
+	/* Optional (NULL: none): makes the connection listen for other
+	 * nodes' commits to the change feed and returns the descriptor to
+	 * poll for them, or -1; then whether any came since (drained). */
+	int (*listen)(struct store *s);
+	bool (*notified)(struct store *s);
 };
 
 /* Every connection starts with this; a backend's own state follows it. */
@@ -282,6 +309,8 @@ struct store {
 	/* who runs the current request, for history written by cascades */
 	char actor[CMS_USERID_MAX + 1];
 	char request_id[17];
+	/* events the open transaction has appended to the change feed */
+	int64_t appended;
 	/* tests: store_fault_arm() */
 	unsigned fault_nth;  /* 0: disarmed */
 	int fault_rc;

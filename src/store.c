@@ -225,6 +225,7 @@ int store_ping(struct store *s)
 
 int store_begin(struct store *s, bool write)
 {
+	s->appended = 0;
 	return exec_run(s, write ? ST_BEGIN_WRITE : ST_BEGIN, NULL, 0, STORE_ERROR,
 		   NULL);
 }
@@ -373,20 +374,31 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 }
 
 /*
- * Records in the history the mappings that the delete about to run with
- * arguments (a1, a2), in contact center cc, takes with it (statement `id`, one of ST_HISTORY_*_GONE),
- * under the actor of store_set_actor().
+ * Records in the history, as events of `cause`, the mappings that the delete
+ * about to run with arguments (a1, a2), in contact center cc, takes with it
+ * (statement `id`, one of ST_HISTORY_*_GONE), under the actor of
+ * store_set_actor().  Where the backend has one, the delete's `lock`
+ * statement runs first (store_pg.c: what it must hold so that no mapping
+ * of what goes is written meanwhile).
  */
-static int history_gone(struct store *s, enum stmt id, struct arg a1, struct arg a2,
-			int64_t cc)
+static int history_gone(struct store *s, enum stmt lock, enum stmt id, struct arg a1,
+			struct arg a2, int64_t cc, const char *cause)
 {
 	struct timespec now;
+	int64_t n = 0;
+	int rc = STORE_OK;
 
+	if (sql_text(s->be, lock))
+		rc = exec_run(s, lock, ARGS(a1, a2, A_I(cc)), STORE_ERROR, NULL);
+	if (rc)
+		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
-	return exec_run(s, id,
-		   ARGS(a1, a2, A_I((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000),
-			A_T(s->actor), A_T(s->request_id), A_I(cc)),
-		   STORE_ERROR, NULL);
+	rc = exec_run(s, id,
+		      ARGS(a1, a2, A_I((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000),
+			   A_T(s->actor), A_T(s->request_id), A_I(cc), A_T(cause)),
+		      STORE_ERROR, &n);
+	s->appended += n;
+	return rc;
 }
 
 void store_set_actor(struct store *s, const char *user_id, const char *request_id)
@@ -397,7 +409,8 @@ void store_set_actor(struct store *s, const char *user_id, const char *request_i
 
 int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 {
-	int rc = history_gone(s, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc), cc);
+	int rc = history_gone(s, ST_LOCK_USER_GONE, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc), cc,
+			      "userDeleted");
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE, ARGS(A_T(user_id), A_I(cc)));
 }
@@ -550,7 +563,8 @@ int store_campaign_list(struct store *s, int64_t cc, int64_t process,
 int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
 			  int64_t id)
 {
-	int rc = history_gone(s, ST_HISTORY_CAMPAIGN_GONE, A_I(id), A_I(process), cc);
+	int rc = history_gone(s, ST_LOCK_CAMPAIGN_GONE, ST_HISTORY_CAMPAIGN_GONE, A_I(id),
+			      A_I(process), cc, "campaignDeleted");
 
 	return rc ? rc : kind_delete(s, &campaign_kind, cc, process, id);
 }
@@ -596,7 +610,8 @@ int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
 int store_campaign_user_delete(struct store *s, int64_t cc, int64_t campaign,
 			       const char *user_id)
 {
-	int rc = history_gone(s, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id), cc);
+	int rc = history_gone(s, ST_LOCK_CU_GONE, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id),
+			      cc, "campaignUserRemoved");
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_CU_DELETE,
 				     ARGS(A_I(campaign), A_T(user_id), A_I(cc)));
@@ -638,7 +653,8 @@ int store_campaign_lead_list(struct store *s, int64_t cc, int64_t campaign,
 int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
 			       int64_t lead)
 {
-	int rc = history_gone(s, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead), cc);
+	int rc = history_gone(s, ST_LOCK_CL_GONE, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead), cc,
+			      "leadDetached");
 
 	return rc ? rc : exec_delete(s, ST_NONE, ST_CL_DELETE,
 				     ARGS(A_I(campaign), A_I(lead), A_I(cc)));
@@ -710,7 +726,8 @@ int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 	}
 	if (n)
 		rc = exec_changed(s, mapped ? ST_MAP_ADD_MANY : ST_MAP_REMOVE_MANY,
-				  ARGS(A_I(cl), A_INTS(cu_ids, n), A_I(cc)), STORE_NOT_FOUND,
+				  ARGS(A_I(cl), A_INTS(cu_ids, n), A_I(cc)),
+				  mapped ? STORE_RETRY : STORE_NOT_FOUND,
 				  collect_changed, &c);
 	if (nchanged)
 		*nchanged = changed && c.n > n ? n : c.n;
@@ -851,6 +868,8 @@ static void fill_history(struct rows *r, void *row)
 	rows_text(r, 6, h->request_id, sizeof(h->request_id));
 	h->assigned = rows_text_ref(r, 7, &n);
 	h->unassigned = rows_text_ref(r, 8, &n);
+	h->cc = rows_int(r, 9);
+	rows_text(r, 10, h->cause, sizeof(h->cause));
 }
 
 /* Inserts nothing, NOT_FOUND, when the campaign is not in contact center cc. */
@@ -863,6 +882,7 @@ int store_history_add(struct store *s, int64_t cc, const struct history_entry *h
 			       A_T(h->assigned), A_T(h->unassigned), A_I(cc)),
 			  STORE_ERROR, &n);
 
+	s->appended += n;
 	return rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc;
 }
 
@@ -875,6 +895,128 @@ int store_history_list(struct store *s, int64_t cc, int64_t campaign,
 	return exec_list(s, ST_HISTORY_COUNT, ST_HISTORY_PAGE,
 			 ARGS(A_I(campaign), A_I(lead), A_I(cc)), pg, fill_history, &row,
 			 fn, ctx, total);
+}
+
+/* ---- the change feed ---- */
+
+int store_feed_head(struct store *s, int64_t *last, int64_t *purged)
+{
+	int64_t v[2] = { 0, 0 };
+	struct rows r;
+	bool have = false;
+	int rc = exec_query(s, &r, ST_FEED_HEAD, NULL, 0, STORE_ERROR);
+
+	if (rc)
+		return rc;
+	rc = rows_next(&r, &have);
+	if (!rc && have) {
+		v[0] = rows_int(&r, 0);
+		v[1] = rows_int(&r, 1);
+	}
+	rows_done(&r);
+	*last = v[0];
+	*purged = v[1];
+	return rc;
+}
+
+int store_feed_read(struct store *s, int64_t cc, int64_t after, int64_t limit,
+		    store_row_fn fn, void *ctx)
+{
+	struct history_entry row;
+
+	memset(&row, 0, sizeof(row));
+	if (cc)
+		return exec_each(s, ST_FEED_CC, ARGS(A_I(after), A_I(limit), A_I(cc)),
+				 fill_history, &row, fn, ctx);
+	return exec_each(s, ST_FEED_ALL, ARGS(A_I(after), A_I(limit)), fill_history, &row, fn,
+			 ctx);
+}
+
+/* One batch: returns the cursor purged up to, or 0 when nothing is due. */
+static int purge_batch(struct store *s, int64_t before, int64_t *upto)
+{
+	int64_t last = 0, purged = 0, n = 0;
+	int rc = store_begin(s, true);
+
+	*upto = 0;
+	if (!rc)
+		rc = store_feed_head(s, &last, &purged);
+	if (!rc)
+		rc = exec_fetch(s, ST_FEED_PURGE_FIND, ARGS(A_I(purged), A_I(before)), STORE_ERROR,
+				rows_fill_int64, upto);
+	if (!rc && *upto > purged) {
+		rc = exec_run(s, ST_FEED_PURGE, ARGS(A_I(purged), A_I(*upto)), STORE_ERROR, &n);
+		if (!rc)
+			rc = exec_run(s, ST_FEED_PURGED, ARGS(A_I(*upto)), STORE_ERROR, &n);
+	} else {
+		*upto = 0;
+	}
+	if (!rc)
+		rc = store_commit(s);
+	if (rc) {
+		store_rollback(s);
+		*upto = 0;
+	}
+	return rc;
+}
+
+int store_feed_purge(struct store *s, int64_t before, int64_t *purged)
+{
+	int64_t upto = 0;
+	int rc, batches = 0;
+
+	*purged = 0;
+	do {
+		rc = purge_batch(s, before, &upto);
+		if (upto)
+			*purged = upto;
+	} while (!rc && upto && ++batches < 1000);
+	return rc;
+}
+
+int64_t store_take_appended(struct store *s)
+{
+	int64_t n = s->appended;
+
+	s->appended = 0;
+	return n;
+}
+
+int store_listen(struct store *s)
+{
+	return s->be->listen ? s->be->listen(s) : -1;
+}
+
+bool store_notified(struct store *s)
+{
+	return s->be->notified ? s->be->notified(s) : false;
+}
+
+/* ---- the agent's view ---- */
+
+static void fill_assignment(struct rows *r, void *row)
+{
+	struct assignment *a = row;
+
+	a->campaign_id = rows_int(r, 0);
+	rows_text(r, 1, a->campaign_name, sizeof(a->campaign_name));
+	a->process_id = rows_int(r, 2);
+	a->lead_id = rows_int(r, 3);
+	rows_text(r, 4, a->lead_name, sizeof(a->lead_name));
+	a->campaign_lead_id = rows_int(r, 5);
+	a->campaign_user_id = rows_int(r, 6);
+	a->priority = rows_int(r, 7);
+	a->enabled = rows_int(r, 8) != 0;
+}
+
+int store_assignments(struct store *s, int64_t cc, int64_t uc, const char *user_id,
+		      const struct page *pg, store_row_fn fn, void *ctx, int64_t *total)
+{
+	struct assignment row;
+
+	return exec_list(s, ST_ASSIGN_COUNT, ST_ASSIGN_PAGE,
+			 ARGS(A_T(user_id), A_I(uc), A_I(cc)), pg, fill_assignment, &row, fn, ctx,
+			 total);
 }
 
 /* ---- tokens ---- */

@@ -276,6 +276,9 @@ struct history_entry {
 	char request_id[17];
 	const char *assigned;   /* JSON arrays of userIds; borrowed */
 	const char *unassigned;
+	/* read back only: */
+	int64_t cc;             /* the contact center of the users it names */
+	char cause[24];         /* "mapping", "userDeleted", ... (API.md §8) */
 };
 
 /* NOT_FOUND when h's campaign is not in contact center cc (cc 0: anything
@@ -291,6 +294,42 @@ void store_set_actor(struct store *s, const char *user_id,
 int store_history_list(struct store *s, int64_t cc, int64_t campaign,
 		       int64_t lead, const struct page *pg, store_row_fn fn,
 		       void *ctx, int64_t *total);
+
+/* ---- the change feed (API.md §8): the same entries, in cursor order ---- */
+
+/* The last cursor appended and the last purged by the retention window. */
+int store_feed_head(struct store *s, int64_t *last, int64_t *purged);
+/* At most `limit` events after cursor `after`, oldest first, of contact
+ * center cc (0: every one).  Rows: struct history_entry, borrowed for the
+ * call. */
+int store_feed_read(struct store *s, int64_t cc, int64_t after, int64_t limit,
+		    store_row_fn fn, void *ctx);
+/* Deletes events older than `before` (unix milliseconds), a thousand per
+ * transaction of its own; *purged is then the last cursor purged. */
+int store_feed_purge(struct store *s, int64_t before, int64_t *purged);
+/* Events the transaction just committed appended (then forgets them). */
+int64_t store_take_appended(struct store *s);
+/* For the feed's own connection: the descriptor that becomes readable when
+ * another node commits events (PostgreSQL's LISTEN), or -1 when the
+ * backend has none; and whether such a commit was announced since. */
+int store_listen(struct store *s);
+bool store_notified(struct store *s);
+
+/* ---- the agent's view ---- */
+
+/* One campaign lead a user is mapped to. */
+struct assignment {
+	int64_t campaign_id, process_id, lead_id, campaign_lead_id;
+	int64_t campaign_user_id, priority;
+	bool enabled;
+	char campaign_name[CMS_NAME_MAX + 1];
+	char lead_name[CMS_NAME_MAX + 1];
+};
+
+/* The campaign leads user_id (of contact center uc, within the caller's cc)
+ * is mapped to, by campaign then lead.  Rows: struct assignment. */
+int store_assignments(struct store *s, int64_t cc, int64_t uc, const char *user_id,
+		      const struct page *pg, store_row_fn fn, void *ctx, int64_t *total);
 
 /* ---- tokens ---- */
 int store_token_add(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],

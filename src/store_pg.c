@@ -58,14 +58,44 @@ struct pg {
 	PGconn *conn;
 	bool prepared[ST__COUNT]; /* on this connection */
 	bool txn;                 /* a BEGIN of ours succeeded on it */
+	bool listening;           /* LISTEN cmsd_changes ran on this session */
 };
 
-/* sql.h's history of a delete, the array built by json_agg. */
+/*
+ * The next `n` cursors of the change feed, and a notification to every node
+ * that LISTENs (delivered at commit, and only then).  Updating the one row
+ * of change_head holds its lock until this transaction ends, so cursors are
+ * handed out in commit order: a reader never sees N+1 before N (migration
+ * 4).  `n` is an SQL expression; the row is only touched when it is > 0.
+ */
+#define FEED_NEXT(n)                                                           \
+	"UPDATE change_head SET last = last + " n " WHERE id = 1 AND " n " > 0"  \
+	" RETURNING last, pg_notify('cmsd_changes', '')"
+
+/*
+ * sql.h's history of a delete.  Here the mappings are deleted by this very
+ * statement, and the entries say exactly what it deleted: at READ
+ * COMMITTED, a mapping that another transaction adds or removes meanwhile
+ * is either seen by this DELETE (after waiting for that transaction) or
+ * not there to be lost, never recorded twice nor lost without an entry.
+ * The statement's ST_LOCK_*_GONE has run first, so no new mapping of these
+ * users or leads can appear until this transaction ends.
+ */
 #define HISTORY_GONE(where)                                                    \
-	HISTORY_GONE_INSERT                                                    \
-	" SELECT cl.campaign_id, cl.lead_id, cl.id, ?3, ?4, ?5, '[]',"         \
-	" json_agg(u.user_id ORDER BY u.user_id)::text" HISTORY_GONE_FROM      \
-	" WHERE " where " GROUP BY cl.id"
+	"WITH gone AS (DELETE FROM lead_user lu"                               \
+	" USING campaign_lead cl, campaign_user cu, users u"                   \
+	" WHERE cl.id = lu.campaign_lead_id AND cu.id = lu.campaign_user_id"   \
+	" AND u.pk = cu.user_pk AND " where                                    \
+	" RETURNING cl.campaign_id AS cid, cl.lead_id AS lid, cl.id AS clid,"  \
+	" u.user_id AS uid, u.cc_id AS ucc),"                                  \
+	" g AS (SELECT cid, lid, clid, ucc,"                                   \
+	" json_agg(uid ORDER BY uid)::text AS un,"                             \
+	" row_number() OVER (ORDER BY clid) AS k FROM gone"                    \
+	" GROUP BY cid, lid, clid, ucc),"                                      \
+	" s AS (" FEED_NEXT("(SELECT COUNT(*) FROM g)") ")"                    \
+	" INSERT INTO mapping_history (id, " HISTORY_COLS ")"                  \
+	" SELECT s.last - (SELECT COUNT(*) FROM g) + g.k, g.cid, g.lid, g.clid," \
+	" ?3, ?4, ?5, '[]', g.un, g.ucc, ?7 FROM g CROSS JOIN s"
 
 /* Where PostgreSQL's text differs from store_stmt.c's. */
 static const char *const pg_sql[ST__COUNT] = {
@@ -113,10 +143,43 @@ static const char *const pg_sql[ST__COUNT] = {
 		"DELETE FROM lead_user WHERE campaign_lead_id = ?1"
 		" AND campaign_user_id = ANY (?2::bigint[])"
 		" AND " CAMPAIGN_LEAD_IN_CC("?1", "3") " RETURNING campaign_user_id",
+	[ST_HISTORY_ADD] =
+		"WITH s AS (" FEED_NEXT("1") ")"
+		" INSERT INTO mapping_history (id, " HISTORY_COLS ")"
+		" SELECT s.last, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, p.cc_id, 'mapping'"
+		" FROM s, campaign c JOIN process p ON p.id = c.process_id"
+		" WHERE c.id = ?1 AND (?9 = 0 OR p.cc_id = ?9)",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
 	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
+	/*
+	 * Before a delete takes mappings with it, it locks what a new mapping
+	 * would reference (a mapping's insert takes a key-share lock on its
+	 * campaign user and campaign lead): the enrolments of a user or the
+	 * campaign lead that go.  Once these are held, every mapping of them
+	 * that another transaction was writing has committed, and no new one
+	 * can begin.  A campaign's locks its leads before its users, as a
+	 * mapping PUT does (its lead, then its users' key shares).  ?1, ?2
+	 * the delete's arguments, ?3 the caller's contact center.
+	 */
+	[ST_LOCK_CU_GONE] =
+		"SELECT cu.id FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk"
+		" WHERE cu.campaign_id = ?1 AND u.user_id = ?2"
+		" AND " CAMPAIGN_IN_CC("?1", "3") " FOR UPDATE OF cu",
+	[ST_LOCK_CL_GONE] =
+		"SELECT cl.id FROM campaign_lead cl WHERE cl.campaign_id = ?1"
+		" AND cl.lead_id = ?2 AND " CAMPAIGN_IN_CC("?1", "3") " FOR UPDATE OF cl",
+	[ST_LOCK_USER_GONE] =
+		"SELECT cu.id FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk"
+		" WHERE u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)"
+		" AND (?3 = 0 OR u.cc_id = ?3) ORDER BY cu.id FOR UPDATE OF cu",
+	[ST_LOCK_CAMPAIGN_GONE] =
+		"WITH a AS (SELECT cl.id FROM campaign_lead cl WHERE cl.campaign_id = ?1"
+		" AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY cl.id FOR UPDATE OF cl),"
+		" b AS (SELECT cu.id FROM campaign_user cu WHERE cu.campaign_id = ?1"
+		" AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY cu.id FOR UPDATE OF cu)"
+		" SELECT (SELECT COUNT(*) FROM a) + (SELECT COUNT(*) FROM b)",
 };
 
 /* ---- errors ---- */
@@ -192,6 +255,7 @@ static int pg_connect(struct pg *s)
 {
 	memset(s->prepared, 0, sizeof(s->prepared));
 	s->txn = false;
+	s->listening = false;
 	if (s->conn)
 		PQreset(s->conn);
 	if (PQstatus(s->conn) != CONNECTION_OK)
@@ -527,6 +591,45 @@ static bool pg_in_txn(struct store *base)
 	return s->txn || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
+/* The change feed's connection listens for the notification that every
+ * appending statement sends at commit (FEED_NEXT); after a reconnect it
+ * listens again.  Returns the socket to poll, or -1 while unreachable. */
+static int pg_listen(struct store *base)
+{
+	struct pg *s = (struct pg *)base;
+	PGresult *res;
+
+	if (PQstatus(s->conn) != CONNECTION_OK && pg_connect(s) != STORE_OK)
+		return -1;
+	if (!s->listening) {
+		res = PQexec(s->conn, "LISTEN cmsd_changes");
+		s->listening = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!s->listening)
+			return -1;
+	}
+	return PQsocket(s->conn);
+}
+
+/* Whether a notification came (all are drained); true as well when the
+ * connection broke, so that the feed looks at the store itself. */
+static bool pg_notified(struct store *base)
+{
+	struct pg *s = (struct pg *)base;
+	PGnotify *n;
+	bool any = false;
+
+	if (!PQconsumeInput(s->conn)) {
+		s->listening = false;
+		return true;
+	}
+	while ((n = PQnotifies(s->conn))) {
+		PQfreemem(n);
+		any = true;
+	}
+	return any;
+}
+
 const struct sql_backend pg_backend = {
 	.name = "postgresql",
 	.lists = true, /* arrays */
@@ -542,4 +645,6 @@ const struct sql_backend pg_backend = {
 	.col_text = pg_col_text,
 	.script = pg_script,
 	.in_txn = pg_in_txn,
+	.listen = pg_listen,
+	.notified = pg_notified,
 };

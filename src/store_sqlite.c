@@ -123,12 +123,14 @@ static struct {
 } ckpt = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 /* sql.h's history of a delete, the array built by json_group_array over rows
- * sorted first (SQLite 3.40 has no ORDER BY inside an aggregate). */
+ * sorted first (SQLite 3.40 has no ORDER BY inside an aggregate).  Ids are
+ * AUTOINCREMENT's: one writer at a time, so they follow commit order. */
 #define HISTORY_GONE(where)                                                    \
-	HISTORY_GONE_INSERT                                                    \
-	" SELECT cid, lid, clid, ?3, ?4, ?5, '[]', json_group_array(uid) FROM" \
+	"INSERT INTO mapping_history (" HISTORY_COLS ")"                       \
+	" SELECT cid, lid, clid, ?3, ?4, ?5, '[]', json_group_array(uid),"     \
+	" ucc, ?7 FROM"                                                        \
 	" (SELECT cl.campaign_id AS cid, cl.lead_id AS lid, cl.id AS clid,"    \
-	" u.user_id AS uid" HISTORY_GONE_FROM " WHERE " where                  \
+	" u.user_id AS uid, u.cc_id AS ucc" HISTORY_GONE_FROM " WHERE " where  \
 	" ORDER BY cl.id, u.user_id) GROUP BY clid"
 
 /* Where SQLite's text differs from store_stmt.c's. */

@@ -266,28 +266,68 @@ static const struct {
 	  "SELECT " CL_COLS " FROM campaign_lead cl"
 	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
 
+	/* ?1..?8 the entry, ?9 the caller's contact center: nothing is
+	 * written when the campaign is not in it */
 	S(ST_HISTORY_ADD, ONCE,
-	  "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id,"
-	  " changed_at, changed_by, request_id, assigned, unassigned)"
-	  " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
-	  " WHERE " CAMPAIGN_IN_CC("?1", "9")),
-	/* mappings that a delete takes with it, one entry per campaign lead:
-	 * ?1 and ?2 are the delete's own, ?3 now, ?4 actor, ?5 request id, ?6
-	 * the caller's contact center; the JSON of the users is each
-	 * backend's own */
+	  "INSERT INTO mapping_history (" HISTORY_COLS ")"
+	  " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, p.cc_id, 'mapping'"
+	  " FROM campaign c JOIN process p ON p.id = c.process_id"
+	  " WHERE c.id = ?1 AND (?9 = 0 OR p.cc_id = ?9)"),
+	/* mappings that a delete takes with it, one entry per campaign lead
+	 * (sql.h): each backend's own */
 	S(ST_HISTORY_CU_GONE, ONCE, NULL),
 	S(ST_HISTORY_CL_GONE, ONCE, NULL),
 	S(ST_HISTORY_USER_GONE, ONCE, NULL),
 	S(ST_HISTORY_CAMPAIGN_GONE, ONCE, NULL),
+	/* what such a delete locks first, where writers run side by side
+	 * (PostgreSQL only: SQLite has one writer) */
+	S(ST_LOCK_CU_GONE, ONCE, NULL),
+	S(ST_LOCK_CL_GONE, ONCE, NULL),
+	S(ST_LOCK_USER_GONE, ONCE, NULL),
+	S(ST_LOCK_CAMPAIGN_GONE, ONCE, NULL),
 	S(ST_HISTORY_COUNT, RERUN,
 	  "SELECT COUNT(*) FROM mapping_history"
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"
 	  " AND " CAMPAIGN_IN_CC("?1", "3")),
 	S(ST_HISTORY_PAGE, RERUN,
-	  "SELECT id, campaign_id, lead_id, campaign_lead_id, changed_at,"
-	  " changed_by, request_id, assigned, unassigned FROM mapping_history"
+	  "SELECT " FEED_COLS " FROM mapping_history"
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"
 	  " AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY id DESC LIMIT ?4 OFFSET ?5"),
+
+	/* the change feed: its head, and events after a cursor, of every
+	 * contact center or of one (?3) */
+	S(ST_FEED_HEAD, RERUN, "SELECT last, purged FROM change_head WHERE id = 1"),
+	S(ST_FEED_ALL, RERUN,
+	  "SELECT " FEED_COLS " FROM mapping_history WHERE id > ?1"
+	  " ORDER BY id LIMIT ?2"),
+	S(ST_FEED_CC, RERUN,
+	  "SELECT " FEED_COLS " FROM mapping_history WHERE cc_id = ?3 AND id > ?1"
+	  " ORDER BY id LIMIT ?2"),
+	/* retention: the last of the oldest 1,000 events (after the last
+	 * purged, ?1) older than ?2; then everything up to it goes */
+	S(ST_FEED_PURGE_FIND, RERUN,
+	  "SELECT COALESCE(MAX(id), 0) FROM (SELECT id, changed_at FROM mapping_history"
+	  " WHERE id > ?1 ORDER BY id LIMIT 1000) t WHERE changed_at < ?2"),
+	S(ST_FEED_PURGE, ONCE, "DELETE FROM mapping_history WHERE id > ?1 AND id <= ?2"),
+	S(ST_FEED_PURGED, ONCE,
+	  "UPDATE change_head SET purged = ?1 WHERE id = 1 AND purged < ?1"),
+
+	/* the agent's view: every campaign lead user ?1 (of contact center
+	 * ?2, within the caller's ?3) is mapped to */
+	S(ST_ASSIGN_COUNT, RERUN,
+	  "SELECT COUNT(*) FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk"
+	  " JOIN lead_user lu ON lu.campaign_user_id = cu.id"
+	  " WHERE u.user_id = ?1 AND u.cc_id = ?2 AND (?3 = 0 OR u.cc_id = ?3)"),
+	S(ST_ASSIGN_PAGE, RERUN,
+	  "SELECT c.id, c.name, c.process_id, l.id, l.name, cl.id, cu.id,"
+	  " cl.priority, cl.enabled FROM users u"
+	  " JOIN campaign_user cu ON cu.user_pk = u.pk"
+	  " JOIN lead_user lu ON lu.campaign_user_id = cu.id"
+	  " JOIN campaign_lead cl ON cl.id = lu.campaign_lead_id"
+	  " JOIN campaign c ON c.id = cl.campaign_id"
+	  " JOIN lead l ON l.id = cl.lead_id"
+	  " WHERE u.user_id = ?1 AND u.cc_id = ?2 AND (?3 = 0 OR u.cc_id = ?3)"
+	  " ORDER BY c.id, l.id LIMIT ?4 OFFSET ?5"),
 
 	S(ST_TOKEN_ADD, ONCE,
 	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"

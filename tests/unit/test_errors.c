@@ -29,6 +29,7 @@ static const struct {
 	{ ERR_NOT_ACCEPTABLE, 406, "Not Acceptable", "HTTP-1406", "Not acceptable" },
 	{ ERR_EXISTS, 409, "Conflict", "CONF-1004", "Object already exists" },
 	{ ERR_IN_USE, 409, "Conflict", "CONF-1005", "Object is in use" },
+	{ ERR_GONE, 410, "Gone", "CONF-1007", "Cursor too old (take a new snapshot)" },
 	{ ERR_PRECONDITION, 412, "Precondition Failed", "CONF-1006", "Mapping changed since it was read" },
 	{ ERR_TOO_LARGE, 413, "Payload Too Large", "HTTP-1413", "Request body too large" },
 	{ ERR_MEDIA, 415, "Unsupported Media Type", "HTTP-1415", "Unsupported media type" },

@@ -1,0 +1,716 @@
+/*
+ * feed.c - the change feed as one node follows it (feed.h).
+ *
+ * Memory holds the newest events, (base, head], contiguous: every event the
+ * store has with a cursor in that range is here, rendered once as JSON.  A
+ * reader at or past `base` is served from memory; one older reads the store
+ * (a bounded scan per call).  The budget is FEED_BYTES; the oldest events
+ * go first.
+ *
+ * One thread follows the store: it sleeps in poll() on a pipe (this
+ * process's commits, new deadlines) and, on PostgreSQL, on the connection
+ * that LISTENs for other nodes' commits, at most a second.  Each time it
+ * reads the head, then what is new, appends it and wakes the waiters it is
+ * for; it wakes waiters whose time is up, and purges events older than the
+ * retention window from the store.  Requests that must see every change
+ * acknowledged before them (a poll that does not wait) read what is new
+ * themselves, on their own connection; `fetch` makes those reads one at a
+ * time, so memory is appended in order.
+ *
+ * Locks: `fetch` before `lock`, never the other way.  Waiters are armed and
+ * woken under `lock`, so a wake never runs before its arm.
+ */
+#include "feed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define FEED_BYTES (16u << 20) /* memory for events */
+#define READ_BATCH 500         /* events per store read */
+#define SCAN_BUDGET 10000      /* events one call looks at, at most */
+#define SAFETY_POLL_MS 1000    /* the store is read this often regardless */
+
+/* One event, as served. */
+struct ev {
+	int64_t id, cc, campaign, lead;
+	char **users; /* everyone it names, sorted */
+	size_t nusers;
+	char *json;   /* its object, compact */
+	size_t len;
+};
+
+struct feed_sub {
+	struct feed_filter f;
+	int64_t after;  /* the last cursor looked at */
+	/* while waiting (linked): */
+	struct feed_sub *prev, *next;
+	bool linked;
+	int64_t until;
+	void (*wake)(void *);
+	void *ctx;
+};
+
+static struct {
+	pthread_mutex_t lock, fetch;
+	struct ev **ring; /* circular: ring[(start + i) % cap], i < n */
+	size_t cap, start, n, bytes;
+	int64_t base, head, purged;
+	struct feed_sub waiters; /* list head */
+	int64_t next_wake;       /* when the thread looks next */
+	bool started, stopping;
+	int pipe[2];
+	pthread_t thread;
+	struct store *store;
+	int64_t retention_ms;
+} F = { .lock = PTHREAD_MUTEX_INITIALIZER, .fetch = PTHREAD_MUTEX_INITIALIZER,
+	.pipe = { -1, -1 } };
+
+int64_t feed_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void feed_cursor_text(int64_t cursor, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, (uint64_t)cursor);
+}
+
+int feed_cursor_parse(const char *text, int64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!strcmp(text, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (strlen(text) != 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		int c = text[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + (uint64_t)d;
+	}
+	if (v > INT64_MAX)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* ---- events ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A stored JSON array of userIds as a sorted array (a JSON array and the
+ * names); anything unreadable is an empty one. */
+static json_t *names_of(const char *text, char ***users, size_t *n)
+{
+	json_t *a = text ? json_loads(text, 0, NULL) : NULL, *sorted = json_array();
+	const char **v;
+	size_t i, k = 0, len = json_is_array(a) ? json_array_size(a) : 0;
+
+	v = xcalloc(len + 1, sizeof(*v));
+	for (i = 0; i < len; i++)
+		if (json_is_string(json_array_get(a, i)))
+			v[k++] = json_string_value(json_array_get(a, i));
+	qsort(v, k, sizeof(*v), cmp_str);
+	*users = xrealloc(*users, (*n + k + 1) * sizeof(**users));
+	for (i = 0; i < k; i++) {
+		json_array_append_new(sorted, json_string(v[i]));
+		(*users)[(*n)++] = xstrdup(v[i]);
+	}
+	free(v);
+	json_decref(a);
+	return sorted;
+}
+
+static struct ev *ev_new(const struct history_entry *h)
+{
+	struct ev *e = xcalloc(1, sizeof(*e));
+	char cursor[17], at[32];
+	json_t *o = json_object();
+
+	e->id = h->id;
+	e->cc = h->cc;
+	e->campaign = h->campaign_id;
+	e->lead = h->lead_id;
+	feed_cursor_text(h->id, cursor);
+	json_time_ms(h->changed_at, at);
+	json_object_set_new(o, "cursor", json_string(cursor));
+	json_object_set_new(o, "contactCenterId", json_integer(h->cc));
+	json_object_set_new(o, "campaignId", json_integer(h->campaign_id));
+	json_object_set_new(o, "leadId", json_integer(h->lead_id));
+	json_object_set_new(o, "campaignLeadId", json_integer(h->campaign_lead_id));
+	json_object_set_new(o, "assigned", names_of(h->assigned, &e->users, &e->nusers));
+	json_object_set_new(o, "unassigned", names_of(h->unassigned, &e->users, &e->nusers));
+	json_object_set_new(o, "cause", json_string(h->cause));
+	json_object_set_new(o, "actor", json_string(h->changed_by));
+	json_object_set_new(o, "at", json_string(at));
+	json_object_set_new(o, "requestId", json_string(h->request_id));
+	e->json = json_dumps(o, JSON_COMPACT);
+	if (!e->json)
+		e->json = xstrdup("{}");
+	e->len = strlen(e->json);
+	json_decref(o);
+	qsort(e->users, e->nusers, sizeof(*e->users), cmp_str);
+	return e;
+}
+
+static void ev_free(struct ev *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->nusers; i++)
+		free(e->users[i]);
+	free(e->users);
+	free(e->json);
+	free(e);
+}
+
+static size_t ev_cost(const struct ev *e)
+{
+	return sizeof(*e) + e->len + e->nusers * 24;
+}
+
+static bool names(const struct ev *e, const char *user)
+{
+	return bsearch(&user, e->users, e->nusers, sizeof(*e->users), cmp_str) != NULL;
+}
+
+static bool matches(const struct feed_filter *f, const struct ev *e)
+{
+	return (!f->cc || e->cc == f->cc) && (!f->campaign || e->campaign == f->campaign) &&
+	       (!f->lead || e->lead == f->lead) && (!f->user[0] || names(e, f->user)) &&
+	       (!f->self[0] || names(e, f->self));
+}
+
+/* Writes e as the API serves it: in a JSON array (after others: a comma
+ * first) or as an SSE block. */
+static void ev_write(const struct ev *e, bool sse, struct strbuf *out, size_t written)
+{
+	char cursor[17];
+
+	if (sse) {
+		feed_cursor_text(e->id, cursor);
+		strbuf_addstr(out, "id: ");
+		strbuf_addstr(out, cursor);
+		strbuf_addstr(out, "\nevent: change\ndata: ");
+		strbuf_add(out, e->json, e->len);
+		strbuf_addstr(out, "\n\n");
+	} else {
+		if (written)
+			strbuf_addch(out, ',');
+		strbuf_add(out, e->json, e->len);
+	}
+}
+
+/* ---- memory (under F.lock) ---- */
+
+static struct ev *ring_at(size_t i)
+{
+	return F.ring[(F.start + i) % F.cap];
+}
+
+/* The index of the first event after cursor `after` (F.n: none). */
+static size_t ring_after(int64_t after)
+{
+	size_t lo = 0, hi = F.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring_at(mid)->id <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void ring_drop_oldest(void)
+{
+	struct ev *e = ring_at(0);
+
+	F.base = e->id;
+	F.bytes -= ev_cost(e);
+	ev_free(e);
+	F.start = (F.start + 1) % F.cap;
+	F.n--;
+}
+
+static void ring_push(struct ev *e)
+{
+	if (F.n == F.cap) {
+		size_t cap = F.cap ? F.cap * 2 : 1024, i;
+		struct ev **r = xcalloc(cap, sizeof(*r));
+
+		for (i = 0; i < F.n; i++)
+			r[i] = ring_at(i);
+		free(F.ring);
+		F.ring = r;
+		F.cap = cap;
+		F.start = 0;
+	}
+	F.ring[(F.start + F.n) % F.cap] = e;
+	F.n++;
+	F.bytes += ev_cost(e);
+	F.head = e->id;
+	while (F.bytes > FEED_BYTES && F.n > 1)
+		ring_drop_oldest();
+}
+
+static void unlink_sub(struct feed_sub *w)
+{
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->linked = false;
+}
+
+static void wake_sub(struct feed_sub *w)
+{
+	unlink_sub(w);
+	w->wake(w->ctx);
+}
+
+/* Whether memory holds an event for w after its cursor (or w is behind
+ * memory, so that only the store can tell). */
+static bool pending(const struct feed_sub *w)
+{
+	size_t i;
+
+	if (w->after < F.base)
+		return true;
+	for (i = ring_after(w->after); i < F.n; i++)
+		if (matches(&w->f, ring_at(i)))
+			return true;
+	return false;
+}
+
+/* Wakes every waiter that events from index `from` on are for. */
+static void wake_for(size_t from)
+{
+	struct feed_sub *w = F.waiters.next, *next;
+	size_t i;
+
+	for (; w != &F.waiters; w = next) {
+		next = w->next;
+		for (i = from; i < F.n; i++) {
+			const struct ev *e = ring_at(i);
+
+			if (e->id > w->after && matches(&w->f, e)) {
+				wake_sub(w);
+				break;
+			}
+		}
+	}
+}
+
+/* ---- reading the store ---- */
+
+struct batch {
+	struct ev **v;
+	size_t n;
+};
+
+static int collect(void *ctx, const void *row)
+{
+	struct batch *b = ctx;
+
+	b->v = xrealloc(b->v, (b->n + 1) * sizeof(*b->v));
+	b->v[b->n++] = ev_new(row);
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		ev_free(b->v[i]);
+	free(b->v);
+	b->v = NULL;
+	b->n = 0;
+}
+
+/* Reads into memory what the store has committed since its head. */
+static int sync_from(struct store *s)
+{
+	int64_t last = 0, purged = 0, head;
+	struct batch b = { NULL, 0 };
+	int rc;
+	size_t i;
+
+	pthread_mutex_lock(&F.fetch);
+	rc = store_feed_head(s, &last, &purged);
+	pthread_mutex_lock(&F.lock);
+	if (!rc && purged > F.purged)
+		F.purged = purged;
+	head = F.head;
+	pthread_mutex_unlock(&F.lock);
+	while (!rc && last > head) {
+		rc = store_feed_read(s, 0, head, READ_BATCH, collect, &b);
+		if (rc || !b.n)
+			break;
+		pthread_mutex_lock(&F.lock);
+		for (i = 0; i < b.n; i++) {
+			if (b.v[i]->id > F.head) {
+				ring_push(b.v[i]);
+				b.v[i] = NULL;
+			}
+		}
+		wake_for(ring_after(head));
+		head = F.head;
+		pthread_mutex_unlock(&F.lock);
+		batch_free(&b);
+	}
+	batch_free(&b);
+	pthread_mutex_lock(&F.lock);
+	/* purged before it was read: memory starts again at the head */
+	if (!rc && last > F.head && F.head < F.purged) {
+		while (F.n)
+			ring_drop_oldest();
+		F.base = F.head = last;
+	}
+	pthread_mutex_unlock(&F.lock);
+	pthread_mutex_unlock(&F.fetch);
+	return rc;
+}
+
+/* ---- readers ---- */
+
+struct feed_sub *feed_sub_new(const struct feed_filter *f, int64_t after)
+{
+	struct feed_sub *sub = xcalloc(1, sizeof(*sub));
+
+	sub->f = *f;
+	sub->after = after;
+	return sub;
+}
+
+void feed_sub_free(struct feed_sub *sub)
+{
+	if (!sub)
+		return;
+	pthread_mutex_lock(&F.lock);
+	if (sub->linked)
+		unlink_sub(sub);
+	pthread_mutex_unlock(&F.lock);
+	free(sub);
+}
+
+int64_t feed_sub_cursor(const struct feed_sub *sub)
+{
+	return sub->after;
+}
+
+/* From the store: events after the reader's cursor, up to the budget. */
+static int read_store(struct feed_sub *sub, struct store *s, size_t limit, bool sse,
+		      struct strbuf *out, size_t *n, int *store_rc)
+{
+	struct batch b = { NULL, 0 };
+	size_t scanned = 0, i;
+	int rc = 0;
+
+	for (;;) {
+		int64_t base;
+
+		pthread_mutex_lock(&F.lock);
+		base = F.base;
+		pthread_mutex_unlock(&F.lock);
+		if (*n >= limit || scanned >= SCAN_BUDGET || sub->after >= base)
+			break;
+		rc = store_feed_read(s, sub->f.cc, sub->after, READ_BATCH, collect, &b);
+		if (rc)
+			break;
+		for (i = 0; i < b.n && *n < limit; i++) {
+			if (matches(&sub->f, b.v[i]))
+				ev_write(b.v[i], sse, out, (*n)++);
+			sub->after = b.v[i]->id;
+			scanned++;
+		}
+		/* the store has no more before memory's first: memory covers the
+		 * rest (cursors up to its head have all committed) */
+		if (b.n < READ_BATCH && i == b.n && sub->after < base)
+			sub->after = base;
+		batch_free(&b);
+	}
+	batch_free(&b);
+	if (rc) {
+		*store_rc = rc;
+		return FEED_STORE;
+	}
+	return FEED_OK;
+}
+
+int feed_sub_read(struct feed_sub *sub, struct store *s, bool fresh, size_t limit, bool sse,
+		  struct strbuf *out, size_t *n, bool *at_end, int *store_rc)
+{
+	size_t i, scanned = 0;
+	int rc;
+
+	*n = 0;
+	*at_end = false;
+	if (fresh && (rc = sync_from(s))) {
+		*store_rc = rc;
+		return FEED_STORE;
+	}
+	pthread_mutex_lock(&F.lock);
+	if (sub->after == 0)
+		sub->after = F.purged;
+	if (sub->after < F.purged || sub->after > F.head) {
+		pthread_mutex_unlock(&F.lock);
+		return FEED_GONE;
+	}
+	if (sub->after < F.base) {
+		pthread_mutex_unlock(&F.lock);
+		if ((rc = read_store(sub, s, limit, sse, out, n, store_rc)))
+			return rc;
+		pthread_mutex_lock(&F.lock);
+		if (sub->after < F.base) { /* the budget ran out first */
+			pthread_mutex_unlock(&F.lock);
+			return FEED_OK;
+		}
+	}
+	for (i = ring_after(sub->after); i < F.n && *n < limit && scanned < SCAN_BUDGET; i++) {
+		const struct ev *e = ring_at(i);
+
+		if (matches(&sub->f, e))
+			ev_write(e, sse, out, (*n)++);
+		sub->after = e->id;
+		scanned++;
+	}
+	if (i == F.n) {
+		sub->after = F.head;
+		*at_end = true;
+	}
+	pthread_mutex_unlock(&F.lock);
+	return FEED_OK;
+}
+
+bool feed_sub_wait(struct feed_sub *sub, int64_t until, void (*arm)(void *),
+		   void (*wake)(void *), void *ctx)
+{
+	bool nudge;
+
+	pthread_mutex_lock(&F.lock);
+	if (F.stopping || pending(sub)) {
+		pthread_mutex_unlock(&F.lock);
+		return false;
+	}
+	sub->until = until;
+	sub->wake = wake;
+	sub->ctx = ctx;
+	sub->next = &F.waiters;
+	sub->prev = F.waiters.prev;
+	F.waiters.prev->next = sub;
+	F.waiters.prev = sub;
+	sub->linked = true;
+	arm(ctx);
+	nudge = until < F.next_wake;
+	pthread_mutex_unlock(&F.lock);
+	if (nudge) /* the thread sleeps past this deadline: let it know */
+		feed_committed();
+	return true;
+}
+
+/* ---- the thread ---- */
+
+void feed_committed(void)
+{
+	char c = 1;
+
+	if (F.pipe[1] >= 0 && write(F.pipe[1], &c, 1) < 0 && errno != EAGAIN)
+		log_msgf("warn", "feed: cannot wake the feed thread");
+}
+
+/* Wakes waiters whose time is up; returns the next deadline. */
+static int64_t expire(int64_t now)
+{
+	struct feed_sub *w, *next;
+	int64_t soonest = now + SAFETY_POLL_MS;
+
+	pthread_mutex_lock(&F.lock);
+	for (w = F.waiters.next; w != &F.waiters; w = next) {
+		next = w->next;
+		if (w->until <= now)
+			wake_sub(w);
+		else if (w->until < soonest)
+			soonest = w->until;
+	}
+	F.next_wake = soonest;
+	pthread_mutex_unlock(&F.lock);
+	return soonest;
+}
+
+static void purge(void)
+{
+	struct timespec now;
+	int64_t purged = 0, before;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	before = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - F.retention_ms;
+	if (store_feed_purge(F.store, before, &purged)) {
+		log_msgf("warn", "feed: could not purge events past the retention window");
+		return;
+	}
+	if (purged) {
+		pthread_mutex_lock(&F.lock);
+		if (purged > F.purged)
+			F.purged = purged;
+		pthread_mutex_unlock(&F.lock);
+	}
+}
+
+static void *follow(void *arg)
+{
+	int64_t next_purge = 0, purge_every = F.retention_ms / 4;
+	bool failing = false;
+
+	(void)arg;
+	if (purge_every > 60000)
+		purge_every = 60000;
+	if (purge_every < 500)
+		purge_every = 500;
+	for (;;) {
+		struct pollfd p[2] = { { F.pipe[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
+		int64_t now = feed_now_ms(), soonest = expire(now);
+		char drain[256];
+		bool stop;
+
+		pthread_mutex_lock(&F.lock);
+		stop = F.stopping;
+		pthread_mutex_unlock(&F.lock);
+		if (stop)
+			break;
+		if (soonest > next_purge && next_purge)
+			soonest = next_purge;
+		p[1].fd = store_listen(F.store);
+		poll(p, p[1].fd >= 0 ? 2 : 1, (int)(soonest > now ? soonest - now : 0));
+		if (p[0].revents & POLLIN)
+			while (read(F.pipe[0], drain, sizeof(drain)) > 0)
+				;
+		do {
+			int rc = sync_from(F.store);
+
+			if (rc && !failing)
+				log_msgf("warn", "feed: cannot read the store (retrying every second)");
+			failing = rc != 0;
+		} while (!failing && store_notified(F.store));
+		now = feed_now_ms();
+		if (now >= next_purge) {
+			if (next_purge)
+				purge();
+			next_purge = now + purge_every;
+		}
+	}
+	return NULL;
+}
+
+int feed_start(const char *db, int64_t retention)
+{
+	char err[256];
+	int64_t last = 0, purged = 0;
+	int i;
+
+	F.waiters.next = F.waiters.prev = &F.waiters;
+	F.stopping = false;
+	F.retention_ms = retention * 1000;
+	if (store_open(db, &F.store, err, sizeof(err))) {
+		log_msgf("error", "feed: cannot open store: %s", err);
+		return -1;
+	}
+	if (store_feed_head(F.store, &last, &purged)) {
+		log_msgf("error", "feed: cannot read the change feed's head");
+		goto fail;
+	}
+	F.base = F.head = last;
+	F.purged = purged;
+	if (pipe(F.pipe)) {
+		log_msgf("error", "feed: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 2; i++)
+		fcntl(F.pipe[i], F_SETFL, fcntl(F.pipe[i], F_GETFL) | O_NONBLOCK);
+	F.next_wake = feed_now_ms();
+	if (pthread_create(&F.thread, NULL, follow, NULL)) {
+		log_msgf("error", "feed: cannot start its thread");
+		goto fail;
+	}
+	F.started = true;
+	return 0;
+fail:
+	feed_release();
+	return -1;
+}
+
+bool feed_stopping(void)
+{
+	bool stop;
+
+	pthread_mutex_lock(&F.lock);
+	stop = F.stopping;
+	pthread_mutex_unlock(&F.lock);
+	return stop;
+}
+
+void feed_stop(void)
+{
+	pthread_mutex_lock(&F.lock);
+	F.stopping = true;
+	while (F.waiters.next && F.waiters.next != &F.waiters)
+		wake_sub(F.waiters.next);
+	pthread_mutex_unlock(&F.lock);
+	if (F.started) {
+		feed_committed();
+		pthread_join(F.thread, NULL);
+		F.started = false;
+	}
+}
+
+void feed_release(void)
+{
+	int i;
+
+	feed_stop();
+	pthread_mutex_lock(&F.lock);
+	while (F.n)
+		ring_drop_oldest();
+	free(F.ring);
+	F.ring = NULL;
+	F.cap = F.start = F.bytes = 0;
+	pthread_mutex_unlock(&F.lock);
+	if (F.store)
+		store_close(F.store);
+	F.store = NULL;
+	for (i = 0; i < 2; i++) {
+		if (F.pipe[i] >= 0)
+			close(F.pipe[i]);
+		F.pipe[i] = -1;
+	}
+}

@@ -17,8 +17,8 @@
  * notice in a polite live region; under unsaved moves the moves are kept,
  * the "changed on the server" offer shows and saving meets 412; the
  * console's own save announces nothing; a campaign user deleted elsewhere
- * leaves the open lead; a 410 takes a new snapshot; leaving the lead or
- * logging out ends the long-poll.  Parts that need a server feature the cmsd under
+ * leaves the open lead; a 410 takes a new snapshot; failed polls back off;
+ * leaving the lead or logging out ends the long-poll.  Parts that need a server feature the cmsd under
  * test lacks (ETag, dryRun, history) print "SKIP name: reason".
  *
  * Environment: CMSD_BIN (default build/cmsd), CHROMIUM_BIN (default
@@ -704,6 +704,33 @@ async function main() {
 				`a poll from the new snapshot's cursor ${cursor}`);
 			same(await movedIn(page, 'assigned'), [], 'shown as unsaved moves');
 			check((await notice(page)).includes('could not follow'), 'the notice says: ' + await notice(page));
+		}, false);
+
+		await step('failed polls back off (1, 2, 4 s, each at least half), then following goes on', async () => {
+			const isFeed = (url) => url.pathname === FEED;
+			const failedAt = [];
+			await page.route(isFeed, (route) => {
+				if (failedAt.length >= 3)
+					return route.fallback();
+				failedAt.push(Date.now());
+				return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({
+					statusCode: 503, status: 'Service Unavailable', errorCode: 'SYS-1002', errorMessage: 'test' }) });
+			});
+			try {
+				const next = polls.sent.length;
+				await putAs(other, [], ['bilal.khan']);     /* ends the poll in flight */
+				await until(async () => !(await shown(page, 'assigned')).includes('bilal.khan'), 5000, 'the change shown');
+				await until(() => failedAt.length === 3 && polls.sent.length > next + 3, 15000, 'three failed polls and one more');
+				const gaps = failedAt.slice(1).map((t, i) => t - failedAt[i]);
+				check(gaps[0] >= 450 && gaps[1] >= 950 && gaps[1] <= 2500 && gaps[0] <= 1500,
+					`the pauses between failed polls: ${gaps.join(', ')} ms`);
+			} finally {
+				await page.unroute(isFeed);
+			}
+			await putAs(other, ['bilal.khan'], []);
+			await until(async () => (await shown(page, 'assigned')).includes('bilal.khan'), 5000,
+				'a change after the failures shown');
+			same(await notice(page), 'Updated by marta.silva: +1 assigned.', 'the notice');
 		}, false);
 
 		await step('an error shows its details: a lead detached behind the page\'s back', async () => {

@@ -24,7 +24,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 CLI_PKGS = libcurl jansson
 CLI_PURE = cmsurl.c csv.c opts.c command.c
 CLI_SRC  = main.c cli.c http_client.c output.c cmd_session.c cmd_mapping.c \
-           cmd_import.c cmd_resources.c $(CLI_PURE)
+           cmd_import.c cmd_watch.c cmd_resources.c $(CLI_PURE)
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 

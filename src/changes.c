@@ -27,6 +27,7 @@ struct changes_in {
 	struct feed_filter f;
 	int64_t after, limit, wait;
 	bool sse;
+	const char *after_from; /* "after" or "Last-Event-ID": where it was read */
 };
 
 static int parse(const struct request *rq, struct input *in, struct error *err)
@@ -34,18 +35,18 @@ static int parse(const struct request *rq, struct input *in, struct error *err)
 	struct changes_in *c = xcalloc(1, sizeof(*c));
 	const char *accept = req_header(rq, "Accept"), *user = req_query(rq, "userId");
 	const char *after = req_query(rq, "after"), *last = req_header(rq, "Last-Event-ID");
-	const char *after_name = "after";
-
 	in->data = c;
+	c->after_from = "after";
 	c->sse = negotiate_names(accept, "text/event-stream");
 	if (!c->sse && !negotiate_accepts_json(accept))
 		return error_set(err, ERR_NOT_ACCEPTABLE);
 	if (c->sse && last && *last) { /* a reconnecting EventSource says where it was */
 		after = last;
-		after_name = "Last-Event-ID";
+		c->after_from = "Last-Event-ID";
 	}
 	if (after && feed_cursor_parse(after, &c->after))
-		error_invalid(err, after_name, "must be 0 or a cursor (16 hexadecimal digits)");
+		error_invalid(err, c->after_from,
+			      "must be 0 or a cursor (16 lowercase hexadecimal digits)");
 	c->limit = LIMIT_DEFAULT;
 	req_query_int(rq, "limit", 1, LIMIT_MAX, &c->limit, err);
 	req_query_int(rq, "wait", 0, WAIT_MAX, &c->wait, err);
@@ -62,11 +63,11 @@ static int parse(const struct request *rq, struct input *in, struct error *err)
 	return err->code ? RES_FAIL : RES_OK;
 }
 
-/* A failed read as the answer. */
-static int read_failed(struct reply *rp, int rc, int store_rc)
+/* A failed read of the cursor given in `field` as the answer. */
+static int read_failed(struct reply *rp, const char *field, int rc, int store_rc)
 {
 	if (rc == FEED_GONE) {
-		error_invalid(&rp->err, "after",
+		error_invalid(&rp->err, field,
 			      "older than the retention window, or not a cursor of this feed: "
 			      "take a new snapshot and follow from its X-Change-Cursor");
 		return error_set(&rp->err, ERR_GONE);
@@ -92,7 +93,7 @@ static int changes(const struct request *rq, struct reply *rp)
 	if (rc) {
 		feed_sub_free(sub);
 		strbuf_release(&text);
-		return read_failed(rp, rc, src);
+		return read_failed(rp, c->after_from, rc, src);
 	}
 	rp->cursor = feed_sub_cursor(sub);
 	if (c->sse || (!n && at_end && c->wait && !feed_stopping() &&

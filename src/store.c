@@ -919,16 +919,12 @@ int store_feed_head(struct store *s, int64_t *last, int64_t *purged)
 	return rc;
 }
 
-int store_feed_read(struct store *s, int64_t cc, int64_t after, int64_t limit,
-		    store_row_fn fn, void *ctx)
+int store_feed_read(struct store *s, int64_t after, int64_t limit, store_row_fn fn, void *ctx)
 {
 	struct history_entry row;
 
 	memset(&row, 0, sizeof(row));
-	if (cc)
-		return exec_each(s, ST_FEED_CC, ARGS(A_I(after), A_I(limit), A_I(cc)),
-				 fill_history, &row, fn, ctx);
-	return exec_each(s, ST_FEED_ALL, ARGS(A_I(after), A_I(limit)), fill_history, &row, fn,
+	return exec_each(s, ST_FEED_READ, ARGS(A_I(after), A_I(limit)), fill_history, &row, fn,
 			 ctx);
 }
 

@@ -299,11 +299,9 @@ int store_history_list(struct store *s, int64_t cc, int64_t campaign,
 
 /* The last cursor appended and the last purged by the retention window. */
 int store_feed_head(struct store *s, int64_t *last, int64_t *purged);
-/* At most `limit` events after cursor `after`, oldest first, of contact
- * center cc (0: every one).  Rows: struct history_entry, borrowed for the
- * call. */
-int store_feed_read(struct store *s, int64_t cc, int64_t after, int64_t limit,
-		    store_row_fn fn, void *ctx);
+/* At most `limit` events after cursor `after`, oldest first, of every
+ * contact center.  Rows: struct history_entry, borrowed for the call. */
+int store_feed_read(struct store *s, int64_t after, int64_t limit, store_row_fn fn, void *ctx);
 /* Deletes events older than `before` (unix milliseconds), a thousand per
  * transaction of its own; *purged is then the last cursor purged. */
 int store_feed_purge(struct store *s, int64_t before, int64_t *purged);

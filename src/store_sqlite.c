@@ -141,6 +141,10 @@ static const char *const sq_sql[ST__COUNT] = {
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
 	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
+	/* the last cursor is AUTOINCREMENT's (migration 4) */
+	[ST_FEED_HEAD] =
+		"SELECT COALESCE((SELECT seq FROM sqlite_sequence"
+		" WHERE name = 'mapping_history'), 0), purged FROM change_head WHERE id = 1",
 };
 
 /* ---- errors ---- */
@@ -469,6 +473,7 @@ static void ckpt_join(struct sq *s, const char *path, const char *sync_sql)
 			ckpt.db = NULL;
 			goto out;
 		}
+		pthread_setname_np(ckpt.thread, "cmsd-checkpoint"); /* seen in top -H, perf */
 		db = NULL;
 		ckpt.path = xstrdup(path);
 	}

@@ -294,14 +294,12 @@ static const struct {
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"
 	  " AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY id DESC LIMIT ?4 OFFSET ?5"),
 
-	/* the change feed: its head, and events after a cursor, of every
-	 * contact center or of one (?3) */
+	/* the change feed: its head, and events after a cursor (every
+	 * contact center's: feed.c filters, so that no index but the
+	 * primary key costs a write per event and no read scans unbounded) */
 	S(ST_FEED_HEAD, RERUN, "SELECT last, purged FROM change_head WHERE id = 1"),
-	S(ST_FEED_ALL, RERUN,
+	S(ST_FEED_READ, RERUN,
 	  "SELECT " FEED_COLS " FROM mapping_history WHERE id > ?1"
-	  " ORDER BY id LIMIT ?2"),
-	S(ST_FEED_CC, RERUN,
-	  "SELECT " FEED_COLS " FROM mapping_history WHERE cc_id = ?3 AND id > ?1"
 	  " ORDER BY id LIMIT ?2"),
 	/* retention: the last of the oldest 1,000 events (after the last
 	 * purged, ?1) older than ?2; then everything up to it goes */

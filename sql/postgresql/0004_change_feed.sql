@@ -13,7 +13,6 @@ ALTER TABLE mapping_history ADD COLUMN cc_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE mapping_history ADD COLUMN cause TEXT NOT NULL DEFAULT 'mapping';
 UPDATE mapping_history h SET cc_id = p.cc_id FROM campaign c
  JOIN process p ON p.id = c.process_id WHERE c.id = h.campaign_id;
-CREATE INDEX mapping_history_cc ON mapping_history(cc_id, id);
 CREATE TABLE change_head (
  id INT PRIMARY KEY CHECK (id = 1),
  last BIGINT NOT NULL,

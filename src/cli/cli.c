@@ -7,8 +7,10 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "strbuf.h"
@@ -290,10 +292,32 @@ void cli_session_end(struct cli *cli, struct client *c)
 	response_release(&r);
 }
 
+/* ---- another try ---- */
+
+void cli_retry_pause(const char *what, const struct response *r, long ms,
+		     const volatile sig_atomic_t *stop)
+{
+	struct timespec ts;
+	char *why = response_reason(r);
+
+	fprintf(stderr, "cmsctl: %s: ", what);
+	output_puts(stderr, why);
+	fprintf(stderr, "; trying again in %.1f s\n", (double)ms / 1000);
+	free(why);
+	if (stop && *stop)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	/* a signal cuts the sleep short: go on sleeping unless it asks to stop */
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		if (stop && *stop)
+			break;
+}
+
 /* ---- lists ---- */
 
 int cli_get_list(struct client *c, const char *path, const struct page *page, json_t **rows,
-		 bool *single, struct response *last)
+		 bool *single, struct response *last, struct strbuf *cursor)
 {
 	struct strbuf url = STRBUF_INIT;
 	json_t *all = NULL;
@@ -317,7 +341,8 @@ int cli_get_list(struct client *c, const char *path, const struct page *page, js
 			rc = EXIT_API;
 			goto out;
 		}
-		pages++;
+		if (!pages++ && cursor && response_header(last, CLI_CURSOR_HEADER))
+			strbuf_addstr(cursor, response_header(last, CLI_CURSOR_HEADER));
 		n = json_array_size(last->json);
 		json_array_extend(all, last->json);
 		if (page->limit.given || n < (size_t)lim || !n ||
@@ -334,15 +359,25 @@ out:
 	return rc;
 }
 
+void cli_print_cursor(const char *cursor)
+{
+	if (!cursor || !*cursor)
+		return;
+	fputs("cursor: ", stderr);
+	output_puts(stderr, cursor);
+	fputc('\n', stderr);
+}
+
 int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct page *page,
 		  cli_print_fn print, const void *arg)
 {
 	struct response r = RESPONSE_INIT;
+	struct strbuf cursor = STRBUF_INIT;
 	json_t *rows = NULL;
 	bool single;
 	int rc;
 
-	rc = cli_get_list(c, path, page, &rows, &single, &r);
+	rc = cli_get_list(c, path, page, &rows, &single, &r, &cursor);
 	if (rc)
 		response_report(&r, cli->json);
 	else if (rows && cli->json && single)
@@ -351,6 +386,9 @@ int cli_show_list(struct cli *cli, struct client *c, const char *path, const str
 		output_json(stdout, rows);
 	else if (rows)
 		print(rows, arg);
+	if (rows)
+		cli_print_cursor(cursor.buf);
+	strbuf_release(&cursor);
 	json_decref(rows);
 	response_release(&r);
 	return rc;

@@ -117,6 +117,14 @@ int cli_password_login(struct cli *cli, const char **user, const char **password
 int cli_session_begin(struct cli *cli, struct client *c);
 void cli_session_end(struct cli *cli, struct client *c);
 
+/*
+ * Say on stderr why a request failed and that it is sent again ("cmsctl:
+ * WHAT: <reason>; trying again in 1.5 s"), then wait ms milliseconds, or
+ * less once *stop (when not NULL; set by a signal handler) is set.
+ */
+void cli_retry_pause(const char *what, const struct response *r, long ms,
+		     const volatile sig_atomic_t *stop);
+
 /* One page of a list: --limit and --offset (bound by CLI_PAGE_OPTIONS). */
 struct page {
 	struct opt_int limit;  /* not given: every page */
@@ -135,11 +143,21 @@ struct page {
  * GET a paginated list at path (which may already carry a query): the one
  * page page asks for, else every page.  *rows gets the objects (NULL when
  * printed); *single tells whether one page held them all, so that its body
- * (in *last) can be printed as it came.  Returns an exit code; an API error
+ * (in *last) can be printed as it came.  When cursor is not NULL it gets the
+ * first page's X-Change-Cursor (empty when none came): the earliest feed
+ * position of the pages, so that following the feed from it misses nothing
+ * of a snapshot read over several pages.  Returns an exit code; an API error
  * is left in *last for the caller to report.
  */
 int cli_get_list(struct client *c, const char *path, const struct page *page, json_t **rows,
-		 bool *single, struct response *last);
+		 bool *single, struct response *last, struct strbuf *cursor);
+
+/* The header field of a snapshot's feed position (docs/feed.md). */
+#define CLI_CURSOR_HEADER "x-change-cursor"
+
+/* "cursor: C" on stderr, where `mapping watch --after C` follows a snapshot
+ * from; nothing when cursor is NULL or empty.  stdout stays the data's. */
+void cli_print_cursor(const char *cursor);
 
 /* Prints the rows of a list for people. */
 typedef void (*cli_print_fn)(const json_t *rows, const void *arg);
@@ -147,7 +165,8 @@ typedef void (*cli_print_fn)(const json_t *rows, const void *arg);
 /*
  * Fetch the list at path (paged as page says) and print it: with --json the
  * server's body as it came (one page) or the merged pages, else through
- * print(rows, arg).  An API error is reported.  Returns an exit code.
+ * print(rows, arg); then its X-Change-Cursor, if any, with cli_print_cursor.
+ * An API error is reported.  Returns an exit code.
  */
 int cli_show_list(struct cli *cli, struct client *c, const char *path, const struct page *page,
 		  cli_print_fn print, const void *arg);
@@ -163,5 +182,8 @@ extern const struct command cmd_cc, cmd_user, cmd_process, cmd_lead, cmd_campaig
 
 /* `mapping import` (cmd_import.c) */
 int mapping_import(struct cli *cli, const struct call *call);
+
+/* `mapping watch` (cmd_watch.c) */
+extern const struct command cmd_mapping_watch;
 
 #endif

@@ -306,41 +306,6 @@ static void fail_user(struct import *im, struct guser *u, const char *reason)
 
 /* ---- 3. sending ---- */
 
-/* Why a PUT failed, in one line: the API's error or why no answer came. */
-static char *reason_of(const struct response *r)
-{
-	struct strbuf sb = STRBUF_INIT;
-	json_t *code = json_object_get(r->json, "errorCode");
-	json_t *msg = json_object_get(r->json, "errorMessage");
-	json_t *d;
-	size_t i;
-
-	if (!r->status) {
-		strbuf_addstr(&sb, r->error);
-	} else if (json_is_string(code) && json_is_string(msg)) {
-		strbuf_addf(&sb, "%s %s (HTTP %ld)", json_string_value(code),
-			    json_string_value(msg), r->status);
-		json_array_foreach(json_object_get(r->json, "details"), i, d) {
-			const char *f = json_string_value(json_object_get(d, "field"));
-			const char *why = json_string_value(json_object_get(d, "reason"));
-			char *text;
-
-			if (f && why) {
-				strbuf_addf(&sb, "%s %s: %s", i ? ";" : ":", f, why);
-				continue;
-			}
-			text = json_dumps(d, JSON_COMPACT);
-			strbuf_addf(&sb, "%s %s", i ? ";" : ":", text ? text : "?");
-			free(text);
-		}
-	} else if (r->error[0]) {
-		strbuf_addstr(&sb, r->error);
-	} else {
-		strbuf_addf(&sb, "HTTP %ld without a CMS error body", r->status);
-	}
-	return strbuf_detach(&sb);
-}
-
 /* Bytes a user id takes in the JSON body. */
 static size_t json_bytes(const char *s)
 {
@@ -435,8 +400,6 @@ static bool on_missing(struct import *im, struct group *g, const struct response
  */
 static bool retry_after_wait(const struct response *r, int tries)
 {
-	struct timespec ts;
-	char *why;
 	long ms;
 
 	if (!r->transient || tries >= (r->status ? RETRIES : RETRIES_NO_ANSWER))
@@ -444,15 +407,7 @@ static bool retry_after_wait(const struct response *r, int tries)
 	ms = r->retry_after >= 0 ? r->retry_after * 1000 : (long)RETRY_WAIT_MS << tries;
 	if (ms > RETRY_WAIT_MAX * 1000L)
 		ms = RETRY_WAIT_MAX * 1000L;
-	why = reason_of(r);
-	fprintf(stderr, "cmsctl: import: ");
-	output_puts(stderr, why);
-	fprintf(stderr, "; trying again in %.1f s\n", (double)ms / 1000);
-	free(why);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
+	cli_retry_pause("import", r, ms, NULL);
 	return true;
 }
 
@@ -502,7 +457,7 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 		if (r.status == 404 && json_equal(json_object_get(r.json, "errorCode"), not_found) &&
 		    (on_missing(im, g, &r, u, n, &matched) || matched))
 			continue;
-		reason = reason_of(&r);
+		reason = response_reason(&r);
 		for (i = 0; i < n; i++)
 			fail_user(im, u[i], reason);
 		break;

@@ -1,7 +1,8 @@
 /*
- * cmd_mapping.c - `cmsctl mapping set|get|import`: the lead-user mapping of
- * API.md §3.  set is one PUT; get reads one lead or lists a campaign's (or
- * every) lead; import lives in cmd_import.c.
+ * cmd_mapping.c - `cmsctl mapping set|get|import|watch`: the lead-user
+ * mapping of API.md §3.  set is one PUT; get reads one lead or lists a
+ * campaign's (or every) lead; import lives in cmd_import.c, watch in
+ * cmd_watch.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,8 @@ static void print_mappings(const json_t *list, const void *arg)
 	json_decref(rows);
 }
 
-/* A successful answer holding one mapping (nothing when only printed). */
+/* A successful answer holding one mapping (nothing when only printed),
+ * then the feed position it was read at, when it carries one. */
 static void show_mapping(const struct cli *cli, const struct response *r)
 {
 	if (r->printed)
@@ -123,6 +125,7 @@ static void show_mapping(const struct cli *cli, const struct response *r)
 		output_raw(stdout, &r->body);
 	else
 		print_mapping(r->json);
+	cli_print_cursor(response_header(r, CLI_CURSOR_HEADER));
 }
 
 static int set(struct cli *cli, const struct call *call)
@@ -201,7 +204,11 @@ static const struct command get_cmd = {
 	.summary = "one lead's mapping, or one line per lead",
 	.synopsis = "[--campaign ID [--lead ID]] [--limit N] [--offset N]",
 	.about = "Show one lead's mapping (every campaign user, assigned or not), or one\n"
-		 "line per lead of a campaign, or of every campaign you can see.",
+		 "line per lead of a campaign, or of every campaign you can see.\n\n"
+		 "When the server says at which change-feed position it read the mapping\n"
+		 "(X-Change-Cursor), a line 'cursor: C' follows on stderr: 'cmsctl mapping\n"
+		 "watch --after C' then prints every later change exactly once.  Over\n"
+		 "several pages it is the first page's, so that nothing is missed.",
 	.run = get,
 	.options = get_options,
 	.opts_size = sizeof(struct mapping_opts),
@@ -225,11 +232,12 @@ static const struct command import_cmd = {
 	.run = mapping_import,
 };
 
-static const struct command *const mapping_commands[] = { &set_cmd, &get_cmd, &import_cmd, NULL };
+static const struct command *const mapping_commands[] = { &set_cmd, &get_cmd, &import_cmd,
+							  &cmd_mapping_watch, NULL };
 
 const struct command cmd_mapping = {
 	.name = "mapping",
-	.summary = "lead-user mapping: set, get, import FILE.csv",
+	.summary = "lead-user mapping: set, get, import FILE.csv, watch",
 	.about = "Which campaign users may work which lead (list) of a campaign.",
 	.subs = mapping_commands,
 };

@@ -5,7 +5,8 @@
  * parts are the id options it needs), which option names one item, what
  * create sends, and which columns a list shows.  Every resource is a group
  * of the same four command rows (create, list, show, delete), whose options
- * are made from its resource and bound to struct res_opts.  Adding a resource
+ * are made from its resource and bound to struct res_opts; user has a fifth,
+ * assignments (what the user may work, API.md §8).  Adding a resource
  * is adding a resource and a command row, and a pointer to it in main.c.
  */
 #include <stdlib.h>
@@ -321,11 +322,10 @@ out:
 	return rc;
 }
 
+/* rows as a table of the columns arg (a NULL-ended array of keys). */
 static void print_rows(const json_t *rows, const void *arg)
 {
-	const struct resource *res = arg;
-
-	output_table(stdout, rows, res->columns);
+	output_table(stdout, rows, arg);
 }
 
 static int list(struct cli *cli, const struct call *call)
@@ -337,7 +337,8 @@ static int list(struct cli *cli, const struct call *call)
 
 	rc = begin(cli, call, &path, &c);
 	if (!rc)
-		rc = cli_show_list(cli, c, path.buf, &o->page, print_rows, call->data);
+		rc = cli_show_list(cli, c, path.buf, &o->page, print_rows,
+				   ((const struct resource *)call->data)->columns);
 	strbuf_release(&path);
 	return rc;
 }
@@ -369,7 +370,7 @@ static int show_from_list(struct cli *cli, const struct call *call, struct clien
 	bool single;
 	int rc;
 
-	rc = cli_get_list(c, path, &every_page, &rows, &single, &r);
+	rc = cli_get_list(c, path, &every_page, &rows, &single, &r, NULL);
 	if (rc) {
 		response_report(&r, cli->json);
 		goto out;
@@ -425,6 +426,35 @@ out:
 	return rc;
 }
 
+/* ---- what a user may work ---- */
+
+static const char *const assignment_columns[] = {
+	"campaignId", "campaignName", "leadId", "leadName", "campaignLeadId", "priority", "enabled",
+	NULL,
+};
+
+/* `user assignments USERID`: GET .../user/{userId}/assignments, a list. */
+static int assignments(struct cli *cli, const struct call *call)
+{
+	const struct res_opts *o = call->opts;
+	struct strbuf path = STRBUF_INIT;
+	struct client *c;
+	char *esc;
+	int rc;
+
+	if (call->nargs != 1 || !call->args[0][0])
+		return cli_usage(cli, "give one USERID");
+	rc = begin(cli, call, &path, &c);
+	if (!rc) {
+		esc = client_escape(call->args[0]);
+		strbuf_addf(&path, "/%s/assignments", esc);
+		free(esc);
+		rc = cli_show_list(cli, c, path.buf, &o->page, print_rows, assignment_columns);
+	}
+	strbuf_release(&path);
+	return rc;
+}
+
 static int show(struct cli *cli, const struct call *call)
 {
 	return item(cli, call, true);
@@ -463,20 +493,45 @@ static const struct command delete_cmd = {
 	.opts_size = sizeof(struct res_opts),
 };
 
+static const struct option assignment_page_options[] = {
+	CLI_PAGE_OPTIONS(struct res_opts, page, "campaign leads"),
+	OPT_END,
+};
+
+static const struct command assignments_cmd = {
+	.name = "assignments", .summary = "every campaign lead the user may work",
+	.operands = "USERID",
+	.about = "Every campaign lead USERID is mapped to (may work), by campaign then lead,\n"
+		 "disabled ones too (enabled false).  An Agent may read its own only.  Then,\n"
+		 "on stderr, 'cursor: C': 'cmsctl mapping watch --user-id USERID --after C'\n"
+		 "follows the changes from there.",
+	.run = assignments, .allow = allow_parents, .options = assignment_page_options,
+	.opts_size = sizeof(struct res_opts),
+};
+
 /* The actions of every resource; the resource is the group's data. */
 static const struct command *const actions[] = {
 	&create_cmd, &list_cmd, &show_cmd, &delete_cmd, NULL,
 };
 
+static const struct command *const user_actions[] = {
+	&create_cmd, &list_cmd, &show_cmd, &delete_cmd, &assignments_cmd, NULL,
+};
+
 #define NO_GET "\n(The API has no GET of one item here: show looks it up in the list.)"
 
-#define RESOURCE(word, res, what, note)                                                    \
-	{ .name = word, .summary = "create|list|show|delete: " what,                       \
-	  .about = word ": " what "." note, .subs = actions, .data = &res }
+/* A resource's group row: its actions (acts) and their words (verbs). */
+#define RESOURCE_OF(word, res, verbs, acts, what, note)                                    \
+	{ .name = word, .summary = verbs ": " what, .about = word ": " what "." note,       \
+	  .subs = acts, .data = &res }
+
+#define RESOURCE(word, res, what, note) \
+	RESOURCE_OF(word, res, "create|list|show|delete", actions, what, note)
 
 const struct command cmd_cc = RESOURCE("cc", res_cc,
 	"contact centers (creating one needs the system administrator)", "");
-const struct command cmd_user = RESOURCE("user", res_user, "users of a contact center", "");
+const struct command cmd_user = RESOURCE_OF("user", res_user, "create|list|show|delete|assignments",
+					    user_actions, "users of a contact center", "");
 const struct command cmd_process = RESOURCE("process", res_process,
 	"processes of a contact center", "");
 const struct command cmd_lead = RESOURCE("lead", res_lead, "leads (lead lists) of a process", "");

@@ -11,6 +11,7 @@
  */
 #include "http_client.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct client {
 	char *base;
 	char *auth;
 	CURL *curl; /* NULL when printing */
+	const volatile sig_atomic_t *cancel; /* see client_set_cancel; NULL: never */
 };
 
 struct client *client_new(const struct client_config *cfg)
@@ -74,6 +76,16 @@ bool client_printing(const struct client *c)
 	return c->cfg.print_curl;
 }
 
+void client_set_timeout(struct client *c, long seconds)
+{
+	c->cfg.timeout = seconds;
+}
+
+void client_set_cancel(struct client *c, const volatile sig_atomic_t *flag)
+{
+	c->cancel = flag;
+}
+
 char *client_escape(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -99,6 +111,7 @@ void response_release(struct response *r)
 {
 	json_decref(r->json);
 	strbuf_release(&r->body);
+	strbuf_release(&r->headers);
 	r->json = NULL;
 	r->status = 0;
 	r->total = -1;
@@ -197,34 +210,73 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-/* The number after header `name` (lower case, with its ':') in the header
- * line p (len bytes), or -1. */
-static long long header_number(const char *p, size_t len, const char *name)
-{
-	size_t k = strlen(name);
-	char buf[32], *end;
-	long long v;
-
-	if (len <= k || len - k >= sizeof(buf) || strncasecmp(p, name, k))
-		return -1;
-	memcpy(buf, p + k, len - k);
-	buf[len - k] = '\0';
-	v = strtoll(buf, &end, 10);
-	return end != buf && v >= 0 ? v : -1;
-}
-
+/*
+ * One header line of the answer (len bytes at p, CR LF included) into
+ * r->headers as "name\0value\0": the name in lower case, the value without
+ * the white space around it.  A status line starts the list anew, so that
+ * only the final answer's fields are kept (after a 100 Continue, say).
+ */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
 	struct response *r = ctx;
-	size_t len = size * n;
+	size_t len = size * n, i, k;
+	const char *colon = memchr(p, ':', len);
+
+	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
+		strbuf_reset(&r->headers);
+		return len;
+	}
+	if (!colon)
+		return len; /* the blank line that ends the header */
+	k = (size_t)(colon - p);
+	for (i = 0; i < k; i++)
+		strbuf_addch(&r->headers, tolower((unsigned char)p[i]));
+	strbuf_addch(&r->headers, '\0');
+	for (i = k + 1; i < len && isspace((unsigned char)p[i]); i++)
+		;
+	while (len > i && isspace((unsigned char)p[len - 1]))
+		len--;
+	strbuf_add(&r->headers, p + i, len - i);
+	strbuf_addch(&r->headers, '\0');
+	return size * n;
+}
+
+const char *response_header(const struct response *r, const char *name)
+{
+	const char *p = r->headers.buf, *end = p + r->headers.len, *found = NULL;
+
+	while (p && p < end) {
+		const char *value = p + strlen(p) + 1;
+
+		if (!strcasecmp(p, name))
+			found = value;
+		p = value + strlen(value) + 1;
+	}
+	return found;
+}
+
+/* The number in header field `name` of r, or -1 when absent or not a
+ * number (a Retry-After date, say). */
+static long long header_number(const struct response *r, const char *name)
+{
+	const char *s = response_header(r, name);
+	char *end;
 	long long v;
 
-	if ((v = header_number(p, len, "x-total-count:")) >= 0)
-		r->total = v;
-	/* only the delay form; an HTTP date counts as no hint */
-	if ((v = header_number(p, len, "retry-after:")) >= 0)
-		r->retry_after = v > 86400 ? 86400 : (long)v;
-	return len;
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	v = strtoll(s, &end, 10);
+	return *end ? -1 : v;
+}
+
+/* libcurl's progress callback: a non-zero answer abandons the transfer. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const struct client *c = ctx;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return *c->cancel != 0;
 }
 
 static struct curl_slist *add_header(struct curl_slist *l, const char *h)
@@ -263,6 +315,9 @@ static void describe_failure(const struct client *c, CURLcode cc, const char *er
 			 "TLS failure with %s: %s (for a self-signed certificate, add --insecure)",
 			 c->base, why);
 		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		snprintf(r->error, sizeof(r->error), "interrupted");
+		break;
 	case CURLE_WRITE_ERROR:
 		snprintf(r->error, sizeof(r->error), "the answer of %s is larger than %ld bytes",
 			 c->base, BODY_MAX);
@@ -283,6 +338,7 @@ int client_request(struct client *c, const char *method, const char *path, json_
 	struct strbuf url = STRBUF_INIT, hdr = STRBUF_INIT;
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", *data = NULL;
+	long long retry;
 	CURLcode cc;
 	int rc = EXIT_NET;
 
@@ -327,6 +383,11 @@ int client_request(struct client *c, const char *method, const char *path, json_
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, data);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(data));
 	}
+	if (c->cancel) {
+		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	}
 	if (c->cfg.insecure) {
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -338,6 +399,10 @@ int client_request(struct client *c, const char *method, const char *path, json_
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	r->total = header_number(r, "x-total-count");
+	/* only the delay form; an HTTP date counts as no hint */
+	retry = header_number(r, "retry-after");
+	r->retry_after = retry > 86400 ? 86400 : (long)retry;
 	if (r->body.len)
 		r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
 	if (r->status < 200 || r->status > 299) {
@@ -365,6 +430,40 @@ out:
 }
 
 /* ---- reporting ---- */
+
+char *response_reason(const struct response *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *code = json_object_get(r->json, "errorCode");
+	json_t *msg = json_object_get(r->json, "errorMessage");
+	json_t *d;
+	size_t i;
+
+	if (!r->status) {
+		strbuf_addstr(&sb, r->error);
+	} else if (json_is_string(code) && json_is_string(msg)) {
+		strbuf_addf(&sb, "%s %s (HTTP %ld)", json_string_value(code),
+			    json_string_value(msg), r->status);
+		json_array_foreach(json_object_get(r->json, "details"), i, d) {
+			const char *f = json_string_value(json_object_get(d, "field"));
+			const char *why = json_string_value(json_object_get(d, "reason"));
+			char *text;
+
+			if (f && why) {
+				strbuf_addf(&sb, "%s %s: %s", i ? ";" : ":", f, why);
+				continue;
+			}
+			text = json_dumps(d, JSON_COMPACT);
+			strbuf_addf(&sb, "%s %s", i ? ";" : ":", text ? text : "?");
+			free(text);
+		}
+	} else if (r->error[0]) {
+		strbuf_addstr(&sb, r->error);
+	} else {
+		strbuf_addf(&sb, "HTTP %ld without a CMS error body", r->status);
+	}
+	return strbuf_detach(&sb);
+}
 
 /* One entry of an error's details as one line on stderr (the server's
  * strings echo the request's, so their control characters are escaped). */

@@ -158,8 +158,8 @@ def test_bad_admin_environment_refused():
 
 def test_migrates_an_older_schema_at_start():
     """The store is turned back into schema version 1 (migration 2's campaign
-    indexes and migration 3's history table dropped) while cmsd is down; the
-    next start migrates it again."""
+    indexes, migration 3's history table and migration 4's feed head
+    dropped) while cmsd is down; the next start migrates it again."""
     srv = Server().start()
     url = srv.store_url()
     if backend() == "sqlite":
@@ -177,6 +177,7 @@ def test_migrates_an_older_schema_at_start():
         store_sql(url, ["DROP INDEX campaign_user_campaign",
                         "DROP INDEX campaign_lead_campaign",
                         "DROP TABLE mapping_history",
+                        "DROP TABLE change_head",
                         "DELETE FROM schema_version WHERE version >= 2"])
         srv.start()
         expect(req("GET", cc_path(cc), auth=srv.sys_auth(), srv=srv), 200, "data kept across the migration")

@@ -21,9 +21,11 @@ import tempfile
 import threading
 import time
 
+import cmsctl_run
 import harness
+from cmsctl_run import closed_port, cmsctl_bin, code, ok
 from harness import *  # noqa: F401,F403
-from harness import REPO, SLOW
+from harness import SLOW
 
 S = None
 F = None
@@ -31,75 +33,11 @@ SYS = None
 TMP = None
 
 
-def cmsctl_bin():
-    b = os.environ.get("CMSCTL_BIN")
-    if b:
-        return b if os.path.isabs(b) else os.path.join(REPO, b)
-    sibling = os.path.join(os.path.dirname(harness.cmsd_bin()), "cmsctl")
-    if os.path.exists(sibling):
-        return sibling
-    return os.path.join(REPO, "build", "cmsctl")
-
-
-class Ran(object):
-    def __init__(self, args, rc, out, err):
-        self.args, self.rc, self.out, self.err = args, rc, out, err
-
-    @property
-    def json(self):
-        try:
-            return json.loads(self.out)
-        except ValueError:
-            raise AssertionError("cmsctl %s: stdout is not JSON: %r" % (
-                " ".join(self.args), self.out[:500]))
-
-    def __repr__(self):
-        return "cmsctl %s -> %d\n  stdout: %s\n  stderr: %s" % (
-            " ".join(self.args), self.rc, short(self.out, 800), short(self.err, 800))
-
-
 def cmsctl(*args, **kw):
     """Run cmsctl with a clean environment: HOME is a private directory (no
     user configuration), CMS_URL points at the server unless url= says
     otherwise, CMS_TOKEN is token= when given; env= adds variables."""
-    e = {k: v for k, v in os.environ.items()
-         if not k.startswith("CMS_") and not k.startswith("CMSCTL_")}
-    e["HOME"] = TMP
-    url = kw.get("url", "http://127.0.0.1:%d" % S.port if S and S.port else None)
-    if url:
-        e["CMS_URL"] = url
-    if kw.get("token"):
-        e["CMS_TOKEN"] = kw["token"]
-    e.update(kw.get("env") or {})
-    p = subprocess.run([cmsctl_bin()] + list(args), input=kw.get("stdin", b""),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
-                       timeout=kw.get("timeout", 120 * SLOW), cwd=TMP)
-    r = Ran(list(args), p.returncode, p.stdout.decode("utf-8", "replace"),
-            p.stderr.decode("utf-8", "replace"))
-    # under a sanitizer build or a valgrind wrapper (CMSCTL_BIN), a report
-    # fails the test even when the exit code happens to be the expected one
-    for line in r.err.splitlines():
-        assert not harness.TOOL_LINE.match(line) and \
-            not any(m in line for m in harness.SAN_MARKERS), "cmsctl memory report: %r" % r
-    return r
-
-
-def ok(r, what=""):
-    assert r.rc == 0, "%sexpected exit 0: %r" % (what and what + ": ", r)
-    return r
-
-
-def code(r, rc, what=""):
-    assert r.rc == rc, "%sexpected exit %d: %r" % (what and what + ": ", rc, r)
-    return r
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return cmsctl_run.run(TMP, S, args, kw)
 
 
 def write(name, text):

@@ -10,13 +10,14 @@ The schemas are checked by a small validator of the JSON Schema subset the
 document uses (below); a keyword it does not know fails the test rather than
 being ignored.
 """
+import http.client
 import json
 import os
 import re
 import socket
 
 from harness import *  # noqa: F401,F403
-from harness import MIB, REPO, SLOW
+from harness import MIB, REPO, SLOW, make_resp
 
 DOC_FILE = os.path.join(REPO, "docs", "openapi.json")
 ROUTER_C = os.path.join(REPO, "src", "router.c")
@@ -528,6 +529,11 @@ def test_examples_validate_and_the_validator_rejects():
     good = {"campaignLeadId": 1, "assignedCampaignUserIds": [1], "unassignedCampaignUserIds": [],
             "leadId": 2, "campaignId": 1, "assignedUserIds": ["a"], "unassignedUserIds": []}
     assert not validate(sch("Mapping"), good), validate(sch("Mapping"), good)
+    event = {"cursor": "000000000000002a", "contactCenterId": 1, "campaignId": 1, "leadId": 2,
+             "campaignLeadId": 1, "assigned": ["anav_agent"], "unassigned": [],
+             "cause": "mapping", "actor": "supervisor1", "at": "2026-12-03T12:00:00.123Z",
+             "requestId": "5f0c2b9e8d7a6341"}
+    assert not validate(sch("ChangeEvent"), event), validate(sch("ChangeEvent"), event)
     bad = [
         ("Mapping", dict(good, extra=1)),
         ("Mapping", {k: v for k, v in good.items() if k != "leadId"}),
@@ -549,6 +555,15 @@ def test_examples_validate_and_the_validator_rejects():
         ("MappingUpdate", {"leadId": "0", "campaignId": 1, "assignedUserIds": [],
                            "unassignedUserIds": []}),
         ("UserUpdate", {"other": 1}),
+        ("ChangeEvent", dict(event, cause="leadRenamed")),
+        ("ChangeEvent", dict(event, cursor="000000000000002A")),
+        ("ChangeEvent", dict(event, cursor="2a")),
+        ("ChangeEvent", {k: v for k, v in event.items() if k != "requestId"}),
+        ("ChangeEvent", dict(event, at="2026-12-03 12:00")),
+        ("ChangePage", {"events": [event]}),
+        ("Assignment", {"campaignId": 1, "campaignName": "Outbound", "processId": 1,
+                        "leadId": 2, "leadName": "Mumbai list", "campaignLeadId": 1,
+                        "campaignUserId": 3817, "priority": 1, "enabled": 1}),
     ]
     for name, value in bad:
         assert validate(sch(name), value), "the validator accepted a bad %s: %r" % (name, value)
@@ -888,6 +903,130 @@ def test_live_history():
     call("GET", h + "?leadId=%d&limit=0" % F.lead, auth=agent, what="limit 0")
     call("GET", h + "?leadId=%d" % NX, auth=agent, what="lead not attached")
     call("GET", h + "?leadId=%d" % F.lead, what="no credentials")
+
+
+def stream(path, auth, headers=None, events=1, what=""):
+    """GET path as Server-Sent Events.  The answer's status and headers are
+    held against the document; an error answer's JSON body too.  Reads the
+    stream until `events` events have arrived and returns (resp, blocks):
+    the stream's blocks so far, each a list of its lines."""
+    hdrs = {"Accept": "text/event-stream", "Authorization": auth}
+    hdrs.update(headers or {})
+    sock = open_socket()
+    try:
+        sock.sendall(request_head("GET", path, hdrs))
+        r = http.client.HTTPResponse(sock, method="GET")
+        r.begin()
+        if r.status != 200:
+            return check(make_resp(r.status, r.getheaders(), r.read(), "GET", path, S), what), []
+        resp = check(make_resp(r.status, r.getheaders(), b"", "GET", path, S), what)
+        blocks, lines = [], []
+        while sum(1 for b in blocks if b[0].startswith("id: ")) < events:
+            line = r.readline()
+            assert line, "%s: the stream ended after %r" % (what or path, blocks)
+            line = line.decode("utf-8").rstrip("\n")
+            if line:
+                lines.append(line)
+            elif lines:
+                blocks.append(lines)
+                lines = []
+        return resp, blocks
+    finally:
+        sock.close()
+
+
+def test_live_change_feed():
+    """GET .../campaignLeadUserMapping/changes (docs/feed.md) answers as
+    documented: a page from a snapshot's X-Change-Cursor, filters, a
+    long-poll, a stream of Server-Sent Events, and its refusals."""
+    sup, agent, sysauth = F.auth("sup"), F.auth("agent"), S.sys_auth()
+    feed = MAPPING + "/changes"
+    q = "?campaignId=%d&leadId=%d" % (F.campaign, F.lead)
+    snap = call("GET", MAPPING + q, auth=agent)
+    start = snap.headers.get("x-change-cursor")
+    move = {"leadId": F.lead, "campaignId": F.campaign, "assignedUserIds": [F.agent],
+            "unassignedUserIds": []}
+    if F.agent in snap.json["assignedUserIds"]:
+        move.update(assignedUserIds=[], unassignedUserIds=[F.agent])
+    put = call("PUT", MAPPING, move, auth=sup)
+    r = call("GET", feed + "?after=" + start, auth=sup)
+    eq(r.headers.get("x-change-cursor"), r.json["cursor"], "X-Change-Cursor of a page")
+    eq([(e["cause"], e["actor"], e["requestId"], e["contactCenterId"], e["campaignId"],
+         e["leadId"], e["campaignLeadId"], e["assigned"], e["unassigned"])
+        for e in r.json["events"]],
+       [("mapping", F.sup, put.headers.get("x-request-id"), F.cc, F.campaign, F.lead,
+         F.campaign_lead, move["assignedUserIds"], move["unassignedUserIds"])],
+       "the events after the snapshot's cursor")
+    head = r.json["cursor"]
+    eq(r.json["events"][0]["cursor"], head, "the page's cursor is its last event's")
+    mine = call("GET", feed + "?after=0&limit=1000", auth=agent, what="an Agent's").json
+    assert mine["events"], "the Agent sees no event that names it"
+    assert all(F.agent in e["assigned"] + e["unassigned"] for e in mine["events"]), \
+        "an Agent sees only the events that name it"
+    call("GET", feed, auth=sysauth, what="from the oldest")
+    call("GET", feed + "?limit=1", auth=F.auth("admin"), what="limit 1")
+    r = call("GET", feed + "?after=%s&campaignId=%d&leadId=%d&userId=%s" % (
+        start, F.campaign, F.lead, F.agents[2]), auth=sup, what="filters matching nothing")
+    eq((r.json["events"], r.json["cursor"]), ([], head), "filtered: read on to the head")
+    r = call("GET", feed + "?after=%s&wait=1" % head, auth=sup, what="long-poll")
+    eq(r.json, {"events": [], "cursor": head}, "a long-poll whose time ran out")
+    # refusals
+    r = call("GET", feed + "?after=xyz&limit=0&wait=61&campaignId=0&userId=a%20b", auth=agent,
+             what="malformed")
+    eq(sorted(d["field"] for d in r.json.get("details", [])),
+       ["after", "campaignId", "limit", "userId", "wait"], "400 names every bad parameter")
+    r = call("GET", feed + "?after=7fffffffffffffff", auth=agent, what="ahead of the feed")
+    eq((r.status, r.json.get("errorCode")), (410, "CONF-1007"), "a cursor ahead of the feed")
+    # the 2nd statement (after the token's lookup) is the feed's first read
+    r = call("GET", feed, auth=sup, headers={"X-Cmsd-Fault": "store-error@2"}, what="500")
+    eq(r.status, 500, "the feed's read failing")
+    r = call("GET", feed, auth=sup, headers={"X-Cmsd-Fault": "store-unavailable@2"},
+             what="503")
+    eq(r.status, 503, "the store away")
+    # Server-Sent Events
+    r, blocks = stream(feed + "?after=" + start, sup, what="stream")
+    eq(r.headers.get("cache-control"), "no-cache", "Cache-Control of a stream")
+    eq(blocks[0], ["retry: 2000"], "a stream's first block")
+    lines = blocks[1]
+    eq([x.split(":")[0] for x in lines], ["id", "event", "data"], "an event's lines")
+    ev = json.loads(lines[2][len("data: "):])
+    assert_valid({"$ref": "#/components/schemas/ChangeEvent"}, ev, "a streamed event")
+    eq((lines[0], lines[1], ev["requestId"]),
+       ("id: " + head, "event: change", put.headers.get("x-request-id")), "the streamed event")
+    stream(feed, sup, headers={"Last-Event-ID": start}, what="Last-Event-ID")
+    r, _ = stream(feed, sup, headers={"Last-Event-ID": "zz"}, what="bad Last-Event-ID")
+    eq(r.json.get("details"), [{"field": "Last-Event-ID",
+                                "reason": "must be 0 or a cursor (16 lowercase hexadecimal digits)"}],
+       "a malformed Last-Event-ID")
+    r, _ = stream(feed, sup, headers={"Last-Event-ID": "7fffffffffffffff"}, what="410")
+    eq(r.status, 410, "a stream from a cursor ahead of the feed")
+    call("PUT", MAPPING, dict(move, assignedUserIds=move["unassignedUserIds"],
+                              unassignedUserIds=move["assignedUserIds"]), auth=sup)
+
+
+def test_live_assignments():
+    agent, A = F.auth("agent"), F.auth("admin")
+    path = F.cc_path + "/user/%s/assignments"
+    call("PUT", MAPPING, {"leadId": F.lead, "campaignId": F.campaign,
+                          "assignedUserIds": [F.agent], "unassignedUserIds": []},
+         auth=F.auth("sup"))
+    r = call("GET", path % F.agent, auth=agent)
+    assert (F.campaign, F.lead, F.campaign_lead, F.cu[F.agent]) in [
+        (a["campaignId"], a["leadId"], a["campaignLeadId"], a["campaignUserId"])
+        for a in r.json], "the fixture's lead among the agent's assignments: %r" % (r.json,)
+    eq(r.headers.get("x-total-count"), str(len(r.json)), "X-Total-Count")
+    call("GET", path % F.agent + "?limit=1&offset=1", auth=A)
+    r = call("GET", path % F.agents[0], auth=agent, what="another user's")
+    eq(r.status, 403, "an Agent reading another user's assignments")
+    r = call("GET", path % ("nobody_" + uniq()), auth=A, what="no user")
+    eq(r.status, 404, "an unknown user's assignments")
+    call("GET", path % F.agent + "?limit=0", auth=A, what="limit 0")
+    r = call("GET", path % F.agent, auth=A, headers={"X-Cmsd-Fault": "store-error"},
+             what="500")
+    eq(r.status, 500, "the commit failing")
+    r = call("GET", path % F.agent, auth=A, headers={"X-Cmsd-Fault": "store-unavailable"},
+             what="503")
+    eq(r.status, 503, "the store away")
 
 
 def test_live_every_operation_was_exercised():

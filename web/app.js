@@ -1014,6 +1014,7 @@ async function changed(feed, events) {
 		/* moves made meanwhile are kept as well */
 		if (!snap || pendingCount()) {
 			markStale(theirs.length ? theirs : events);
+			refreshHistory();   /* the history is not the moves' base: it may show the change */
 			return;
 		}
 		await loadMapping(null, snap);

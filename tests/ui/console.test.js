@@ -612,6 +612,7 @@ async function main() {
 				return live && live.getAttribute('aria-live');
 			}), 'polite', 'the notice\'s live region');
 			same(await page.evaluate(() => document.activeElement.id), 'unassigned-filter', 'the focus');
+			await page.screenshot({ path: path.join(OUT, 'updated.png'), fullPage: true });
 			check(await page.isHidden('#conflict'), 'the reload offer shows with nothing to keep');
 			same(await alertText(page), '', 'the alert');
 			const etag = (await api.ok('GET', mappingPath)).headers.get('ETag');
@@ -632,6 +633,8 @@ async function main() {
 			same(await movedIn(page, 'assigned'), ['goran.petrov'], 'the move after the change');
 			check((await shown(page, 'assigned')).includes('chen.wei'), 'the view was reloaded under the move');
 			same(await page.evaluate(() => document.activeElement.id), 'unassigned-list', 'the focus');
+			await page.waitForFunction(() => document.querySelector('#history-body tr').textContent.includes('chen.wei'));
+			await page.screenshot({ path: path.join(OUT, 'changed-on-server.png'), fullPage: true });
 			await page.click('#save-btn');
 			await page.waitForSelector('#alert .alert-box');
 			check((await alertText(page)).includes('CONF-1006'), 'saving did not meet 412: ' + await alertText(page));

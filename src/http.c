@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -188,7 +189,23 @@ struct stream {
 	struct strbuf buf;  /* bytes not yet taken by libmicrohttpd */
 	size_t off;
 	int64_t next_beat;  /* feed_now_ms() time of the next heartbeat */
+	/* a stream opened with a token ends once the token is revoked or
+	 * expires (or its user is deleted): checked at each heartbeat */
+	bool via_token;
+	uint8_t token_hash[CMS_TOKEN_HASH];
 };
+
+/* Whether the stream's token still stands (a store failure: yes, for now). */
+static bool stream_token_stands(struct stream *st)
+{
+	struct token_info info;
+	struct store *s;
+
+	if (!st->via_token)
+		return true;
+	s = thread_store_get();
+	return !s || store_token_get(s, st->token_hash, (int64_t)time(NULL), &info) != STORE_NOT_FOUND;
+}
 
 static void suspend_conn(void *conn)
 {
@@ -238,6 +255,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (st->buf.len)
 			continue;
 		if (feed_now_ms() >= st->next_beat) {
+			if (!stream_token_stands(st))
+				return MHD_CONTENT_READER_END_OF_STREAM;
 			strbuf_addstr(&st->buf, ": heartbeat\n\n");
 			st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
 			continue;
@@ -265,6 +284,8 @@ static struct MHD_Response *stream_response(struct exchange *x)
 	struct MHD_Response *res;
 
 	st->conn = x->conn;
+	st->via_token = x->rq.who.via_token;
+	memcpy(st->token_hash, x->rq.who.token_hash, sizeof(st->token_hash));
 	st->sub = x->rp.follow;
 	x->rp.follow = NULL;
 	st->buf = (struct strbuf)STRBUF_INIT;

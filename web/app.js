@@ -14,6 +14,9 @@
  *    empty PUT, which changes nothing on any server.
  *  - GET .../lead-user/history?leadId= (newest first, limit/offset,
  *    X-Total-Count).
+ *  - The change feed (API.md §8, docs/feed.md): while a lead is open, its
+ *    changes are followed from the X-Change-Cursor of the GET that loaded
+ *    it, so that a change made elsewhere shows at once, not at save time.
  */
 'use strict';
 
@@ -22,6 +25,10 @@ const SESSION_KEY = 'cms.console.session';
 const PAGE = 1000;          /* list page size when reading whole collections */
 const MAX_PAGES = 50;       /* never read more than 50,000 rows of one list */
 const HISTORY_PAGE = 10;
+const FEED_WAIT = 25;               /* s: how long the server may hold one poll of the feed */
+const FEED_BACKOFF_MAX = 30000;     /* ms: the longest pause after failed polls */
+const FEED_HIDDEN_PAUSE = 120000;   /* ms: a page hidden this long stops polling until shown */
+const OWN_REQUESTS_KEPT = 32;       /* request ids of this page's saves remembered */
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,13 +41,18 @@ const state = {
 	users: new Map(),       /* userId -> user object of the contact center (names) */
 	usersCc: null,
 	leadNames: new Map(),   /* leadId -> leadName in the chosen process */
-	mapping: null,          /* {campaignId, leadId, etag, orig: Set, all: [userId]} */
+	mapping: null,          /* {campaignId, leadId, etag, cursor, orig: Set, all: [userId]} */
 	assigned: new Set(),    /* the page's current assigned set */
 	dryRun: undefined,      /* does the server support ?dryRun=true: undefined = not known */
 	historyOffset: 0,
 	seq: { process: 0, campaign: 0, lead: 0, mapping: 0, history: 0 },
 	busy: false,
 	conflict: false,        /* a save met 412: reload before saving again */
+	stale: null,            /* the feed said the lead changed under unsaved moves: {events} */
+	feed: null,             /* the open lead's follower: {ctrl, cursor, failures} */
+	pausedAt: null,         /* the cursor to resume from when following was paused */
+	saving: null,           /* the save in flight: feed events wait for its answer */
+	ownRequests: [],        /* X-Request-Id of this page's saves, newest last */
 };
 
 /* ---------- the API ---------- */
@@ -66,10 +78,12 @@ async function api(method, path, opts = {}) {
 	let res;
 	try {
 		res = await fetch(API + path, {
-			method, headers, cache: 'no-store', credentials: 'omit',
+			method, headers, cache: 'no-store', credentials: 'omit', signal: opts.signal,
 			body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
 		});
 	} catch (e) {
+		if (e.name === 'AbortError')
+			throw e;
 		throw new ApiError(0, null, null, 'Could not reach the server: ' + e.message);
 	}
 	const text = await res.text();
@@ -238,6 +252,7 @@ async function login(ev) {
 async function logout() {
 	if (pendingCount() && !confirm('Discard your unsaved changes and log out?'))
 		return;
+	stopFollowing();    /* else a poll sent after the revocation meets 401 */
 	const had = state.session;
 	try {
 		if (had)
@@ -424,6 +439,8 @@ async function chooseLead(l) {
 	if (!l)
 		return;
 	await loadMapping();
+	if (state.mapping && String(state.mapping.leadId) === l)
+		startFollowing(state.mapping.cursor);
 	state.historyOffset = 0;
 	loadHistory();
 }
@@ -448,11 +465,15 @@ function picker(select, key, fn) {
 /* ---------- the mapping ---------- */
 
 function resetMapping() {
+	stopFollowing();
+	state.pausedAt = null;
 	state.seq.mapping++;
 	state.seq.history++;
 	state.mapping = null;
 	state.assigned = new Set();
 	state.conflict = false;
+	state.stale = null;
+	notify('');
 	$('mapping').hidden = true;
 	$('history').hidden = true;
 	$('conflict').hidden = true;
@@ -477,25 +498,32 @@ async function loadUsers() {
 	}
 }
 
-/* Read the lead's mapping (and its ETag); keep = the moves to re-apply. */
-async function loadMapping(keep) {
+/* A snapshot of the open lead's mapping: {data, etag, cursor}; cursor is the
+ * feed position it was read at (null from a server without the feed). */
+async function readMapping() {
+	const r = await api('GET', `/voice/campaignLeadUserMapping?campaignId=${state.campaign}&leadId=${state.lead}`);
+	return { data: r.data, etag: r.headers.get('ETag'), cursor: r.headers.get('X-Change-Cursor') };
+}
+
+/* Read the lead's mapping (and its ETag) and show it; keep = the moves to
+ * re-apply, snap = a snapshot already read.  Answers how many moves were kept
+ * (undefined when a later load overtook this one); throws ApiError. */
+async function loadMapping(keep, snap) {
 	const seq = ++state.seq.mapping;
-	const [r] = await Promise.all([
-		api('GET', `/voice/campaignLeadUserMapping?campaignId=${state.campaign}&leadId=${state.lead}`),
-		loadUsers(),
-	]);
+	const [r] = await Promise.all([snap || readMapping(), loadUsers()]);
 	if (seq !== state.seq.mapping)
 		return;
 	const d = r.data;
 	const orig = new Set(d.assignedUserIds || []);
 	state.mapping = {
 		campaignId: Number(state.campaign), leadId: Number(state.lead),
-		etag: r.headers.get('ETag'),
+		etag: r.etag, cursor: r.cursor,
 		orig,
 		all: [...new Set([...(d.assignedUserIds || []), ...(d.unassignedUserIds || [])])].sort(byBytes),
 	};
 	state.assigned = new Set(orig);
 	state.conflict = false;
+	state.stale = null;
 	let kept = 0;
 	if (keep) {
 		for (const u of keep.toAssign)
@@ -684,14 +712,28 @@ function setBusy(b) {
 	renderPending();
 }
 
+/* Save the moves.  The feed's events wait for it (state.saving), so that the
+ * event of this very save is known as ours by its request id and already
+ * shown by the reload, never announced as someone else's change. */
 async function save() {
-	if (!state.mapping || !pendingCount())
+	if (!state.mapping || !pendingCount() || state.saving)
 		return;
+	state.saving = saveMoves();
+	try {
+		await state.saving;
+	} finally {
+		state.saving = null;
+	}
+}
+
+async function saveMoves() {
 	const body = putBody();
 	setBusy(true);
 	clearError();
 	try {
-		await api('PUT', '/voice/campaignLeadUserMapping', { body, headers: putHeaders() });
+		const r = await api('PUT', '/voice/campaignLeadUserMapping', { body, headers: putHeaders() });
+		state.ownRequests = [...state.ownRequests, r.headers.get('X-Request-Id')].slice(-OWN_REQUESTS_KEPT);
+		notify('');
 		const said = [];
 		if (body.assignedUserIds.length)
 			said.push(`assigned ${body.assignedUserIds.join(', ')}`);
@@ -709,11 +751,20 @@ async function save() {
 	}
 }
 
+/* Offer to reload, keeping the moves or not: after a save met 412 (why =
+ * '412'), or when the feed said the lead changed under unsaved moves
+ * ('feed').  The panel's buttons are the same; only its words differ. */
+function showConflict(why) {
+	$('conflict-412').hidden = why !== '412';
+	$('conflict-feed').hidden = why !== 'feed';
+	$('conflict').hidden = false;
+}
+
 function conflictOr(e, what) {
 	if (e instanceof ApiError && e.status === 412) {
 		state.conflict = true;
 		showError(e, what);
-		$('conflict').hidden = false;
+		showConflict('412');
 		$('preview-box').hidden = true;
 		$('conflict-keep').focus();
 	} else if (state.session) {
@@ -725,6 +776,7 @@ function conflictOr(e, what) {
 async function reloadAfterConflict(keepMoves) {
 	const keep = keepMoves ? pendingChanges() : null;
 	clearError();
+	notify('');
 	try {
 		const kept = await loadMapping(keep);
 		setStatus(keepMoves
@@ -783,6 +835,237 @@ function undo() {
 	$('preview-box').hidden = true;
 	render();
 	setStatus('Your unsaved moves were undone.');
+}
+
+/* ---------- following the open lead (the change feed) ---------- */
+
+/*
+ * While a lead is open, its changes are followed through the change feed
+ * (docs/feed.md) by long-polling GET .../campaignLeadUserMapping/changes
+ * with fetch (EventSource cannot send the Authorization header), from the
+ * X-Change-Cursor of the GET that loaded the lead.  One follower at a time,
+ * in state.feed; it ends when the lead is closed or changed, on logout, on
+ * 401 (api() ends the session), when the page is hidden for long (it
+ * resumes from its cursor when shown again), and when the page is left
+ * (its request is aborted).  Failed polls back off exponentially up to
+ * FEED_BACKOFF_MAX; a 410 (the cursor is past retention) takes a new
+ * snapshot and follows from its cursor; other client errors (a server
+ * without the feed: 404) end following quietly, the 412 at save time still
+ * guards the mapping.
+ *
+ * The follower's cursor says what has been announced; state.mapping.cursor
+ * says what the view shows.  An event past the view's cursor reloads the
+ * lead (or, under unsaved moves, marks it stale and keeps the ETag, so that
+ * a save still meets 412); an event of someone else is announced even when a
+ * reload already shows it.
+ */
+
+function startFollowing(cursor) {
+	stopFollowing();
+	if (!cursor || !state.mapping)
+		return;     /* a server without the feed sends no cursor */
+	const feed = { ctrl: new AbortController(), cursor, failures: 0 };
+	state.feed = feed;
+	follow(feed);
+}
+
+function stopFollowing() {
+	if (state.feed)
+		state.feed.ctrl.abort();
+	state.feed = null;
+}
+
+/* Hidden for long, or left for the back-forward cache: stop polling, and
+ * remember where to resume. */
+function pauseFollowing() {
+	if (state.feed)
+		state.pausedAt = state.feed.cursor;
+	stopFollowing();
+}
+
+function resumeFollowing() {
+	const at = state.pausedAt;
+	state.pausedAt = null;
+	if (at && state.mapping && !state.feed)
+		startFollowing(at);
+}
+
+/* Wait ms, or less when the follower is stopped meanwhile. */
+function sleep(ms, signal) {
+	return new Promise((resolve) => {
+		const t = setTimeout(resolve, ms);
+		signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+	});
+}
+
+/* 1, 2, 4 ... 30 s, each drawn from its upper half so that consoles that
+ * lost one server do not all come back at the same moment. */
+function backoff(failures) {
+	const ms = Math.min(FEED_BACKOFF_MAX, 1000 * 2 ** failures);
+	return ms / 2 + Math.random() * ms / 2;
+}
+
+/* The follower's loop: one long-poll after another until stopped. */
+async function follow(feed) {
+	const signal = feed.ctrl.signal;
+	const m = state.mapping;
+	const path = `/voice/campaignLeadUserMapping/changes?campaignId=${m.campaignId}&leadId=${m.leadId}`;
+	while (!signal.aborted) {
+		const sent = Date.now();
+		let r;
+		try {
+			r = await api('GET', `${path}&after=${feed.cursor}&wait=${FEED_WAIT}`, { signal });
+		} catch (e) {
+			if (signal.aborted || e.status === 401)
+				return;
+			if (e.status === 410) {
+				/* failures count until a poll succeeds: 410 after 410 backs off too */
+				if (feed.failures)
+					await sleep(backoff(feed.failures), signal);
+				feed.failures++;
+				await resnapshot(feed);
+				continue;
+			}
+			if (e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429) {
+				if (feed === state.feed)
+					state.feed = null;
+				return;     /* asking again would answer the same */
+			}
+			await sleep(backoff(feed.failures++), signal);
+			continue;
+		}
+		feed.failures = 0;
+		const d = r.data || {};
+		const next = typeof d.cursor === 'string' ? d.cursor : r.headers.get('X-Change-Cursor');
+		const events = (Array.isArray(d.events) ? d.events : []).filter((e) => e && e.cursor > feed.cursor
+			&& e.campaignId === m.campaignId && e.leadId === m.leadId);
+		if (events.length)
+			await changed(feed, events);
+		if (signal.aborted)
+			return;
+		if (next && next > feed.cursor)
+			feed.cursor = next;
+		/* a server that ignores wait must not be asked in a tight loop */
+		if (!events.length && Date.now() - sent < 1000)
+			await sleep(1000, signal);
+	}
+}
+
+/* The feed no longer reaches back to the cursor (410 CONF-1007): read a new
+ * snapshot and follow from its cursor.  Unsaved moves are not dropped: a
+ * snapshot of another version only marks the lead stale. */
+async function resnapshot(feed) {
+	let snap;
+	try {
+		snap = await readMapping();
+	} catch (e) {
+		return;     /* the next poll meets 410 again, after a pause */
+	}
+	if (feed !== state.feed || !snap.cursor)
+		return;
+	if (pendingCount()) {
+		if (snap.etag !== state.mapping.etag)
+			markStale(null);
+	} else if (snap.etag !== state.mapping.etag) {
+		await loadMapping(null, snap);
+		refreshHistory();
+		notify('Reloaded: this lead changed on the server while the console could not follow it.');
+	}
+	feed.cursor = snap.cursor;
+}
+
+/* Did this page's own save cause the event?  By the save's request id; or,
+ * for a save whose answer did not name it, by its actor when the view shows
+ * the lead as the event left it. */
+function ownEvent(e) {
+	if (e.requestId && state.ownRequests.includes(e.requestId))
+		return true;
+	const orig = state.mapping.orig;
+	return e.actor === state.session.userId && (e.assigned || []).every((u) => orig.has(u))
+		&& !(e.unassigned || []).some((u) => orig.has(u));
+}
+
+/* Events of the open lead arrived (oldest first): show them.  A save in
+ * flight is waited for first, so that its own event is known as ours. */
+async function changed(feed, events) {
+	if (state.saving)
+		await state.saving.catch(() => {});
+	if (feed !== state.feed || !state.mapping)
+		return;
+	const theirs = events.filter((e) => !ownEvent(e));
+	if (events.some((e) => !state.mapping.cursor || e.cursor > state.mapping.cursor)) {
+		let snap = null;
+		if (!pendingCount()) {
+			try {
+				snap = await readMapping();
+			} catch (e) {
+				if (!state.session || feed !== state.feed)
+					return;
+				showError(e, 'Reloading the lead after a change on the server');
+				if (e.status === 404) {
+					stopFollowing();    /* the lead or its campaign is gone */
+					notify(`Updated ${describeChanges(events)}.`);
+					return;
+				}
+			}
+			if (feed !== state.feed)
+				return;
+		}
+		/* moves made meanwhile are kept as well */
+		if (!snap || pendingCount()) {
+			markStale(theirs.length ? theirs : events);
+			refreshHistory();   /* the history is not the moves' base: it may show the change */
+			return;
+		}
+		await loadMapping(null, snap);
+		refreshHistory();
+	}
+	if (theirs.length)
+		notify(`Updated ${describeChanges(theirs)}.`);
+}
+
+/* The lead changed under unsaved moves (events, or null when a new snapshot
+ * only showed another version): keep the moves, and the ETag they were made
+ * on so that saving still meets 412, and offer the 412 panel's reload. */
+function markStale(events) {
+	const s = state.stale || (state.stale = { events: [] });
+	if (events)
+		s.events.push(...events);
+	$('preview-box').hidden = true;
+	if (!state.conflict)
+		showConflict('feed');
+	notify((s.events.length ? `Changed on the server ${describeChanges(s.events)}.`
+		: 'This lead changed on the server while the console could not follow it.')
+		+ ' Your unsaved moves are kept; reload to see the change.');
+}
+
+const CAUSES = {
+	campaignUserRemoved: (e) => `${(e.unassigned || []).join(', ')} removed from the campaign`,
+	userDeleted: (e) => `${(e.unassigned || []).join(', ')} deleted`,
+	leadDetached: () => 'the lead list was detached from the campaign',
+	campaignDeleted: () => 'the campaign was deleted',
+	leadDeleted: () => 'the lead list was deleted',
+};
+
+/* "by supervisor2: +2 assigned, −1 unassigned", and why when it was not a
+ * mapping change. */
+function describeChanges(events) {
+	const count = (key) => events.reduce((n, e) => n + (Array.isArray(e[key]) ? e[key].length : 0), 0);
+	const actors = [...new Set(events.map((e) => e.actor).filter(Boolean))];
+	const counts = [];
+	if (count('assigned'))
+		counts.push(`+${count('assigned')} assigned`);
+	if (count('unassigned'))
+		counts.push(`−${count('unassigned')} unassigned`);
+	const why = [...new Set(events.filter((e) => CAUSES[e.cause]).map((e) => CAUSES[e.cause](e)))];
+	return `by ${actors.length ? actors.join(', ') : 'someone'}`
+		+ (counts.length ? `: ${counts.join(', ')}` : '') + (why.length ? ` (${why.join('; ')})` : '');
+}
+
+/* The notice under the lead's title: a polite live region, so that it is
+ * read out without taking the focus. */
+function notify(text) {
+	$('feed-notice').textContent = text;
 }
 
 /* ---------- history ---------- */
@@ -880,6 +1163,12 @@ async function loadHistory() {
 	$('history-pager').hidden = $('history-newer').disabled && $('history-older').disabled && !rows.length;
 }
 
+/* The lead changed: show it in the history too, unless the user paged away. */
+function refreshHistory() {
+	if (state.historyOffset === 0)
+		loadHistory();
+}
+
 function historyPage(delta) {
 	state.historyOffset = Math.max(0, state.historyOffset + delta * HISTORY_PAGE);
 	loadHistory();
@@ -939,6 +1228,20 @@ function init() {
 	$('history-refresh').addEventListener('click', () => loadHistory());
 	$('history-newer').addEventListener('click', () => historyPage(-1));
 	$('history-older').addEventListener('click', () => historyPage(1));
+	let hiddenTimer = 0;
+	document.addEventListener('visibilitychange', () => {
+		clearTimeout(hiddenTimer);
+		if (document.hidden)
+			hiddenTimer = setTimeout(pauseFollowing, FEED_HIDDEN_PAUSE);
+		else
+			resumeFollowing();
+	});
+	/* leaving the page: end the poll in flight (AbortController) */
+	window.addEventListener('pagehide', pauseFollowing);
+	window.addEventListener('pageshow', (ev) => {
+		if (ev.persisted)
+			resumeFollowing();
+	});
 	window.addEventListener('beforeunload', (ev) => {
 		if (pendingCount()) {
 			ev.preventDefault();

@@ -88,6 +88,7 @@ MESSAGES = {
     "CONF-1004": "Object already exists",
     "CONF-1005": "Object is in use",
     "CONF-1006": "Mapping changed since it was read",
+    "CONF-1007": "Cursor too old (take a new snapshot)",
     "HTTP-1413": "Request body too large",
     "HTTP-1415": "Unsupported media type",
     "HTTP-1429": "Too many requests",
@@ -97,7 +98,7 @@ MESSAGES = {
 CODE_STATUS = {
     "CONF-1002": 400, "CONF-1003": 400, "AUTH-1001": 401, "AUTH-1003": 403,
     "CONF-1001": 404, "HTTP-1404": 404, "HTTP-1405": 405, "HTTP-1406": 406,
-    "CONF-1004": 409, "CONF-1005": 409, "CONF-1006": 412, "HTTP-1413": 413, "HTTP-1415": 415,
+    "CONF-1004": 409, "CONF-1005": 409, "CONF-1006": 412, "CONF-1007": 410, "HTTP-1413": 413, "HTTP-1415": 415,
     "HTTP-1429": 429, "SYS-1000": 500, "SYS-1003": 503,
 }
 MAPPING_KEYS = {

@@ -12,7 +12,13 @@
  * what moved, If-Match when the GET sent an ETag); reload and see them
  * assigned; the history; a 412 when the mapping changed behind the page's
  * back; log out (the token is revoked); the system administrator picks a
- * contact center first.  Parts that need a server feature the cmsd under
+ * contact center first.  The change feed: a change that another supervisor
+ * makes through the API shows in the open lead within seconds, with a
+ * notice in a polite live region; under unsaved moves the moves are kept,
+ * the "changed on the server" offer shows and saving meets 412; the
+ * console's own save announces nothing; a campaign user deleted elsewhere
+ * leaves the open lead; a 410 takes a new snapshot; failed polls back off;
+ * leaving the lead or logging out ends the long-poll.  Parts that need a server feature the cmsd under
  * test lacks (ETag, dryRun, history) print "SKIP name: reason".
  *
  * Environment: CMSD_BIN (default build/cmsd), CHROMIUM_BIN (default
@@ -40,6 +46,8 @@ const ADMIN = 'ui_sysadmin';
 const ADMIN_PASSWORD = 'sys-' + crypto.randomBytes(12).toString('hex');
 const SUPERVISOR = 'lena.fischer';
 const SUPERVISOR_PASSWORD = 'sup-' + crypto.randomBytes(12).toString('hex');
+const OTHER = 'marta.silva';    /* the second supervisor, who changes leads through the API */
+const OTHER_PASSWORD = 'sup-' + crypto.randomBytes(12).toString('hex');
 const AGENTS = [
 	['amara.okafor', 'Amara Okafor'], ['bilal.khan', 'Bilal Khan'], ['chen.wei', 'Chen Wei'],
 	['diego.ramos', 'Diego Ramos'], ['elif.yilmaz', 'Elif Yilmaz'], ['farah.haddad', 'Farah Haddad'],
@@ -97,6 +105,16 @@ async function step(name, fn, required = true) {
 function check(cond, msg) {
 	if (!cond)
 		throw new Error(msg);
+}
+
+/* Wait until fn() (sync or async) answers true, at most ms. */
+async function until(fn, ms, what) {
+	const end = Date.now() + ms;
+	while (!(await fn())) {
+		if (Date.now() > end)
+			throw new Error(`${what}: not within ${ms} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
 }
 
 function same(actual, expected, msg) {
@@ -188,6 +206,9 @@ async function setUp(api) {
 	await api.ok('POST', `/cc/${cc}/user`, {
 		userId: SUPERVISOR, name: 'Lena Fischer', role: 'Supervisor', password: SUPERVISOR_PASSWORD,
 	});
+	await api.ok('POST', `/cc/${cc}/user`, {
+		userId: OTHER, name: 'Marta Silva', role: 'Supervisor', password: OTHER_PASSWORD,
+	});
 	for (const [userId, name] of AGENTS)
 		await api.ok('POST', `/cc/${cc}/user`, { userId, name, role: 'Agent' });
 	await api.ok('POST', `/cc/${cc}/process`, { processName: 'Inbound Support' });
@@ -235,6 +256,48 @@ async function pickLead(page) {
 	await page.waitForFunction(() => document.querySelector('#pick-lead').options.length > 1);
 	await page.selectOption('#pick-lead', { label: 'Spring renewals' });
 	await page.waitForSelector('#mapping:not([hidden])');
+}
+
+/* ---------- the change feed, as the page uses it ---------- */
+
+const FEED = '/cms/configuration/voice/campaignLeadUserMapping/changes';
+
+/* Every long-poll of the feed the page sends, and those still open. */
+function watchPolls(page) {
+	const polls = { sent: [], open: new Set() };
+	page.on('request', (r) => {
+		if (new URL(r.url()).pathname === FEED) {
+			polls.sent.push(r);
+			polls.open.add(r);
+		}
+	});
+	page.on('requestfinished', (r) => polls.open.delete(r));
+	page.on('requestfailed', (r) => polls.open.delete(r));
+	return polls;
+}
+
+function param(r, name) {
+	return new URL(r.url()).searchParams.get(name);
+}
+
+/* The next 200 answer of the feed with an event that pred accepts; that
+ * event.  Call before what causes the event. */
+function feedEvent(page, pred) {
+	let found = null;
+	return page.waitForResponse(async (r) => {
+		if (new URL(r.url()).pathname !== FEED || r.status() !== 200)
+			return false;
+		try {
+			found = ((await r.json()).events || []).find(pred) || null;
+		} catch (e) {
+			return false;
+		}
+		return !!found;
+	}, { timeout: 10000 }).then(() => found);
+}
+
+function notice(page) {
+	return page.textContent('#feed-notice').then((t) => t.trim());
 }
 
 async function main() {
@@ -290,6 +353,7 @@ async function main() {
 			if (/Content Security Policy|Refused to/i.test(m.text()))
 				problems.push('console: ' + m.text());
 		});
+		const polls = watchPolls(page);
 		const offsite = [];
 		page.on('request', (r) => {
 			if (!r.url().startsWith(base + '/'))
@@ -503,6 +567,175 @@ async function main() {
 			await page.waitForFunction(() => document.querySelector('#history-range').textContent.startsWith('1–10'));
 		}, false);
 
+
+		const other = client(base);   /* a second supervisor, working through the API */
+		const putAs = (who, assignedUserIds, unassignedUserIds) => who.ok('PUT', '/voice/campaignLeadUserMapping',
+			{ leadId: ids.lead, campaignId: ids.c, assignedUserIds, unassignedUserIds });
+
+		await step('an open lead is followed by long-poll from its GET\'s X-Change-Cursor; switching leads ends the poll', async () => {
+			await other.login(OTHER, OTHER_PASSWORD);
+			check((await api.ok('GET', mappingPath)).headers.get('X-Change-Cursor'),
+				'the mapping GET carries no X-Change-Cursor: this cmsd has no change feed');
+			await page.selectOption('#pick-lead', { label: 'Trade-show contacts' });
+			await until(() => [...polls.open].some((r) => param(r, 'leadId') === String(ids.trade)), 5000,
+				'a poll of the trade-show lead');
+			const got = page.waitForResponse((r) => r.url().includes(`/campaignLeadUserMapping?campaignId=${ids.c}&leadId=${ids.lead}`));
+			const from = polls.sent.length;
+			await page.selectOption('#pick-lead', { label: 'Spring renewals' });
+			const cursor = (await got).headers()['x-change-cursor'];
+			check(/^[0-9a-f]{16}$/.test(cursor || ''), `the page's GET answered X-Change-Cursor ${cursor}`);
+			await until(() => polls.sent.slice(from).some((r) => param(r, 'leadId') === String(ids.lead)), 5000,
+				'a poll of the spring lead');
+			const poll = polls.sent.slice(from).find((r) => param(r, 'leadId') === String(ids.lead));
+			same([param(poll, 'campaignId'), param(poll, 'after'), param(poll, 'wait')],
+				[String(ids.c), cursor, '25'], 'the first poll\'s campaignId, after, wait');
+			check(/^Bearer \S+$/.test(poll.headers().authorization || ''), 'the poll sends no Authorization');
+			await until(() => ![...polls.open].some((r) => param(r, 'leadId') === String(ids.trade)), 3000,
+				'the trade-show lead\'s poll ended (aborted)');
+			await until(() => polls.open.size === 1, 3000, 'one poll open');
+		}, false);
+
+		await step('a change by another supervisor shows within seconds, announced in a polite live region', async () => {
+			same(await shown(page, 'assigned'), ['amara.okafor', 'bilal.khan', 'chen.wei', 'diego.ramos', 'elif.yilmaz'],
+				'assigned before');
+			same(await notice(page), '', 'the notice before any change');
+			await page.focus('#unassigned-filter');
+			await putAs(other, ['farah.haddad', 'hana.sato'], ['bilal.khan']);
+			await page.waitForFunction(() => document.querySelector('#feed-notice').textContent.trim(), null, { timeout: 5000 });
+			same(await notice(page), 'Updated by marta.silva: +2 assigned, −1 unassigned.', 'the notice');
+			await until(async () => (await shown(page, 'assigned')).includes('hana.sato'), 3000, 'the view reloaded');
+			same(await shown(page, 'assigned'),
+				['amara.okafor', 'chen.wei', 'diego.ramos', 'elif.yilmaz', 'farah.haddad', 'hana.sato'], 'assigned after');
+			same(await movedIn(page, 'assigned'), [], 'shown as unsaved moves');
+			same(await page.$eval('#feed-notice', (el) => {
+				const live = el.closest('[aria-live]');
+				return live && live.getAttribute('aria-live');
+			}), 'polite', 'the notice\'s live region');
+			same(await page.evaluate(() => document.activeElement.id), 'unassigned-filter', 'the focus');
+			await page.screenshot({ path: path.join(OUT, 'updated.png'), fullPage: true });
+			check(await page.isHidden('#conflict'), 'the reload offer shows with nothing to keep');
+			same(await alertText(page), '', 'the alert');
+			const etag = (await api.ok('GET', mappingPath)).headers.get('ETag');
+			if (etag)
+				same(await page.getAttribute('#mapping-version', 'title'), `version (ETag) ${etag}`, 'the page\'s ETag');
+		}, false);
+
+		await step('under unsaved moves a change on the server keeps them, offers a reload, and saving meets 412', async () => {
+			await page.dblclick('#unassigned-list option[value="goran.petrov"]');
+			same(await movedIn(page, 'assigned'), ['goran.petrov'], 'the move');
+			await putAs(other, [], ['chen.wei']);
+			await page.waitForFunction(() => /Changed on the server/.test(document.querySelector('#feed-notice').textContent),
+				null, { timeout: 5000 });
+			const text = await notice(page);
+			check(text.startsWith('Changed on the server by marta.silva: −1 unassigned.') && text.includes('moves are kept'),
+				`the notice says: ${text}`);
+			check(await page.isVisible('#conflict-feed') && await page.isHidden('#conflict-412'), 'no offer to reload');
+			same(await movedIn(page, 'assigned'), ['goran.petrov'], 'the move after the change');
+			check((await shown(page, 'assigned')).includes('chen.wei'), 'the view was reloaded under the move');
+			same(await page.evaluate(() => document.activeElement.id), 'unassigned-list', 'the focus');
+			await page.waitForFunction(() => document.querySelector('#history-body tr').textContent.includes('chen.wei'));
+			await page.screenshot({ path: path.join(OUT, 'changed-on-server.png'), fullPage: true });
+			await page.click('#save-btn');
+			await page.waitForSelector('#alert .alert-box');
+			check((await alertText(page)).includes('CONF-1006'), 'saving did not meet 412: ' + await alertText(page));
+			same((await api.ok('GET', mappingPath)).data.assignedUserIds,
+				['amara.okafor', 'diego.ramos', 'elif.yilmaz', 'farah.haddad', 'hana.sato'], 'the server after the 412');
+			await page.click('#conflict-keep');
+			await page.waitForSelector('#conflict', { state: 'hidden' });
+			same(await shown(page, 'assigned'),
+				['amara.okafor', 'diego.ramos', 'elif.yilmaz', 'farah.haddad', 'goran.petrov', 'hana.sato'], 'assigned after reload');
+			same(await movedIn(page, 'assigned'), ['goran.petrov'], 'the kept move');
+		}, false);
+
+		await step('the console\'s own save announces nothing', async () => {
+			const put = page.waitForResponse((r) => r.request().method() === 'PUT' && !r.url().includes('dryRun'));
+			const own = feedEvent(page, (e) => e.actor === SUPERVISOR);
+			/* the hard order: the feed brings the save's event before the
+			 * PUT's answer (and its request id) reaches the page */
+			const isPut = (url) => url.pathname === '/cms/configuration/voice/campaignLeadUserMapping';
+			await page.route(isPut, async (route) => {
+				if (route.request().method() !== 'PUT')
+					return route.fallback();
+				const res = await route.fetch();
+				await own.catch(() => {});
+				await route.fulfill({ response: res });
+			});
+			/* every notice, even one taken back at once, is read out */
+			await page.evaluate(() => {
+				window.noticesSeen = [];
+				new MutationObserver((records) => {
+					for (const r of records)
+						for (const node of r.addedNodes)
+							if (node.textContent.trim())
+								window.noticesSeen.push(node.textContent);
+				}).observe(document.querySelector('#feed-notice'), { childList: true, subtree: true, characterData: true });
+			});
+			await page.click('#save-btn');
+			const ev = await own;
+			const requestId = (await put).headers()['x-request-id'];
+			await page.unroute(isPut);
+			same(ev.requestId, requestId, 'the event\'s request id');
+			/* the page polls past the event only once it has handled it */
+			await until(() => polls.sent.some((r) => param(r, 'after') >= ev.cursor), 5000, 'a poll past the own event');
+			check(/Saved/.test(await page.textContent('#status')), 'no "Saved"');
+			same(await page.evaluate(() => window.noticesSeen), [], 'notices during the own save');
+			same(await alertText(page), '', 'the alert');
+			same((await api.ok('GET', mappingPath)).data.assignedUserIds,
+				['amara.okafor', 'diego.ramos', 'elif.yilmaz', 'farah.haddad', 'goran.petrov', 'hana.sato'], 'the server');
+		}, false);
+
+		await step('a campaign user deleted elsewhere leaves the open lead', async () => {
+			await other.ok('DELETE', `/cc/${ids.cc}/process/${ids.p}/campaign/${ids.c}/campaign-user/diego.ramos`);
+			await page.waitForFunction(() => !document.querySelector('#assigned-list option[value="diego.ramos"]')
+				&& !document.querySelector('#unassigned-list option[value="diego.ramos"]'), null, { timeout: 5000 });
+			same(await shown(page, 'assigned'),
+				['amara.okafor', 'elif.yilmaz', 'farah.haddad', 'goran.petrov', 'hana.sato'], 'assigned');
+			same(await notice(page), 'Updated by marta.silva: −1 unassigned (diego.ramos removed from the campaign).',
+				'the notice');
+		}, false);
+
+		await step('410 (a cursor the feed does not have): a new snapshot, followed on from its cursor', async () => {
+			/* reaches into the page: a cursor ahead of the feed is what a
+			 * store restored from an older backup makes */
+			await page.evaluate(() => { state.feed.cursor = '7fffffffffffffff'; });
+			const gone = page.waitForResponse((r) => new URL(r.url()).pathname === FEED && r.status() === 410);
+			await putAs(other, ['bilal.khan'], []);
+			await gone;
+			await until(async () => (await shown(page, 'assigned')).includes('bilal.khan'), 5000, 'the view reloaded');
+			const cursor = (await api.ok('GET', mappingPath)).headers.get('X-Change-Cursor');
+			await until(() => [...polls.open].some((r) => param(r, 'after') === cursor), 5000,
+				`a poll from the new snapshot's cursor ${cursor}`);
+			same(await movedIn(page, 'assigned'), [], 'shown as unsaved moves');
+			check((await notice(page)).includes('could not follow'), 'the notice says: ' + await notice(page));
+		}, false);
+
+		await step('failed polls back off (1, 2, 4 s, each at least half), then following goes on', async () => {
+			const isFeed = (url) => url.pathname === FEED;
+			const failedAt = [];
+			await page.route(isFeed, (route) => {
+				if (failedAt.length >= 3)
+					return route.fallback();
+				failedAt.push(Date.now());
+				return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({
+					statusCode: 503, status: 'Service Unavailable', errorCode: 'SYS-1002', errorMessage: 'test' }) });
+			});
+			try {
+				const next = polls.sent.length;
+				await putAs(other, [], ['bilal.khan']);     /* ends the poll in flight */
+				await until(async () => !(await shown(page, 'assigned')).includes('bilal.khan'), 5000, 'the change shown');
+				await until(() => failedAt.length === 3 && polls.sent.length > next + 3, 15000, 'three failed polls and one more');
+				const gaps = failedAt.slice(1).map((t, i) => t - failedAt[i]);
+				check(gaps[0] >= 450 && gaps[1] >= 950 && gaps[1] <= 2500 && gaps[0] <= 1500,
+					`the pauses between failed polls: ${gaps.join(', ')} ms`);
+			} finally {
+				await page.unroute(isFeed);
+			}
+			await putAs(other, ['bilal.khan'], []);
+			await until(async () => (await shown(page, 'assigned')).includes('bilal.khan'), 5000,
+				'a change after the failures shown');
+			same(await notice(page), 'Updated by marta.silva: +1 assigned.', 'the notice');
+		}, false);
+
 		await step('an error shows its details: a lead detached behind the page\'s back', async () => {
 			await page.selectOption('#pick-lead', { label: 'Trade-show contacts' });
 			await page.waitForFunction(() => document.querySelector('#mapping-title').textContent.includes('Trade-show'));
@@ -525,6 +758,7 @@ async function main() {
 			await page.waitForSelector('#login-form', { state: 'visible' });
 			same(await page.evaluate(() => sessionStorage.length), 0, 'sessionStorage entries');
 			same(await page.evaluate(() => location.hash), '', 'the URL still names the lead');
+			await until(() => polls.open.size === 0, 3000, 'the feed\'s poll ended');
 			const r = await fetch(`${base}/cms/configuration/cc`, { headers: { Authorization: 'Bearer ' + token } });
 			same(r.status, 401, 'the old token answers');
 		});

@@ -823,6 +823,48 @@ def test_sse_heartbeat_and_a_clean_end_on_sigterm():
     eq(rc, 0, "cmsd's exit code after SIGTERM with a stream open")
 
 
+def test_a_stream_ends_when_its_token_is_revoked_or_its_user_deleted():
+    # docs/feed.md: "A stream opened with a token ends at the next heartbeat
+    # after the token is revoked or expires, or its user is deleted."
+    h = start_option_server(HEARTBEAT_OPT, "the heartbeat interval")
+    f = make_fixture(extra_agents=1, srv=h)
+    c = tail(f.auth("sup"), srv=h)
+    # a second token of the supervisor: revoking it leaves the fixture's alone
+    tok = login(f.sup, f.pw[f.sup], "ContactCenter", f.cc, srv=h)
+    revoked = SSE(bearer(tok), srv=h, qs=query(after=c)).open()
+    kept = SSE(f.auth("sup"), srv=h, qs=query(after=c)).open()
+    agent_tok = login(f.agent, f.pw[f.agent], "ContactCenter", f.cc, srv=h)
+    deleted = SSE(bearer(agent_tok), srv=h, qs=query(after=c)).open()
+    exp_tok = login(f.admin, f.pw[f.admin], "ContactCenter", f.cc, srv=h,
+                    dateExpiry=rfc3339(utcnow() + datetime.timedelta(seconds=3)))
+    expiring = SSE(bearer(exp_tok), srv=h, qs=query(after=c)).open()
+    try:
+        for s in (revoked, kept, deleted, expiring):
+            eq(s.status, 200, "stream status")
+        r = req("DELETE", BASICAUTH, auth=bearer(tok), srv=h)
+        assert r.status in (200, 204), "revoke: %d %s" % (r.status, short(r.raw))
+        r = req("DELETE", "%s/user/%s" % (cc_path(f.cc), f.agent), auth=h.sys_auth(), srv=h)
+        assert r.status in (200, 204), "delete the agent: %d %s" % (r.status, short(r.raw))
+        for s, what in ((revoked, "revoked token"), (deleted, "deleted user"),
+                        (expiring, "token that expired")):
+            assert s.wait_end(8 * SLOW) or s.closed, "the stream of a %s did not end" % what
+            eq(s.queue, [], "events on the stream of a %s" % what)
+        # the other stream goes on: a heartbeat and an event still arrive
+        put_r = req("PUT", MAPPING, {"leadId": f.lead, "campaignId": f.campaign,
+                                     "assignedUserIds": [f.agents[0]], "unassignedUserIds": []},
+                    auth=f.auth("sup"), srv=h)
+        expect(put_r, 200, "PUT")
+        ev = kept.next_event(5 * SLOW)
+        assert ev is not None and ev["json"]["requestId"] == rid(put_r), \
+            "the stream of a valid token stopped too"
+        # and the revoked token opens no new stream
+        s = SSE(bearer(tok), srv=h, qs=query(after=c)).open()
+        assert_error(s.resp, 401, "AUTH-1001", "a new stream with the revoked token")
+    finally:
+        for s in (revoked, kept, deleted, expiring):
+            s.close()
+
+
 def test_long_poll_during_sigterm_is_answered_and_cmsd_exits_0():
     h = Server().start()
     f = make_fixture(extra_agents=1, srv=h)

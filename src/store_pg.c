@@ -208,6 +208,7 @@ static int pg_map(struct pg *s, const PGresult *res, int fk_rc,
 		"55P03", /* lock not available */
 		"42P07", /* duplicate table: a migration raced another node */
 		"42710", /* duplicate object: likewise */
+		"42701", /* duplicate column (ALTER TABLE ... ADD): likewise */
 		NULL,
 	};
 	static const char *const gone[] = {

@@ -311,7 +311,7 @@ static void format_line(struct strbuf *sb, const char *level, const char *msg,
 static bool buffer_line(const char *s, size_t n, bool urgent)
 {
 	struct timespec until;
-	bool waited = false, late = false;
+	bool waited = false, late = false, wake = false;
 	uint64_t f;
 	size_t len;
 
@@ -337,10 +337,11 @@ static bool buffer_line(const char *s, size_t n, bool urgent)
 	lg.in += n;
 	if (urgent)
 		lg.urgent = true;
-	if (urgent || !len || (len < lg.opt.threshold && len + n >= lg.opt.threshold))
-		pthread_cond_signal(&lg.wake);
+	wake = urgent || !len || (len < lg.opt.threshold && len + n >= lg.opt.threshold);
 out:
 	pthread_mutex_unlock(&lg.lock);
+	if (wake) /* after the unlock, so that the writer does not wake to a taken lock */
+		pthread_cond_signal(&lg.wake);
 	return true;
 }
 

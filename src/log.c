@@ -29,14 +29,15 @@
  * atexit) writes what is left.  It waits at most `exit_ms` (5 s) for a stderr
  * that takes nothing; it then gives up, and later lines are dropped, so that
  * the exit does not hang on stderr either.  On a fatal signal (SIGSEGV,
- * SIGBUS, SIGILL, SIGFPE, SIGABRT) the handler writes the batch in flight
- * (from where the writer got to) and the filling buffer with write(2) only,
- * taking no lock (the crashing thread may hold it), then lets the signal go
- * on to its previous action; AddressSanitizer's death callback does the same.
- * Reading the two buffers without the lock is safe for the bytes it writes (a
- * line is counted in only after it is copied whole) but not exact: should the
- * writer take the buffer in the same microseconds, a batch may be written
- * twice.  SIGKILL loses what is buffered (at most interval_ms of lines).
+ * SIGBUS, SIGILL, SIGFPE, SIGABRT) the handler lets the batch in flight
+ * finish and writes the filling buffer with write(2) only, taking no lock
+ * (the crashing thread may hold it), then lets the signal go on to its
+ * previous action; AddressSanitizer's death callback does the same.
+ * Reading the filling buffer without the lock is safe: a line is counted in
+ * only after it is copied whole, and the writer takes no more batches once
+ * the handler has begun (write_pending says how the batch in flight is kept
+ * from being written twice).  SIGKILL loses what is buffered (at most
+ * interval_ms of lines).
  */
 #include "log.h"
 
@@ -109,7 +110,10 @@ static struct {
  * nothing more. */
 enum { LOG_DIRECT, LOG_BUFFERED, LOG_GONE };
 static atomic_int mode;
-static atomic_flag crashing = ATOMIC_FLAG_INIT;
+/* Set once the process is dying (write_pending): the writer then takes no
+ * more batches, so that no line is written by both. */
+static atomic_bool crashing;
+static atomic_int writer_tid; /* the writer's gettid(), for write_pending */
 
 /* Writes s[0..n) to stderr, waiting while a non-blocking stderr is full; gives
  * the rest up on any other error (there is nowhere to report it).  Adds what
@@ -161,16 +165,29 @@ static size_t fill_len(void)
 	return (size_t)(atomic_load(&lg.fill) >> 1);
 }
 
-/* As the process dies: writes the rest of the batch in flight and the
- * filling buffer, once, without the lock (see the top of the file). */
+/*
+ * As the process dies: writes what is buffered, once, without the lock.  The
+ * writer takes no batch once `crashing` is set; the batch it is writing it is
+ * left to finish (up to 100 ms), unless the writer is the thread that
+ * crashed, or stderr holds it longer: then the rest of it is written here,
+ * and there a line may come out twice.  Then the filling buffer.
+ */
 static void write_pending(void)
 {
-	uint64_t f = atomic_load(&lg.fill);
-	size_t done = atomic_load(&lg.out_done), len = atomic_load(&lg.out_len);
+	const struct timespec ms = { 0, 1000000 };
+	bool self = gettid() == atomic_load(&writer_tid);
+	size_t done, len;
+	uint64_t f;
+	int i;
 
-	if (atomic_flag_test_and_set(&crashing))
+	if (atomic_exchange(&crashing, true))
 		return;
-	if (done < len)
+	for (i = 0; !self && i < 100 && atomic_load(&lg.out_len); i++)
+		nanosleep(&ms, NULL);
+	f = atomic_load(&lg.fill);
+	done = atomic_load(&lg.out_done);
+	len = atomic_load(&lg.out_len);
+	if ((self || i == 100) && done < len)
 		emit(lg.buf[(f & 1) ^ 1] + done, len - done, NULL);
 	emit(lg.buf[f & 1], (size_t)(f >> 1), NULL);
 }
@@ -377,6 +394,7 @@ static void *writer_main(void *arg)
 	char *b;
 
 	(void)arg;
+	atomic_store(&writer_tid, gettid());
 	pthread_mutex_lock(&lg.lock);
 	for (;;) {
 		while (!fill_len() && !lg.dropped && !lg.stopping)
@@ -392,6 +410,13 @@ static void *writer_main(void *arg)
 		b = lg.buf[f & 1];
 		atomic_store(&lg.out_done, 0);
 		atomic_store(&lg.out_len, len);
+		if (atomic_load(&crashing)) {
+			/* after out_len, so that write_pending either sees this
+			 * batch taken and waits for it, or finds it still here */
+			atomic_store(&lg.out_len, 0);
+			pthread_mutex_unlock(&lg.lock);
+			return NULL;
+		}
 		atomic_store(&lg.fill, (f & 1) ^ 1); /* the other buffer, empty */
 		taken = lg.in;
 		dropped = lg.dropped;

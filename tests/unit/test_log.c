@@ -486,6 +486,59 @@ static void nothing_lost_at_the_end(void)
 #endif
 }
 
+/* A crash while the writer is in the middle of a batch (stderr a pipe that
+ * is read slowly): the handler lets that batch finish, then writes the rest;
+ * every line comes out once, whole and in order. */
+static void crash_while_writing(void)
+{
+	const struct log_options o = { 1 << 20, 1024, 1, 100, 5000 };
+	struct rlimit no_core = { 0, 0 };
+	struct strbuf got = STRBUF_INIT;
+	int p[2], status = -1, i, next = 0, bad = 0;
+	json_t *lines, *l;
+	char chunk[512];
+	ssize_t n;
+	size_t k;
+	pid_t pid;
+
+	if (pipe(p)) {
+		CHECK(!"pipe");
+		return;
+	}
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		close(p[1]);
+		setrlimit(RLIMIT_CORE, &no_core);
+		if (log_start(&o))
+			_exit(3);
+		for (i = 0; i < 1000; i++) {
+			numbered("crash", i);
+			if (i == 499)
+				usleep(10000); /* the writer takes these, and is slow to write them */
+		}
+		abort();
+	}
+	close(p[1]);
+	while ((n = read(p[0], chunk, sizeof(chunk))) > 0) {
+		strbuf_add(&got, chunk, (size_t)n);
+		usleep(200);
+	}
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	lines = parse_lines(got.buf);
+	CHECK(lines != NULL);
+	json_array_foreach(lines, k, l)
+		bad += strcmp(str(l, "msg"), "crash") || num(l, "n") != next++;
+	CHECK(bad == 0 && next == 1000);
+	json_decref(lines);
+	strbuf_release(&got);
+}
+
 /* stderr on a pipe of one page that nobody reads yet. */
 struct stuck {
 	int rd;         /* the read end */
@@ -636,6 +689,7 @@ void suite_log(void)
 		{ "errors_written_at_once", errors_written_at_once },
 		{ "threads_whole_and_in_order", threads_whole_and_in_order },
 		{ "nothing_lost_at_the_end", nothing_lost_at_the_end },
+		{ "crash_while_writing", crash_while_writing },
 		{ "full_buffer_drops_and_counts", full_buffer_drops_and_counts },
 		{ "stop_gives_up_on_stuck_stderr", stop_gives_up_on_stuck_stderr },
 	};

@@ -170,7 +170,9 @@ static size_t fill_len(void)
  * writer takes no batch once `crashing` is set; the batch it is writing it is
  * left to finish (up to 100 ms), unless the writer is the thread that
  * crashed, or stderr holds it longer: then the rest of it is written here,
- * and there a line may come out twice.  Then the filling buffer.
+ * and there a line may come out twice.  Then the filling buffer.  A stderr
+ * that takes nothing must not keep a crashed process alive: SIGALRM ends it
+ * 2 s on.
  */
 static void write_pending(void)
 {
@@ -182,6 +184,7 @@ static void write_pending(void)
 
 	if (atomic_exchange(&crashing, true))
 		return;
+	alarm(2);
 	for (i = 0; !self && i < 100 && atomic_load(&lg.out_len); i++)
 		nanosleep(&ms, NULL);
 	f = atomic_load(&lg.fill);

@@ -539,6 +539,49 @@ static void crash_while_writing(void)
 	strbuf_release(&got);
 }
 
+/* A crash while stderr takes nothing: the process still dies, within
+ * seconds, rather than hang in the handler's write(2). */
+static void crash_with_stuck_stderr_dies(void)
+{
+	const struct log_options o = { 4096, 1024, 1, 10, 5000 };
+	struct rlimit no_core = { 0, 0 };
+	int p[2], status = -1, i;
+	int64_t t0, took;
+	pid_t pid, got = 0;
+
+	if (pipe(p)) {
+		CHECK(!"pipe");
+		return;
+	}
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		close(p[1]);
+		setrlimit(RLIMIT_CORE, &no_core);
+		if (log_start(&o))
+			_exit(3);
+		for (i = 0; i < 500; i++)
+			numbered("stuck", i);
+		abort();
+	}
+	close(p[1]);
+	t0 = clock_ms(CLOCK_MONOTONIC);
+	while (pid > 0 && !got && clock_ms(CLOCK_MONOTONIC) - t0 < 10000) {
+		got = waitpid(pid, &status, WNOHANG);
+		usleep(10000);
+	}
+	took = clock_ms(CLOCK_MONOTONIC) - t0;
+	if (pid > 0 && !got) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	close(p[0]); /* read by nobody, ever */
+	CHECK(got == pid && WIFSIGNALED(status));
+	CHECK(took < 5000);
+}
+
 /* stderr on a pipe of one page that nobody reads yet. */
 struct stuck {
 	int rd;         /* the read end */
@@ -690,6 +733,7 @@ void suite_log(void)
 		{ "threads_whole_and_in_order", threads_whole_and_in_order },
 		{ "nothing_lost_at_the_end", nothing_lost_at_the_end },
 		{ "crash_while_writing", crash_while_writing },
+		{ "crash_with_stuck_stderr_dies", crash_with_stuck_stderr_dies },
 		{ "full_buffer_drops_and_counts", full_buffer_drops_and_counts },
 		{ "stop_gives_up_on_stuck_stderr", stop_gives_up_on_stuck_stderr },
 	};

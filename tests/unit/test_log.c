@@ -400,40 +400,67 @@ enum ending { END_EXIT, END_ABORT, END_FAULT, END_SANITIZER };
 static volatile uintptr_t nowhere;
 static char *volatile freed; /* freed, then written: AddressSanitizer's report */
 
-/* Forks a child that starts the log, logs 50 lines and ends as `how` says,
- * with stderr in a file; returns what the file holds (caller frees) and the
- * child's status in *status. */
+/* Forks a child whose stderr is fd (the parent keeps its copy open): it
+ * starts the log with o, logs the lines "msg" numbered 0 .. count-1, with
+ * 10 ms of quiet after line `pause_after` (-1: none), and ends as `how` says
+ * (exit status 3: log_start failed).  Returns its pid, or -1. */
+static pid_t fork_logger(int fd, const struct log_options *o, const char *msg, int count,
+			 int pause_after, enum ending how)
+{
+	struct rlimit no_core = { 0, 0 };
+	pid_t pid = fork();
+	int i;
+
+	if (pid)
+		return pid;
+	if (fd != STDERR_FILENO) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (log_start(o))
+		_exit(3);
+	for (i = 0; i < count; i++) {
+		numbered(msg, i);
+		if (i == pause_after)
+			usleep(10000);
+	}
+	if (how == END_ABORT)
+		abort();
+	if (how == END_FAULT)
+		*(volatile int *)(nowhere + 16) = 1;
+	if (how == END_SANITIZER) {
+		freed = xmalloc(8);
+		free(freed);
+		freed[1] = 1; /* use after free */
+	}
+	exit(0); /* log_stop() through atexit */
+}
+
+/* A child of fork_logger() logging 50 lines "child" to a file, ended as
+ * `how` says; returns what the file holds (caller frees) and the child's
+ * status in *status. */
 static char *child_logs(enum ending how, int *status)
 {
 	struct capture cap;
-	struct rlimit no_core = { 0, 0 };
 	pid_t pid;
-	int i;
 
 	*status = -1;
 	if (capture_begin(&cap, 2))
 		return NULL;
-	pid = fork();
-	if (pid == 0) {
-		setrlimit(RLIMIT_CORE, &no_core);
-		if (log_start(&when_asked))
-			_exit(3);
-		for (i = 0; i < 50; i++)
-			numbered("child", i);
-		if (how == END_ABORT)
-			abort();
-		if (how == END_FAULT)
-			*(volatile int *)(nowhere + 16) = 1;
-		if (how == END_SANITIZER) {
-			freed = xmalloc(8);
-			free(freed);
-			freed[1] = 1; /* use after free */
-		}
-		exit(0); /* log_stop() through atexit */
-	}
+	pid = fork_logger(STDERR_FILENO, &when_asked, "child", 50, -1, how);
 	if (pid > 0)
 		waitpid(pid, status, 0);
 	return capture_end(&cap);
+}
+
+/* A pipe that holds one page: a writer soon waits on it.  0 or -1. */
+static int small_pipe(int p[2])
+{
+	if (pipe(p))
+		return -1;
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	return 0;
 }
 
 /* The 50 lines of the child are all in text, whole, in order (other lines,
@@ -492,35 +519,20 @@ static void nothing_lost_at_the_end(void)
 static void crash_while_writing(void)
 {
 	const struct log_options o = { 1 << 20, 1024, 1, 100, 5000 };
-	struct rlimit no_core = { 0, 0 };
 	struct strbuf got = STRBUF_INIT;
-	int p[2], status = -1, i, next = 0, bad = 0;
+	int p[2], status = -1, next = 0, bad = 0;
 	json_t *lines, *l;
 	char chunk[512];
 	ssize_t n;
 	size_t k;
 	pid_t pid;
 
-	if (pipe(p)) {
+	if (small_pipe(p)) {
 		CHECK(!"pipe");
 		return;
 	}
-	fcntl(p[1], F_SETPIPE_SZ, 4096);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], STDERR_FILENO);
-		close(p[1]);
-		setrlimit(RLIMIT_CORE, &no_core);
-		if (log_start(&o))
-			_exit(3);
-		for (i = 0; i < 1000; i++) {
-			numbered("crash", i);
-			if (i == 499)
-				usleep(10000); /* the writer takes these, and is slow to write them */
-		}
-		abort();
-	}
+	/* the writer takes the first 500 lines and is slow to write them */
+	pid = fork_logger(p[1], &o, "crash", 1000, 499, END_ABORT);
 	close(p[1]);
 	while ((n = read(p[0], chunk, sizeof(chunk))) > 0) {
 		strbuf_add(&got, chunk, (size_t)n);
@@ -544,28 +556,15 @@ static void crash_while_writing(void)
 static void crash_with_stuck_stderr_dies(void)
 {
 	const struct log_options o = { 4096, 1024, 1, 10, 5000 };
-	struct rlimit no_core = { 0, 0 };
-	int p[2], status = -1, i;
+	int p[2], status = -1;
 	int64_t t0, took;
 	pid_t pid, got = 0;
 
-	if (pipe(p)) {
+	if (small_pipe(p)) {
 		CHECK(!"pipe");
 		return;
 	}
-	fcntl(p[1], F_SETPIPE_SZ, 4096);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], STDERR_FILENO);
-		close(p[1]);
-		setrlimit(RLIMIT_CORE, &no_core);
-		if (log_start(&o))
-			_exit(3);
-		for (i = 0; i < 500; i++)
-			numbered("stuck", i);
-		abort();
-	}
+	pid = fork_logger(p[1], &o, "stuck", 500, -1, END_ABORT);
 	close(p[1]);
 	t0 = clock_ms(CLOCK_MONOTONIC);
 	while (pid > 0 && !got && clock_ms(CLOCK_MONOTONIC) - t0 < 10000) {
@@ -596,9 +595,8 @@ static int stuck_begin(struct stuck *s)
 
 	memset(s, 0, sizeof(*s));
 	s->saved = -1;
-	if (pipe(p))
+	if (small_pipe(p))
 		return -1;
-	fcntl(p[1], F_SETPIPE_SZ, 4096);
 	fflush(stderr);
 	s->saved = dup(STDERR_FILENO);
 	dup2(p[1], STDERR_FILENO);

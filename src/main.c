@@ -1,7 +1,9 @@
 /*
  * main.c - cmsd: read the options, open and migrate the store, make sure the
  * system administrator exists, serve until SIGTERM or SIGINT, then finish the
- * requests in flight and exit 0.
+ * requests in flight and exit 0.  Every way out after the log started goes
+ * through `out:`, which ends with log_stop(): the buffered lines of a failed
+ * start are written like those of a clean stop.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -105,17 +107,18 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (cfg.routes)
 		return router_print(stdout) ? 1 : 0;
-	if (sodium_init() < 0 || auth_init(cfg.pwhash)) {
-		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
-		return 1;
-	}
 	/* Block the stop signals in every thread; main waits for them below. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	log_start(NULL); /* on failure lines are written at once, as it said */
 
+	if (sodium_init() < 0 || auth_init(cfg.pwhash)) {
+		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
+		goto out;
+	}
 	if (store_open(cfg.db, &store, err, sizeof(err))) {
 		log_msgf("error", "cannot open store: %s", err);
 		goto out;
@@ -131,6 +134,7 @@ int main(int argc, char **argv)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
 	if (feed_start(cfg.db, cfg.change_retention) || http_start(&cfg))
 		goto out;
+	log_flush(); /* whoever started us waits for the "listening" line */
 	demo_print(&demo, &cfg, http_port());
 	demo_clear(&demo);
 
@@ -153,5 +157,6 @@ out:
 	if (store)
 		store_close(store);
 	auth_release();
+	log_stop();
 	return status;
 }

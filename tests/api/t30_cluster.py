@@ -257,6 +257,14 @@ def request_lines(srv):
             if o.get("msg") == "request" and isinstance(o.get("request_id"), str)}
 
 
+def wait_logged(pred, timeout=5 * SLOW):
+    """Wait until pred() is true: cmsd writes its log lines some 50 ms after
+    the requests (docs/decisions.md, "Logs")."""
+    deadline = time.time() + timeout
+    while not pred() and time.time() < deadline:
+        time.sleep(0.05)
+
+
 # ---- 1. three nodes at once ----------------------------------------------------------------
 
 def test_three_nodes_start_at_once_on_one_new_database():
@@ -546,10 +554,12 @@ def test_every_node_shows_what_the_acknowledged_puts_imply():
 
 def test_requests_spread_over_every_node():
     need("the writers' log", W is not None)
+    sent = [x for wr in W for x in wr.sent]
+    rids = {rid for rid, _, _ in sent if rid is not None}
+    wait_logged(lambda: rids <= set().union(*[request_lines(s) for s in N]))
     logs = [request_lines(s) for s in N]
     per_node = [0] * NODES
     problems = []
-    sent = [x for wr in W for x in wr.sent]
     for rid, method, status in sent:
         if rid is None:
             problems.append("%s answered without X-Request-Id (status %r)" % (method, status))
@@ -619,6 +629,7 @@ def test_sigterm_each_node_exits_0_and_the_balancer_routes_around():
         for k in range(12):
             r = req("GET", "/health", srv=LB)
             expect(r, 200, "GET /health through haproxy with node %d stopped" % NODES)
+        wait_logged(lambda: all(len(request_lines(s)) > b for s, b in zip(N[:-1], before)))
         after = [len(request_lines(s)) for s in N[:-1]]
         assert all(a > b for a, b in zip(after, before)), \
             "the remaining nodes did not both serve: log lines %r -> %r" % (before, after)

@@ -160,6 +160,11 @@ void demo_print(const struct demo *d, const struct config *cfg, unsigned port)
 	       cfg->tls_cert ? "--insecure " : "", scheme, host, port, d->token, d->campaign, d->lead);
 	printf("Or in a browser, the web console (sign in as %s):\n\n", DEMO_ADMIN);
 	printf("%s://%s:%u/cms/ui/\n\n", scheme, host, port);
+	printf("Follow every change of the mapping, as a dialer does (waits up to 30 s for the\n"
+	       "next one; add -H 'Accept: text/event-stream' for a stream):\n\n");
+	printf("curl %s-H 'Authorization: Bearer %s' '%s://%s:%u/cms/configuration/voice"
+	       "/campaignLeadUserMapping/changes?wait=30'\n\n",
+	       k, d->token, scheme, host, port);
 	printf("The change history of the lead, the API's description, and the metrics:\n\n");
 	printf("curl %s-H 'Authorization: Bearer %s' '%s://%s:%u/cms/configuration/cc/%lld/process/%lld"
 	       "/campaign/%lld/lead-user/history?leadId=%lld'\n",

@@ -545,6 +545,16 @@ bool feed_sub_wait(struct feed_sub *sub, int64_t until, void (*arm)(void *),
 
 /* ---- the thread ---- */
 
+static int64_t head_now(void)
+{
+	int64_t h;
+
+	pthread_mutex_lock(&F.lock);
+	h = F.head;
+	pthread_mutex_unlock(&F.lock);
+	return h;
+}
+
 /* Set by feed_committed(), cleared by the thread before it reads the
  * store: while set, the thread is bound to read again, and another commit
  * need not write to the pipe. */
@@ -629,13 +639,13 @@ static void *follow(void *arg)
 				;
 		atomic_store(&poked, false);
 		do {
-			int64_t head = F.head;
+			int64_t head = head_now();
 			int rc = sync_from(F.store);
 
 			if (rc && !failing)
 				log_msgf("warn", "feed: cannot read the store (retrying every second)");
 			failing = rc != 0;
-			found = !rc && F.head != head;
+			found = !rc && head_now() != head;
 		} while (!failing && store_notified(F.store));
 		now = feed_now_ms();
 		if (now >= next_purge) {

@@ -952,6 +952,10 @@ def test_a_stream_that_falls_behind_the_window_ends_and_resuming_is_410():
     # docs/feed.md: "A stream whose reader falls behind the retention window
     # ends; reconnecting answers 410" -- never a silent gap: what the stalled
     # reader gets is a prefix of the feed, then the end of the body
+    if harness.VALGRIND:
+        # the stall must outlast the window; under valgrind the reader, slowed
+        # with everything else, sometimes keeps up (the other phases test it)
+        skip("a timing scenario: too slow to set up under valgrind")
     r_srv = start_option_server(RETENTION_OPT, "the retention window")
     f = make_fixture(extra_agents=1, srv=r_srv)
     au = f.auth("sup")

@@ -80,7 +80,11 @@ static void reaps_slow_requests(void)
 		if (is_cut(slow[0]))
 			cut_at = clock_ms(CLOCK_MONOTONIC);
 	}
-	usleep(100000); /* one more scan for the others */
+	/* the answered one's clock began a moment later: it may fall to the next
+	 * scan (every 200 ms), later still on a loaded machine */
+	while (clock_ms(CLOCK_MONOTONIC) - start < 5000 && !is_cut(again[0]))
+		usleep(20000);
+	usleep(500000); /* two more scans, so a wrong cut of the others shows */
 	deadline_stop();
 	said = capture_end(&cap);
 

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cache.h"
 #include "throttle.h"
 #include "banned.h"
 
@@ -205,8 +206,34 @@ enum auth_result auth_verify_login(struct store *s, const char *user, const char
 	return ok ? AUTH_OK : AUTH_DENIED;
 }
 
+/*
+ * The token with hash h, unexpired: from the cache when it holds it at the
+ * epoch of look lk (the request's one look at the store, taken here when
+ * not yet), else from the store, then kept.  lk NULL: from the store.
+ */
+static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct store_look *lk,
+		     struct token_info *t)
+{
+	struct cache_key key = cache_key(CACHE_TOKEN, 0, 0, 0, 0);
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	memcpy(key.v, h, sizeof(key.v));
+	if (lk && cache_enabled()) {
+		if ((rc = store_look(s, lk)))
+			return rc;
+		if (cache_get(&key, lk->epoch, 0, t, sizeof(*t)) == (long)sizeof(*t))
+			return t->expires_at > now ? STORE_OK : STORE_NOT_FOUND;
+	}
+	rc = store_token_get(s, h, now, t);
+	if (rc == STORE_OK && lk)
+		cache_put(&key, t->epoch, 0, t, sizeof(*t)); /* read at its own epoch */
+	return rc;
+}
+
 enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
-				   struct principal *who, struct auth_outcome *why)
+				   struct store_look *lk, struct principal *who,
+				   struct auth_outcome *why)
 {
 	struct auth_cred c;
 	struct user u;
@@ -227,7 +254,7 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 		memcpy(who->user_id, u.user_id, sizeof(u.user_id));
 	} else if (c.kind == AUTH_TOKEN) {
 		token_hash(c.token, who->token_hash);
-		src = store_token_get(s, who->token_hash, (int64_t)time(NULL), &t);
+		src = token_get(s, who->token_hash, lk, &t);
 		if (src == STORE_NOT_FOUND)
 			goto out;
 		if (src != STORE_OK) {

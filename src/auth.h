@@ -77,9 +77,13 @@ void auth_cred_clear(struct auth_cred *c);
 
 /* Who presents the Authorization header value `header` (NULL: absent) from
  * client address `addr`: fills *who and returns AUTH_OK, or says why not
- * (the details in *why). */
+ * (the details in *why).  A token is checked against the cache at the
+ * epoch of lk, the request's look at the store (taken when not yet done),
+ * so a revoked token, a deleted user or a changed role is seen at once on
+ * every node; lk NULL reads the store. */
 enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
-				   struct principal *who, struct auth_outcome *why);
+				   struct store_look *lk, struct principal *who,
+				   struct auth_outcome *why);
 
 /* Check user's password pw as a login does, within the throttle's limits:
  * AUTH_OK with the account in *u (the caller wipes it), or why not. */

@@ -10,9 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "banned.h"
 
-enum kind { OPT_STR, OPT_UINT, OPT_SIZE, OPT_FLAG, OPT_DURATION };
+enum kind { OPT_STR, OPT_UINT, OPT_MIB, OPT_SIZE, OPT_FLAG, OPT_DURATION };
 
 static const struct option_def {
 	const char *name; /* --name and CMSD_NAME (upper case, '-' -> '_') */
@@ -35,6 +36,7 @@ static const struct option_def {
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
 	{ "max-connections", OPT_UINT, offsetof(struct config, max_connections), "connections served at once, change-feed streams included (default 2048)" },
 	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
+	{ "cache-size", OPT_MIB, offsetof(struct config, cache_mib), "MiB of memory for tokens, scopes and rendered mappings answered from memory; 0 turns the cache off (default 32)" },
 	{ "sse-heartbeat", OPT_UINT, offsetof(struct config, sse_heartbeat), "seconds between heartbeat comments of a change-feed stream (default 15)" },
 	{ "routes", OPT_FLAG, offsetof(struct config, routes), "print the route table (one JSON object a line) and exit" },
 	{ "faults", OPT_FLAG, offsetof(struct config, faults), "honour X-Cmsd-Fault request headers: fault injection for tests only" },
@@ -56,13 +58,15 @@ static int set(struct config *cfg, const struct option_def *o, const char *v)
 		*(bool *)(void *)field = !v || !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
 		return 0;
 	case OPT_UINT:
+	case OPT_MIB:
 	case OPT_SIZE:
 		if (!v || !*v || *v == '-')
 			return -1;
 		n = strtoull(v, &end, 10);
-		if (*end || n == 0 || n > (o->kind == OPT_UINT ? 4096ULL : (1ULL << 30)))
+		if (*end || (n == 0 && o->kind != OPT_MIB) ||
+		    n > (o->kind == OPT_SIZE ? (1ULL << 30) : 4096ULL))
 			return -1;
-		if (o->kind == OPT_UINT)
+		if (o->kind != OPT_SIZE)
 			*(unsigned *)(void *)field = (unsigned)n;
 		else
 			*(size_t *)(void *)field = (size_t)n;
@@ -121,6 +125,7 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->login_window = 300;
 	cfg->max_connections = 2048;
 	cfg->change_retention = 30 * 86400;
+	cfg->cache_mib = CACHE_DEFAULT_MIB;
 	cfg->sse_heartbeat = 15;
 
 	for (i = 0; i < NOPTS; i++) {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "demo.h"
 #include "feed.h"
@@ -119,6 +120,10 @@ int main(int argc, char **argv)
 		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
 		goto out;
 	}
+	if (cache_init((size_t)cfg.cache_mib << 20)) {
+		log_msgf("error", "cannot set up the cache");
+		goto out;
+	}
 	if (store_open(cfg.db, &store, err, sizeof(err))) {
 		log_msgf("error", "cannot open store: %s", err);
 		goto out;
@@ -157,6 +162,7 @@ out:
 	if (store)
 		store_close(store);
 	auth_release();
+	cache_release();
 	log_stop();
 	return status;
 }

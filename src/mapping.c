@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "json.h"
 #include "resource.h"
 #include "strbuf.h"
@@ -82,13 +83,23 @@ static void add_str(struct strbuf *list, const char *s)
 }
 
 /* 404 naming the lead unless it is attached to campaign (whose scope the
- * pipeline checked); fills *cl. */
+ * pipeline checked); fills *cl.  `cached`: the cache may answer, at the
+ * epoch of the request's look (a GET; a PUT reads what it holds). */
 static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_t campaign,
-			      int64_t lead, struct campaign_lead *cl)
+			      int64_t lead, struct campaign_lead *cl, bool cached)
 {
-	int rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
+	struct cache_key key = cache_key(CACHE_CL, rq->who.cc, campaign, lead, 0);
+	bool look = cached && rq->look.done;
+	int rc;
 
-	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
+	if (look && cache_get(&key, rq->look.epoch, 0, cl, sizeof(*cl)) == (long)sizeof(*cl))
+		return RES_OK;
+	rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
+	if (rc)
+		return reply_store_error(rp, rc, "lead", lead);
+	if (look) /* read after the look: as new or newer */
+		cache_put(&key, rq->look.epoch, 0, cl, sizeof(*cl));
+	return RES_OK;
 }
 
 /* campaignUserIds of list in the campaign into out; every unknown one is
@@ -178,25 +189,73 @@ static bool etag_listed(const struct reply *rp, const char *list, bool weak_ok)
 	return false;
 }
 
-/* A single-lead GET of campaign lead cl: 304 when If-None-Match names the
- * current state.  The text is made once, for the ETag and the answer both. */
+/* rp->cursor = the change feed's position in the read's snapshot, read
+ * first: a dialer follows the feed from exactly there (API.md §8). */
+static int snapshot_cursor(const struct request *rq, struct reply *rp)
+{
+	int64_t purged;
+	int rc = store_feed_head(rq->store, &rp->cursor, &purged);
+
+	return rc ? reply_store_error(rp, rc, "store", 0) : RES_OK;
+}
+
+/* 200 with text (taken), or 304 when If-None-Match names rp->etag. */
+static int answer_state(const struct request *rq, struct reply *rp, char *text)
+{
+	const char *inm = req_header(rq, "If-None-Match");
+
+	if (inm && etag_listed(rp, inm, true)) {
+		free(text);
+		return reply_json(rp, 304, NULL);
+	}
+	return reply_text(rp, 200, "application/json", text);
+}
+
+/*
+ * A single-lead GET of campaign lead cl.  From the cache when it holds the
+ * lead at the look's epoch and version (then the look's head is the
+ * cursor: nothing the answer depends on changed up to there); else read
+ * with a look of its own in the read's snapshot, which gives the cursor
+ * and the stamps it is kept under.  The cached value is the ETag, a NUL,
+ * then the text.
+ */
 static int reply_state(const struct request *rq, struct reply *rp,
 		       const struct campaign_lead *cl)
 {
-	const char *inm = req_header(rq, "If-None-Match");
+	struct cache_key key = cache_key(CACHE_MAPPING, cl->id, 0, 0, 0);
+	const struct store_look *lk = &rq->look;
+	struct store_look now = { cl->campaign_id, cl->lead_id, false, 0, 0, 0 };
 	struct strbuf text = STRBUF_INIT;
-	int rc = current(rq, rp, cl, &text);
+	char *hit;
+	size_t len, n;
+	int rc;
 
-	if (rc) {
+	if (lk->done && lk->campaign == cl->campaign_id && lk->lead == cl->lead_id &&
+	    (hit = cache_get_copy(&key, lk->epoch, lk->version, &len))) {
+		n = strlen(hit) + 1;
+		snprintf(rp->etag, sizeof(rp->etag), "%s", hit);
+		memmove(hit, hit + n, len - n + 1);
+		rp->cursor = lk->head;
+		return answer_state(rq, rp, hit);
+	}
+	if ((rc = store_look(rq->store, &now)))
+		return reply_store_error(rp, rc, "store", 0);
+	rp->cursor = now.head;
+	if ((rc = current(rq, rp, cl, &text))) {
 		strbuf_release(&text);
 		return rc;
 	}
 	etag_of_text(rp, &text);
-	if (inm && etag_listed(rp, inm, true)) {
-		strbuf_release(&text);
-		return reply_json(rp, 304, NULL);
+	if (cache_enabled()) {
+		struct strbuf v = STRBUF_INIT;
+
+		strbuf_addstr(&v, rp->etag);
+		strbuf_addch(&v, '\0');
+		strbuf_add(&v, strbuf_str(&text), text.len);
+		cache_put(&key, now.epoch, now.version, strbuf_str(&v), v.len);
+		strbuf_release(&v);
 	}
-	return reply_text(rp, 200, "application/json", strbuf_detach(&text));
+	return answer_state(rq, rp, strbuf_detach(&text));
 }
 
 struct rows {
@@ -256,27 +315,15 @@ static int parse_get(const struct request *rq, struct input *in, struct error *e
 	return err->code ? RES_FAIL : RES_OK;
 }
 
-/* rp->cursor = the change feed's position in the read's snapshot, read
- * first: a dialer follows the feed from exactly there (API.md §8). */
-static int snapshot_cursor(const struct request *rq, struct reply *rp)
-{
-	int64_t purged;
-	int rc = store_feed_head(rq->store, &rp->cursor, &purged);
-
-	return rc ? reply_store_error(rp, rc, "store", 0) : RES_OK;
-}
-
 /* One lead's state, one campaign's leads, or every lead of the caller's. */
 static int get(const struct request *rq, struct reply *rp)
 {
 	struct campaign_lead cl;
 	int rc;
 
-	if ((rc = snapshot_cursor(rq, rp)))
-		return rc;
 	if (!rq->in.id)
-		return list_states(rq, rp, rq->in.campaign);
-	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl)))
+		return (rc = snapshot_cursor(rq, rp)) ? rc : list_states(rq, rp, rq->in.campaign);
+	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl, true)))
 		return rc;
 	return reply_state(rq, rp, &cl);
 }
@@ -292,10 +339,7 @@ static int parse_lead_user(const struct request *rq, struct input *in, struct er
 static int lead_user(const struct request *rq, struct reply *rp)
 {
 	struct campaign_lead cl;
-	int rc = snapshot_cursor(rq, rp);
-
-	if (!rc)
-		rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl);
+	int rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl, true);
 
 	return rc ? rc : reply_state(rq, rp, &cl);
 }
@@ -464,7 +508,7 @@ static int put(const struct request *rq, struct reply *rp)
 	size_t na = 0, nu = 0, changed;
 	int rc, src;
 
-	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
+	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl, false)))
 		goto out;
 	/* from here until the commit, no other writer changes this lead */
 	src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "store.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -159,6 +160,7 @@ static bool route_used(size_t slot)
 char *metrics_text(void)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct cache_stats cs;
 	size_t i, c;
 	uint64_t n;
 
@@ -199,6 +201,20 @@ char *metrics_text(void)
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	family(&sb, "cmsd_http_requests_in_flight", "gauge", "Requests being answered now.");
 	strbuf_addf(&sb, "cmsd_http_requests_in_flight %d\n", atomic_load(&in_flight));
+	cache_stats(&cs);
+	family(&sb, "cmsd_cache_lookups_total", "counter",
+	       "Lookups in the cache of tokens, scopes and mappings, by result.");
+	strbuf_addf(&sb, "cmsd_cache_lookups_total{result=\"hit\"} %llu\n",
+		    (unsigned long long)cs.hits);
+	strbuf_addf(&sb, "cmsd_cache_lookups_total{result=\"miss\"} %llu\n",
+		    (unsigned long long)cs.misses);
+	family(&sb, "cmsd_cache_evictions_total", "counter",
+	       "Entries dropped from the cache to stay within --cache-size.");
+	strbuf_addf(&sb, "cmsd_cache_evictions_total %llu\n", (unsigned long long)cs.evictions);
+	family(&sb, "cmsd_cache_bytes", "gauge", "Bytes the cache holds now (--cache-size caps it).");
+	strbuf_addf(&sb, "cmsd_cache_bytes %zu\n", cs.bytes);
+	family(&sb, "cmsd_cache_entries", "gauge", "Entries the cache holds now.");
+	strbuf_addf(&sb, "cmsd_cache_entries %zu\n", cs.entries);
 	family(&sb, "cmsd_start_time_seconds", "gauge", "When this cmsd started, in Unix time.");
 	strbuf_addf(&sb, "cmsd_start_time_seconds %lld\n", (long long)started);
 	return strbuf_detach(&sb);

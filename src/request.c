@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "feed.h"
 #include "json.h"
 #include "metrics.h"
@@ -166,6 +167,29 @@ static void arm_statement_fault(const struct request *rq)
 	store_fault_arm(rq->store, rc ? nth : 0, rc);
 }
 
+/* ---- the caches' look ---- */
+
+/* The id of query argument `name`, 0 when absent or not an id (the parse
+ * step says why, later). */
+static int64_t quiet_id(const struct request *rq, const char *name)
+{
+	const char *v = req_query(rq, name);
+	int64_t n = 0;
+
+	return v && !parse_id(v, &n) ? n : 0;
+}
+
+/* What the request's one look at the store reads besides the epoch: the
+ * version of the lead it answers, for the routes that say so. */
+static void aim_look(struct request *rq)
+{
+	memset(&rq->look, 0, sizeof(rq->look));
+	if (!(rq->route->flags & RF_LOOK_LEAD))
+		return;
+	rq->look.campaign = rq->ids.campaign ? rq->ids.campaign : quiet_id(rq, "campaignId");
+	rq->look.lead = quiet_id(rq, "leadId");
+}
+
 /* ---- admission: the request line and headers alone ---- */
 
 void request_admit(struct request *rq, struct reply *rp)
@@ -198,9 +222,10 @@ void request_admit(struct request *rq, struct reply *rp)
 		if (faults_on)
 			arm_statement_fault(rq);
 	}
+	aim_look(rq);
 	if (rt->role != ROLE_NONE) {
 		switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr,
-					  &rq->who, &why)) {
+					  &rq->look, &rq->who, &why)) {
 		case AUTH_OK:
 			break;
 		case AUTH_THROTTLED:
@@ -248,6 +273,19 @@ void request_admit(struct request *rq, struct reply *rp)
  * and lie in the caller's contact center: else 404 naming the first missing
  * object, as a missing object of another tenant always answers.
  */
+static int cached_check(const struct request *rq, const struct cache_key *key)
+{
+	return rq->look.done && cache_get(key, rq->look.epoch, 0, NULL, 0) == 0;
+}
+
+/* Keeps a check that held, stamped with the look's epoch: read after it,
+ * the answer is at least as new (it could only be a spurious miss later). */
+static void keep_check(const struct request *rq, const struct cache_key *key)
+{
+	if (rq->look.done)
+		cache_put(key, rq->look.epoch, 0, NULL, 0);
+}
+
 static int check_access(const struct request *rq, struct reply *rp)
 {
 	int f = rq->route->flags, rc;
@@ -259,17 +297,23 @@ static int check_access(const struct request *rq, struct reply *rp)
 	};
 	const char *object = "contactCenter";
 	int64_t id = p.cc;
+	struct cache_key scope = cache_key(CACHE_SCOPE, rq->who.cc, rq->in.campaign, 0, 0);
+	struct cache_key path = cache_key(CACHE_PATH, p.cc, p.process, p.campaign, p.lead);
 
 	/* a campaign named outside a path (the mapping's) lies in the caller's scope */
-	if (!p.campaign && rq->in.campaign) {
+	if (!p.campaign && rq->in.campaign && !cached_check(rq, &scope)) {
 		rc = store_campaign_in_scope(rq->store, rq->who.cc, rq->in.campaign);
 		if (rc)
 			return reply_store_error(rp, rc, "campaign", rq->in.campaign);
+		keep_check(rq, &scope);
 	}
-	if (!p.cc && !p.lead)
+	if ((!p.cc && !p.lead) || cached_check(rq, &path))
 		return RES_OK;
 	rc = store_path_check(rq->store, &p, &object, &id);
-	return rc ? reply_store_error(rp, rc, object, id) : RES_OK;
+	if (rc)
+		return reply_store_error(rp, rc, object, id);
+	keep_check(rq, &path);
+	return RES_OK;
 }
 
 /* One attempt: begin, access, handler, commit; returns the enum result. */
@@ -345,6 +389,7 @@ static void release_input(struct request *rq)
 
 void request_rerun(struct request *rq, struct reply *rp)
 {
+	rq->look.done = false; /* a new look, when one is needed */
 	release_input(rq);
 	reply_reset(rp);
 	request_run(rq, rp);

@@ -80,6 +80,8 @@ struct request {
 	char user_seg[CMS_USERID_MAX + 1]; /* a {str} that is not last, alone */
 	int64_t wait_until;   /* run again after a wait (reply.follow_until):
 				 until when it waits; 0 the first time */
+	struct store_look look; /* the one look at the store that the caches
+				   answer against (done once taken) */
 };
 
 /* A handler: reads rq, fills rp, returns an enum result.  It runs inside the

@@ -34,8 +34,8 @@ static const struct route routes[] = {
 	{ "DELETE", CFG "/basicauth", login_delete, ROLE_AGENT, IN_NONE, "logout" },
 
 	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, IN_NONE, "mapping.put" },
-	{ "GET", CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, IN_NONE, "mapping.get" },
-	{ "GET", CFG CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, IN_NONE, "mapping.get" },
+	{ "GET", CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_LOOK_LEAD, "mapping.get" },
+	{ "GET", CFG CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_LOOK_LEAD, "mapping.get" },
 	{ "GET", CFG "/voice/campaignLeadUserMapping/changes", mapping_changes, ROLE_AGENT, RF_NO_TXN | RF_TEXT, "mapping.changes" },
 
 	{ "POST", CFG "/cc", cc_create, ROLE_SYSTEM, IN_NONE, "cc.create" },
@@ -73,7 +73,7 @@ static const struct route routes[] = {
 	{ "GET", CAMP "/campaign-lead", campaign_lead_list, ROLE_AGENT, IN_CAMPAIGN, "campaignLead.list" },
 	{ "DELETE", CAMP "/campaign-lead/{campaignLead}", campaign_lead_delete, ROLE_ADMIN, IN_CAMPAIGN, "campaignLead.delete" },
 
-	{ "GET", CAMP "/lead-user", mapping_lead_user, ROLE_AGENT, IN_CAMPAIGN, "leadUser.get" },
+	{ "GET", CAMP "/lead-user", mapping_lead_user, ROLE_AGENT, IN_CAMPAIGN | RF_LOOK_LEAD, "leadUser.get" },
 	{ "GET", CAMP "/lead-user/history", mapping_history, ROLE_AGENT, IN_CAMPAIGN, "leadUser.history" },
 };
 

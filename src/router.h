@@ -36,6 +36,8 @@ enum route_flags {
 	RF_TEXT = 16,     /* answers text, not JSON: Accept is not checked */
 	RF_NO_STORE = 32, /* never touches the store: answers while it is away */
 	RF_SELF = 64,     /* an Agent may call it for its own {str} only */
+	RF_LOOK_LEAD = 128, /* its look at the store (store_look) takes the version
+			       of the lead of ?leadId in ?campaignId or {campaign} */
 };
 #define IN_NONE 0
 

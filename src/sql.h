@@ -111,6 +111,8 @@ enum stmt {
 	ST_HISTORY_PAGE,
 
 	ST_FEED_HEAD,
+	ST_LOOK,
+	ST_EPOCH_BUMP,
 	ST_FEED_READ,
 	ST_FEED_PURGE_FIND,
 	ST_FEED_PURGE,
@@ -310,6 +312,9 @@ struct store {
 	char request_id[17];
 	/* events the open transaction has appended to the change feed */
 	int64_t appended;
+	/* the BEGIN store_begin() asked for, sent before the next statement;
+	 * ST_NONE once sent or when none is due */
+	enum stmt begin;
 	/* tests: store_fault_arm() */
 	unsigned fault_nth;  /* 0: disarmed */
 	int fault_rc;

@@ -101,6 +101,7 @@ static void fill_token(struct rows *r, void *row)
 	t->expires_at = rows_int(r, 2);
 	rows_text(r, 3, t->user_id, sizeof(t->user_id));
 	rows_text(r, 4, t->role, sizeof(t->role));
+	t->epoch = rows_int(r, 5);
 }
 
 /* ---- lifecycle ---- */
@@ -223,17 +224,22 @@ int store_ping(struct store *s)
 	return exec_fetch(s, ST_PING, NULL, 0, STORE_ERROR, rows_fill_int64, &one);
 }
 
+/* The executor sends the BEGIN before the next statement (store_exec.c). */
 int store_begin(struct store *s, bool write)
 {
 	s->appended = 0;
-	return exec_run(s, write ? ST_BEGIN_WRITE : ST_BEGIN, NULL, 0, STORE_ERROR,
-		   NULL);
+	s->begin = write ? ST_BEGIN_WRITE : ST_BEGIN;
+	return STORE_OK;
 }
 
 /* A COMMIT that fails with RETRY may leave the transaction open: the caller
- * rolls back. */
+ * rolls back.  A transaction that ran nothing was never begun. */
 int store_commit(struct store *s)
 {
+	if (s->begin) {
+		s->begin = ST_NONE;
+		return STORE_OK;
+	}
 	return exec_run(s, ST_COMMIT, NULL, 0, STORE_ERROR, NULL);
 }
 
@@ -241,8 +247,44 @@ int store_commit(struct store *s)
  * (SQLite does on some I/O errors; a lost connection has none). */
 void store_rollback(struct store *s)
 {
+	s->begin = ST_NONE;
 	if (exec_in_txn(s))
 		exec_run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
+}
+
+int store_look(struct store *s, struct store_look *lk)
+{
+	struct rows r;
+	bool have = false;
+	int rc;
+
+	if (lk->done)
+		return STORE_OK;
+	rc = exec_query(s, &r, ST_LOOK, ARGS(A_I(lk->campaign), A_I(lk->lead)), STORE_ERROR);
+	if (rc)
+		return rc;
+	rc = rows_next(&r, &have);
+	if (!rc && have) {
+		lk->head = rows_int(&r, 0);
+		lk->epoch = rows_int(&r, 1);
+		lk->version = rows_int(&r, 2);
+		lk->done = true;
+	} else if (!rc) {
+		rc = STORE_ERROR; /* change_head has its one row from migration 4 on */
+	}
+	rows_done(&r);
+	return rc;
+}
+
+/*
+ * Every write that changes what a cache may hold, other than a lead's
+ * mapping (which its history entry versions), moves the epoch in its own
+ * transaction, as its last statement (on PostgreSQL the row's lock is then
+ * held only until the commit that follows).
+ */
+static int bump_epoch(struct store *s, int rc)
+{
+	return rc ? rc : exec_run(s, ST_EPOCH_BUMP, NULL, 0, STORE_ERROR, NULL);
 }
 
 /* ---- paths and scopes ---- */
@@ -320,7 +362,7 @@ int store_cc_list(struct store *s, int64_t scope, const struct page *pg,
 
 int store_cc_delete(struct store *s, int64_t id)
 {
-	return exec_delete(s, ST_CC_IN_USE, ST_CC_DELETE, ARGS(A_I(id)));
+	return bump_epoch(s, exec_delete(s, ST_CC_IN_USE, ST_CC_DELETE, ARGS(A_I(id))));
 }
 
 /* ---- users ---- */
@@ -370,7 +412,7 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 	/* A new password ends every session of the old one. */
 	if (rc == STORE_OK && pw_hash)
 		rc = exec_run(s, ST_TOKEN_DELETE_USER, ARGS(A_T(user_id), A_I(cc)), STORE_ERROR, &n);
-	return rc;
+	return bump_epoch(s, rc);
 }
 
 /*
@@ -412,7 +454,8 @@ int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 	int rc = history_gone(s, ST_LOCK_USER_GONE, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc), cc,
 			      "userDeleted");
 
-	return rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE, ARGS(A_T(user_id), A_I(cc)));
+	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE,
+						     ARGS(A_T(user_id), A_I(cc))));
 }
 
 /* One statement for the whole list, so a PUT of 5,000 users costs one round
@@ -484,8 +527,8 @@ static int kind_list(struct store *s, const struct kind *k, int64_t cc,
 static int kind_delete(struct store *s, const struct kind *k, int64_t cc,
 		       int64_t parent, int64_t id)
 {
-	return exec_delete(s, k->in_use, k->del,
-			   KIND_ARGS(k, A_I(id), A_I(parent), cc));
+	return bump_epoch(s, exec_delete(s, k->in_use, k->del,
+					 KIND_ARGS(k, A_I(id), A_I(parent), cc)));
 }
 
 int store_process_create(struct store *s, int64_t cc, const char *name,
@@ -566,7 +609,7 @@ int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
 	int rc = history_gone(s, ST_LOCK_CAMPAIGN_GONE, ST_HISTORY_CAMPAIGN_GONE, A_I(id),
 			      A_I(process), cc, "campaignDeleted");
 
-	return rc ? rc : kind_delete(s, &campaign_kind, cc, process, id);
+	return rc ? rc : kind_delete(s, &campaign_kind, cc, process, id); /* bumps */
 }
 
 /* ---- campaign users ---- */
@@ -582,19 +625,22 @@ int store_campaign_user_add(struct store *s, int64_t cc, int64_t campaign,
 			    int64_t user_pk, struct campaign_user *out)
 {
 	int rc = STORE_OK, attempt;
+	int64_t added = 0, n;
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		/* a failed insert (a parent gone) ends the transaction's use */
 		rc = exec_run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
-			      STORE_NOT_FOUND, NULL);
+			      STORE_NOT_FOUND, &n);
 		if (rc != STORE_OK)
 			break;
+		added += n;
 		rc = exec_fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
 				STORE_ERROR, fill_campaign_user, out);
 		if (rc != STORE_NOT_FOUND)
 			break;
 	}
-	return rc;
+	/* a new campaign user is in every lead's unassigned list */
+	return added ? bump_epoch(s, rc) : rc;
 }
 
 int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
@@ -613,8 +659,8 @@ int store_campaign_user_delete(struct store *s, int64_t cc, int64_t campaign,
 	int rc = history_gone(s, ST_LOCK_CU_GONE, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id),
 			      cc, "campaignUserRemoved");
 
-	return rc ? rc : exec_delete(s, ST_NONE, ST_CU_DELETE,
-				     ARGS(A_I(campaign), A_T(user_id), A_I(cc)));
+	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_CU_DELETE,
+						     ARGS(A_I(campaign), A_T(user_id), A_I(cc))));
 }
 
 /* Fails only on a storage error; ids not enrolled are 0. */
@@ -656,8 +702,8 @@ int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
 	int rc = history_gone(s, ST_LOCK_CL_GONE, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead), cc,
 			      "leadDetached");
 
-	return rc ? rc : exec_delete(s, ST_NONE, ST_CL_DELETE,
-				     ARGS(A_I(campaign), A_I(lead), A_I(cc)));
+	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_CL_DELETE,
+						     ARGS(A_I(campaign), A_I(lead), A_I(cc))));
 }
 
 int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
@@ -1037,8 +1083,8 @@ int store_token_get(struct store *s, const uint8_t hash[CMS_TOKEN_HASH],
 
 int store_token_delete(struct store *s, const uint8_t hash[CMS_TOKEN_HASH])
 {
-	return exec_delete(s, ST_NONE, ST_TOKEN_DELETE,
-			      ARGS(A_B(hash, CMS_TOKEN_HASH)));
+	return bump_epoch(s, exec_delete(s, ST_NONE, ST_TOKEN_DELETE,
+					 ARGS(A_B(hash, CMS_TOKEN_HASH))));
 }
 
 /* Deletes every token expired at `now` (expires_at <= now), as

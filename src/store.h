@@ -96,6 +96,7 @@ struct token_info {
 	int64_t user_pk;
 	int64_t context_cc; /* 0 for a System token */
 	int64_t expires_at; /* unix seconds */
+	int64_t epoch;      /* the store's epoch as this was read (store_look) */
 	char user_id[CMS_USERID_MAX + 1];
 	char role[CMS_ROLE_MAX + 1];
 };
@@ -116,6 +117,19 @@ struct store_path {
  * STORE_ERROR). */
 typedef int (*store_row_fn)(void *ctx, const void *row);
 
+/*
+ * The caches' one look at the store (docs/performance.md): in one statement,
+ * the change feed's head, the epoch (which moves with every change a cache
+ * may hold except a lead's mapping: tokens, users and roles, campaign users,
+ * what hangs below a process) and, when campaign and lead are set, that
+ * lead's version (its last history entry).  Each only ever grows.
+ */
+struct store_look {
+	int64_t campaign, lead; /* in: the lead whose version is wanted, or 0 */
+	bool done;              /* out: the rest is set */
+	int64_t head, epoch, version;
+};
+
 /* ---- lifecycle ---- */
 
 /* Open a connection to `url` ("sqlite:PATH").  On failure writes a reason to
@@ -125,11 +139,15 @@ void store_close(struct store *s);
 /* Create or migrate the schema; safe to call on every start. */
 int store_migrate(struct store *s);
 int store_ping(struct store *s);
-/* A write transaction takes the write lock at once, so that concurrent writers
- * queue instead of failing half-way. */
+/* A write transaction takes the write lock, so that concurrent writers
+ * queue instead of failing half-way.  The BEGIN is sent with the first
+ * statement that follows: a transaction that runs none costs nothing. */
 int store_begin(struct store *s, bool write);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/* Fills lk (unless lk->done), outside any transaction or inside one. */
+int store_look(struct store *s, struct store_look *lk);
 
 /* ---- paths and scopes ---- */
 

@@ -37,10 +37,16 @@ unsigned store_statement_count(const struct store *s)
  * is its turn (then disarms), else STORE_OK.  ROLLBACK is neither counted
  * nor failed: it is how a failure ends, and the store promises it.
  */
+static int begin_due(struct store *s);
+
 static int count(struct store *s, enum stmt id)
 {
+	int rc;
+
 	if (id == ST_ROLLBACK)
 		return STORE_OK;
+	if ((rc = begin_due(s))) /* it counts before this one */
+		return rc;
 	s->statements++;
 	if (!s->fault_nth || s->statements != s->fault_nth)
 		return STORE_OK;
@@ -329,9 +335,20 @@ int exec_delete(struct store *s, enum stmt in_use, enum stmt del,
 	return rc;
 }
 
+/* Sends the BEGIN that store_begin() asked for, if it is still due. */
+static int begin_due(struct store *s)
+{
+	enum stmt begin = s->begin;
+
+	s->begin = ST_NONE;
+	return begin ? exec_run(s, begin, NULL, 0, STORE_ERROR, NULL) : STORE_OK;
+}
+
 int exec_script(struct store *s, const char *sql, const char *what)
 {
-	return s->be->script(s, sql, what);
+	int rc = begin_due(s);
+
+	return rc ? rc : s->be->script(s, sql, what);
 }
 
 bool exec_in_txn(struct store *s)

@@ -209,6 +209,7 @@ static int pg_map(struct pg *s, const PGresult *res, int fk_rc,
 		"42P07", /* duplicate table: a migration raced another node */
 		"42710", /* duplicate object: likewise */
 		"42701", /* duplicate column (ALTER TABLE ... ADD): likewise */
+		"42723", /* duplicate function: likewise */
 		NULL,
 	};
 	static const char *const gone[] = {
@@ -250,6 +251,21 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* What every session of cmsd says first: it is cmsd, so the triggers that
+ * count other programs' writes into change_head.epoch leave its writes alone
+ * (migration 5; store.c bumps the epoch itself where it must). */
+static int session_setup(struct pg *s)
+{
+	PGresult *res;
+	int ok;
+
+	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	res = PQexec(s->conn, "SET cmsd.writer = 'on'");
+	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok ? STORE_OK : STORE_UNAVAILABLE;
+}
+
 /* Opens a new connection for s (after a failure: re-opens it).  Returns a
  * store_rc; the statements must be prepared again either way. */
 static int pg_connect(struct pg *s)
@@ -261,8 +277,7 @@ static int pg_connect(struct pg *s)
 		PQreset(s->conn);
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return STORE_UNAVAILABLE;
-	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
-	return STORE_OK;
+	return session_setup(s);
 }
 
 /*
@@ -302,7 +317,10 @@ static int pg_open(const char *url, struct store **out, char *err,
 			 (int)(nl ? (size_t)(nl - msg) : strlen(msg)), msg);
 		goto fail;
 	}
-	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	if (session_setup(s)) {
+		snprintf(err, errlen, "postgresql: cannot set up the session");
+		goto fail;
+	}
 	*out = &s->base;
 	return 0;
 fail:

@@ -145,6 +145,12 @@ static const char *const sq_sql[ST__COUNT] = {
 	[ST_FEED_HEAD] =
 		"SELECT COALESCE((SELECT seq FROM sqlite_sequence"
 		" WHERE name = 'mapping_history'), 0), purged FROM change_head WHERE id = 1",
+	[ST_LOOK] =
+		"SELECT COALESCE((SELECT seq FROM sqlite_sequence"
+		" WHERE name = 'mapping_history'), 0), h.epoch,"
+		" COALESCE((SELECT MAX(id) FROM mapping_history"
+		" WHERE campaign_id = ?1 AND lead_id = ?2), h.purged)"
+		" FROM change_head h WHERE h.id = 1",
 };
 
 /* ---- errors ---- */
@@ -605,6 +611,12 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	}
 	if (strcmp(val, "1")) { /* deletes rely on them */
 		snprintf(err, errlen, "sqlite: foreign keys unavailable");
+		goto out;
+	}
+	/* the store's triggers are for other programs' writes (migration 5):
+	 * cmsd says itself what its writes change (store.c, bump_epoch) */
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: cannot turn triggers off");
 		goto out;
 	}
 	*out = &s->base;

@@ -298,6 +298,14 @@ static const struct {
 	 * contact center's: feed.c filters, so that no index but the
 	 * primary key costs a write per event and no read scans unbounded) */
 	S(ST_FEED_HEAD, RERUN, "SELECT last, purged FROM change_head WHERE id = 1"),
+	/* the caches' one look (store_look): the head, the epoch, and the
+	 * version of lead ?2 of campaign ?1: its last event, or the last one
+	 * purged when it has none left (a cursor only ever grows) */
+	S(ST_LOOK, RERUN,
+	  "SELECT h.last, h.epoch, COALESCE((SELECT MAX(id) FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2), h.purged)"
+	  " FROM change_head h WHERE h.id = 1"),
+	S(ST_EPOCH_BUMP, ONCE, "UPDATE change_head SET epoch = epoch + 1 WHERE id = 1"),
 	S(ST_FEED_READ, RERUN,
 	  "SELECT " FEED_COLS " FROM mapping_history WHERE id > ?1"
 	  " ORDER BY id LIMIT ?2"),
@@ -331,7 +339,8 @@ static const struct {
 	  "INSERT INTO token (hash, user_pk, context_cc, expires_at)"
 	  " VALUES (?1, ?2, ?3, ?4)"),
 	S(ST_TOKEN_GET, RERUN,
-	  "SELECT t.user_pk, t.context_cc, t.expires_at, u.user_id, u.role"
+	  "SELECT t.user_pk, t.context_cc, t.expires_at, u.user_id, u.role,"
+	  " (SELECT epoch FROM change_head WHERE id = 1)"
 	  " FROM token t JOIN users u ON u.pk = t.user_pk"
 	  " WHERE t.hash = ?1 AND t.expires_at > ?2"),
 	S(ST_TOKEN_DELETE, ONCE, "DELETE FROM token WHERE hash = ?1"),

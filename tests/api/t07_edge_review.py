@@ -158,8 +158,9 @@ def test_bad_admin_environment_refused():
 
 def test_migrates_an_older_schema_at_start():
     """The store is turned back into schema version 1 (migration 2's campaign
-    indexes, migration 3's history table and migration 4's feed head
-    dropped) while cmsd is down; the next start migrates it again."""
+    indexes, migration 3's history table, migration 4's feed head and
+    migration 5's triggers dropped) while cmsd is down; the next start
+    migrates it again."""
     srv = Server().start()
     url = srv.store_url()
     if backend() == "sqlite":
@@ -174,7 +175,13 @@ def test_migrates_an_older_schema_at_start():
         expect_version = int(store_sql(url, "SELECT MAX(version) FROM schema_version")[0][0])
         assert expect_version >= 2, "schema version %r" % expect_version
         # turn the store back into version 1
-        store_sql(url, ["DROP INDEX campaign_user_campaign",
+        if backend() == "sqlite":
+            triggers = ["DROP TRIGGER %s" % r[0] for r in
+                        store_sql(url, "SELECT name FROM sqlite_master WHERE type='trigger'")]
+        else:
+            triggers = ["DROP FUNCTION cmsd_bump_epoch() CASCADE"]
+        assert len(triggers) >= 1, "migration 5's triggers are missing"
+        store_sql(url, triggers + ["DROP INDEX campaign_user_campaign",
                         "DROP INDEX campaign_lead_campaign",
                         "DROP TABLE mapping_history",
                         "DROP TABLE change_head",

@@ -76,6 +76,7 @@ void suite_errors_catalog(void);
 void suite_config_options(void);
 void suite_log(void);
 void suite_deadline(void);
+void suite_cache(void);
 void suite_tls(void);
 void suite_reply(void);
 void suite_request(void);
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	suite_config_options();
 	suite_log();
 	suite_deadline();
+	suite_cache();
 	suite_tls();
 	suite_reply();
 	suite_request();

@@ -1580,6 +1580,111 @@ static void tenant_scope(void)
 	fx_close();
 }
 
+/* The look of (campaign, lead), checked to be taken. */
+static struct store_look look_at(int64_t campaign, int64_t lead)
+{
+	struct store_look lk = { campaign, lead, false, 0, 0, 0 };
+
+	EXPECT(ST(look, &lk), STORE_OK);
+	CHECK(lk.done);
+	return lk;
+}
+
+/* One history entry of (campaign, lead), as a mapping PUT writes it. */
+static void add_event(int64_t campaign, int64_t lead)
+{
+	struct history_entry h;
+
+	memset(&h, 0, sizeof(h));
+	h.campaign_id = campaign;
+	h.lead_id = lead;
+	h.campaign_lead_id = 1;
+	h.changed_at = 1000;
+	h.assigned = "[\"a\"]";
+	h.unassigned = "[]";
+	EXPECT(SC(history_add, &h), STORE_OK);
+}
+
+/*
+ * The caches' look (store_look): a lead's version and the head move with
+ * its history, and nothing else's; the epoch moves with every committed
+ * write that changes what a cache holds, other than a mapping, and not with
+ * one that failed or was rolled back.
+ */
+static void look_moves(void)
+{
+	struct tree t;
+	struct store_look a, b, other;
+	uint8_t h1[CMS_TOKEN_HASH];
+	int64_t alice, bob, cl;
+	size_t i;
+
+	if (!fx_open())
+		return;
+	t = make_tree("t");
+	alice = make_user(t.cc, "alice", "Supervisor");
+	bob = make_user(t.cc, "bob", "Agent");
+	cl = attach(t.campaign, t.lead, 1);
+	token_hash(h1, 1);
+	EXPECT(ST(token_add, h1, alice, t.cc, 1800000000), STORE_OK);
+	keep();
+	a = look_at(t.campaign, t.lead);
+	other = look_at(t.campaign, t.lead + 1000);
+	CHECK(a.version == 0 && other.version == 0);
+	/* the lead's own event moves its version and the head, not the epoch */
+	add_event(t.campaign, t.lead);
+	keep();
+	b = look_at(t.campaign, t.lead);
+	CHECK(b.version > a.version && b.head == b.version && b.head > a.head);
+	CHECK(b.epoch == a.epoch);
+	CHECK(look_at(t.campaign, t.lead + 1000).version == 0);
+	/* a mapping written without its entry (the PUT always writes one) and
+	 * a new token or enrolment that nobody cached move nothing... */
+	a = b;
+	CHECK(map(cl, true, 0, NULL) == 0);
+	keep();
+	b = look_at(t.campaign, t.lead);
+	CHECK(b.epoch == a.epoch && b.version == a.version && b.head == a.head);
+	/* ...but each of these moves the epoch */
+	for (i = 0; i < 6; i++) {
+		a = look_at(t.campaign, t.lead);
+		switch (i) {
+		case 0:
+			EXPECT(SC(user_update, "bob", NULL, "Supervisor", NULL), STORE_OK);
+			break;
+		case 1:
+			enrol(t.campaign, bob);
+			break;
+		case 2:
+			EXPECT(SC(campaign_user_delete, t.campaign, "bob"), STORE_OK);
+			break;
+		case 3:
+			EXPECT(ST(token_delete, h1), STORE_OK);
+			break;
+		case 4:
+			EXPECT(SC(campaign_lead_delete, t.campaign, t.lead), STORE_OK);
+			break;
+		case 5:
+			EXPECT(SC(user_delete, "bob"), STORE_OK);
+			break;
+		}
+		keep();
+		b = look_at(t.campaign, t.lead);
+		if (b.epoch <= a.epoch)
+			fprintf(stderr, "  write %zu did not move the epoch\n", i);
+		CHECK(b.epoch > a.epoch);
+	}
+	/* a failed write and a rolled back one leave it */
+	a = look_at(t.campaign, t.lead);
+	EXPECT(SC(user_delete, "nobody"), STORE_NOT_FOUND);
+	EXPECT(SC(user_update, "alice", NULL, "Agent", NULL), STORE_OK);
+	store_rollback(fx.s);
+	CHECK(store_begin(fx.s, true) == STORE_OK);
+	b = look_at(t.campaign, t.lead);
+	CHECK(b.epoch == a.epoch);
+	fx_close();
+}
+
 static const struct unit_test tests[] = {
 	{ "open_and_migrate", open_and_migrate },
 	{ "transactions", transactions },
@@ -1603,6 +1708,7 @@ static const struct unit_test tests[] = {
 	{ "history_of_deletes", history_of_deletes },
 	{ "tokens", tokens },
 	{ "tenant_scope", tenant_scope },
+	{ "look_moves", look_moves },
 };
 
 static void run_on(const struct backend *b)

@@ -35,10 +35,10 @@ one PostgreSQL database (CMSD_TEST_PG).
        in the feed exactly once.
 """
 import hashlib
-import os
+import json
 import random
 import subprocess
-import threading
+import time
 import types
 
 from harness import *  # noqa: F401,F403
@@ -289,6 +289,76 @@ def test_read_your_writes_across_nodes():
             c = cursor_of(r)
             assert c >= ev["cursor"], "%s: %s %s on B answered X-Change-Cursor %s, before " \
                 "the PUT's event %s" % (what, r.method, r.path, c, ev["cursor"])
+
+
+def test_reads_during_writes_answer_the_state_at_their_cursor():
+    # writers PUT on two nodes while readers GET on all three, half of the
+    # GETs conditional on the ETag the reader last saw.  The feed gives the
+    # order of the writes: every answer must be exactly the state after the
+    # events up to its X-Change-Cursor (docs/decisions.md: the cursor is read
+    # in the GET's own read transaction), and one ETag always one body.  A
+    # cache that stored what it read under a version it read later fails.
+    sup = F.auth("sup")
+    users = F.agents[:6]
+    k = new_campaign(users, leads=2)
+    c0 = tail(sup, srv=N[0], campaignId=k.campaign)
+    until = time.time() + (3.0 if VALGRIND else 1.5)
+    reads = []
+    bad = []
+
+    def writer(w):
+        rng = random.Random(SEED + 100 + w)
+        while time.time() < until:
+            flip = rng.sample(users, rng.randint(1, 3))
+            cut = rng.randint(0, len(flip))
+            r = put_mapping(sup, k.campaign, rng.choice(k.leads), flip[:cut], flip[cut:],
+                            srv=N[w % NODES])
+            if r.status != 200:
+                bad.append("writer %d: %d %s" % (w, r.status, short(r.raw, 200)))
+
+    def reader(w):
+        rng = random.Random(SEED + 200 + w)
+        seen = {}
+        while time.time() < until:
+            lead = rng.choice(k.leads)
+            sent = seen.get(lead) if rng.random() < 0.5 else None
+            r = get_one(sup, k, lead, N[w % NODES], {"If-None-Match": sent} if sent else None)
+            reads.append((w, lead, sent, r))
+            if r.status == 200:
+                seen[lead] = r.headers.get("etag")
+    parallel([lambda w=w: writer(w) for w in (0, 2)] +
+             [lambda w=w: reader(w) for w in range(NODES)], "readers and writers")
+    eq(bad, [], "writers' answers")
+    evs = read_all(sup, after=c0, srv=N[1], campaignId=k.campaign)[0]
+    assert len(evs) >= 5, "only %d changes were made" % len(evs)
+
+    def at(lead, c):
+        now = set()
+        for e in evs:
+            if e["cursor"] > c:
+                break
+            if e["leadId"] == lead:
+                now = (now | set(e["assigned"])) - set(e["unassigned"])
+        return now
+    bodies = {}                        # ETag -> the body answered with it
+    n304 = 0
+    for w, lead, sent, r in reads:
+        what = "reader on node %d, lead %d, %s" % (w + 1, lead, r.headers.get("x-request-id"))
+        assert r.status in (200, 304), "%s: %d %s" % (what, r.status, short(r.raw))
+        c = cursor_of(r)
+        assert c >= c0, "%s: X-Change-Cursor %s before the start %s" % (what, c, c0)
+        if r.status == 304:
+            n304 += 1
+            eq(r.headers.get("etag"), sent, what + ": the 304's ETag")
+            b = json.loads(bodies[sent])
+            eq(set(b["assignedUserIds"]), at(lead, c),
+               what + ": the state at the 304's cursor %s vs the body of its ETag" % c)
+            continue
+        state(r.json, k, lead, at(lead, c), what="%s at cursor %s" % (what, c))
+        tag = etag_of(r)
+        eq(bodies.setdefault(tag, r.raw), r.raw, what + ": the body of ETag %s" % tag)
+    print("# t62: %d reads (%d of them 304) during %d writes" % (len(reads), n304, len(evs)),
+          flush=True)
 
 
 # ---- 2-5. credentials and roles -------------------------------------------------------------
@@ -788,6 +858,9 @@ def test_concurrent_puts_with_unknown_users_are_isolated():
         k = new_campaign(agents, leads=GC_LEADS, srv=N[rnd % NODES])
         for lead in k.leads:
             expect(put_mapping(sup, k.campaign, lead, pre, srv=N[lead % NODES]), 200, "pre")
+        # every node serves every lead as it is before the PUTs
+        old = {lead: warm_everywhere(sup, k, lead, pre, "round %d, lead %d" % (rnd, lead))
+               for lead in k.leads}
         c0 = tail(sup, srv=N[0], campaignId=k.campaign)
         plan = []
         for p in range(GC_PUTS):
@@ -847,9 +920,13 @@ def test_concurrent_puts_with_unknown_users_are_isolated():
         # the final state, on every node
         for s in N:
             for lead in k.leads:
-                expect_state(get_one(sup, k, lead, s), k, lead, want[lead],
-                             what="round %d, node %d, final lead %d" % (rnd, N.index(s) + 1,
-                                                                       lead))
+                w = "round %d, node %d, final lead %d" % (rnd, N.index(s) + 1, lead)
+                r = get_one(sup, k, lead, s, {"If-None-Match": old[lead]})
+                if want[lead] == set(pre):
+                    eq(r.status, 304, w + ": unchanged lead, If-None-Match with its ETag")
+                else:
+                    expect_state(r, k, lead, want[lead], what=w + " (old ETag)")
+                expect_state(get_one(sup, k, lead, s), k, lead, want[lead], what=w)
         # the history: each successful PUT once, nothing of the others
         for lead in k.leads:
             h = history(sup, k, lead, N[lead % NODES])

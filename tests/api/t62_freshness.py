@@ -18,7 +18,8 @@ one PostgreSQL database (CMSD_TEST_PG).
     1. read-your-writes across nodes: a PUT on one node, then the GETs of
        another (every form, conditional ones with the old ETag too) answer
        the new state, its ETag and an X-Change-Cursor at or past the PUT's
-       event, round after round;
+       event, round after round; and while writers write, every GET (200 or
+       304) answers exactly the state at its own X-Change-Cursor;
     2. a revoked token, 3. a deleted user (token and password), 4. a role
        change, 5. a password change: refused or in force on every node at
        the next request;
@@ -33,10 +34,14 @@ one PostgreSQL database (CMSD_TEST_PG).
        a dry run: each refused one changes nothing and lists exactly its own
        unknown ids; each other one is in the final state, in the history and
        in the feed exactly once.
+
+The random choices print their seed; T62_SEED=N repeats them.
 """
 import hashlib
 import json
+import os
 import random
+import shutil
 import subprocess
 import time
 import types
@@ -52,7 +57,10 @@ GC_ROUNDS = 1 if VALGRIND else 3        # test 8
 GC_PUTS = 20
 GC_LEADS = 5
 WARM = 2 if VALGRIND else 4             # how often a node serves a thing before it changes
-SEED = random.SystemRandom().randrange(1 << 30)
+SEED = int(os.environ.get("T62_SEED") or random.SystemRandom().randrange(1 << 30))
+# psql as harness.psql runs it, else the one tests/pgserver uses
+PSQL = shutil.which("psql") or os.path.join(
+    os.environ.get("PGSERVER_BIN", "/usr/lib/postgresql/15/bin"), "psql")
 
 N = []          # the nodes (harness.Server), one store
 F = None        # make_fixture() on N[0]
@@ -205,7 +213,7 @@ def direct(statements):
             db.close()
         return counts
     # one psql, one transaction (-1), one result line per statement
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-1", "-d", url]
+    cmd = [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-1", "-d", url]
     for st in statements:
         cmd += ["-c", "WITH d AS (%s RETURNING 1) SELECT count(*) FROM d" % st]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -26,6 +26,7 @@ struct config {
 	unsigned max_connections; /* served at once */
 	int64_t change_retention; /* seconds the change feed keeps an event */
 	unsigned cache_mib;       /* --cache-size: MiB, 0 off */
+	unsigned write_group;     /* --write-group: PUTs per transaction, 0 off */
 	unsigned sse_heartbeat;  /* seconds between a stream's heartbeats */
 	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;

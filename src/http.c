@@ -37,6 +37,7 @@
 #include "router.h"
 #include "strbuf.h"
 #include "tls.h"
+#include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -127,6 +128,7 @@ struct exchange {
 	char addr[64];           /* the client's address, numeric */
 	struct timespec t0;
 	struct feed_sub *waiting; /* parked: a long-poll waits for the feed */
+	bool written;             /* parked: the writer runs it (writer.h) */
 };
 
 /* The pipeline's way to read a header or a query argument. */
@@ -424,6 +426,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	/* the request has arrived whole: its deadline no longer runs, however
 	 * long the handler then waits for the store */
 	deadline_arrived(watch_of(conn));
+	if (x->written) /* the writer has answered it */
+		return send_answer(x);
 	if (x->waiting) { /* woken: run it again */
 		feed_sub_free(x->waiting);
 		x->waiting = NULL;
@@ -433,7 +437,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	} else {
 		x->rq.body = x->body ? x->body : "";
 		x->rq.body_len = x->body_len;
-		request_run(&x->rq, &x->rp);
+		if (!(x->rq.route->flags & RF_GROUP) || !writer_running()) {
+			request_run(&x->rq, &x->rp);
+		} else if (request_parse(&x->rq, &x->rp)) {
+			/* parked until the writer has committed it with its group */
+			x->written = true;
+			MHD_suspend_connection(conn);
+			writer_submit(&x->rq, &x->rp, resume_conn, conn);
+			return MHD_YES;
+		}
 	}
 	/* a long-poll with nothing yet: park the connection until the feed
 	 * has something for it or its time is up, then run it again */

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "throttle.h"
+#include "writer.h"
 #include "banned.h"
 
 #define GRACE_SECONDS 30
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
 	throttle_init(cfg.login_limit, cfg.login_addr_limit, cfg.login_window);
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (feed_start(cfg.db, cfg.change_retention) || http_start(&cfg))
+	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group) || http_start(&cfg))
 		goto out;
 	log_flush(); /* whoever started us waits for the "listening" line */
 	demo_print(&demo, &cfg, http_port());
@@ -154,9 +155,11 @@ int main(int argc, char **argv)
 	}
 	log_msgf("info", "signal %d: finishing requests in flight", sig);
 	http_stop(GRACE_SECONDS);
+	writer_stop(); /* after the requests it was running have been answered */
 	log_msgf("info", "stopped");
 	status = 0;
 out:
+	writer_stop();
 	feed_release(); /* a failed start may have begun it */
 	demo_clear(&demo);
 	if (store)

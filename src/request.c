@@ -339,6 +339,20 @@ static int attempt(struct request *rq, struct reply *rp, bool write)
 	return RES_OK;
 }
 
+bool request_parse(struct request *rq, struct reply *rp)
+{
+	const struct endpoint *ep = rq->route->endpoint;
+
+	if (faults_on && rq->store) /* what ran so far, on the worker's connection */
+		rq->statements_before = store_statement_count(rq->store);
+	if (ep->parse && ep->parse(rq, &rq->in, &rp->err) != RES_OK) {
+		if (!rp->err.code)
+			error_set(&rp->err, ERR_INVALID);
+		return false;
+	}
+	return true;
+}
+
 /* The parse step, then the handler, in a transaction unless RF_NO_TXN. */
 static void run(struct request *rq, struct reply *rp)
 {
@@ -346,11 +360,8 @@ static void run(struct request *rq, struct reply *rp)
 	bool write = strcmp(rq->method, "GET") != 0;
 	int n;
 
-	if (ep->parse && ep->parse(rq, &rq->in, &rp->err) != RES_OK) {
-		if (!rp->err.code)
-			error_set(&rp->err, ERR_INVALID);
+	if (!request_parse(rq, rp))
 		return;
-	}
 	if (rq->route->flags & RF_NO_TXN) {
 		ep->run(rq, rp);
 		return;
@@ -367,6 +378,47 @@ static void run(struct request *rq, struct reply *rp)
 	}
 	/* out of attempts: the store is too busy, whatever the handler said */
 	error_set(&rp->err, ERR_UNAVAILABLE);
+}
+
+/* ---- a request of a group (writer.c) ---- */
+
+bool request_faults_on(void)
+{
+	return faults_on;
+}
+
+int request_group_arm(struct request *rq, struct store *s)
+{
+	unsigned nth;
+	int rc = faults_on ? fault_asked(rq, &nth) : STORE_OK;
+
+	/* "KIND@N" counts on from the statements the worker ran (admission) */
+	store_fault_arm(s, rc && nth > rq->statements_before ? nth - rq->statements_before : 0,
+			rc);
+	return rc && !nth ? rc : STORE_OK;
+}
+
+int request_in_group(struct request *rq, struct reply *rp, struct store *s)
+{
+	struct store *own = rq->store;
+	int res;
+
+	reply_reset(rp);
+	rq->store = s;
+	store_set_actor(s, rq->who.user_id, rq->id);
+	res = check_access(rq, rp);
+	if (res == RES_OK)
+		res = rq->route->endpoint->run(rq, rp);
+	rq->store = own;
+	return res;
+}
+
+void request_group_done(struct request *rq, struct reply *rp, struct store *s)
+{
+	if (!faults_on)
+		return;
+	rp->statements = rq->statements_before + store_statement_count(s);
+	store_fault_arm(s, 0, STORE_OK);
 }
 
 void request_run(struct request *rq, struct reply *rp)

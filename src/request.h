@@ -82,6 +82,7 @@ struct request {
 				 until when it waits; 0 the first time */
 	struct store_look look; /* the one look at the store that the caches
 				   answer against (done once taken) */
+	unsigned statements_before; /* --faults: statements run at admission */
 };
 
 /* A handler: reads rq, fills rp, returns an enum result.  It runs inside the
@@ -105,6 +106,19 @@ void request_run(struct request *rq, struct reply *rp);
 /* Run a request that waited (a long-poll) again: its input and answer are
  * made anew, its principal stays as admitted. */
 void request_rerun(struct request *rq, struct reply *rp);
+/* For a request that another thread runs in a group (writer.c): the parse
+ * step alone, false when rp holds its refusal. */
+bool request_parse(struct request *rq, struct reply *rp);
+/* In the group's thread, inside its write transaction open on s (under a
+ * savepoint of rq's own): the access check and the handler; an enum
+ * result.  Before it, request_group_arm() arms rq's statement fault on s
+ * (--faults) and returns the commit's, which the group then fails with;
+ * after the commit, request_group_done() counts rq's statements. */
+int request_in_group(struct request *rq, struct reply *rp, struct store *s);
+int request_group_arm(struct request *rq, struct store *s);
+void request_group_done(struct request *rq, struct reply *rp, struct store *s);
+/* Whether --faults is on. */
+bool request_faults_on(void);
 /* Free what the pipeline added to rq (its input). */
 void request_release(struct request *rq);
 

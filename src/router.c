@@ -33,7 +33,7 @@ static const struct route routes[] = {
 	{ "POST", CFG "/basicauth", login_create, ROLE_NONE, RF_NO_TXN, "login" },
 	{ "DELETE", CFG "/basicauth", login_delete, ROLE_AGENT, IN_NONE, "logout" },
 
-	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, IN_NONE, "mapping.put" },
+	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, RF_GROUP, "mapping.put" },
 	{ "GET", CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_LOOK_LEAD, "mapping.get" },
 	{ "GET", CFG CFG "/voice/campaignLeadUserMapping", mapping_get, ROLE_AGENT, RF_LOOK_LEAD, "mapping.get" },
 	{ "GET", CFG "/voice/campaignLeadUserMapping/changes", mapping_changes, ROLE_AGENT, RF_NO_TXN | RF_TEXT, "mapping.changes" },

@@ -38,6 +38,7 @@ enum route_flags {
 	RF_SELF = 64,     /* an Agent may call it for its own {str} only */
 	RF_LOOK_LEAD = 128, /* its look at the store (store_look) takes the version
 			       of the lead of ?leadId in ?campaignId or {campaign} */
+	RF_GROUP = 256,   /* committed in groups by the writer (writer.h) */
 };
 #define IN_NONE 0
 

@@ -146,6 +146,12 @@ int store_begin(struct store *s, bool write);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* Inside a write transaction: one request of a group begins (savepoint),
+ * is kept (release), or is undone alone (rollback_to, then release). */
+int store_savepoint(struct store *s);
+int store_release(struct store *s);
+int store_rollback_to(struct store *s);
+
 /* Fills lk (unless lk->done), outside any transaction or inside one. */
 int store_look(struct store *s, struct store_look *lk);
 

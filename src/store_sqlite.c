@@ -604,6 +604,9 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	 * indexes of a large store's hot leads stay in memory */
 	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -8192", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) ||
+	    /* a group's savepoints (writer.c) keep what they would undo in
+	     * memory, not in a temporary file */
+	    pragma(s, "PRAGMA temp_store = MEMORY", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys", val, sizeof(val))) {
 		snprintf(err, errlen, "cannot set up %s: %s", path,
 			 sqlite3_errmsg(s->db));

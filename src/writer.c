@@ -1,0 +1,225 @@
+/*
+ * writer.c - the group writer of writer.h.
+ *
+ * The queue is a list under one lock; the thread takes every request waiting
+ * (at most MAX_GROUP) and runs them in one transaction:
+ *
+ *   BEGIN IMMEDIATE                    (sent with the first savepoint)
+ *   SAVEPOINT; access, handler; RELEASE   or ROLLBACK TO + RELEASE   per request
+ *   COMMIT
+ *
+ * A request whose handler fails (an unknown user, a precondition, a dry run)
+ * is undone to its savepoint and answered as it says; the others commit.
+ * When a statement of the group itself fails (BEGIN, a savepoint, COMMIT),
+ * nothing is answered from it: every request of the group runs again alone,
+ * and a request alone that fails so is answered with the store's error (a
+ * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
+ * every group is one request, so that a fault hits the request it names.
+ */
+#include "writer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+#include "log.h"
+#include "metrics.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAX_GROUP 64
+#define MAX_ATTEMPTS 5
+
+struct job {
+	struct request *rq;
+	struct reply *rp;
+	void (*done)(void *);
+	void *ctx;
+	int attempts; /* runs that asked for a retry */
+	bool alone;   /* its group failed: run it in a group of its own */
+	int res;      /* the last run's enum result */
+	struct job *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct job *head, *tail;
+	bool stop, running;
+	size_t max; /* requests in a group at most */
+	pthread_t thread;
+	struct store *s;
+} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, 0, 0, NULL };
+
+bool writer_running(void)
+{
+	return W.running;
+}
+
+void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), void *ctx)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->rq = rq;
+	j->rp = rp;
+	j->done = done;
+	j->ctx = ctx;
+	pthread_mutex_lock(&W.lock);
+	if (W.tail)
+		W.tail->next = j;
+	else
+		W.head = j;
+	W.tail = j;
+	pthread_cond_signal(&W.more);
+	pthread_mutex_unlock(&W.lock);
+}
+
+/* Puts j back at the front of the queue (the writer's own thread). */
+static void again(struct job *j, bool alone)
+{
+	j->alone = j->alone || alone;
+	pthread_mutex_lock(&W.lock);
+	j->next = W.head;
+	W.head = j;
+	if (!W.tail)
+		W.tail = j;
+	pthread_mutex_unlock(&W.lock);
+}
+
+static void answer(struct job *j)
+{
+	j->done(j->ctx);
+	free(j);
+}
+
+/* Takes the next group into g[]; 0 when stopping with nothing queued. */
+static size_t take(struct job **g)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&W.lock);
+	while (!W.head && !W.stop)
+		pthread_cond_wait(&W.more, &W.lock);
+	while (W.head && n < W.max) {
+		struct job *j = W.head;
+
+		if (n && (j->alone || request_faults_on()))
+			break;
+		W.head = j->next;
+		if (!W.head)
+			W.tail = NULL;
+		j->next = NULL;
+		g[n++] = j;
+		if (j->alone || request_faults_on())
+			break;
+	}
+	pthread_mutex_unlock(&W.lock);
+	return n;
+}
+
+/* A job whose run asked for a retry: queued again, or 503 when out of
+ * attempts. */
+static void retry(struct job *j)
+{
+	if (++j->attempts >= MAX_ATTEMPTS) {
+		error_set(&j->rp->err, ERR_UNAVAILABLE);
+		answer(j);
+		return;
+	}
+	metrics_store_rerun();
+	again(j, true);
+}
+
+/* Runs g[0..n) in one transaction and answers them (or queues them again). */
+static void run_group(struct job **g, size_t n)
+{
+	struct store *s = W.s;
+	int rc = store_begin(s, true), commit_fault = STORE_OK;
+	size_t i;
+
+	for (i = 0; i < n && !rc; i++) {
+		commit_fault = request_group_arm(g[i]->rq, s);
+		if ((rc = store_savepoint(s)))
+			break;
+		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s);
+		rc = g[i]->res == RES_OK ? store_release(s) : store_rollback_to(s);
+	}
+	if (!rc && !(rc = commit_fault))
+		rc = store_commit(s);
+	if (rc)
+		store_rollback(s);
+	for (i = 0; i < n; i++)
+		request_group_done(g[i]->rq, g[i]->rp, s);
+	if (!rc && store_take_appended(s))
+		feed_committed(); /* followers of the feed look now */
+	if (rc && n > 1) { /* nothing of it stands: each again, alone */
+		for (i = n; i-- > 0;)
+			again(g[i], true);
+		return;
+	}
+	if (rc) { /* alone, and the group's own statement failed */
+		if (rc == STORE_RETRY) {
+			retry(g[0]);
+			return;
+		}
+		reply_reset(g[0]->rp);
+		reply_store_error(g[0]->rp, rc, "store", 0);
+		answer(g[0]);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (g[i]->res == RES_RETRY)
+			retry(g[i]);
+		else
+			answer(g[i]);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct job *g[MAX_GROUP];
+	size_t n;
+
+	(void)arg;
+	while ((n = take(g)))
+		run_group(g, n);
+	return NULL;
+}
+
+int writer_start(const char *url, unsigned group)
+{
+	char err[256];
+
+	if (!group || strncmp(url, "sqlite:", 7))
+		return 0; /* PostgreSQL: each worker writes on its own connection */
+	W.max = group < MAX_GROUP ? group : MAX_GROUP;
+	if (store_open(url, &W.s, err, sizeof(err))) {
+		log_msgf("error", "writer: cannot open the store: %s", err);
+		return -1;
+	}
+	W.stop = false;
+	if (pthread_create(&W.thread, NULL, writer_main, NULL)) {
+		log_msgf("error", "writer: cannot start its thread");
+		store_close(W.s);
+		W.s = NULL;
+		return -1;
+	}
+	pthread_setname_np(W.thread, "cmsd-writer"); /* seen in top -H, perf */
+	W.running = true;
+	return 0;
+}
+
+void writer_stop(void)
+{
+	if (!W.running)
+		return;
+	pthread_mutex_lock(&W.lock);
+	W.stop = true;
+	pthread_cond_signal(&W.more);
+	pthread_mutex_unlock(&W.lock);
+	pthread_join(W.thread, NULL);
+	W.running = false;
+	store_close(W.s);
+	W.s = NULL;
+}

@@ -1,0 +1,35 @@
+/*
+ * writer.h - mapping PUTs committed in groups (docs/performance.md,
+ * "Writes in groups").
+ *
+ * One thread with a store connection of its own runs the requests of
+ * RF_GROUP routes that the HTTP workers hand it: every request waiting when
+ * it is free goes into one write transaction, each under a savepoint of its
+ * own, so that one that fails is undone alone and the others commit; each is
+ * answered only after the commit (durable as --db says).  The workers go on
+ * serving other connections meanwhile; a request's connection is suspended
+ * until its answer is ready.  On SQLite, where writers queue for one lock
+ * anyway, this replaces two workers waiting on each other with one writer
+ * that never waits, and spreads the cost of a commit over the group.
+ */
+#ifndef CMSD_WRITER_H
+#define CMSD_WRITER_H
+
+#include <stdbool.h>
+
+#include "request.h"
+
+/* Starts the thread on its own connection to `url`, to commit up to `group`
+ * requests at once, unless group is 0 or the store cannot use it
+ * (PostgreSQL: each worker writes on its own connection).  Returns 0, or -1
+ * after logging why. */
+int writer_start(const char *url, unsigned group);
+/* Whether requests go to the writer. */
+bool writer_running(void);
+/* Queues rq (admitted, parsed) whose answer goes to rp; done(ctx) is called
+ * from the writer thread once rp holds it. */
+void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), void *ctx);
+/* Answers what is queued, then stops the thread; safe when not started. */
+void writer_stop(void);
+
+#endif

@@ -209,16 +209,23 @@ enum auth_result auth_verify_login(struct store *s, const char *user, const char
 /*
  * The token with hash h, unexpired: from the cache when it holds it at the
  * epoch of look lk (the request's one look at the store, taken here when
- * not yet), else from the store, then kept.  lk NULL: from the store.
+ * not yet), else from the store, then kept.  lk NULL: from the store.  With
+ * lk->defer, whatever the cache holds, *deferred set: t->epoch says as of
+ * when, for the caller to check later.
  */
 static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct store_look *lk,
-		     struct token_info *t)
+		     struct token_info *t, bool *deferred)
 {
 	struct cache_key key = cache_key(CACHE_TOKEN, 0, 0, 0, 0);
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
 	memcpy(key.v, h, sizeof(key.v));
+	*deferred = false;
+	if (lk && lk->defer && cache_peek(&key, t, sizeof(*t)) == (long)sizeof(*t)) {
+		*deferred = true;
+		return t->expires_at > now ? STORE_OK : STORE_NOT_FOUND;
+	}
 	if (lk && cache_enabled()) {
 		if ((rc = store_look(s, lk)))
 			return rc;
@@ -254,7 +261,7 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 		memcpy(who->user_id, u.user_id, sizeof(u.user_id));
 	} else if (c.kind == AUTH_TOKEN) {
 		token_hash(c.token, who->token_hash);
-		src = token_get(s, who->token_hash, lk, &t);
+		src = token_get(s, who->token_hash, lk, &t, &who->deferred);
 		if (src == STORE_NOT_FOUND)
 			goto out;
 		if (src != STORE_OK) {
@@ -266,6 +273,7 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 		who->cc = t.context_cc;
 		who->user_pk = t.user_pk;
 		who->via_token = true;
+		who->epoch = t.epoch;
 		memcpy(who->user_id, t.user_id, sizeof(t.user_id));
 	} else {
 		goto out;

@@ -30,6 +30,8 @@ struct principal {
 	int64_t cc;      /* the caller's contact center; 0 for the system administrator */
 	int64_t user_pk;
 	bool via_token;  /* credentials were a token (hash below) */
+	bool deferred;   /* the token came from the cache unchecked, as of `epoch` */
+	int64_t epoch;
 	uint8_t token_hash[CMS_TOKEN_HASH];
 	char user_id[CMS_USERID_MAX + 1];
 };

@@ -174,9 +174,10 @@ static bool older(int64_t e1, int64_t v1, int64_t e2, int64_t v2)
 /* ---- lookups ---- */
 
 /* Finds key stamped (epoch, version) with its shard locked: the entry, or
- * NULL (shard unlocked).  The caller unlocks *shp after using the entry. */
+ * NULL (shard unlocked).  The caller unlocks *shp after using the entry.
+ * `any`: whatever its stamps. */
 static struct entry *find(const struct cache_key *key, int64_t epoch, int64_t version,
-			  struct shard **shp)
+			  bool any, struct shard **shp)
 {
 	uint64_t h;
 	struct shard *sh;
@@ -189,7 +190,7 @@ static struct entry *find(const struct cache_key *key, int64_t epoch, int64_t ve
 	pthread_mutex_lock(&sh->lock);
 	p = slot(sh, key, h);
 	e = *p;
-	if (e && (e->epoch != epoch || e->version != version)) {
+	if (e && !any && (e->epoch != epoch || e->version != version)) {
 		if (older(e->epoch, e->version, epoch, version))
 			drop(sh, p); /* it can never answer again */
 		e = NULL;
@@ -206,11 +207,11 @@ static struct entry *find(const struct cache_key *key, int64_t epoch, int64_t ve
 	return e;
 }
 
-long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void *out,
-	       size_t size)
+static long copy_out(const struct cache_key *key, int64_t epoch, int64_t version, bool any,
+		     void *out, size_t size)
 {
 	struct shard *sh;
-	struct entry *e = find(key, epoch, version, &sh);
+	struct entry *e = find(key, epoch, version, any, &sh);
 	long n = -1;
 
 	if (!e)
@@ -224,10 +225,21 @@ long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void
 	return n;
 }
 
+long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void *out,
+	       size_t size)
+{
+	return copy_out(key, epoch, version, false, out, size);
+}
+
+long cache_peek(const struct cache_key *key, void *out, size_t size)
+{
+	return copy_out(key, 0, 0, true, out, size);
+}
+
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len)
 {
 	struct shard *sh;
-	struct entry *e = find(key, epoch, version, &sh);
+	struct entry *e = find(key, epoch, version, false, &sh);
 	char *copy;
 
 	if (!e)

@@ -54,7 +54,10 @@ struct cache_key cache_key(enum cache_kind kind, int64_t a, int64_t b, int64_t c
  * than size).  An entry with older stamps is dropped. */
 long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void *out,
 	       size_t size);
-/* The same, into a malloc'd copy with a NUL after it (*len its length);
+/* What the cache holds for key, whatever its stamps (the caller checks
+ * them later: the value says as of when), as cache_get(). */
+long cache_peek(const struct cache_key *key, void *out, size_t size);
+/* The same as cache_get(), into a malloc'd copy with a NUL after it (*len its length);
  * NULL on a miss. */
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len);
 /* Stores a copy of val[len] under key, stamped (epoch, version), unless an

@@ -18,6 +18,7 @@
 #include "demo.h"
 #include "feed.h"
 #include "http.h"
+#include "request.h"
 #include "router.h"
 #include "json.h"
 #include "log.h"
@@ -138,7 +139,10 @@ int main(int argc, char **argv)
 	throttle_init(cfg.login_limit, cfg.login_addr_limit, cfg.login_window);
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group) || http_start(&cfg))
+	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group))
+		goto out;
+	request_groups(writer_running());
+	if (http_start(&cfg))
 		goto out;
 	log_flush(); /* whoever started us waits for the "listening" line */
 	demo_print(&demo, &cfg, http_port());

@@ -224,7 +224,7 @@ static int reply_state(const struct request *rq, struct reply *rp,
 {
 	struct cache_key key = cache_key(CACHE_MAPPING, cl->id, 0, 0, 0);
 	const struct store_look *lk = &rq->look;
-	struct store_look now = { cl->campaign_id, cl->lead_id, false, 0, 0, 0 };
+	struct store_look now = { cl->campaign_id, cl->lead_id, false, false, 0, 0, 0 };
 	struct strbuf text = STRBUF_INIT;
 	char *hit;
 	size_t len, n;

@@ -107,6 +107,16 @@ void metrics_store_rerun(void)
 	atomic_fetch_add(&store_reruns, 1);
 }
 
+/* Groups by size: 1, 2-4, 5-16, 17 and more. */
+static const char *const group_sizes[] = { "1", "2-4", "5-16", "17+" };
+static atomic_uint_fast64_t groups[4], grouped;
+
+void metrics_write_group(size_t n)
+{
+	atomic_fetch_add(&groups[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : 3], 1);
+	atomic_fetch_add(&grouped, n);
+}
+
 void metrics_connection(int delta)
 {
 	atomic_fetch_add(&open_connections, delta);
@@ -201,6 +211,15 @@ char *metrics_text(void)
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	family(&sb, "cmsd_http_requests_in_flight", "gauge", "Requests being answered now.");
 	strbuf_addf(&sb, "cmsd_http_requests_in_flight %d\n", atomic_load(&in_flight));
+	family(&sb, "cmsd_write_groups_total", "counter",
+	       "Transactions of the group writer, by how many mapping PUTs they held.");
+	for (i = 0; i < 4; i++)
+		strbuf_addf(&sb, "cmsd_write_groups_total{size=\"%s\"} %llu\n", group_sizes[i],
+			    (unsigned long long)atomic_load(&groups[i]));
+	family(&sb, "cmsd_write_group_requests_total", "counter",
+	       "Mapping PUTs run in the group writer's transactions (reruns included).");
+	strbuf_addf(&sb, "cmsd_write_group_requests_total %llu\n",
+		    (unsigned long long)atomic_load(&grouped));
 	cache_stats(&cs);
 	family(&sb, "cmsd_cache_lookups_total", "counter",
 	       "Lookups in the cache of tokens, scopes and mappings, by result.");

@@ -21,6 +21,8 @@ void metrics_request(size_t row, unsigned status, uint64_t us);
 void metrics_store_error(int rc);
 /* A request's transaction is run again. */
 void metrics_store_rerun(void);
+/* The group writer committed (or tried) a group of n requests. */
+void metrics_write_group(size_t n);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

@@ -192,10 +192,57 @@ static void aim_look(struct request *rq)
 
 /* ---- admission: the request line and headers alone ---- */
 
+/* Who calls: rq->who, or false with the refusal in rp.  lk: the request's
+ * look for the cache (NULL: the store itself, in the open transaction). */
+static bool authenticate(struct request *rq, struct reply *rp, struct store_look *lk)
+{
+	struct auth_outcome why = { 0, 0 };
+
+	switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr, lk,
+				  &rq->who, &why)) {
+	case AUTH_OK:
+		return true;
+	case AUTH_THROTTLED:
+		rp->retry_after = why.retry_after;
+		error_set(&rp->err, ERR_TOO_MANY);
+		break;
+	case AUTH_STORE_FAILED:
+		reply_store_error(rp, why.store_rc, "user", 0);
+		break;
+	case AUTH_DENIED:
+		error_set(&rp->err, ERR_AUTH);
+		break;
+	}
+	return false;
+}
+
+/* What the caller may do here: its tenant only, its role, its own userId
+ * for an Agent where the route says so; else the refusal in rp. */
+static void authorize(const struct request *rq, struct reply *rp)
+{
+	const struct route *rt = rq->route;
+
+	/* Another tenant's contact center is, to this caller, a missing one. */
+	if (rq->ids.cc && rq->who.role != ROLE_SYSTEM && rq->ids.cc != rq->who.cc)
+		error_missing_id(&rp->err, "contactCenter", rq->ids.cc);
+	else if (rq->who.role < rt->role)
+		error_set(&rp->err, ERR_FORBIDDEN);
+	/* an Agent's own userId only */
+	else if ((rt->flags & RF_SELF) && rq->who.role == ROLE_AGENT &&
+		 strcmp(rq->ids.user ? rq->ids.user : "", rq->who.user_id))
+		error_set(&rp->err, ERR_FORBIDDEN);
+}
+
+static bool groups_on;
+
+void request_groups(bool on)
+{
+	groups_on = on;
+}
+
 void request_admit(struct request *rq, struct reply *rp)
 {
 	const struct route *rt;
-	struct auth_outcome why = { 0, 0 };
 	bool has_body = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
 
 	rt = rq->route = router_match(rq->method, rq->path, &rq->ids, rq->bad_object,
@@ -223,23 +270,11 @@ void request_admit(struct request *rq, struct reply *rp)
 			arm_statement_fault(rq);
 	}
 	aim_look(rq);
-	if (rt->role != ROLE_NONE) {
-		switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr,
-					  &rq->look, &rq->who, &why)) {
-		case AUTH_OK:
-			break;
-		case AUTH_THROTTLED:
-			rp->retry_after = why.retry_after;
-			error_set(&rp->err, ERR_TOO_MANY);
-			return;
-		case AUTH_STORE_FAILED:
-			reply_store_error(rp, why.store_rc, "user", 0);
-			return;
-		case AUTH_DENIED:
-			error_set(&rp->err, ERR_AUTH);
-			return;
-		}
-	}
+	/* a request of a group: its token is checked against the group's one
+	 * look, in the group's transaction (request_in_group) */
+	rq->look.defer = groups_on && (rt->flags & RF_GROUP);
+	if (rt->role != ROLE_NONE && !authenticate(rq, rp, &rq->look))
+		return;
 	if (!(rt->flags & RF_TEXT) && !negotiate_accepts_json(req_header(rq, "Accept"))) {
 		error_set(&rp->err, ERR_NOT_ACCEPTABLE);
 		return;
@@ -252,17 +287,14 @@ void request_admit(struct request *rq, struct reply *rp)
 		error_missing(&rp->err, rq->bad_object, rq->bad_id);
 		return;
 	}
-	/* Another tenant's contact center is, to this caller, a missing one. */
-	if (rq->ids.cc && rq->who.role != ROLE_SYSTEM && rq->ids.cc != rq->who.cc) {
-		error_missing_id(&rp->err, "contactCenter", rq->ids.cc);
-		return;
+	authorize(rq, rp);
+	/* refused on what the cache held unchecked: the store decides */
+	if (rp->err.code && rq->who.deferred) {
+		error_clear(&rp->err);
+		rq->look.defer = false;
+		if (authenticate(rq, rp, &rq->look))
+			authorize(rq, rp);
 	}
-	if (rq->who.role < rt->role)
-		error_set(&rp->err, ERR_FORBIDDEN);
-	/* an Agent's own userId only */
-	else if ((rt->flags & RF_SELF) && rq->who.role == ROLE_AGENT &&
-		 strcmp(rq->ids.user ? rq->ids.user : "", rq->who.user_id))
-		error_set(&rp->err, ERR_FORBIDDEN);
 }
 
 /* ---- the run: parse, access, handler, in one transaction ---- */
@@ -398,13 +430,30 @@ int request_group_arm(struct request *rq, struct store *s)
 	return rc && !nth ? rc : STORE_OK;
 }
 
-int request_in_group(struct request *rq, struct reply *rp, struct store *s)
+int request_in_group(struct request *rq, struct reply *rp, struct store *s,
+		     const struct store_look *lk)
 {
 	struct store *own = rq->store;
-	int res;
+	int res = RES_OK;
 
 	reply_reset(rp);
 	rq->store = s;
+	/* the caches answer as of the group's look (its epoch: no lead) */
+	rq->look = *lk;
+	/* a token taken from the cache at admission, and something changed
+	 * since: who calls, and what it may do, as the store says now */
+	if (rq->who.deferred && rq->who.epoch != lk->epoch) {
+		if (!authenticate(rq, rp, NULL))
+			res = RES_FAIL;
+		else
+			authorize(rq, rp);
+		if (rp->err.code)
+			res = RES_FAIL;
+	}
+	if (res == RES_FAIL) {
+		rq->store = own;
+		return res;
+	}
 	store_set_actor(s, rq->who.user_id, rq->id);
 	res = check_access(rq, rp);
 	if (res == RES_OK)

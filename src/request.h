@@ -110,13 +110,18 @@ void request_rerun(struct request *rq, struct reply *rp);
  * step alone, false when rp holds its refusal. */
 bool request_parse(struct request *rq, struct reply *rp);
 /* In the group's thread, inside its write transaction open on s (under a
- * savepoint of rq's own): the access check and the handler; an enum
- * result.  Before it, request_group_arm() arms rq's statement fault on s
+ * savepoint of rq's own) whose look is lk: the credentials again when the
+ * cache's were older than its epoch, the access check and the handler; an
+ * enum result.  Before it, request_group_arm() arms rq's statement fault on s
  * (--faults) and returns the commit's, which the group then fails with;
  * after the commit, request_group_done() counts rq's statements. */
-int request_in_group(struct request *rq, struct reply *rp, struct store *s);
+int request_in_group(struct request *rq, struct reply *rp, struct store *s,
+		     const struct store_look *lk);
 int request_group_arm(struct request *rq, struct store *s);
 void request_group_done(struct request *rq, struct reply *rp, struct store *s);
+/* Whether RF_GROUP routes go to a group writer: then their tokens are
+ * checked at the group's look (request_in_group). */
+void request_groups(bool on);
 /* Whether --faults is on. */
 bool request_faults_on(void);
 /* Free what the pipeline added to rq (its input). */

@@ -126,6 +126,8 @@ typedef int (*store_row_fn)(void *ctx, const void *row);
  */
 struct store_look {
 	int64_t campaign, lead; /* in: the lead whose version is wanted, or 0 */
+	bool defer;             /* in: not taken at admission; the token's
+				   epoch is checked later (request_in_group) */
 	bool done;              /* out: the rest is set */
 	int64_t head, epoch, version;
 };

@@ -135,14 +135,19 @@ static void retry(struct job *j)
 static void run_group(struct job **g, size_t n)
 {
 	struct store *s = W.s;
+	struct store_look lk;
 	int rc = store_begin(s, true), commit_fault = STORE_OK;
 	size_t i;
 
+	memset(&lk, 0, sizeof(lk));
+	metrics_write_group(n);
 	for (i = 0; i < n && !rc; i++) {
 		commit_fault = request_group_arm(g[i]->rq, s);
-		if ((rc = store_savepoint(s)))
+		/* the group's one look, first in its transaction: every token
+		 * taken from the cache is checked against its epoch */
+		if ((rc = store_look(s, &lk)) || (rc = store_savepoint(s)))
 			break;
-		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s);
+		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s, &lk);
 		rc = g[i]->res == RES_OK ? store_release(s) : store_rollback_to(s);
 	}
 	if (!rc && !(rc = commit_fault))

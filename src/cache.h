@@ -37,7 +37,7 @@ struct cache_key {
 };
 
 /* The default --cache-size, MiB. */
-#define CACHE_DEFAULT_MIB 32
+#define CACHE_DEFAULT_MIB 16
 
 /* Sizes the cache; 0 turns it off (every lookup misses).  Call before any
  * other function, from one thread. */

@@ -130,10 +130,12 @@ fuzz-clean:
 
 # Performance (docs/performance.md): an optimised cmsd and the paced client
 # bench/pace in build-bench/, then bench/perf: wrk against cmsd and against
-# nginx on a small and a large store.  The large store (100 campaigns,
-# 100,000 leads, 5,000,000 mappings) is generated once by bench/gen and
-# reused; `make bench-store` makes only it.  BENCH_ARGS goes to bench/perf
-# (e.g. BENCH_ARGS="--only small --repeat 3").  `make bench-pg` is the same
+# nginx on a small and a large store, with wrk -t2 -c16 and -t1 -c32, one
+# token on one lead and 32 tokens over 1,000 leads.  The large store (100
+# campaigns, 100,000 leads, 5,000,000 mappings) is generated once by bench/gen
+# and reused; `make bench-store` makes only it.  BENCH_ARGS goes to bench/perf
+# (e.g. BENCH_ARGS="--only small --repeat 3", or "--settings 2x16"); tests/all
+# runs `bench/perf --short` on build/.  `make bench-pg` is the same
 # with cmsd on PostgreSQL: tests/pgserver's server in $(BENCH_PG), made on
 # first use and stopped after each run with its data kept, so that the two
 # generated databases (bench_small, bench_large) are reused;

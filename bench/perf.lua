@@ -3,28 +3,51 @@
 -- BENCH_REQUESTS names a file of requests, each as "<length>\n<bytes>"
 -- (bench/pace reads the same file), so that wrk, the paced client, cmsd
 -- and nginx all see exactly the same bytes.  Each wrk thread goes round the
--- list from its own starting point.  done() prints one line
--- `BENCH-JSON {...}`: totals, latency percentiles in microseconds, and
--- wrk's error counts (status: answers >= 400).
+-- list from its own starting point.
+--
+-- With BENCH_PARTS=N, thread T reads the file BENCH_REQUESTS.(T mod N)
+-- instead and goes round it from its first request: bench/perf splits the
+-- rotation scenarios' PUTs so that no two threads ever toggle the same user
+-- on the same lead, and each thread's own order (assign, then much later
+-- unassign) is what the store sees.
+--
+-- wrk calls request() once on thread 0 before the run, to check that it
+-- makes a valid request (script_verify_request), and never sends that one.
+-- Thread 0 therefore starts one request early, so that what it sends begins
+-- with its list's first request and leaves none out.
+--
+-- done() prints one line `BENCH-JSON {...}`: totals, latency percentiles
+-- in microseconds, and wrk's error counts (status: answers >= 400).
 
 local path = os.getenv("BENCH_REQUESTS")
-local f = path and io.open(path, "rb")
-if not f then
+local parts = tonumber(os.getenv("BENCH_PARTS") or "1") or 1
+if not path then
    io.stderr:write("perf.lua: set BENCH_REQUESTS to a readable file\n")
    os.exit(2)
 end
-local data = f:read("*a")
-f:close()
 
-local reqs = {}
-local pos = 1
-while pos <= #data do
-   local nl = data:find("\n", pos, true)
-   local n = tonumber(data:sub(pos, nl - 1))
-   reqs[#reqs + 1] = data:sub(nl + 1, nl + n)
-   pos = nl + 1 + n
+local function load(name)
+   local f = io.open(name, "rb")
+   if not f then
+      io.stderr:write("perf.lua: cannot read " .. name .. "\n")
+      os.exit(2)
+   end
+   local data = f:read("*a")
+   f:close()
+   local out = {}
+   local pos = 1
+   while pos <= #data do
+      local nl = data:find("\n", pos, true)
+      local n = tonumber(data:sub(pos, nl - 1))
+      out[#out + 1] = data:sub(nl + 1, nl + n)
+      pos = nl + 1 + n
+   end
+   if #out == 0 then
+      io.stderr:write("perf.lua: no requests in " .. name .. "\n")
+      os.exit(2)
+   end
+   return out
 end
-data = nil
 
 local nthreads = 0
 
@@ -33,11 +56,26 @@ function setup(thread)
    nthreads = nthreads + 1
 end
 
-local i
+local reqs, i
 
+-- Runs in each thread's own Lua state, after setup() gave it its tid; the
+-- requests are read here, not at load time, so that the main state (which
+-- only runs setup() and done()) holds none.
 function init(args)
-   -- a prime stride spreads the threads' starting points over the list
-   i = ((tid or 0) * 104729) % #reqs
+   local t = tid or 0
+   local start
+   if parts > 1 then
+      reqs = load(path .. "." .. (t % parts))
+      start = 0
+   else
+      reqs = load(path)
+      -- a prime stride spreads the threads' starting points over the list
+      start = (t * 104729) % #reqs
+   end
+   if t == 0 then
+      start = start - 1          -- the verification call takes one (above)
+   end
+   i = start % #reqs
 end
 
 function request()

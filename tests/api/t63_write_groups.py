@@ -1,0 +1,633 @@
+"""
+t63 - mapping PUTs committed in groups (src/writer.c; API.md sections 3, 5
+and 8; docs/decisions.md "Safe concurrent edits, dry runs, history").
+
+On SQLite one writer thread takes every mapping PUT waiting (up to
+--write-group, default 64) and commits them in one transaction, each under
+a savepoint of its own: one that fails is undone alone, the others commit,
+each is answered after the commit.  On PostgreSQL, and with --write-group 0,
+each worker commits its own.  Whatever the store, a burst of concurrent PUTs
+must answer and change exactly what the same PUTs one after another would.
+
+One node.  A burst is BURST PUTs on separate connections, released together
+by a barrier, over LEADS fresh leads of one campaign.  Each PUT has a slot of
+three campaign users that no other PUT of the burst names (two to assign,
+one pre-assigned to unassign), so the final state is determined whatever the
+order; the failing ones name theirs too, so that any leak shows.  The kinds:
+
+    ok       200, exactly the vendor's seven keys, no ETag
+    okim     the same with If-Match: *: its ETag is that of the state just
+             after its own change (the feed gives the order of the changes)
+    unknown  404 CONF-1001 listing exactly its unknown ids (never-created
+             users, and one of the contact center that is in no campaign)
+    stale    If-Match with the lead's ETag from before the set-up PUT (half
+             also with the weak form of the tag that was current before the
+             burst): 412 CONF-1006, with the ETag of one state in the commit
+             order of that lead
+    dry      ?dryRun=true: 200, dryRun true, exactly the changes it would make
+    revoked  (test 4) a token logged out just before: 401
+    demoted  (test 4) a Supervisor made Agent just before: 403, by token
+             (warm in cmsd's cache) and by password
+
+After each burst: every answer exactly; every lead's final state (GET, also
+with the ETag it had before the burst); every successful PUT's X-Request-Id
+exactly once in its lead's history and in the change feed, with what it
+changed; the failing ones nowhere.
+
+    1. bursts on the default server; on SQLite cmsd_write_group_requests_total
+       grows by at least the burst, the group counters agree with it, and a
+       group of more than one PUT is committed (up to GROUP_TRIES bursts until
+       one is); on PostgreSQL the group counters stay 0;
+    2. the same on a server with --write-group 0: group counters stay 0;
+    3. SIGTERM while PUTs are in flight: http_stop() takes no new connection
+       (accepted and closed at once, then the listener closes), waits for
+       every request whose headers it has read, writer included, then stops.
+       So every PUT whose headers were in (SLOW: headers and part of the body
+       sent before the signal, the rest after its log line) answers exactly;
+       one fired at the signal answers exactly or gets no byte at all
+       (refused, or closed unanswered) - never a partial answer - and is then
+       not applied; cmsd exits 0; after a restart on the same store the state
+       is exactly what the 200s say and each of them is in the history once;
+    4. a token revoked and a role lowered just before a burst: 401 and 403
+       while the rest of the burst commits.
+"""
+import base64
+import hashlib
+import http.client
+import io
+import json
+import re
+import socket
+import threading
+import time
+import types
+
+from harness import *  # noqa: F401,F403
+from harness import SLOW, VALGRIND
+from feedlib import read_all, tail
+
+BURST = 16 if VALGRIND else 48          # PUTs of a burst
+LEADS = 2 if VALGRIND else 4            # leads of a burst
+SLOTS = BURST // LEADS                  # PUTs per lead
+GROUP_TRIES = 5                         # test 1: bursts until a group of more than one is seen
+AUTH_ROUNDS = 1 if VALGRIND else 3      # test 4
+TERM_SLOW = 6 if VALGRIND else 12       # test 3: PUTs in flight at the signal
+TERM_FAST = 8 if VALGRIND else 24       # test 3: PUTs fired at the signal
+KINDS = ("ok", "unknown", "okim", "stale", "ok", "dry", "okim", "unknown")
+FAILING = {"unknown": (404, "CONF-1001"), "stale": (412, "CONF-1006"),
+           "revoked": (401, "AUTH-1001"), "demoted": (403, "AUTH-1003")}
+SIZES = (("1", 1, 1), ("2-4", 2, 4), ("5-16", 5, 16), ("17+", 17, 64))
+
+S = None        # the default server (write groups on SQLite)
+F = None        # make_fixture() on S
+KEY_ORDER = []  # the keys of a mapping GET's object, in the order cmsd sends them
+
+
+def setup_module():
+    global S, F
+    S = use(Server().start())
+    F = make_fixture(extra_agents=3 * SLOTS, srv=S)
+    print("# t63: %s, bursts of %d PUTs over %d leads" % (backend(), BURST, LEADS), flush=True)
+
+
+def writer_expected(extra_args=()):
+    """Whether a server started with extra_args commits PUTs in groups."""
+    return backend() == "sqlite" and "0" not in \
+        [extra_args[i + 1] for i, a in enumerate(extra_args[:-1]) if a == "--write-group"]
+
+
+# ---- the ETag of a state ---------------------------------------------------------------------
+
+def render(k, lead, assigned):
+    """The exact bytes of the mapping GET of `lead` when `assigned` are
+    mapped (KEY_ORDER learned from a real GET, checked against every GET)."""
+    a = sorted(assigned)
+    u = sorted(set(k.cu) - set(assigned))
+    v = {"campaignLeadId": k.cl[lead], "assignedCampaignUserIds": [k.cu[x] for x in a],
+         "unassignedCampaignUserIds": [k.cu[x] for x in u], "leadId": lead,
+         "campaignId": k.campaign, "assignedUserIds": a, "unassignedUserIds": u}
+    assert KEY_ORDER, "no mapping GET seen yet"
+    return "{" + ",".join("%s:%s" % (json.dumps(key), json.dumps(v[key], separators=(",", ":")))
+                       for key in KEY_ORDER) + "}"
+
+
+def etag_text(text):
+    """docs/decisions.md: the ETag is a BLAKE2b hash of exactly the object
+    sent (16 bytes, base64url without padding, as cmsd sends it)."""
+    h = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return '"%s"' % base64.urlsafe_b64encode(h).decode().rstrip("=")
+
+
+def etag_state(k, lead, assigned):
+    return etag_text(render(k, lead, assigned))
+
+
+def get_state(k, lead, assigned, srv, headers=None, what="mapping GET"):
+    """GET the lead: 200, exactly `assigned` mapped, the bytes render() makes
+    and their ETag; returns the response."""
+    r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, lead), auth=F.auth("sup"),
+            srv=srv, headers=headers)
+    b = expect(r, 200, what)
+    a = sorted(assigned)
+    u = sorted(set(k.cu) - set(assigned))
+    check_mapping(b, k.campaign, lead, k.cl[lead], a, u, k.cu, what)
+    eq(b["assignedCampaignUserIds"], [k.cu[x] for x in a], what + ": assignedCampaignUserIds")
+    eq(b["unassignedCampaignUserIds"], [k.cu[x] for x in u], what + ": unassignedCampaignUserIds")
+    if not KEY_ORDER:
+        KEY_ORDER[:] = [kv[0] for kv in json.loads(r.raw.decode(), object_pairs_hook=list)]
+    eq(r.raw.decode(), render(k, lead, assigned), what + ": the body, byte for byte")
+    eq(r.headers.get("etag"), etag_text(r.raw.decode()),
+       what + ": ETag (BLAKE2b of the body, docs/decisions.md)")
+    return r
+
+
+# ---- building a burst ------------------------------------------------------------------------
+
+def new_round(srv, k=None):
+    """A campaign (new unless k) with every agent of F enrolled and LEADS
+    fresh leads attached, each with its pre-assigned users mapped; the
+    ETags before and after that set-up PUT, and the feed's tail."""
+    sa = F.auth("sys")
+    if k is None:
+        k = types.SimpleNamespace()
+        k.campaign = create_campaign(sa, F.cc, F.process, srv=srv)
+        k.agents = list(F.agents)
+        k.cu = enroll(sa, F.cc, F.process, k.campaign, k.agents, srv=srv)
+        k.path = camp_path(F.cc, F.process, k.campaign)
+        k.cl = {}
+        k.pre = [k.agents[3 * s + 2] for s in range(SLOTS)]
+    k.leads = [create_lead(sa, F.cc, F.process, srv=srv) for _ in range(LEADS)]
+    k.etag0, k.etag1 = {}, {}
+    for lead in k.leads:
+        k.cl[lead] = attach(sa, F.cc, F.process, k.campaign, lead, srv=srv)
+        k.etag0[lead] = get_state(k, lead, [], srv, what="lead %d before set-up" % lead) \
+            .headers["etag"]
+        r = put_mapping(F.auth("sup"), k.campaign, lead, k.pre, srv=srv)
+        check_mapping(expect(r, 200, "set-up PUT"), k.campaign, lead, k.cl[lead], k.pre, [], k.cu)
+        # served twice and conditionally: a cache would hold it now
+        for _ in range(2):
+            r = get_state(k, lead, k.pre, srv, what="lead %d after set-up" % lead)
+        k.etag1[lead] = r.headers["etag"]
+        eq(req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, lead),
+               auth=F.auth("sup"), srv=srv, headers={"If-None-Match": k.etag1[lead]}).status,
+           304, "lead %d: If-None-Match with its ETag before the burst" % lead)
+    k.c0 = tail(F.auth("sup"), srv=srv, campaignId=k.campaign)
+    return k
+
+
+def plan_burst(k, rnd, srv, special=None):
+    """BURST PUTs: PUT p works lead p % LEADS in slot p // LEADS; its kind
+    comes from KINDS (special: {p: (kind, auth)} instead)."""
+    plan = []
+    outsider = create_user(F.auth("admin"), F.cc, "out_" + uniq(), "Agent", srv=srv)
+    for p in range(BURST):
+        li, slot = p % LEADS, p // LEADS
+        lead = k.leads[li]
+        x = types.SimpleNamespace(p=p, lead=lead, slot=slot, missing=[], headers={}, query="",
+                                  auth=F.auth("sup"), actor=F.sup, r=None)
+        x.kind = KINDS[(slot + li + rnd) % len(KINDS)]
+        if special and p in special:
+            x.kind, x.auth, x.actor = special[p]
+        x.assigned = [k.agents[3 * slot], k.agents[3 * slot + 1]]
+        x.unassigned = [k.pre[slot]]
+        if x.kind == "unknown":
+            x.missing = ["ghost%d_%s" % (p, uniq())]
+            if p % 2:
+                x.missing.append("ghost%db_%s" % (p, uniq()))
+            if p % 4 < 2:
+                x.missing.append(outsider)
+            x.assigned = x.assigned[:1] + x.missing[:1] + x.assigned[1:]
+            x.unassigned = x.missing[1:] + x.unassigned
+        elif x.kind == "okim":
+            x.headers = {"If-Match": "*"}
+        elif x.kind == "stale":
+            x.headers = {"If-Match": k.etag0[lead]}
+            if p % 2:   # a weak tag never matches (strong comparison)
+                x.headers["If-Match"] = "W/%s, %s" % (k.etag1[lead], k.etag0[lead])
+        elif x.kind == "dry":
+            x.query = "?dryRun=true"
+        plan.append(x)
+    return plan
+
+
+def send(x, k, srv):
+    x.r = req("PUT", MAPPING + x.query,
+              {"leadId": x.lead, "campaignId": k.campaign, "assignedUserIds": x.assigned,
+               "unassignedUserIds": x.unassigned}, auth=x.auth, srv=srv, headers=x.headers)
+
+
+def run_burst(k, plan, srv, what):
+    parallel([lambda x=x: send(x, k, srv) for x in plan], what)
+
+
+# ---- checking a burst ------------------------------------------------------------------------
+
+def describe_put(x, rnd):
+    return "round %d, PUT %d (%s, lead %d, slot %d)" % (rnd, x.p, x.kind, x.lead, x.slot)
+
+
+def check_answer(x, k, what):
+    """The answer of x alone (the ETags are checked against the feed later)."""
+    r = x.r
+    assert r.headers.get("x-request-id"), what + ": no X-Request-Id"
+    if x.kind in FAILING:
+        status, code = FAILING[x.kind]
+        b = assert_error(r, status, code, what)
+        if x.kind == "unknown":
+            assert_missing(b, [("campaignUser", m) for m in x.missing], what)
+        if x.kind == "stale":
+            assert r.headers.get("etag"), what + ": 412 without the current ETag"
+        return
+    b = expect(r, 200, what)
+    eq(r.headers.get("content-type", "").split(";")[0], "application/json", what + ": Content-Type")
+    if x.kind == "dry":
+        eq(b.get("dryRun"), True, what + ": dryRun")
+        eq(b.get("changes"), {"assignedUserIds": x.assigned, "unassignedUserIds": x.unassigned},
+           what + ": changes (every named user changes, in request order)")
+        b = {kk: v for kk, v in b.items() if kk not in ("dryRun", "changes")}
+    check_mapping(b, k.campaign, x.lead, k.cl[x.lead], x.assigned, x.unassigned, k.cu,
+                  what + ": answer")
+    eq(b["assignedCampaignUserIds"], [k.cu[u] for u in x.assigned], what + ": campaign users")
+    eq(b["unassignedCampaignUserIds"], [k.cu[u] for u in x.unassigned], what + ": campaign users")
+    if x.kind == "ok":
+        eq(r.headers.get("etag"), None, what + ": ETag of a PUT without If-Match")
+    if x.kind == "okim":
+        assert r.headers.get("etag"), what + ": PUT with If-Match answered no ETag"
+
+
+def history(k, lead, srv):
+    r = req("GET", "%s/lead-user/history?leadId=%s&limit=1000" % (k.path, lead),
+            auth=F.auth("sup"), srv=srv)
+    b = expect(r, 200, "history of lead %s" % lead)
+    assert isinstance(b, list), "history: not a list: %s" % short(r.raw)
+    return b
+
+
+def check_outcome(k, plan, srv, rnd, applied=None):
+    """Everything after a burst: the final state of each lead, its history and
+    the feed; the ETags of okim and stale answers against the order of the
+    changes in the feed.  applied: the PUTs that took effect (default: the
+    ok, okim entries of plan)."""
+    sup = F.auth("sup")
+    if applied is None:
+        applied = [x for x in plan if x.kind in ("ok", "okim")]
+    ok = {}
+    for x in applied:
+        rid = x.r.headers.get("x-request-id")
+        assert rid and rid not in ok, "round %d: request id %r twice" % (rnd, rid)
+        ok[rid] = x
+    failed = {x.r.headers.get("x-request-id"): x for x in plan
+              if x.r is not None and x not in applied}
+    want = {lead: set(k.pre) for lead in k.leads}
+    for x in applied:
+        want[x.lead] = (want[x.lead] | set(x.assigned)) - set(x.unassigned)
+    # the final state, conditional on the ETag from before the burst, then not
+    for lead in k.leads:
+        w = "round %d, final lead %d" % (rnd, lead)
+        if want[lead] == set(k.pre):
+            eq(req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, lead), auth=sup,
+                   srv=srv, headers={"If-None-Match": k.etag1[lead]}).status, 304,
+               w + ": unchanged, If-None-Match with its ETag")
+        else:
+            get_state(k, lead, want[lead], srv, {"If-None-Match": k.etag1[lead]},
+                      w + " (If-None-Match with the ETag before the burst)")
+        get_state(k, lead, want[lead], srv, what=w)
+    # the history: the set-up PUT, then each applied PUT once, with what it changed
+    for lead in k.leads:
+        w = "round %d, history of lead %d" % (rnd, lead)
+        h = history(k, lead, srv)
+        mine = sorted((rid, x.actor, x.assigned, x.unassigned)
+                      for rid, x in ok.items() if x.lead == lead)
+        got = sorted((e.get("requestId"), e.get("changedBy"), e.get("assignedUserIds"),
+                      e.get("unassignedUserIds")) for e in h if e.get("requestId") in ok)
+        eq(got, mine, w + ": entries of the successful PUTs")
+        eq([e["requestId"] for e in h if e.get("requestId") in failed], [],
+           w + ": entries of failed PUTs")
+        eq(len(h), 1 + len(mine), w + ": length (set-up + successful PUTs)")
+    # the feed: each applied PUT exactly once, nothing else
+    evs = read_all(sup, after=k.c0, srv=srv, campaignId=k.campaign)[0]
+    got = sorted((e["requestId"], e["leadId"], e["assigned"], e["unassigned"], e["cause"],
+                  e["actor"]) for e in evs)
+    eq([e["requestId"] for e in evs if e["requestId"] in failed], [],
+       "round %d: feed events of failed PUTs" % rnd)
+    eq(got, sorted((rid, x.lead, sorted(x.assigned), sorted(x.unassigned), "mapping", x.actor)
+                   for rid, x in ok.items()), "round %d: the feed's events" % rnd)
+    # the ETags: okim's is the state just after its own change, stale's one
+    # of the states of its lead in the feed's order
+    states = {}
+    for lead in k.leads:
+        now = set(k.pre)
+        seq = [etag_state(k, lead, now)]
+        for e in evs:
+            if e["leadId"] == lead:
+                now = (now | set(e["assigned"])) - set(e["unassigned"])
+                seq.append(etag_state(k, lead, now))
+                states[e["requestId"]] = seq[-1]
+        states[lead] = seq
+    for x in plan:
+        if x.r is None:
+            continue
+        what = describe_put(x, rnd)
+        tag = x.r.headers.get("etag")
+        if x.kind == "okim":
+            eq(tag, states[x.r.headers["x-request-id"]],
+               what + ": ETag (of the state just after it, in the feed's order)")
+        if x.kind == "stale":
+            assert tag in states[x.lead], \
+                "%s: the 412's ETag %s is no state of the lead in the feed's order %s" % (
+                    what, tag, states[x.lead])
+    return ok
+
+
+# ---- /metrics --------------------------------------------------------------------------------
+
+def group_metrics(srv):
+    r = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"})
+    eq(r.status, 200, "/metrics")
+    text = r.raw.decode("utf-8")
+    out = {}
+    for size, _, _ in SIZES:
+        m = re.search(r'^cmsd_write_groups_total\{size="%s"\} (\d+)$' % re.escape(size), text, re.M)
+        assert m, "/metrics has no cmsd_write_groups_total{size=%r}" % size
+        out[size] = int(m.group(1))
+    m = re.search(r"^cmsd_write_group_requests_total (\d+)$", text, re.M)
+    assert m, "/metrics has no cmsd_write_group_requests_total"
+    out["requests"] = int(m.group(1))
+    return out
+
+
+def check_group_metrics(before, after, n, grouped, what):
+    """On a server with the writer: the requests counter grew by at least n
+    and agrees with the groups counted by size; returns whether a group of
+    more than one PUT was committed.  Without: everything stays 0."""
+    if not grouped:
+        eq(after, {"1": 0, "2-4": 0, "5-16": 0, "17+": 0, "requests": 0},
+           what + ": the group writer's counters (no writer)")
+        return False
+    d = {key: after[key] - before[key] for key in after}
+    assert d["requests"] >= n, "%s: cmsd_write_group_requests_total grew by %d for %d PUTs" % (
+        what, d["requests"], n)
+    lo = sum(d[s] * a for s, a, _ in SIZES)
+    hi = sum(d[s] * b for s, _, b in SIZES)
+    assert lo <= d["requests"] <= hi, \
+        "%s: %d requests in groups, but the groups by size %r hold %d to %d" % (
+            what, d["requests"], {s: d[s] for s, _, _ in SIZES}, lo, hi)
+    return d["2-4"] + d["5-16"] + d["17+"] > 0
+
+
+# ---- 1, 2. bursts ---------------------------------------------------------------------------
+
+def bursts(srv, extra_args, label):
+    grouped = writer_expected(extra_args)
+    k = None
+    seen = []
+    for rnd in range(GROUP_TRIES if grouped else 1):
+        k = new_round(srv, k)
+        plan = plan_burst(k, rnd, srv)
+        before = group_metrics(srv)
+        run_burst(k, plan, srv, "%s, round %d" % (label, rnd))
+        after = group_metrics(srv)
+        for x in plan:
+            check_answer(x, k, describe_put(x, rnd))
+        check_outcome(k, plan, srv, rnd)
+        seen.append({s: after[s] - before[s] for s in after})
+        if check_group_metrics(before, after, len(plan), grouped, "%s, round %d" % (label, rnd)):
+            break
+    print("# t63 %s: group counters grew by %r" % (label, seen), flush=True)
+    if grouped:
+        assert seen[-1]["2-4"] + seen[-1]["5-16"] + seen[-1]["17+"] > 0, \
+            "%s: no group of more than one PUT in %d bursts of %d: %r" % (
+                label, len(seen), BURST, seen)
+
+
+def test_burst_commits_each_put_alone_or_with_others():
+    bursts(S, [], "default server")
+
+
+def test_burst_without_the_writer():
+    args = ["--write-group", "0"]
+    Z = Server(extra_args=args).start()
+    saved = CURRENT[0]
+    global F
+    f0 = F
+    try:
+        F = make_fixture(extra_agents=3 * SLOTS, srv=Z)
+        use(Z)
+        bursts(Z, args, "--write-group 0")
+    finally:
+        F = f0
+        use(saved)
+    eq(Z.stop(), 0, "exit code of the --write-group 0 server")
+
+
+# ---- 3. SIGTERM with PUTs in flight -----------------------------------------------------------
+
+def put_bytes(k, x, port):
+    body = json.dumps({"leadId": x.lead, "campaignId": k.campaign,
+                       "assignedUserIds": x.assigned,
+                       "unassignedUserIds": x.unassigned}).encode()
+    head = "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n" \
+           "Content-Length: %d\r\nAuthorization: %s\r\nConnection: close\r\n\r\n" % (
+               MAPPING, port, len(body), x.auth)
+    return head.encode("latin-1"), body
+
+
+def read_to_end(sock, x):
+    """Every byte the server sends until it closes; x.err says how it ended
+    when not by a clean close."""
+    data = b""
+    sock.settimeout(REQ_TIMEOUT)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        x.err = "%s after %d bytes" % (type(e).__name__, len(data))
+    return data
+
+
+class _Bytes(object):
+    def __init__(self, data):
+        self.data = data
+
+    def makefile(self, mode, *a, **kw):
+        return io.BytesIO(self.data)
+
+
+def parse_answer(x, data, srv):
+    """x.r from the bytes of one whole HTTP answer; AssertionError if they
+    are not one (cut short, or not HTTP)."""
+    r = http.client.HTTPResponse(_Bytes(data), method="PUT")
+    try:
+        r.begin()
+        body = r.read()
+    except (http.client.HTTPException, ValueError) as e:
+        raise AssertionError("PUT %d (%s): a partial or broken answer (%s: %s): %r" % (
+            x.p, x.kind, type(e).__name__, e, data[:300]))
+    x.r = make_resp(r.status, r.getheaders(), body, "PUT", MAPPING, srv)
+
+
+def test_sigterm_answers_every_put_in_flight():
+    T = Server().start()
+    global F
+    f0 = F
+    saved = CURRENT[0]
+    try:
+        F = make_fixture(extra_agents=3 * SLOTS, srv=T)
+        use(T)
+        _sigterm(T)
+    finally:
+        F = f0
+        use(saved)
+
+
+def _sigterm(T):
+    k = new_round(T)
+    port = T.port
+    # slots: SLOW PUTs first, then FAST ones, over the leads as plan_burst does
+    plan = plan_burst(k, 0, T)
+    kinds = {"ok": "ok", "okim": "ok", "dry": "ok", "stale": "ok", "unknown": "unknown"}
+    for x in plan:       # plain PUTs (their ETags are not the subject here)
+        x.kind = kinds[x.kind]
+        x.headers, x.query = {}, ""
+        x.err = None
+    slow = plan[:TERM_SLOW]
+    fast = plan[TERM_SLOW:TERM_SLOW + TERM_FAST]
+    assert TERM_SLOW + TERM_FAST <= len(plan)
+    socks = []
+    for x in slow:
+        head, body = put_bytes(k, x, port)
+        s = socket.create_connection(("127.0.0.1", port), timeout=REQ_TIMEOUT)
+        s.sendall(head + body[:10])
+        socks.append((x, s, body[10:]))
+    # every slow PUT's headers are in: cmsd counts it in flight (and the scrape)
+    deadline = time.time() + 10 * SLOW
+    while True:
+        r = req("GET", "/metrics", srv=T, headers={"Accept": "text/plain"})
+        m = re.search(r"^cmsd_http_requests_in_flight (\d+)$", r.raw.decode(), re.M)
+        assert m, "/metrics has no cmsd_http_requests_in_flight"
+        if int(m.group(1)) >= TERM_SLOW + 1:
+            break
+        assert time.time() < deadline, "only %s requests in flight, %d sent" % (
+            m.group(1), TERM_SLOW)
+        time.sleep(0.02)
+
+    def fire(x, delay):
+        time.sleep(delay)
+        head, body = put_bytes(k, x, port)
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=REQ_TIMEOUT)
+        except OSError as e:
+            x.err = "connect: %s" % type(e).__name__
+            x.data = b""
+            return
+        try:
+            try:
+                s.sendall(head + body)
+            except OSError as e:
+                x.err = "send: %s" % type(e).__name__
+            x.data = read_to_end(s, x)
+        finally:
+            s.close()
+
+    barrier = threading.Barrier(len(fast) + 1)
+
+    def fast_one(x, i):
+        barrier.wait(30 * SLOW)
+        fire(x, 0.002 * i * SLOW)    # spread over ~50 ms, the signal in the middle
+    ts = [threading.Thread(target=fast_one, args=(x, i), daemon=True)
+          for i, x in enumerate(fast)]
+    for t in ts:
+        t.start()
+    barrier.wait(30 * SLOW)
+    time.sleep(0.02 * SLOW)
+    T.terminate()
+    assert T.wait_stderr(lambda ls: any('"signal 15' in l or "signal 15:" in l for l in ls),
+                         10 * SLOW), "cmsd logged no 'signal 15: finishing requests in flight'"
+    # the rest of the slow bodies, now that cmsd is draining
+    for x, s, rest in socks:
+        s.sendall(rest)
+    for x, s, rest in socks:
+        try:
+            x.data = read_to_end(s, x)
+        finally:
+            s.close()
+    for t in ts:
+        t.join(REQ_TIMEOUT)
+    assert not any(t.is_alive() for t in ts), "fast PUTs still running"
+    rc = T.wait()
+    eq(rc, 0, "exit code after SIGTERM with PUTs in flight")
+    answered, refused = [], []
+    for x in slow + fast:
+        what = "%s PUT %d (%s)" % ("in-flight" if x in slow else "fired", x.p, x.kind)
+        if not x.data:
+            assert x in fast, "%s: no answer (%s)" % (what, x.err or "closed")
+            refused.append(x)
+            continue
+        parse_answer(x, x.data, T)
+        assert x.err is None or x.err.startswith("send:"), \
+            "%s: the answer ended with %s" % (what, x.err)
+        check_answer(x, k, what)
+        answered.append(x)
+    print("# t63 SIGTERM: %d in flight answered, %d fired: %d answered, %d refused (%s)" % (
+        len(slow), len(fast), len(answered) - len(slow), len(refused),
+        ", ".join(sorted(set(x.err or "closed" for x in refused)))), flush=True)
+    T.start()
+    use(T)
+    applied = [x for x in answered if x.kind == "ok"]
+    check_outcome(k, [x for x in plan if x in slow or x in fast], T, 0, applied=applied)
+    eq(T.stop(), 0, "exit code after the restart")
+
+
+# ---- 4. revoked token, lowered role ----------------------------------------------------------
+
+def test_revoked_token_and_lowered_role_in_a_burst():
+    adm = F.auth("admin")
+    k = None
+    for rnd in range(AUTH_ROUNDS):
+        k = new_round(S, k)
+        gone, low = "rev_" + uniq(), "low_" + uniq()
+        pw = {}
+        tok = {}
+        for uid in (gone, low):
+            pw[uid] = random_password()
+            create_user(adm, F.cc, uid, "Supervisor", pw[uid], srv=S)
+            tok[uid] = login(uid, pw[uid], "ContactCenter", F.cc, srv=S)
+        # each token has written through the writer and read: cmsd knows them
+        for uid in (gone, low):
+            for _ in range(2):
+                r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, k.leads[0]),
+                        auth=bearer(tok[uid]), srv=S)
+                expect(r, 200, "warm GET by " + uid)
+            # a PUT that changes nothing (the set-up users are mapped): no history
+            r = put_mapping(bearer(tok[uid]), k.campaign, k.leads[0], k.pre[:1], srv=S)
+            expect(r, 200, "warm PUT by " + uid)
+        expect(req("DELETE", BASICAUTH, auth=bearer(tok[gone]), srv=S), 204, "logout of " + gone)
+        r = req("PUT", "%s/user/%s" % (F.cc_path, low), {"role": "Agent"}, auth=adm, srv=S)
+        eq(expect(r, 200, "role of %s lowered to Agent" % low).get("role"), "Agent", "new role")
+        special = {0: ("revoked", bearer(tok[gone]), gone),
+                   1: ("demoted", bearer(tok[low]), low),
+                   2 + LEADS: ("demoted", basic(low, pw[low]), low),
+                   3 + LEADS: ("revoked", token_basic(tok[gone]), gone)}
+        plan = plan_burst(k, rnd, S, special)
+        for x in plan:   # the others: plain PUTs, half of them by the Administrator
+            if x.p not in special:
+                x.kind = "ok" if x.kind in ("okim", "dry", "stale") else x.kind
+                x.headers, x.query = {}, ""
+                if x.p % 2 and x.kind == "ok":
+                    x.auth, x.actor = adm, F.admin
+        run_burst(k, plan, S, "round %d: burst with a revoked token and a lowered role" % rnd)
+        for x in plan:
+            check_answer(x, k, describe_put(x, rnd))
+        check_outcome(k, plan, S, rnd)
+        # and afterwards, outside any burst
+        assert_error(req("GET", F.cc_path, auth=bearer(tok[gone]), srv=S), 401, "AUTH-1001",
+                     "round %d: the revoked token afterwards" % rnd)
+        assert_error(put_mapping(bearer(tok[low]), k.campaign, k.leads[0], k.pre[:1], srv=S),
+                     403, "AUTH-1003", "round %d: the Agent's PUT afterwards" % rnd)
+
+
+def teardown_module():
+    print("# t63: requests answered by the default server: %d" % S.responses, flush=True)

@@ -27,12 +27,15 @@ order; the failing ones name theirs too, so that any leak shows.  The kinds:
     dry      ?dryRun=true: 200, dryRun true, exactly the changes it would make
     revoked  (test 4) a token logged out just before: 401
     demoted  (test 4) a Supervisor made Agent just before: 403, by token
-             (warm in cmsd's cache) and by password
+             (warm in cmsd's cache) and by password; and an Agent made
+             Supervisor just before, by token: an ok PUT
 
-After each burst: every answer exactly; every lead's final state (GET, also
-with the ETag it had before the burst); every successful PUT's X-Request-Id
-exactly once in its lead's history and in the change feed, with what it
-changed; the failing ones nowhere.
+After each burst: every answer exactly, and a GET sent as soon as it arrived
+shows the PUT's slot as the answer says (answered after the commit); every
+lead's final state (GET, also with the ETag it had before the burst, and
+byte for byte: the ETags of states never served are computed from that);
+every successful PUT's X-Request-Id exactly once in its lead's history and
+in the change feed, with what it changed; the failing ones nowhere.
 
     1. bursts on the default server; on SQLite cmsd_write_group_requests_total
        grows by at least the burst, the group counters agree with it, and a
@@ -48,8 +51,12 @@ changed; the failing ones nowhere.
        (refused, or closed unanswered) - never a partial answer - and is then
        not applied; cmsd exits 0; after a restart on the same store the state
        is exactly what the 200s say and each of them is in the history once;
-    4. a token revoked and a role lowered just before a burst: 401 and 403
-       while the rest of the burst commits.
+    4. a token revoked, a role lowered and one raised just before a burst
+       (each token warm in cmsd's cache): 401, 403 and 200 while the rest of
+       the burst commits;
+    5. a third of a burst's clients hang up (FIN or RST) right after
+       sending: each of their PUTs is applied whole or not at all (history
+       and feed to match), the rest answer exactly.
 """
 import base64
 import hashlib
@@ -57,6 +64,7 @@ import http.client
 import io
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -70,9 +78,14 @@ BURST = 16 if VALGRIND else 48          # PUTs of a burst
 LEADS = 2 if VALGRIND else 4            # leads of a burst
 SLOTS = BURST // LEADS                  # PUTs per lead
 GROUP_TRIES = 5                         # test 1: bursts until a group of more than one is seen
+MIN_ROUNDS = 1 if VALGRIND else 2       # tests 1, 2: bursts at least
+HANG_ROUNDS = 1 if VALGRIND else 2      # test 5
 AUTH_ROUNDS = 1 if VALGRIND else 3      # test 4
 TERM_SLOW = 6 if VALGRIND else 12       # test 3: PUTs in flight at the signal
 TERM_FAST = 8 if VALGRIND else 24       # test 3: PUTs fired at the signal
+# test 3: the signal of each round, and when it comes after the fired PUTs start
+TERM_ROUNDS = ((signal.SIGTERM, 0.02),) if VALGRIND else \
+    ((signal.SIGTERM, 0.02), (signal.SIGINT, 0.0), (signal.SIGTERM, 0.035))
 KINDS = ("ok", "unknown", "okim", "stale", "ok", "dry", "okim", "unknown")
 FAILING = {"unknown": (404, "CONF-1001"), "stale": (412, "CONF-1006"),
            "revoked": (401, "AUTH-1001"), "demoted": (403, "AUTH-1003")}
@@ -81,6 +94,7 @@ SIZES = (("1", 1, 1), ("2-4", 2, 4), ("5-16", 5, 16), ("17+", 17, 64))
 S = None        # the default server (write groups on SQLite)
 F = None        # make_fixture() on S
 KEY_ORDER = []  # the keys of a mapping GET's object, in the order cmsd sends them
+DIGEST = [16]   # bytes of the hash in an ETag (set from the first one seen)
 
 
 def setup_module():
@@ -113,8 +127,8 @@ def render(k, lead, assigned):
 
 def etag_text(text):
     """docs/decisions.md: the ETag is a BLAKE2b hash of exactly the object
-    sent (16 bytes, base64url without padding, as cmsd sends it)."""
-    h = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    sent (base64url without padding; as long as the first ETag seen)."""
+    h = hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST[0]).digest()
     return '"%s"' % base64.urlsafe_b64encode(h).decode().rstrip("=")
 
 
@@ -135,6 +149,7 @@ def get_state(k, lead, assigned, srv, headers=None, what="mapping GET"):
     eq(b["unassignedCampaignUserIds"], [k.cu[x] for x in u], what + ": unassignedCampaignUserIds")
     if not KEY_ORDER:
         KEY_ORDER[:] = [kv[0] for kv in json.loads(r.raw.decode(), object_pairs_hook=list)]
+        DIGEST[0] = (len(r.headers.get("etag") or '""') - 2) * 3 // 4 or 16
     eq(r.raw.decode(), render(k, lead, assigned), what + ": the body, byte for byte")
     eq(r.headers.get("etag"), etag_text(r.raw.decode()),
        what + ": ETag (BLAKE2b of the body, docs/decisions.md)")
@@ -157,13 +172,14 @@ def new_round(srv, k=None):
         k.cl = {}
         k.pre = [k.agents[3 * s + 2] for s in range(SLOTS)]
     k.leads = [create_lead(sa, F.cc, F.process, srv=srv) for _ in range(LEADS)]
-    k.etag0, k.etag1 = {}, {}
+    k.etag0, k.etag1, k.setup = {}, {}, {}
     for lead in k.leads:
         k.cl[lead] = attach(sa, F.cc, F.process, k.campaign, lead, srv=srv)
         k.etag0[lead] = get_state(k, lead, [], srv, what="lead %d before set-up" % lead) \
             .headers["etag"]
         r = put_mapping(F.auth("sup"), k.campaign, lead, k.pre, srv=srv)
         check_mapping(expect(r, 200, "set-up PUT"), k.campaign, lead, k.cl[lead], k.pre, [], k.cu)
+        k.setup[lead] = r.headers["x-request-id"]
         # served twice and conditionally: a cache would hold it now
         for _ in range(2):
             r = get_state(k, lead, k.pre, srv, what="lead %d after set-up" % lead)
@@ -177,7 +193,7 @@ def new_round(srv, k=None):
 
 def plan_burst(k, rnd, srv, special=None):
     """BURST PUTs: PUT p works lead p % LEADS in slot p // LEADS; its kind
-    comes from KINDS (special: {p: (kind, auth)} instead)."""
+    comes from KINDS (special: {p: (kind, auth, actor)} instead)."""
     plan = []
     outsider = create_user(F.auth("admin"), F.cc, "out_" + uniq(), "Agent", srv=srv)
     for p in range(BURST):
@@ -211,9 +227,23 @@ def plan_burst(k, rnd, srv, special=None):
 
 
 def send(x, k, srv):
+    """The PUT, then at once the lead's GET: the PUT's slot as the PUT left
+    it, whatever the others do (each is answered after its commit)."""
     x.r = req("PUT", MAPPING + x.query,
               {"leadId": x.lead, "campaignId": k.campaign, "assignedUserIds": x.assigned,
                "unassignedUserIds": x.unassigned}, auth=x.auth, srv=srv, headers=x.headers)
+    x.after = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, x.lead),
+                  auth=F.auth("sup"), srv=srv)
+
+
+def check_read_after(x, k, what):
+    """x.after: the GET sent once x's answer had arrived."""
+    b = expect(x.after, 200, what + ": GET right after the answer")
+    mine = [k.agents[3 * x.slot], k.agents[3 * x.slot + 1], k.pre[x.slot]]
+    applied = x.kind in ("ok", "okim") and x.r.status == 200
+    eq([u in b["assignedUserIds"] for u in mine], [applied, applied, not applied],
+       "%s: the GET right after the %d answer: %s, %s, %s assigned" % (
+           (what, x.r.status) + tuple(mine)))
 
 
 def run_burst(k, plan, srv, what):
@@ -227,7 +257,14 @@ def describe_put(x, rnd):
 
 
 def check_answer(x, k, what):
-    """The answer of x alone (the ETags are checked against the feed later)."""
+    """The answer of x alone (the ETags are checked against the feed later),
+    then the GET that followed it, if any."""
+    answer_alone(x, k, what)
+    if getattr(x, "after", None) is not None:
+        check_read_after(x, k, what)
+
+
+def answer_alone(x, k, what):
     r = x.r
     assert r.headers.get("x-request-id"), what + ": no X-Request-Id"
     if x.kind in FAILING:
@@ -267,15 +304,18 @@ def check_outcome(k, plan, srv, rnd, applied=None):
     """Everything after a burst: the final state of each lead, its history and
     the feed; the ETags of okim and stale answers against the order of the
     changes in the feed.  applied: the PUTs that took effect (default: the
-    ok, okim entries of plan)."""
+    ok, okim entries of plan); one without an answer (x.r None: its client
+    hung up) is known in the history and the feed by what it changed."""
     sup = F.auth("sup")
     if applied is None:
         applied = [x for x in plan if x.kind in ("ok", "okim")]
     ok = {}
     for x in applied:
-        rid = x.r.headers.get("x-request-id")
-        assert rid and rid not in ok, "round %d: request id %r twice" % (rnd, rid)
-        ok[rid] = x
+        x.rid = x.r.headers.get("x-request-id") if x.r is not None else None
+        assert x.r is None or (x.rid and x.rid not in ok), \
+            "round %d: request id %r twice" % (rnd, x.rid)
+        if x.rid:
+            ok[x.rid] = x
     failed = {x.r.headers.get("x-request-id"): x for x in plan
               if x.r is not None and x not in applied}
     want = {lead: set(k.pre) for lead in k.leads}
@@ -292,26 +332,33 @@ def check_outcome(k, plan, srv, rnd, applied=None):
             get_state(k, lead, want[lead], srv, {"If-None-Match": k.etag1[lead]},
                       w + " (If-None-Match with the ETag before the burst)")
         get_state(k, lead, want[lead], srv, what=w)
+
+    def match(got, expected, what):
+        """got, expected: (requestId, what it says) pairs; an expected one
+        without a request id matches any entry of an unknown request."""
+        rids = [g[0] for g in got]
+        eq(len(set(rids)), len(rids), what + ": request ids, each once")
+        eq([r for r in rids if r in failed], [], what + ": entries of the PUTs that failed")
+        known = {e[0] for e in expected if e[0]}
+        eq(sorted(g for g in got if g[0] in known), sorted(e for e in expected if e[0]),
+           what + ": entries of the PUTs answered 200")
+        eq(sorted(g[1] for g in got if g[0] not in known),
+           sorted(e[1] for e in expected if not e[0]),
+           what + ": entries of no request answered 200 (clients that hung up)")
     # the history: the set-up PUT, then each applied PUT once, with what it changed
     for lead in k.leads:
-        w = "round %d, history of lead %d" % (rnd, lead)
         h = history(k, lead, srv)
-        mine = sorted((rid, x.actor, x.assigned, x.unassigned)
-                      for rid, x in ok.items() if x.lead == lead)
-        got = sorted((e.get("requestId"), e.get("changedBy"), e.get("assignedUserIds"),
-                      e.get("unassignedUserIds")) for e in h if e.get("requestId") in ok)
-        eq(got, mine, w + ": entries of the successful PUTs")
-        eq([e["requestId"] for e in h if e.get("requestId") in failed], [],
-           w + ": entries of failed PUTs")
-        eq(len(h), 1 + len(mine), w + ": length (set-up + successful PUTs)")
+        match([(e.get("requestId"), (e.get("changedBy"), e.get("assignedUserIds"),
+                                     e.get("unassignedUserIds"))) for e in h],
+              [(k.setup[lead], (F.sup, k.pre, []))] +
+              [(x.rid, (x.actor, x.assigned, x.unassigned)) for x in applied if x.lead == lead],
+              "round %d, history of lead %d" % (rnd, lead))
     # the feed: each applied PUT exactly once, nothing else
     evs = read_all(sup, after=k.c0, srv=srv, campaignId=k.campaign)[0]
-    got = sorted((e["requestId"], e["leadId"], e["assigned"], e["unassigned"], e["cause"],
-                  e["actor"]) for e in evs)
-    eq([e["requestId"] for e in evs if e["requestId"] in failed], [],
-       "round %d: feed events of failed PUTs" % rnd)
-    eq(got, sorted((rid, x.lead, sorted(x.assigned), sorted(x.unassigned), "mapping", x.actor)
-                   for rid, x in ok.items()), "round %d: the feed's events" % rnd)
+    match([(e["requestId"], (e["leadId"], e["assigned"], e["unassigned"], e["cause"],
+                             e["actor"])) for e in evs],
+          [(x.rid, (x.lead, sorted(x.assigned), sorted(x.unassigned), "mapping", x.actor))
+           for x in applied], "round %d: the feed's events" % rnd)
     # the ETags: okim's is the state just after its own change, stale's one
     # of the states of its lead in the feed's order
     states = {}
@@ -381,7 +428,7 @@ def bursts(srv, extra_args, label):
     grouped = writer_expected(extra_args)
     k = None
     seen = []
-    for rnd in range(GROUP_TRIES if grouped else 1):
+    for rnd in range(GROUP_TRIES if grouped else MIN_ROUNDS):
         k = new_round(srv, k)
         plan = plan_burst(k, rnd, srv)
         before = group_metrics(srv)
@@ -391,11 +438,12 @@ def bursts(srv, extra_args, label):
             check_answer(x, k, describe_put(x, rnd))
         check_outcome(k, plan, srv, rnd)
         seen.append({s: after[s] - before[s] for s in after})
-        if check_group_metrics(before, after, len(plan), grouped, "%s, round %d" % (label, rnd)):
+        if check_group_metrics(before, after, len(plan), grouped,
+                               "%s, round %d" % (label, rnd)) and rnd + 1 >= MIN_ROUNDS:
             break
     print("# t63 %s: group counters grew by %r" % (label, seen), flush=True)
     if grouped:
-        assert seen[-1]["2-4"] + seen[-1]["5-16"] + seen[-1]["17+"] > 0, \
+        assert any(d["2-4"] + d["5-16"] + d["17+"] > 0 for d in seen), \
             "%s: no group of more than one PUT in %d bursts of %d: %r" % (
                 label, len(seen), BURST, seen)
 
@@ -477,17 +525,22 @@ def test_sigterm_answers_every_put_in_flight():
     try:
         F = make_fixture(extra_agents=3 * SLOTS, srv=T)
         use(T)
-        _sigterm(T)
+        k = None
+        for rnd, (sig, after) in enumerate(TERM_ROUNDS):
+            k = new_round(T, k)
+            stop_in_flight(T, k, rnd, sig, after)
+        eq(T.stop(), 0, "exit code after the last restart")
     finally:
         F = f0
         use(saved)
 
 
-def _sigterm(T):
-    k = new_round(T)
+def stop_in_flight(T, k, rnd, sig, after):
+    """One round of test 3: signal `sig` `after` s into the fired PUTs."""
     port = T.port
+    label = "round %d (signal %d, %.0f ms into the burst)" % (rnd, sig, after * 1000)
     # slots: SLOW PUTs first, then FAST ones, over the leads as plan_burst does
-    plan = plan_burst(k, 0, T)
+    plan = plan_burst(k, rnd, T)
     kinds = {"ok": "ok", "okim": "ok", "dry": "ok", "stale": "ok", "unknown": "unknown"}
     for x in plan:       # plain PUTs (their ETags are not the subject here)
         x.kind = kinds[x.kind]
@@ -536,16 +589,16 @@ def _sigterm(T):
 
     def fast_one(x, i):
         barrier.wait(30 * SLOW)
-        fire(x, 0.002 * i * SLOW)    # spread over ~50 ms, the signal in the middle
+        fire(x, 0.002 * i * SLOW)    # spread over ~50 ms
     ts = [threading.Thread(target=fast_one, args=(x, i), daemon=True)
           for i, x in enumerate(fast)]
     for t in ts:
         t.start()
     barrier.wait(30 * SLOW)
-    time.sleep(0.02 * SLOW)
-    T.terminate()
-    assert T.wait_stderr(lambda ls: any('"signal 15' in l or "signal 15:" in l for l in ls),
-                         10 * SLOW), "cmsd logged no 'signal 15: finishing requests in flight'"
+    time.sleep(after * SLOW)
+    T.proc.send_signal(sig)
+    assert T.wait_stderr(lambda ls: any(log_msg(l).startswith("signal %d:" % sig) for l in ls),
+                         10 * SLOW), "%s: cmsd logged no 'signal %d: ...'" % (label, sig)
     # the rest of the slow bodies, now that cmsd is draining
     for x, s, rest in socks:
         s.sendall(rest)
@@ -556,12 +609,11 @@ def _sigterm(T):
             s.close()
     for t in ts:
         t.join(REQ_TIMEOUT)
-    assert not any(t.is_alive() for t in ts), "fast PUTs still running"
-    rc = T.wait()
-    eq(rc, 0, "exit code after SIGTERM with PUTs in flight")
+    assert not any(t.is_alive() for t in ts), label + ": fired PUTs still running"
+    eq(T.wait(), 0, label + ": exit code")
     answered, refused = [], []
     for x in slow + fast:
-        what = "%s PUT %d (%s)" % ("in-flight" if x in slow else "fired", x.p, x.kind)
+        what = "%s: %s PUT %d (%s)" % (label, "in-flight" if x in slow else "fired", x.p, x.kind)
         if not x.data:
             assert x in fast, "%s: no answer (%s)" % (what, x.err or "closed")
             refused.append(x)
@@ -571,14 +623,21 @@ def _sigterm(T):
             "%s: the answer ended with %s" % (what, x.err)
         check_answer(x, k, what)
         answered.append(x)
-    print("# t63 SIGTERM: %d in flight answered, %d fired: %d answered, %d refused (%s)" % (
-        len(slow), len(fast), len(answered) - len(slow), len(refused),
-        ", ".join(sorted(set(x.err or "closed" for x in refused)))), flush=True)
+    print("# t63 %s: %d in flight answered; %d fired: %d answered, %d not (%s)" % (
+        label, len(slow), len(fast), len(answered) - len(slow), len(refused),
+        ", ".join(sorted(set(x.err or "closed" for x in refused))) or "-"), flush=True)
     T.start()
     use(T)
     applied = [x for x in answered if x.kind == "ok"]
-    check_outcome(k, [x for x in plan if x in slow or x in fast], T, 0, applied=applied)
-    eq(T.stop(), 0, "exit code after the restart")
+    check_outcome(k, slow + fast, T, rnd, applied=applied)
+
+
+def log_msg(line):
+    try:
+        o = json.loads(line)
+    except ValueError:
+        return ""
+    return o.get("msg", "") if isinstance(o, dict) and isinstance(o.get("msg"), str) else ""
 
 
 # ---- 4. revoked token, lowered role ----------------------------------------------------------
@@ -588,12 +647,12 @@ def test_revoked_token_and_lowered_role_in_a_burst():
     k = None
     for rnd in range(AUTH_ROUNDS):
         k = new_round(S, k)
-        gone, low = "rev_" + uniq(), "low_" + uniq()
+        gone, low, up = "rev_" + uniq(), "low_" + uniq(), "up_" + uniq()
         pw = {}
         tok = {}
-        for uid in (gone, low):
+        for uid in (gone, low, up):
             pw[uid] = random_password()
-            create_user(adm, F.cc, uid, "Supervisor", pw[uid], srv=S)
+            create_user(adm, F.cc, uid, "Agent" if uid == up else "Supervisor", pw[uid], srv=S)
             tok[uid] = login(uid, pw[uid], "ContactCenter", F.cc, srv=S)
         # each token has written through the writer and read: cmsd knows them
         for uid in (gone, low):
@@ -604,14 +663,24 @@ def test_revoked_token_and_lowered_role_in_a_burst():
             # a PUT that changes nothing (the set-up users are mapped): no history
             r = put_mapping(bearer(tok[uid]), k.campaign, k.leads[0], k.pre[:1], srv=S)
             expect(r, 200, "warm PUT by " + uid)
+        # the Agent's token is known too, refused a PUT
+        expect(req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, k.leads[0]),
+                   auth=bearer(tok[up]), srv=S), 200, "warm GET by " + up)
+        assert_error(put_mapping(bearer(tok[up]), k.campaign, k.leads[0], k.pre[:1], srv=S), 403,
+                     "AUTH-1003", "warm PUT by the Agent " + up)
         expect(req("DELETE", BASICAUTH, auth=bearer(tok[gone]), srv=S), 204, "logout of " + gone)
         r = req("PUT", "%s/user/%s" % (F.cc_path, low), {"role": "Agent"}, auth=adm, srv=S)
         eq(expect(r, 200, "role of %s lowered to Agent" % low).get("role"), "Agent", "new role")
+        r = req("PUT", "%s/user/%s" % (F.cc_path, up), {"role": "Supervisor"}, auth=adm, srv=S)
+        eq(expect(r, 200, "role of %s raised to Supervisor" % up).get("role"), "Supervisor",
+           "new role")
         special = {0: ("revoked", bearer(tok[gone]), gone),
                    1: ("demoted", bearer(tok[low]), low),
                    2 + LEADS: ("demoted", basic(low, pw[low]), low),
-                   3 + LEADS: ("revoked", token_basic(tok[gone]), gone)}
+                   3 + LEADS: ("revoked", token_basic(tok[gone]), gone),
+                   2: ("ok", bearer(tok[up]), up)}
         plan = plan_burst(k, rnd, S, special)
+        before = group_metrics(S)
         for x in plan:   # the others: plain PUTs, half of them by the Administrator
             if x.p not in special:
                 x.kind = "ok" if x.kind in ("okim", "dry", "stale") else x.kind
@@ -619,6 +688,9 @@ def test_revoked_token_and_lowered_role_in_a_burst():
                 if x.p % 2 and x.kind == "ok":
                     x.auth, x.actor = adm, F.admin
         run_burst(k, plan, S, "round %d: burst with a revoked token and a lowered role" % rnd)
+        after = group_metrics(S)
+        print("# t63 auth round %d: group counters grew by %r" % (
+            rnd, {key: after[key] - before[key] for key in after}), flush=True)
         for x in plan:
             check_answer(x, k, describe_put(x, rnd))
         check_outcome(k, plan, S, rnd)
@@ -627,6 +699,69 @@ def test_revoked_token_and_lowered_role_in_a_burst():
                      "round %d: the revoked token afterwards" % rnd)
         assert_error(put_mapping(bearer(tok[low]), k.campaign, k.leads[0], k.pre[:1], srv=S),
                      403, "AUTH-1003", "round %d: the Agent's PUT afterwards" % rnd)
+
+
+# ---- 5. clients that hang up while their PUT is parked ------------------------------------
+
+def in_flight(srv):
+    r = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"})
+    m = re.search(r"^cmsd_http_requests_in_flight (\d+)$", r.raw.decode(), re.M)
+    assert m, "/metrics has no cmsd_http_requests_in_flight"
+    return int(m.group(1)) - 1      # not the scrape itself
+
+
+def test_clients_hanging_up_mid_burst():
+    """A third of a burst's clients close their connection (half of them
+    with a reset) right after sending the PUT: it is applied whole or not at
+    all, the rest answer exactly, and cmsd goes on (the module's clean exit
+    then checks for sanitizer reports)."""
+    k = None
+    for rnd in range(HANG_ROUNDS):
+        k = new_round(S, k)
+        plan = plan_burst(k, rnd, S)
+        port = S.port
+        for x in plan:
+            x.kind = "ok" if x.kind in ("okim", "dry", "stale") else x.kind
+            x.headers, x.query = {}, ""
+            x.hang = x.p % 3 == 0
+
+        def go(x):
+            if not x.hang:
+                return send(x, k, S)
+            head, body = put_bytes(k, x, port)
+            sock = socket.create_connection(("127.0.0.1", port), timeout=REQ_TIMEOUT)
+            try:
+                sock.sendall(head + body)
+                if x.p % 2:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            finally:
+                sock.close()
+        parallel([lambda x=x: go(x) for x in plan], "round %d: burst with hang-ups" % rnd)
+        deadline = time.time() + 10 * SLOW
+        while in_flight(S) > 0:
+            assert time.time() < deadline, "round %d: requests still in flight" % rnd
+            time.sleep(0.02)
+        for x in plan:
+            if not x.hang:
+                check_answer(x, k, describe_put(x, rnd))
+        # which of the hung-up PUTs took effect: the lead says (check_outcome
+        # then holds the whole state, history and feed to exactly that)
+        now = {}
+        for lead in k.leads:
+            r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, k.campaign, lead),
+                    auth=F.auth("sup"), srv=S)
+            now[lead] = set(expect(r, 200, "lead %d after the hang-ups" % lead)["assignedUserIds"])
+        applied = [x for x in plan
+                   if x.kind == "ok" and (not x.hang or x.assigned[0] in now[x.lead])]
+        for x in plan:
+            if x.hang:
+                x.r = None
+        print("# t63 hang-ups, round %d: %d of %d applied" % (
+            rnd, sum(1 for x in applied if x.hang),
+            sum(1 for x in plan if x.hang and x.kind == "ok")), flush=True)
+        check_outcome(k, plan, S, rnd, applied=applied)
+    expect(req("GET", "/health", srv=S), 200, "health after the hang-ups")
 
 
 def teardown_module():

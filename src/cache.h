@@ -1,6 +1,6 @@
 /*
  * cache.h - what requests need again and again, kept in memory
- * (docs/performance.md, "Answers from memory").
+ * (docs/decisions.md, "Answers from memory, writes in groups").
  *
  * One cache of bounded size (--cache-size) for the whole process: verified
  * tokens with their principal, scope checks, campaign leads, the rendered

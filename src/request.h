@@ -99,7 +99,10 @@ typedef int (*parse_fn)(const struct request *rq, struct input *in, struct error
 void request_setup(struct store *(*thread_store)(void), bool faults);
 
 /* Everything decided from the request line and headers alone; sets rp->err
- * on refusal (the body is then never read). */
+ * on refusal (the body is then never read).  One exception: a request of a
+ * group (RF_GROUP, request_groups()) whose token the cache holds is admitted
+ * on it unchecked, and a token revoked or a role lowered since is refused
+ * by its group (request_in_group), after its body has arrived. */
 void request_admit(struct request *rq, struct reply *rp);
 /* The body has arrived: parse, access, handler, in one transaction. */
 void request_run(struct request *rq, struct reply *rp);

@@ -118,7 +118,7 @@ struct store_path {
 typedef int (*store_row_fn)(void *ctx, const void *row);
 
 /*
- * The caches' one look at the store (docs/performance.md): in one statement,
+ * The caches' one look at the store (docs/decisions.md, "Answers from memory"): in one statement,
  * the change feed's head, the epoch (which moves with every change a cache
  * may hold except a lead's mapping: tokens, users and roles, campaign users,
  * what hangs below a process) and, when campaign and lead are set, that

@@ -1,6 +1,6 @@
 /*
- * writer.h - mapping PUTs committed in groups (docs/performance.md,
- * "Writes in groups").
+ * writer.h - mapping PUTs committed in groups (docs/decisions.md, "Answers
+ * from memory, writes in groups").
  *
  * One thread with a store connection of its own runs the requests of
  * RF_GROUP routes that the HTTP workers hand it: every request waiting when

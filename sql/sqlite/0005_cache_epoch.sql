@@ -1,4 +1,4 @@
--- Migration 5: the caches' version (docs/performance.md, "Answers from memory").
+-- Migration 5: the caches' version (docs/decisions.md, "Answers from memory").
 -- change_head.epoch moves whenever something a cache may hold changes other
 -- than a lead's mapping (whose version is its last history entry): cmsd
 -- bumps it in the transaction of each such write itself (store.c), and

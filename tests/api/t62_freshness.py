@@ -226,6 +226,22 @@ def direct(statements):
 
 # ---- 1. read-your-writes ----------------------------------------------------------------
 
+
+class Toggler(object):
+    """PUTs that flip one user of `users` at a time on one lead, in turn;
+    `now` is the set of them assigned, which the caller keeps up to date."""
+
+    def __init__(self, users, campaign, lead):
+        self.users, self.campaign, self.lead = users, campaign, lead
+        self.now = set()
+        self.n = 0
+
+    def put(self, auth, node):
+        u = self.users[self.n % len(self.users)]
+        self.n += 1
+        on, off = ([u], []) if u not in self.now else ([], [u])
+        return put_mapping(auth, self.campaign, self.lead, on, off, srv=node), u
+
 def test_read_your_writes_across_nodes():
     rng = random.Random(SEED)
     sup = F.auth("sup")
@@ -465,14 +481,8 @@ def test_role_change_takes_effect_on_every_node_at_once():
     create_user(adm, F.cc, uid, "Supervisor", pw, srv=N[0])
     tok = bearer(login(uid, pw, "ContactCenter", F.cc, srv=N[1]))
     pwa = basic(uid, pw)
-    now = set()
-    flips = [0]
-
-    def put_as(auth, node):
-        u = users[flips[0] % len(users)]
-        flips[0] += 1
-        on, off = ([u], []) if u not in now else ([], [u])
-        return put_mapping(auth, k.campaign, lead, on, off, srv=node), u
+    t = Toggler(users, k.campaign, lead)
+    now, put_as = t.now, t.put
 
     # every node serves the Supervisor's PUTs, with its token and its password
     for node in N:
@@ -745,14 +755,8 @@ def test_direct_role_update_takes_effect():
     uid, pw = "drole_" + uniq(), random_password()
     create_user(adm, F.cc, uid, "Supervisor", pw, srv=N[0])
     tok = bearer(login(uid, pw, "ContactCenter", F.cc, srv=N[2]))
-    now = set()
-    n = [0]
-
-    def put_as(auth, s):
-        u = users[n[0] % len(users)]
-        n[0] += 1
-        on, off = ([u], []) if u not in now else ([], [u])
-        return put_mapping(auth, k.campaign, lead, on, off, srv=s), u
+    t = Toggler(users, k.campaign, lead)
+    now, put_as = t.now, t.put
 
     for s in N:
         for j in range(WARM):

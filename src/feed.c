@@ -40,7 +40,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define FEED_BYTES (16u << 20) /* memory for events */
+#define FEED_BYTES (8u << 20) /* memory for events: some 20,000 */
 #define READ_BATCH 500         /* events per store read */
 #define SCAN_BUDGET 10000      /* events one call looks at, at most */
 #define SAFETY_POLL_MS 1000    /* the store is read this often regardless */

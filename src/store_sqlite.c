@@ -600,9 +600,11 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 		log_msgf("warn", "sqlite: journal_mode is %s, not wal", val);
 	if (!strcasecmp(val, "wal"))
 		ckpt_join(s, path, sync_sql);
-	/* 8 MiB of page cache per connection (the default is 2 MiB): the
-	 * indexes of a large store's hot leads stay in memory */
-	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -8192", NULL, 0) ||
+	/* 4 MiB of page cache per connection (the default is 2 MiB): the
+	 * indexes of a large store's hot leads stay in memory; hot mappings
+	 * are answered from cmsd's own cache (cache.c), and every connection's
+	 * pages count in cmsd's resident size (issue 13: under 64 MiB) */
+	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -4096", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) ||
 	    /* a group's savepoints (writer.c) keep what they would undo in
 	     * memory, not in a temporary file */

@@ -17,7 +17,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define SHARDS 16
+#define SHARDS 16 /* 2^4: shard_of() takes the hash's top 4 bits */
 #define MIN_BUCKETS 64
 
 struct entry {
@@ -95,6 +95,13 @@ static uint64_t hash_of(const struct cache_key *key)
 
 	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key, sizeof(*key), hash_key);
 	return h;
+}
+
+/* The shard from the hash's top bits: a shard's buckets take its low bits,
+ * which would otherwise be the same for every key of the shard. */
+static struct shard *shard_of(uint64_t h)
+{
+	return &shards[h >> 60];
 }
 
 static size_t size_of(const struct entry *e)
@@ -186,7 +193,7 @@ static struct entry *find(const struct cache_key *key, int64_t epoch, int64_t ve
 	if (!share)
 		return NULL;
 	h = hash_of(key);
-	sh = &shards[h % SHARDS];
+	sh = shard_of(h);
 	pthread_mutex_lock(&sh->lock);
 	p = slot(sh, key, h);
 	e = *p;
@@ -262,7 +269,7 @@ void cache_put(const struct cache_key *key, int64_t epoch, int64_t version, cons
 	if (!share || sizeof(*e) + len > share)
 		return;
 	h = hash_of(key);
-	sh = &shards[h % SHARDS];
+	sh = shard_of(h);
 	e = xmalloc(sizeof(*e) + len);
 	e->hash = h;
 	e->key = *key;

@@ -210,19 +210,20 @@ enum auth_result auth_verify_login(struct store *s, const char *user, const char
  * The token with hash h, unexpired: from the cache when it holds it at the
  * epoch of look lk (the request's one look at the store, taken here when
  * not yet), else from the store, then kept.  lk NULL: from the store.  With
- * lk->defer, whatever the cache holds, *deferred set: t->epoch says as of
+ * `defer`, whatever the cache holds, *deferred set: t->epoch says as of
  * when, for the caller to check later.
  */
 static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct store_look *lk,
-		     struct token_info *t, bool *deferred)
+		     bool defer, struct token_info *t, bool *deferred)
 {
 	struct cache_key key = cache_key(CACHE_TOKEN, 0, 0, 0, 0);
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
+	_Static_assert(sizeof(key.v) == CMS_TOKEN_HASH, "a token's hash is a cache key's four numbers");
 	memcpy(key.v, h, sizeof(key.v));
 	*deferred = false;
-	if (lk && lk->defer && cache_peek(&key, t, sizeof(*t)) == (long)sizeof(*t)) {
+	if (defer && cache_peek(&key, t, sizeof(*t)) == (long)sizeof(*t)) {
 		*deferred = true;
 		return t->expires_at > now ? STORE_OK : STORE_NOT_FOUND;
 	}
@@ -239,7 +240,7 @@ static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct st
 }
 
 enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
-				   struct store_look *lk, struct principal *who,
+				   struct store_look *lk, bool defer, struct principal *who,
 				   struct auth_outcome *why)
 {
 	struct auth_cred c;
@@ -261,7 +262,7 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 		memcpy(who->user_id, u.user_id, sizeof(u.user_id));
 	} else if (c.kind == AUTH_TOKEN) {
 		token_hash(c.token, who->token_hash);
-		src = token_get(s, who->token_hash, lk, &t, &who->deferred);
+		src = token_get(s, who->token_hash, lk, defer, &t, &who->deferred);
 		if (src == STORE_NOT_FOUND)
 			goto out;
 		if (src != STORE_OK) {

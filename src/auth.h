@@ -82,9 +82,11 @@ void auth_cred_clear(struct auth_cred *c);
  * (the details in *why).  A token is checked against the cache at the
  * epoch of lk, the request's look at the store (taken when not yet done),
  * so a revoked token, a deleted user or a changed role is seen at once on
- * every node; lk NULL reads the store. */
+ * every node; lk NULL reads the store.  `defer`: a token the cache holds
+ * is taken as it is, unchecked (who->deferred, who->epoch say so), for the
+ * caller to check against a look of its own later. */
 enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
-				   struct store_look *lk, struct principal *who,
+				   struct store_look *lk, bool defer, struct principal *who,
 				   struct auth_outcome *why);
 
 /* Check user's password pw as a login does, within the throttle's limits:

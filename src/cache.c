@@ -62,6 +62,8 @@ void cache_release(void)
 {
 	size_t i;
 
+	if (!shards[0].buckets) /* never set up */
+		return;
 	for (i = 0; i < SHARDS; i++) {
 		struct shard *sh = &shards[i];
 		struct entry *e = sh->head, *next;

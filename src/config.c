@@ -13,7 +13,7 @@
 #include "cache.h"
 #include "banned.h"
 
-enum kind { OPT_STR, OPT_UINT, OPT_MIB, OPT_SIZE, OPT_FLAG, OPT_DURATION };
+enum kind { OPT_STR, OPT_UINT, OPT_MIB, OPT_GROUP, OPT_SIZE, OPT_FLAG, OPT_DURATION };
 
 static const struct option_def {
 	const char *name; /* --name and CMSD_NAME (upper case, '-' -> '_') */
@@ -36,7 +36,7 @@ static const struct option_def {
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
 	{ "max-connections", OPT_UINT, offsetof(struct config, max_connections), "connections served at once, change-feed streams included (default 2048)" },
 	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
-	{ "write-group", OPT_MIB, offsetof(struct config, write_group), "mapping PUTs committed in one transaction at most (1-64), by one writer thread (SQLite); 0: each worker commits its own (default 64)" },
+	{ "write-group", OPT_GROUP, offsetof(struct config, write_group), "mapping PUTs committed in one transaction at most (1 to 64), by one writer thread (SQLite); 0: each worker commits its own (default 64)" },
 	{ "cache-size", OPT_MIB, offsetof(struct config, cache_mib), "MiB of memory for tokens, scopes and rendered mappings answered from memory; 0 turns the cache off (default 16)" },
 	{ "sse-heartbeat", OPT_UINT, offsetof(struct config, sse_heartbeat), "seconds between heartbeat comments of a change-feed stream (default 15)" },
 	{ "routes", OPT_FLAG, offsetof(struct config, routes), "print the route table (one JSON object a line) and exit" },
@@ -60,12 +60,14 @@ static int set(struct config *cfg, const struct option_def *o, const char *v)
 		return 0;
 	case OPT_UINT:
 	case OPT_MIB:
+	case OPT_GROUP:
 	case OPT_SIZE:
 		if (!v || !*v || *v == '-')
 			return -1;
 		n = strtoull(v, &end, 10);
-		if (*end || (n == 0 && o->kind != OPT_MIB) ||
-		    n > (o->kind == OPT_SIZE ? (1ULL << 30) : 4096ULL))
+		/* MiB and group sizes may be 0 (off); a group holds 64 at most */
+		if (*end || (n == 0 && o->kind != OPT_MIB && o->kind != OPT_GROUP) ||
+		    n > (o->kind == OPT_SIZE ? (1ULL << 30) : o->kind == OPT_GROUP ? 64ULL : 4096ULL))
 			return -1;
 		if (o->kind != OPT_SIZE)
 			*(unsigned *)(void *)field = (unsigned)n;

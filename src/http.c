@@ -442,6 +442,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		} else if (request_parse(&x->rq, &x->rp)) {
 			/* parked until the writer has committed it with its group */
 			x->written = true;
+			request_hold(&x->rq);
 			MHD_suspend_connection(conn);
 			writer_submit(&x->rq, &x->rp, resume_conn, conn);
 			return MHD_YES;
@@ -709,6 +710,12 @@ void http_stop(int grace)
 		usleep(10000);
 		waited++;
 	}
+	/* the grace ran out with PUTs still queued for the writer: they are
+	 * answered 503, and their connections resumed, before the daemon stops
+	 * (libmicrohttpd refuses to stop with connections suspended) */
+	writer_abandon();
+	for (waited = 0; atomic_load(&in_flight) > 0 && waited < 1000; waited++)
+		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	deadline_stop();

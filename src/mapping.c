@@ -199,6 +199,22 @@ static int snapshot_cursor(const struct request *rq, struct reply *rp)
 	return rc ? reply_store_error(rp, rc, "store", 0) : RES_OK;
 }
 
+/* 404 unless campaign lead cl is still in the caller's scope in the
+ * transaction's snapshot, naming the campaign when it went, else the lead. */
+static int still_there(const struct request *rq, struct reply *rp,
+		       const struct campaign_lead *cl)
+{
+	struct campaign_lead now;
+	int rc = store_campaign_in_scope(rq->store, rq->who.cc, cl->campaign_id);
+
+	if (rc)
+		return reply_store_error(rp, rc, "campaign", cl->campaign_id);
+	rc = store_campaign_lead_find(rq->store, rq->who.cc, cl->campaign_id, cl->lead_id, &now);
+	if (!rc && now.id != cl->id)
+		rc = STORE_NOT_FOUND; /* detached and attached again: another one */
+	return rc ? reply_store_error(rp, rc, "lead", cl->lead_id) : RES_OK;
+}
+
 /* 200 with text (taken), or 304 when If-None-Match names rp->etag. */
 static int answer_state(const struct request *rq, struct reply *rp, char *text)
 {
@@ -224,7 +240,7 @@ static int reply_state(const struct request *rq, struct reply *rp,
 {
 	struct cache_key key = cache_key(CACHE_MAPPING, cl->id, 0, 0, 0);
 	const struct store_look *lk = &rq->look;
-	struct store_look now = { cl->campaign_id, cl->lead_id, false, false, 0, 0, 0 };
+	struct store_look now = { cl->campaign_id, cl->lead_id, false, 0, 0, 0 };
 	struct strbuf text = STRBUF_INIT;
 	char *hit;
 	size_t len, n;
@@ -240,6 +256,10 @@ static int reply_state(const struct request *rq, struct reply *rp,
 	}
 	if ((rc = store_look(rq->store, &now)))
 		return reply_store_error(rp, rc, "store", 0);
+	/* the access checks and cl came from the cache as of the request's
+	 * look; something moved since: they must hold in this snapshot too */
+	if (lk->done && now.epoch != lk->epoch && (rc = still_there(rq, rp, cl)))
+		return rc;
 	rp->cursor = now.head;
 	if ((rc = current(rq, rp, cl, &text))) {
 		strbuf_release(&text);
@@ -321,8 +341,17 @@ static int get(const struct request *rq, struct reply *rp)
 	struct campaign_lead cl;
 	int rc;
 
-	if (!rq->in.id)
-		return (rc = snapshot_cursor(rq, rp)) ? rc : list_states(rq, rp, rq->in.campaign);
+	if (!rq->in.id) {
+		if ((rc = snapshot_cursor(rq, rp)))
+			return rc;
+		/* the scope check may have come from the cache: it must hold in
+		 * this snapshot, or the list would answer an empty page */
+		rc = rq->in.campaign ? store_campaign_in_scope(rq->store, rq->who.cc, rq->in.campaign)
+				     : STORE_OK;
+		if (rc)
+			return reply_store_error(rp, rc, "campaign", rq->in.campaign);
+		return list_states(rq, rp, rq->in.campaign);
+	}
 	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl, true)))
 		return rc;
 	return reply_state(rq, rp, &cl);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -27,6 +28,7 @@
 #include "metrics.h"
 #include "negotiate.h"
 #include "router.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define MAX_ATTEMPTS 5
@@ -193,13 +195,14 @@ static void aim_look(struct request *rq)
 /* ---- admission: the request line and headers alone ---- */
 
 /* Who calls: rq->who, or false with the refusal in rp.  lk: the request's
- * look for the cache (NULL: the store itself, in the open transaction). */
-static bool authenticate(struct request *rq, struct reply *rp, struct store_look *lk)
+ * look for the cache (NULL: the store itself, in the open transaction);
+ * defer: as auth_authenticate(). */
+static bool authenticate(struct request *rq, struct reply *rp, struct store_look *lk, bool defer)
 {
 	struct auth_outcome why = { 0, 0 };
 
 	switch (auth_authenticate(rq->store, req_header(rq, "Authorization"), rq->addr, lk,
-				  &rq->who, &why)) {
+				  defer, &rq->who, &why)) {
 	case AUTH_OK:
 		return true;
 	case AUTH_THROTTLED:
@@ -272,8 +275,8 @@ void request_admit(struct request *rq, struct reply *rp)
 	aim_look(rq);
 	/* a request of a group: its token is checked against the group's one
 	 * look, in the group's transaction (request_in_group) */
-	rq->look.defer = groups_on && (rt->flags & RF_GROUP);
-	if (rt->role != ROLE_NONE && !authenticate(rq, rp, &rq->look))
+	if (rt->role != ROLE_NONE &&
+	    !authenticate(rq, rp, &rq->look, groups_on && (rt->flags & RF_GROUP)))
 		return;
 	if (!(rt->flags & RF_TEXT) && !negotiate_accepts_json(req_header(rq, "Accept"))) {
 		error_set(&rp->err, ERR_NOT_ACCEPTABLE);
@@ -291,8 +294,7 @@ void request_admit(struct request *rq, struct reply *rp)
 	/* refused on what the cache held unchecked: the store decides */
 	if (rp->err.code && rq->who.deferred) {
 		error_clear(&rp->err);
-		rq->look.defer = false;
-		if (authenticate(rq, rp, &rq->look))
+		if (authenticate(rq, rp, &rq->look, false))
 			authorize(rq, rp);
 	}
 }
@@ -414,6 +416,36 @@ static void run(struct request *rq, struct reply *rp)
 
 /* ---- a request of a group (writer.c) ---- */
 
+/* The headers a request of a group is read in the writer's thread, copied
+ * in the worker's before it is handed over: the writer never reads the
+ * parked connection. */
+static const char *const held_names[REQUEST_HELD] = { "Authorization", "If-Match",
+						       "X-Cmsd-Fault" };
+
+static const char *held_lookup(void *ctx, bool header, const char *name)
+{
+	const struct request *rq = ctx;
+	size_t i;
+
+	for (i = 0; header && i < REQUEST_HELD; i++)
+		if (!strcasecmp(name, held_names[i]))
+			return rq->held[i];
+	return rq->conn_lookup(rq->conn_ctx, header, name);
+}
+
+void request_hold(struct request *rq)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < REQUEST_HELD; i++)
+		rq->held[i] = (v = req_header(rq, held_names[i])) ? xstrdup(v) : NULL;
+	rq->conn_lookup = rq->lookup;
+	rq->conn_ctx = rq->lookup_ctx;
+	rq->lookup = held_lookup;
+	rq->lookup_ctx = rq;
+}
+
 bool request_faults_on(void)
 {
 	return faults_on;
@@ -443,7 +475,7 @@ int request_in_group(struct request *rq, struct reply *rp, struct store *s,
 	/* a token taken from the cache at admission, and something changed
 	 * since: who calls, and what it may do, as the store says now */
 	if (rq->who.deferred && rq->who.epoch != lk->epoch) {
-		if (!authenticate(rq, rp, NULL))
+		if (!authenticate(rq, rp, NULL, false))
 			res = RES_FAIL;
 		else
 			authorize(rq, rp);
@@ -498,6 +530,14 @@ void request_rerun(struct request *rq, struct reply *rp)
 
 void request_release(struct request *rq)
 {
+	size_t i;
+
+	for (i = 0; i < REQUEST_HELD; i++) {
+		if (rq->held[i]) /* an Authorization value is a secret */
+			sodium_memzero(rq->held[i], strlen(rq->held[i]));
+		free(rq->held[i]);
+		rq->held[i] = NULL;
+	}
 	if (faults_on && rq->store)
 		store_fault_arm(rq->store, 0, STORE_OK); /* a fault never outlives its request */
 	release_input(rq);

@@ -83,6 +83,11 @@ struct request {
 	struct store_look look; /* the one look at the store that the caches
 				   answer against (done once taken) */
 	unsigned statements_before; /* --faults: statements run at admission */
+	/* request_hold(): the headers the group's thread reads, copied */
+#define REQUEST_HELD 3
+	char *held[REQUEST_HELD];
+	lookup_fn conn_lookup;
+	void *conn_ctx;
 };
 
 /* A handler: reads rq, fills rp, returns an enum result.  It runs inside the
@@ -110,8 +115,12 @@ void request_run(struct request *rq, struct reply *rp);
  * made anew, its principal stays as admitted. */
 void request_rerun(struct request *rq, struct reply *rp);
 /* For a request that another thread runs in a group (writer.c): the parse
- * step alone, false when rp holds its refusal. */
+ * step alone, false when rp holds its refusal; then, before it is handed
+ * over, request_hold() copies the headers that thread reads
+ * (Authorization, If-Match, X-Cmsd-Fault), so that it never reads the
+ * connection. */
 bool request_parse(struct request *rq, struct reply *rp);
+void request_hold(struct request *rq);
 /* In the group's thread, inside its write transaction open on s (under a
  * savepoint of rq's own) whose look is lk: the credentials again when the
  * cache's were older than its epoch, the access check and the handler; an

@@ -257,17 +257,17 @@ int store_savepoint(struct store *s)
 	return exec_run(s, ST_SAVEPOINT, NULL, 0, STORE_ERROR, NULL);
 }
 
-int store_release(struct store *s)
+int store_savepoint_release(struct store *s)
 {
 	return exec_run(s, ST_RELEASE, NULL, 0, STORE_ERROR, NULL);
 }
 
 /* Undoes what ran since store_savepoint() and ends the savepoint. */
-int store_rollback_to(struct store *s)
+int store_savepoint_rollback(struct store *s)
 {
 	int rc = exec_run(s, ST_ROLLBACK_TO, NULL, 0, STORE_ERROR, NULL);
 
-	return rc ? rc : store_release(s);
+	return rc ? rc : store_savepoint_release(s);
 }
 
 int store_look(struct store *s, struct store_look *lk)

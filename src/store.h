@@ -126,8 +126,6 @@ typedef int (*store_row_fn)(void *ctx, const void *row);
  */
 struct store_look {
 	int64_t campaign, lead; /* in: the lead whose version is wanted, or 0 */
-	bool defer;             /* in: not taken at admission; the token's
-				   epoch is checked later (request_in_group) */
 	bool done;              /* out: the rest is set */
 	int64_t head, epoch, version;
 };
@@ -149,10 +147,11 @@ int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
 /* Inside a write transaction: one request of a group begins (savepoint),
- * is kept (release), or is undone alone (rollback_to, then release). */
+ * is kept (savepoint_release), or is undone alone (savepoint_rollback,
+ * which releases it too). */
 int store_savepoint(struct store *s);
-int store_release(struct store *s);
-int store_rollback_to(struct store *s);
+int store_savepoint_release(struct store *s);
+int store_savepoint_rollback(struct store *s);
 
 /* Fills lk (unless lk->done), outside any transaction or inside one. */
 int store_look(struct store *s, struct store_look *lk);

@@ -118,17 +118,18 @@ static size_t take(struct job **g)
 	return n;
 }
 
-/* A job whose run asked for a retry: queued again, or 503 when out of
- * attempts. */
-static void retry(struct job *j)
+/* A job whose run asked for a retry: queued again (alone, or as it was),
+ * or 503 when out of attempts. */
+static void retry(struct job *j, bool alone)
 {
 	if (++j->attempts >= MAX_ATTEMPTS) {
+		reply_reset(j->rp);
 		error_set(&j->rp->err, ERR_UNAVAILABLE);
 		answer(j);
 		return;
 	}
 	metrics_store_rerun();
-	again(j, true);
+	again(j, alone);
 }
 
 /* Runs g[0..n) in one transaction and answers them (or queues them again). */
@@ -137,7 +138,7 @@ static void run_group(struct job **g, size_t n)
 	struct store *s = W.s;
 	struct store_look lk;
 	int rc = store_begin(s, true), commit_fault = STORE_OK;
-	size_t i;
+	size_t i, ran = 0; /* requests whose handler ran */
 
 	memset(&lk, 0, sizeof(lk));
 	metrics_write_group(n);
@@ -148,7 +149,8 @@ static void run_group(struct job **g, size_t n)
 		if ((rc = store_look(s, &lk)) || (rc = store_savepoint(s)))
 			break;
 		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s, &lk);
-		rc = g[i]->res == RES_OK ? store_release(s) : store_rollback_to(s);
+		ran++;
+		rc = g[i]->res == RES_OK ? store_savepoint_release(s) : store_savepoint_rollback(s);
 	}
 	if (!rc && !(rc = commit_fault))
 		rc = store_commit(s);
@@ -158,6 +160,11 @@ static void run_group(struct job **g, size_t n)
 		request_group_done(g[i]->rq, g[i]->rp, s);
 	if (!rc && store_take_appended(s))
 		feed_committed(); /* followers of the feed look now */
+	if (rc && rc == STORE_RETRY && !ran) { /* a busy store before anything ran */
+		for (i = n; i-- > 0;)
+			retry(g[i], false); /* the group again, as it was */
+		return;
+	}
 	if (rc && n > 1) { /* nothing of it stands: each again, alone */
 		for (i = n; i-- > 0;)
 			again(g[i], true);
@@ -165,7 +172,7 @@ static void run_group(struct job **g, size_t n)
 	}
 	if (rc) { /* alone, and the group's own statement failed */
 		if (rc == STORE_RETRY) {
-			retry(g[0]);
+			retry(g[0], true);
 			return;
 		}
 		reply_reset(g[0]->rp);
@@ -175,7 +182,7 @@ static void run_group(struct job **g, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		if (g[i]->res == RES_RETRY)
-			retry(g[i]);
+			retry(g[i], true);
 		else
 			answer(g[i]);
 	}
@@ -213,6 +220,22 @@ int writer_start(const char *url, unsigned group)
 	pthread_setname_np(W.thread, "cmsd-writer"); /* seen in top -H, perf */
 	W.running = true;
 	return 0;
+}
+
+void writer_abandon(void)
+{
+	struct job *j, *next;
+
+	pthread_mutex_lock(&W.lock);
+	j = W.head;
+	W.head = W.tail = NULL;
+	pthread_mutex_unlock(&W.lock);
+	for (; j; j = next) {
+		next = j->next;
+		reply_reset(j->rp);
+		error_set(&j->rp->err, ERR_UNAVAILABLE);
+		answer(j);
+	}
 }
 
 void writer_stop(void)

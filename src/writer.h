@@ -29,6 +29,10 @@ bool writer_running(void);
 /* Queues rq (admitted, parsed) whose answer goes to rp; done(ctx) is called
  * from the writer thread once rp holds it. */
 void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), void *ctx);
+/* Answers 503 to every request queued and not yet running (a stop whose
+ * grace ran out: their connections must be resumed before the daemon
+ * stops); the group running finishes.  Safe when not started. */
+void writer_abandon(void);
 /* Answers what is queued, then stops the thread; safe when not started. */
 void writer_stop(void);
 

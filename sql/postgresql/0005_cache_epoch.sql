@@ -8,30 +8,30 @@
 ALTER TABLE change_head ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
 CREATE FUNCTION cmsd_bump_epoch() RETURNS trigger LANGUAGE plpgsql AS
  $$BEGIN UPDATE change_head SET epoch = epoch + 1 WHERE id = 1; RETURN NULL; END$$;
-CREATE TRIGGER contact_center_epoch AFTER INSERT OR UPDATE OR DELETE ON contact_center
+CREATE TRIGGER contact_center_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON contact_center
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER users_epoch AFTER INSERT OR UPDATE OR DELETE ON users
+CREATE TRIGGER users_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER process_epoch AFTER INSERT OR UPDATE OR DELETE ON process
+CREATE TRIGGER process_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON process
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER lead_epoch AFTER INSERT OR UPDATE OR DELETE ON lead
+CREATE TRIGGER lead_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER campaign_epoch AFTER INSERT OR UPDATE OR DELETE ON campaign
+CREATE TRIGGER campaign_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON campaign
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER campaign_user_epoch AFTER INSERT OR UPDATE OR DELETE ON campaign_user
+CREATE TRIGGER campaign_user_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON campaign_user
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER campaign_lead_epoch AFTER INSERT OR UPDATE OR DELETE ON campaign_lead
+CREATE TRIGGER campaign_lead_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON campaign_lead
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER lead_user_epoch AFTER INSERT OR UPDATE OR DELETE ON lead_user
+CREATE TRIGGER lead_user_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_user
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();
-CREATE TRIGGER token_epoch AFTER INSERT OR UPDATE OR DELETE ON token
+CREATE TRIGGER token_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON token
  FOR EACH STATEMENT WHEN (current_setting('cmsd.writer', true) IS DISTINCT FROM 'on')
  EXECUTE FUNCTION cmsd_bump_epoch();

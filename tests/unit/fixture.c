@@ -252,7 +252,7 @@ enum auth_result fixture_bearer(struct fixture *f, const char *token, struct pri
 	char header[16 + AUTH_TOKEN_LEN];
 
 	snprintf(header, sizeof(header), "Bearer %s", token);
-	return auth_authenticate(f->store, header, "192.0.2.1", NULL, who, &why);
+	return auth_authenticate(f->store, header, "192.0.2.1", NULL, false, who, &why);
 }
 
 int64_t fixture_lead(struct fixture *f, int64_t proc, const char *name)

@@ -147,6 +147,8 @@ static void bad_values(void)
 		{ "-t", "2" },                { "--listen" },
 		{ "--tls-cert", "a.pem" },    { "--tls-key", "a.pem" },
 		{ "--lis", "x" },             { "--listenx", "x" },
+		{ "--write-group", "65" },    { "--cache-size", "4097" },
+		{ "--cache-size", "-1" },
 	};
 	struct config c;
 	char *said = NULL;
@@ -164,6 +166,11 @@ static void bad_values(void)
 		free(said);
 		said = NULL;
 	}
+	/* 0 turns the cache and the group writer off */
+	CHECK(load(&c, ARGV("--cache-size", "0", "--write-group", "0"), &said) == 0);
+	CHECK(c.cache_mib == 0 && c.write_group == 0);
+	free(said);
+	said = NULL;
 	/* the message names the option, and usage follows */
 	CHECK(load(&c, ARGV("--threads", "0"), &said) == -1);
 	CHECK(said && strstr(said, "bad option '0'") && strstr(said, "usage: cmsd"));

@@ -1583,7 +1583,7 @@ static void tenant_scope(void)
 /* The look of (campaign, lead), checked to be taken. */
 static struct store_look look_at(int64_t campaign, int64_t lead)
 {
-	struct store_look lk = { campaign, lead, false, false, 0, 0, 0 };
+	struct store_look lk = { campaign, lead, false, 0, 0, 0 };
 
 	EXPECT(ST(look, &lk), STORE_OK);
 	CHECK(lk.done);

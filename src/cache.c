@@ -206,12 +206,10 @@ static struct entry *find(const struct cache_key *key, int64_t epoch, int64_t ve
 	}
 	if (!e) {
 		pthread_mutex_unlock(&sh->lock);
-		atomic_fetch_add(&misses, 1);
 		return NULL;
 	}
 	unlink_lru(sh, e);
 	push_front(sh, e);
-	atomic_fetch_add(&hits, 1);
 	*shp = sh;
 	return e;
 }
@@ -223,14 +221,15 @@ static long copy_out(const struct cache_key *key, int64_t epoch, int64_t version
 	struct entry *e = find(key, epoch, version, any, &sh);
 	long n = -1;
 
-	if (!e)
-		return -1;
-	if (e->len <= size) {
+	if (e && e->len <= size) {
 		if (e->len)
 			memcpy(out, e->val, e->len);
 		n = (long)e->len;
 	}
-	pthread_mutex_unlock(&sh->lock);
+	if (e)
+		pthread_mutex_unlock(&sh->lock);
+	if (!any) /* a lookup that answers; a peek is checked later, not counted */
+		atomic_fetch_add(n >= 0 ? &hits : &misses, 1);
 	return n;
 }
 
@@ -251,6 +250,7 @@ char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version
 	struct entry *e = find(key, epoch, version, false, &sh);
 	char *copy;
 
+	atomic_fetch_add(e ? &hits : &misses, 1);
 	if (!e)
 		return NULL;
 	copy = xmalloc(e->len + 1);

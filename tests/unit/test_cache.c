@@ -43,6 +43,7 @@ static void put(int64_t n, int64_t epoch, int64_t version, const char *val)
 static void stamps(void)
 {
 	struct cache_key k = key_of(1), other = cache_key(CACHE_CL, 1, 0, 0, 0);
+	struct cache_stats before, after;
 	char small[2], *copy;
 	size_t len = 0;
 
@@ -66,11 +67,16 @@ static void stamps(void)
 	put(1, 5, 9, "again");
 	CHECK(!holds(1, 6, 9, "again"));
 	CHECK(!holds(1, 5, 9, "again"));
-	/* kinds do not collide; a short buffer misses; copies end in NUL */
+	/* kinds do not collide; a short buffer misses (and counts so); copies
+	 * end in NUL; a peek answers whatever the stamps and counts nothing */
 	put(1, 1, 1, "mapping");
 	cache_put(&other, 1, 1, "cl", 2);
 	CHECK(holds(1, 1, 1, "mapping"));
+	cache_stats(&before);
 	CHECK(cache_get(&k, 1, 1, small, sizeof(small)) == -1);
+	CHECK(cache_peek(&other, small, sizeof(small)) == 2 && !memcmp(small, "cl", 2));
+	cache_stats(&after);
+	CHECK(after.misses == before.misses + 1 && after.hits == before.hits);
 	copy = cache_get_copy(&other, 1, 1, &len);
 	CHECK(copy && len == 2 && !strcmp(copy, "cl"));
 	free(copy);

@@ -57,6 +57,9 @@ long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void
 /* What the cache holds for key, whatever its stamps (the caller checks
  * them later: the value says as of when), as cache_get(). */
 long cache_peek(const struct cache_key *key, void *out, size_t size);
+/* Whether the cache holds key, and then the stamps it holds it at, in
+ * *epoch and *version (its value not read; not counted as a lookup). */
+bool cache_stamps(const struct cache_key *key, int64_t *epoch, int64_t *version);
 /* The same as cache_get(), into a malloc'd copy with a NUL after it (*len its length);
  * NULL on a miss. */
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len);

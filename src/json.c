@@ -346,6 +346,23 @@ out:
 	return rc;
 }
 
+void json_names(struct strbuf *sb, const char *const *names, const bool *pick, size_t n)
+{
+	size_t i;
+	bool first = true;
+
+	strbuf_addch(sb, '[');
+	for (i = 0; i < n; i++) {
+		if (!pick[i])
+			continue;
+		if (!first)
+			strbuf_addch(sb, ',');
+		json_quote(sb, names[i]);
+		first = false;
+	}
+	strbuf_addch(sb, ']');
+}
+
 bool valid_user_id(const char *s)
 {
 	size_t n = strlen(s);

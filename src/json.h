@@ -70,6 +70,8 @@ struct strbuf;
  * (so that text made here and text jansson makes are the same bytes), each
  * byte that starts no valid UTF-8 character written as U+FFFD. */
 void json_quote(struct strbuf *sb, const char *s);
+/* Appends the JSON array of names[i] for which pick[i], in order. */
+void json_names(struct strbuf *sb, const char *const *names, const bool *pick, size_t n);
 /* Unix milliseconds as RFC 3339 UTC with milliseconds: 2026-12-03T12:00:00.123Z. */
 void json_time_ms(int64_t ms, char out[32]);
 

@@ -92,22 +92,6 @@ static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_
 	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
 }
 
-/* campaignUserIds of list in the campaign into out; every unknown one is
- * appended to the error as a missing campaignUser. */
-static int resolve(const struct request *rq, struct reply *rp, int64_t campaign,
-		   const struct strlist *l, int64_t *out)
-{
-	size_t i;
-	int rc = store_campaign_users_resolve(rq->store, rq->who.cc, campaign, l->v, l->n, out);
-
-	if (rc)
-		return reply_store_error(rp, rc, "campaignUser", 0);
-	for (i = 0; i < l->n; i++)
-		if (!out[i])
-			error_missing(&rp->err, "campaignUser", l->v[i]);
-	return RES_OK;
-}
-
 /* The four lists of a state, [1] the assigned users, [0] the others. */
 struct state {
 	struct strbuf cu[2], id[2];
@@ -380,58 +364,6 @@ static int lead_user(const struct request *rq, struct reply *rp)
 	return reply_state(rq, rp, rq->ids.campaign, rq->in.id);
 }
 
-/* The userIds of list l whose campaign user (cu[i]) is among changed[0..n),
- * in request order, each once, written to out as a JSON array; returns how
- * many. */
-static size_t changed_names(struct strbuf *out, const struct strlist *l, const int64_t *cu,
-			    const int64_t *changed, size_t n)
-{
-	struct strset *seen = strset_new(n);
-	struct strbuf names = STRBUF_INIT;
-	size_t i, j, count = 0;
-
-	for (i = 0; i < l->n; i++) {
-		for (j = 0; j < n && changed[j] != cu[i]; j++)
-			;
-		if (j == n || strset_has(seen, l->v[i]))
-			continue;
-		strset_add(seen, l->v[i]);
-		add_str(&names, l->v[i]);
-		count++;
-	}
-	strbuf_addch(out, '[');
-	strbuf_addstr(out, strbuf_str(&names));
-	strbuf_addch(out, ']');
-	strbuf_release(&names);
-	strset_free(seen);
-	return count;
-}
-
-/* Record what changed in the lead's history (JSON arrays of userIds),
- * unless nothing did. */
-static int record(const struct request *rq, struct reply *rp, const struct campaign_lead *cl,
-		  const struct strbuf *assigned, const struct strbuf *unassigned, bool changed)
-{
-	struct history_entry h;
-	struct timespec now;
-	int src;
-
-	if (!changed)
-		return 0;
-	memset(&h, 0, sizeof(h));
-	clock_gettime(CLOCK_REALTIME, &now);
-	h.campaign_id = cl->campaign_id;
-	h.lead_id = cl->lead_id;
-	h.campaign_lead_id = cl->id;
-	h.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	snprintf(h.changed_by, sizeof(h.changed_by), "%s", rq->who.user_id);
-	snprintf(h.request_id, sizeof(h.request_id), "%s", rq->id);
-	h.assigned = strbuf_str(assigned);
-	h.unassigned = strbuf_str(unassigned);
-	src = store_history_add(rq->store, rq->who.cc, &h);
-	return src ? reply_store_error(rp, src, "lead", cl->lead_id) : RES_OK;
-}
-
 /* rp->etag = the ETag of cl's current state. */
 static int etag_now(const struct request *rq, struct reply *rp, const struct campaign_lead *cl)
 {
@@ -534,67 +466,89 @@ static int parse_put(const struct request *rq, struct input *in, struct error *e
 	return RES_OK;
 }
 
+/* 412 unless If-Match names the ETag of the lead's state, which it holds
+ * from here until the commit. */
+static int check_if_match(const struct request *rq, struct reply *rp, const struct put_in *p,
+			  const char *if_match)
+{
+	struct campaign_lead cl;
+	int rc, src;
+
+	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
+		return rc;
+	if ((src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id)))
+		return reply_store_error(rp, src, "lead", p->lead);
+	if ((rc = etag_now(rq, rp, &cl)))
+		return rc;
+	if (!etag_listed(rp, if_match, false)) /* 412 carries the current ETag */
+		return error_set(&rp->err, ERR_PRECONDITION);
+	rp->etag[0] = '\0';
+	return RES_OK;
+}
+
+/* Every userId of l whose campaign user is 0 named in the error. */
+static void list_missing(struct reply *rp, const struct strlist *l, const int64_t *cu)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!cu[i])
+			error_missing(&rp->err, "campaignUser", l->v[i]);
+}
+
 static int put(const struct request *rq, struct reply *rp)
 {
 	const struct put_in *p = rq->in.data;
 	struct strbuf achanged = STRBUF_INIT, uchanged = STRBUF_INIT;
-	int64_t *acu = NULL, *ucu = NULL, *adone = NULL, *udone = NULL;
-	struct campaign_lead cl;
 	const char *if_match = req_header(rq, "If-Match");
-	size_t na = 0, nu = 0, changed;
+	struct mapping_put m;
+	struct campaign_lead cl;
+	struct timespec now;
 	int rc, src;
 
-	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
+	memset(&m, 0, sizeof(m));
+	m.campaign = p->campaign;
+	m.lead = p->lead;
+	m.as = (const char *const *)p->as.v;
+	m.nas = p->as.n;
+	m.un = (const char *const *)p->un.v;
+	m.nun = p->un.n;
+	m.dry = p->dry;
+	clock_gettime(CLOCK_REALTIME, &now);
+	m.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	m.changed_by = rq->who.user_id;
+	m.request_id = rq->id;
+	m.acu = xcalloc(m.nas + 1, sizeof(*m.acu));
+	m.ucu = xcalloc(m.nun + 1, sizeof(*m.ucu));
+	m.achanged = xcalloc(m.nas + 1, sizeof(*m.achanged));
+	m.uchanged = xcalloc(m.nun + 1, sizeof(*m.uchanged));
+	if (if_match && (rc = check_if_match(rq, rp, p, if_match)))
 		goto out;
-	/* from here until the commit, no other writer changes this lead */
-	src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id);
-	if (src) {
+	if ((src = store_mapping_put(rq->store, rq->who.cc, &m))) {
 		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
 	}
-	if (if_match) {
-		if ((rc = etag_now(rq, rp, &cl)))
-			goto out;
-		if (!etag_listed(rp, if_match, false)) { /* 412 carries the current ETag */
-			rc = error_set(&rp->err, ERR_PRECONDITION);
-			goto out;
-		}
-	}
-	acu = xcalloc(p->as.n + 1, sizeof(*acu));
-	ucu = xcalloc(p->un.n + 1, sizeof(*ucu));
-	if ((rc = resolve(rq, rp, p->campaign, &p->as, acu)) ||
-	    (rc = resolve(rq, rp, p->campaign, &p->un, ucu)))
-		goto out;
+	list_missing(rp, &p->as, m.acu);
+	list_missing(rp, &p->un, m.ucu);
 	if (rp->err.code) { /* unknown campaign users, every one listed */
 		rc = RES_FAIL;
 		goto out;
 	}
-	adone = xcalloc(p->as.n + 1, sizeof(*adone));
-	udone = xcalloc(p->un.n + 1, sizeof(*udone));
-	src = store_mapping_set(rq->store, rq->who.cc, cl.id, acu, p->as.n, true, adone, &na);
-	if (!src)
-		src = store_mapping_set(rq->store, rq->who.cc, cl.id, ucu, p->un.n, false, udone, &nu);
-	if (src) {
-		rc = reply_store_error(rp, src, "lead", p->lead);
-		goto out;
-	}
-	changed = changed_names(&achanged, &p->as, acu, adone, na) +
-		  changed_names(&uchanged, &p->un, ucu, udone, nu);
-	if (!p->dry && (rc = record(rq, rp, &cl, &achanged, &uchanged, changed > 0)))
-		goto out;
-	rp->etag[0] = '\0';
+	json_names(&achanged, m.as, m.achanged, m.nas);
+	json_names(&uchanged, m.un, m.uchanged, m.nun);
+	cl = (struct campaign_lead){ m.cl, p->campaign, p->lead, 0, false };
 	if (if_match && !p->dry && (rc = etag_now(rq, rp, &cl))) /* the new state's */
 		goto out;
 	reply_text(rp, 200, "application/json",
-		   put_answer(cl.id, p->lead, p->campaign, acu, &p->as, ucu, &p->un, &achanged,
+		   put_answer(m.cl, p->lead, p->campaign, m.acu, &p->as, m.ucu, &p->un, &achanged,
 			      &uchanged, p->dry));
 	/* a dry run answers what would change, and the pipeline rolls it back */
 	rc = p->dry ? RES_ROLLBACK : RES_OK;
 out:
-	free(acu);
-	free(ucu);
-	free(adone);
-	free(udone);
+	free(m.acu);
+	free(m.ucu);
+	free(m.achanged);
+	free(m.uchanged);
 	strbuf_release(&achanged);
 	strbuf_release(&uchanged);
 	return rc;

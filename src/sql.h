@@ -90,6 +90,7 @@ enum stmt {
 	ST_CL_PAGE,
 	ST_CL_DELETE,
 
+	ST_MAPPING_PUT,
 	ST_MAP_ADD_MANY,
 	ST_MAP_REMOVE_MANY,
 	ST_MAP_USERS,
@@ -373,6 +374,10 @@ struct store {
 	unsigned fault_nth;  /* 0: disarmed */
 	int fault_rc;
 	unsigned statements; /* run since store_fault_arm() */
+	bool faults;         /* a fault is asked for (store_fault_arm()) */
+	/* the transaction was one statement, committed already
+	 * (store_mapping_put): its commit is empty, and nothing may follow */
+	bool alone;
 };
 
 extern const struct sql_backend sqlite_backend;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "sql.h"
 #include "store_exec.h"
@@ -232,6 +233,7 @@ int store_ping(struct store *s)
 int store_begin(struct store *s, bool write)
 {
 	s->appended = 0;
+	s->alone = false;
 	s->begin = write ? ST_BEGIN_WRITE : ST_BEGIN;
 	return STORE_OK;
 }
@@ -240,7 +242,8 @@ int store_begin(struct store *s, bool write)
  * rolls back.  A transaction that ran nothing was never begun. */
 int store_commit(struct store *s)
 {
-	if (s->begin) {
+	if (s->alone || s->begin) {
+		s->alone = false;
 		s->begin = ST_NONE;
 		return STORE_OK;
 	}
@@ -252,6 +255,7 @@ int store_commit(struct store *s)
 void store_rollback(struct store *s)
 {
 	s->begin = ST_NONE;
+	s->alone = false;
 	if (exec_in_txn(s))
 		exec_run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
 }
@@ -1030,6 +1034,153 @@ void store_look_release(struct store_look *lk)
 	mu_release(&lk->read->m);
 	free(lk->read);
 	lk->read = NULL;
+}
+
+/* ---- a mapping PUT ---- */
+
+/* changed[i] = whether cu[i] is among done[0..n). */
+static void mark_changed(const int64_t *cu, size_t ncu, const int64_t *done, size_t n,
+			 bool *changed)
+{
+	size_t i, j;
+
+	for (i = 0; i < ncu; i++)
+		for (changed[i] = false, j = 0; j < n && !changed[i]; j++)
+			changed[i] = done[j] == cu[i];
+}
+
+/* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT). */
+static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
+{
+	struct campaign_lead cl;
+	struct strbuf a = STRBUF_INIT, u = STRBUF_INIT;
+	struct history_entry h;
+	int64_t *done = xcalloc(m->nas + m->nun + 1, sizeof(*done));
+	size_t i, n;
+	bool any = false;
+	int rc;
+
+	if ((rc = store_campaign_lead_find(s, cc, m->campaign, m->lead, &cl)) ||
+	    (rc = store_campaign_lead_lock(s, cc, cl.id)))
+		goto out;
+	m->cl = cl.id;
+	if ((rc = store_campaign_users_resolve(s, cc, m->campaign, m->as, m->nas, m->acu)) ||
+	    (rc = store_campaign_users_resolve(s, cc, m->campaign, m->un, m->nun, m->ucu)))
+		goto out;
+	for (i = 0; i < m->nas; i++)
+		if (!m->acu[i])
+			goto out; /* a userId that is not a campaign user: nothing */
+	for (i = 0; i < m->nun; i++)
+		if (!m->ucu[i])
+			goto out;
+	if ((rc = store_mapping_set(s, cc, cl.id, m->acu, m->nas, true, done, &n)))
+		goto out;
+	mark_changed(m->acu, m->nas, done, n, m->achanged);
+	if ((rc = store_mapping_set(s, cc, cl.id, m->ucu, m->nun, false, done, &n)))
+		goto out;
+	mark_changed(m->ucu, m->nun, done, n, m->uchanged);
+	for (i = 0; i < m->nas; i++)
+		any |= m->achanged[i];
+	for (i = 0; i < m->nun; i++)
+		any |= m->uchanged[i];
+	if (m->dry || !any)
+		goto out;
+	json_names(&a, m->as, m->achanged, m->nas);
+	json_names(&u, m->un, m->uchanged, m->nun);
+	memset(&h, 0, sizeof(h));
+	h.campaign_id = m->campaign;
+	h.lead_id = m->lead;
+	h.campaign_lead_id = cl.id;
+	h.changed_at = m->changed_at;
+	snprintf(h.changed_by, sizeof(h.changed_by), "%s", m->changed_by);
+	snprintf(h.request_id, sizeof(h.request_id), "%s", m->request_id);
+	h.assigned = strbuf_str(&a);
+	h.unassigned = strbuf_str(&u);
+	rc = store_history_add(s, cc, &h);
+out:
+	free(done);
+	strbuf_release(&a);
+	strbuf_release(&u);
+	return rc;
+}
+
+struct put_rows {
+	struct mapping_put *m;
+	bool found;
+	int64_t appended;
+};
+
+static void fill_put_row(struct rows *r, void *row)
+{
+	int64_t *v = row;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		v[i] = rows_int(r, i);
+}
+
+static int take_put_row(void *ctx, const void *row)
+{
+	struct put_rows *pr = ctx;
+	const int64_t *v = row;
+	struct mapping_put *m = pr->m;
+	size_t i = (size_t)v[1];
+
+	switch (v[0]) {
+	case 0:
+		pr->found = true;
+		m->cl = v[2];
+		pr->appended = v[3];
+		return 0;
+	case 1:
+		if (i >= m->nas)
+			return 1;
+		m->acu[i] = v[2];
+		m->achanged[i] = v[3] != 0;
+		return 0;
+	case 2:
+		if (i >= m->nun)
+			return 1;
+		m->ucu[i] = v[2];
+		m->uchanged[i] = v[3] != 0;
+		return 0;
+	}
+	return 1;
+}
+
+int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m)
+{
+	struct put_rows pr = { m, false, 0 };
+	int64_t row[4];
+	bool alone;
+	int rc;
+
+	m->cl = 0;
+	memset(m->acu, 0, m->nas * sizeof(*m->acu));
+	memset(m->ucu, 0, m->nun * sizeof(*m->ucu));
+	memset(m->achanged, 0, m->nas * sizeof(*m->achanged));
+	memset(m->uchanged, 0, m->nun * sizeof(*m->uchanged));
+	if (!sql_text(s->be, ST_MAPPING_PUT))
+		return mapping_put_steps(s, cc, m);
+	/* the first statement of its transaction is the transaction: its
+	 * BEGIN and COMMIT would be two more round trips (a test that fails
+	 * statements one by one wants them all) */
+	alone = s->begin && !s->faults;
+	if (alone)
+		s->begin = ST_NONE;
+	/* a campaign user deleted since it was resolved: the insert's foreign
+	 * key fails, and the request runs again (then it is not one) */
+	rc = exec_each_fk(s, ST_MAPPING_PUT,
+			  ARGS(A_I(cc), A_I(m->campaign), A_I(m->lead), A_TEXTS(m->as, m->nas),
+			       A_TEXTS(m->un, m->nun), A_I(m->dry ? 1 : 0), A_I(m->changed_at),
+			       A_T(m->changed_by), A_T(m->request_id)),
+			  STORE_RETRY, fill_put_row, row, take_put_row, &pr);
+	s->alone = alone;
+	if (rc == STORE_OK && !pr.found)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK)
+		s->appended += pr.appended;
+	return rc;
 }
 
 int store_mapping_list(struct store *s, int64_t scope, int64_t campaign,

@@ -303,6 +303,36 @@ int store_campaign_lead_lock(struct store *s, int64_t cc, int64_t cl);
 int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 		      const int64_t *cu_ids, size_t n, bool mapped,
 		      int64_t *changed, size_t *nchanged);
+/*
+ * One PUT of a lead's mapping (API.md §3), the way the store does it in
+ * the fewest round trips: the campaign lead of (campaign, lead) in contact
+ * center cc, held until the commit; each userId resolved to its campaign
+ * user; then, unless one is missing, the mappings set and the history entry
+ * (the userIds that changed, in request order) appended to the change feed.
+ * With `dry` nothing is recorded, and the caller rolls back.
+ *
+ * NOT_FOUND: no such campaign lead (nothing else is set).  Else cl is set,
+ * acu/ucu (room for nas/nun) hold each userId's campaign user (0: not one,
+ * and then nothing was written) and achanged/uchanged whether it changed.
+ *
+ * On PostgreSQL this is one statement.  When it is the first of its
+ * transaction (and no test fault is asked for), it runs as a transaction of its
+ * own, committed as it returns: the caller's commit is then empty, and any
+ * statement after it in that transaction fails (STORE_ERROR).
+ */
+struct mapping_put {
+	int64_t campaign, lead;
+	const char *const *as, *const *un; /* userIds, no repeats in a list */
+	size_t nas, nun;
+	bool dry;
+	int64_t changed_at; /* the history entry's, unix milliseconds */
+	const char *changed_by, *request_id;
+	/* out */
+	int64_t cl;
+	int64_t *acu, *ucu;
+	bool *achanged, *uchanged;
+};
+int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m);
 /* Every campaign user of the campaign with whether it is mapped to campaign
  * lead cl, ordered by userId.  Rows: struct mapping_user. */
 int store_mapping_get(struct store *s, int64_t cc, int64_t campaign, int64_t cl,
@@ -393,7 +423,9 @@ int store_token_purge(struct store *s, int64_t now);
  * 2, ...; BEGIN and COMMIT included, ROLLBACK never) fails with rc
  * (STORE_ERROR, STORE_UNAVAILABLE or STORE_RETRY) without being run, and
  * the fault disarms.  nth 0 disarms.  The transaction stays open for
- * store_rollback(). */
+ * store_rollback().  rc other than STORE_OK (with nth 0: a fault at the
+ * commit, which the caller injects) also keeps every statement inside
+ * BEGIN and COMMIT (store_mapping_put()), so that each can fail. */
 void store_fault_arm(struct store *s, unsigned nth, int rc);
 /* Statements run since the last store_fault_arm() (ROLLBACK not counted),
  * so that a test can learn how many statements a request runs. */

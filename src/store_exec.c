@@ -24,6 +24,7 @@ void store_fault_arm(struct store *s, unsigned nth, int rc)
 {
 	s->fault_nth = nth;
 	s->fault_rc = rc;
+	s->faults = rc != STORE_OK; /* at a statement or at the commit */
 	s->statements = 0;
 }
 
@@ -45,6 +46,10 @@ static int count(struct store *s, enum stmt id)
 
 	if (id == ST_ROLLBACK)
 		return STORE_OK;
+	if (s->alone) { /* store_mapping_put() committed the transaction */
+		log_msgf("error", "store %s: after a transaction of one statement", sql_name(id));
+		return STORE_ERROR;
+	}
 	if ((rc = begin_due(s))) /* it counts before this one */
 		return rc;
 	s->statements++;
@@ -154,13 +159,19 @@ static int walk(struct rows *r, fill_fn fill, void *row, store_row_fn fn,
 	return rc;
 }
 
+int exec_each_fk(struct store *s, enum stmt id, const struct arg *a, size_t na, int fk_rc,
+		 fill_fn fill, void *row, store_row_fn fn, void *ctx)
+{
+	struct rows r;
+	int rc = exec_query(s, &r, id, a, na, fk_rc);
+
+	return rc ? rc : walk(&r, fill, row, fn, ctx);
+}
+
 int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	      fill_fn fill, void *row, store_row_fn fn, void *ctx)
 {
-	struct rows r;
-	int rc = exec_query(s, &r, id, a, na, STORE_ERROR);
-
-	return rc ? rc : walk(&r, fill, row, fn, ctx);
+	return exec_each_fk(s, id, a, na, STORE_ERROR, fill, row, fn, ctx);
 }
 
 /*

@@ -38,6 +38,9 @@ int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,
  * non-zero return stops the walk with STORE_ERROR. */
 int exec_each(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	      fill_fn fill, void *row, store_row_fn fn, void *ctx);
+/* exec_each() with `fk_rc` as for exec_query(). */
+int exec_each_fk(struct store *s, enum stmt id, const struct arg *a, size_t na, int fk_rc,
+		 fill_fn fill, void *row, store_row_fn fn, void *ctx);
 /* exec_each() for statement `id` whose arguments a[0..na) hold one list
  * (ARG_INTS, ARG_TEXTS), `fk_rc` as for exec_query().  Run per element (a
  * backend without `lists`), the rows come element after element and each

@@ -134,6 +134,9 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE cu.id = j.v AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
 		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
+	[ST_MAPPING_PUT] =
+		"SELECT o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put(?1, ?2, ?3,"
+		" ?4::text[], ?5::text[], ?6, ?7, ?8, ?9)",
 	[ST_MAP_USERS] =
 		"SELECT cu.id, (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"
 		" FROM campaign_user cu WHERE cu.campaign_id = ?1"

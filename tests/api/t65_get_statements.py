@@ -1,5 +1,5 @@
 """
-t64 - a single-lead mapping GET costs one statement (issue 13; docs/decisions.md
+t65 - a single-lead mapping GET costs one statement (issue 13; docs/decisions.md
 "Answers from memory, writes in groups"), whether its answer is in memory or
 not, once the token and the campaign's scope are: the request's one look at
 the store reads the lead's stamps and, when the cache does not hold the lead

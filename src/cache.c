@@ -244,6 +244,19 @@ long cache_peek(const struct cache_key *key, void *out, size_t size)
 	return copy_out(key, 0, 0, true, out, size);
 }
 
+bool cache_stamps(const struct cache_key *key, int64_t *epoch, int64_t *version)
+{
+	struct shard *sh;
+	struct entry *e = find(key, 0, 0, true, &sh);
+
+	if (!e)
+		return false;
+	*epoch = e->epoch;
+	*version = e->version;
+	pthread_mutex_unlock(&sh->lock);
+	return true;
+}
+
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len)
 {
 	struct shard *sh;

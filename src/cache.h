@@ -3,11 +3,11 @@
  * (docs/decisions.md, "Answers from memory, writes in groups").
  *
  * One cache of bounded size (--cache-size) for the whole process: verified
- * tokens with their principal, scope checks, campaign leads, the rendered
- * mapping of a lead with its ETag.  Each entry carries the two stamps it
- * was read at, the store's epoch and a version (a lead's last history
- * entry, or 0), and answers only a lookup that brings exactly the same
- * pair: the caller has just read both from the store in one look
+ * tokens with their principal, scope checks, the rendered mapping of a lead
+ * with its ETag.  Each entry carries the two stamps it was read at, the
+ * store's epoch and a version (a lead's last history entry, or 0), and
+ * answers only a lookup that brings exactly the same pair: the caller has
+ * just read both from the store in one look
  * (store_look), so an entry answers only while nothing it depends on has
  * changed, on this node or any other.  Both stamps only ever grow.
  *
@@ -27,8 +27,7 @@ enum cache_kind {
 	CACHE_TOKEN = 1, /* v: the token's hash (32 bytes); a struct token_info */
 	CACHE_SCOPE,     /* v: cc, campaign; empty: the campaign is in cc */
 	CACHE_PATH,      /* v: cc, process, campaign, lead; empty: the path holds */
-	CACHE_CL,        /* v: cc, campaign, lead; a struct campaign_lead */
-	CACHE_MAPPING,   /* v: campaign lead; ETag, NUL, the answer's text */
+	CACHE_MAPPING,   /* v: campaign, lead; ETag, NUL, the answer's text */
 };
 
 struct cache_key {
@@ -57,6 +56,9 @@ long cache_get(const struct cache_key *key, int64_t epoch, int64_t version, void
 /* What the cache holds for key, whatever its stamps (the caller checks
  * them later: the value says as of when), as cache_get(). */
 long cache_peek(const struct cache_key *key, void *out, size_t size);
+/* Whether the cache holds key, and then the stamps it holds it at, in
+ * *epoch and *version (its value not read; not counted as a lookup). */
+bool cache_stamps(const struct cache_key *key, int64_t *epoch, int64_t *version);
 /* The same as cache_get(), into a malloc'd copy with a NUL after it (*len its length);
  * NULL on a miss. */
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len);

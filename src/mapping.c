@@ -83,23 +83,13 @@ static void add_str(struct strbuf *list, const char *s)
 }
 
 /* 404 naming the lead unless it is attached to campaign (whose scope the
- * pipeline checked); fills *cl.  `cached`: the cache may answer, at the
- * epoch of the request's look (a GET; a PUT reads what it holds). */
+ * pipeline checked); fills *cl. */
 static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_t campaign,
-			      int64_t lead, struct campaign_lead *cl, bool cached)
+			      int64_t lead, struct campaign_lead *cl)
 {
-	struct cache_key key = cache_key(CACHE_CL, rq->who.cc, campaign, lead, 0);
-	bool look = cached && rq->look.done;
-	int rc;
+	int rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
 
-	if (look && cache_get(&key, rq->look.epoch, 0, cl, sizeof(*cl)) == (long)sizeof(*cl))
-		return RES_OK;
-	rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
-	if (rc)
-		return reply_store_error(rp, rc, "lead", lead);
-	if (look) /* read after the look: as new or newer */
-		cache_put(&key, rq->look.epoch, 0, cl, sizeof(*cl));
-	return RES_OK;
+	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
 }
 
 /* The four lists of a state, [1] the assigned users, [0] the others. */
@@ -117,12 +107,18 @@ static int add_user(void *ctx, const void *row)
 	return 0;
 }
 
-/* The current state of campaign lead cl, appended to out as text. */
-static int current(const struct request *rq, struct reply *rp, const struct campaign_lead *cl,
-		   struct strbuf *out)
+/*
+ * The state of campaign lead cl appended to out as text: read in the open
+ * transaction, or (lk set) from the rows that look lk read of it.  Both
+ * come from store.c in one order (by userId), so the text, and with it the
+ * ETag that a PUT's If-Match compares, is the same whichever read it.
+ */
+static int render(const struct request *rq, struct reply *rp, const struct store_look *lk,
+		  const struct campaign_lead *cl, struct strbuf *out)
 {
 	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
-	int rc = store_mapping_get(rq->store, rq->who.cc, cl->campaign_id, cl->id, add_user, &st);
+	int rc = lk ? store_look_mapping(lk, add_user, &st) :
+		      store_mapping_get(rq->store, rq->who.cc, cl->campaign_id, cl->id, add_user, &st);
 	int i;
 
 	if (!rc)
@@ -133,6 +129,13 @@ static int current(const struct request *rq, struct reply *rp, const struct camp
 		strbuf_release(&st.id[i]);
 	}
 	return rc ? reply_store_error(rp, rc, "lead", cl->lead_id) : RES_OK;
+}
+
+/* The current state of campaign lead cl, read in the open transaction. */
+static int current(const struct request *rq, struct reply *rp, const struct campaign_lead *cl,
+		   struct strbuf *out)
+{
+	return render(rq, rp, NULL, cl, out);
 }
 
 /* rp->etag = the strong ETag of the answer `text`: a hash of its bytes. */
@@ -183,22 +186,6 @@ static int snapshot_cursor(const struct request *rq, struct reply *rp)
 	return rc ? reply_store_error(rp, rc, "store", 0) : RES_OK;
 }
 
-/* 404 unless campaign lead cl is still in the caller's scope in the
- * transaction's snapshot, naming the campaign when it went, else the lead. */
-static int still_there(const struct request *rq, struct reply *rp,
-		       const struct campaign_lead *cl)
-{
-	struct campaign_lead now;
-	int rc = store_campaign_in_scope(rq->store, rq->who.cc, cl->campaign_id);
-
-	if (rc)
-		return reply_store_error(rp, rc, "campaign", cl->campaign_id);
-	rc = store_campaign_lead_find(rq->store, rq->who.cc, cl->campaign_id, cl->lead_id, &now);
-	if (!rc && now.id != cl->id)
-		rc = STORE_NOT_FOUND; /* detached and attached again: another one */
-	return rc ? reply_store_error(rp, rc, "lead", cl->lead_id) : RES_OK;
-}
-
 /* 200 with text (taken), or 304 when If-None-Match names rp->etag. */
 static int answer_state(const struct request *rq, struct reply *rp, char *text)
 {
@@ -212,43 +199,65 @@ static int answer_state(const struct request *rq, struct reply *rp, char *text)
 }
 
 /*
- * A single-lead GET of campaign lead cl.  From the cache when it holds the
- * lead at the look's epoch and version (then the look's head is the
- * cursor: nothing the answer depends on changed up to there); else read
- * with a look of its own in the read's snapshot, which gives the cursor
- * and the stamps it is kept under.  The cached value is the ETag, a NUL,
- * then the text.
+ * A single-lead GET: the state of `lead` in `campaign`, whose scope the
+ * pipeline checked.  From the cache when it holds the lead at the stamps
+ * of the request's look (the look's head is then the cursor: nothing the
+ * answer depends on changed up to there).  Else from the rows that look
+ * read (aim_look asked for them unless the cache held the lead), in the
+ * snapshot of its stamps and head: the answer is kept under those stamps
+ * and carries that head.  No other check is needed: the rows, the stamps
+ * and the access checks the cache answered are of one snapshot, and an
+ * access check read from the store is later, where a campaign still in the
+ * caller's scope was in it then too (ids are never reused, a campaign never
+ * moves); a campaign lead detached and attached again is simply the one
+ * the look read.  The cached value is the ETag, a NUL, then the text.
+ *
+ * A look that read no rows (none at admission for a Basic login or with
+ * --cache-size 0; or the cache's entry went between aim_look's peek and
+ * here) is replaced by a look of the handler's own, in its transaction; if
+ * the epoch moved since the request's look, whose epoch the cached access
+ * checks held at, the campaign must still be the caller's in that snapshot
+ * (a lead detached since is missing from the look's rows).
  */
-static int reply_state(const struct request *rq, struct reply *rp,
-		       const struct campaign_lead *cl)
+static int reply_state(const struct request *rq, struct reply *rp, int64_t campaign,
+		       int64_t lead)
 {
-	struct cache_key key = cache_key(CACHE_MAPPING, cl->id, 0, 0, 0);
+	struct cache_key key = cache_key(CACHE_MAPPING, campaign, lead, 0, 0);
 	const struct store_look *lk = &rq->look;
-	struct store_look now = { cl->campaign_id, cl->lead_id, false, 0, 0, 0 };
+	struct store_look own = { .campaign = campaign, .lead = lead };
+	bool aimed = lk->done && lk->campaign == campaign && lk->lead == lead;
+	struct campaign_lead cl;
 	struct strbuf text = STRBUF_INIT;
 	char *hit;
 	size_t len, n;
-	int rc;
+	int rc, src;
 
-	if (lk->done && lk->campaign == cl->campaign_id && lk->lead == cl->lead_id &&
-	    (hit = cache_get_copy(&key, lk->epoch, lk->version, &len))) {
+	if (aimed && (hit = cache_get_copy(&key, lk->epoch, lk->version, &len))) {
 		n = strlen(hit) + 1;
 		snprintf(rp->etag, sizeof(rp->etag), "%s", hit);
 		memmove(hit, hit + n, len - n + 1);
 		rp->cursor = lk->head;
 		return answer_state(rq, rp, hit);
 	}
-	if ((rc = store_look(rq->store, &now)))
-		return reply_store_error(rp, rc, "store", 0);
-	/* the access checks and cl came from the cache as of the request's
-	 * look; something moved since: they must hold in this snapshot too */
-	if (lk->done && now.epoch != lk->epoch && (rc = still_there(rq, rp, cl)))
-		return rc;
-	rp->cursor = now.head;
-	if ((rc = current(rq, rp, cl, &text))) {
-		strbuf_release(&text);
-		return rc;
+	if (!aimed || !lk->read) {
+		if ((src = store_look(rq->store, &own))) {
+			rc = reply_store_error(rp, src, "store", 0);
+			goto out;
+		}
+		if (lk->done && own.epoch != lk->epoch &&
+		    (src = store_campaign_in_scope(rq->store, rq->who.cc, campaign))) {
+			rc = reply_store_error(rp, src, "campaign", campaign);
+			goto out;
+		}
+		lk = &own;
 	}
+	if ((src = store_look_lead(lk, &cl))) {
+		rc = reply_store_error(rp, src, "lead", lead);
+		goto out;
+	}
+	if ((rc = render(rq, rp, lk, &cl, &text)))
+		goto out;
+	rp->cursor = lk->head;
 	etag_of_text(rp, &text);
 	if (cache_enabled()) {
 		struct strbuf v = STRBUF_INIT;
@@ -256,10 +265,14 @@ static int reply_state(const struct request *rq, struct reply *rp,
 		strbuf_addstr(&v, rp->etag);
 		strbuf_addch(&v, '\0');
 		strbuf_add(&v, strbuf_str(&text), text.len);
-		cache_put(&key, now.epoch, now.version, strbuf_str(&v), v.len);
+		cache_put(&key, lk->epoch, lk->version, strbuf_str(&v), v.len);
 		strbuf_release(&v);
 	}
-	return answer_state(rq, rp, strbuf_detach(&text));
+	rc = answer_state(rq, rp, strbuf_detach(&text));
+out:
+	strbuf_release(&text);
+	store_look_release(&own);
+	return rc;
 }
 
 struct rows {
@@ -322,7 +335,6 @@ static int parse_get(const struct request *rq, struct input *in, struct error *e
 /* One lead's state, one campaign's leads, or every lead of the caller's. */
 static int get(const struct request *rq, struct reply *rp)
 {
-	struct campaign_lead cl;
 	int rc;
 
 	if (!rq->in.id) {
@@ -336,9 +348,7 @@ static int get(const struct request *rq, struct reply *rp)
 			return reply_store_error(rp, rc, "campaign", rq->in.campaign);
 		return list_states(rq, rp, rq->in.campaign);
 	}
-	if ((rc = find_campaign_lead(rq, rp, rq->in.campaign, rq->in.id, &cl, true)))
-		return rc;
-	return reply_state(rq, rp, &cl);
+	return reply_state(rq, rp, rq->in.campaign, rq->in.id);
 }
 
 /* GET .../campaign/{c}/lead-user?leadId=: the lead is required. */
@@ -351,10 +361,7 @@ static int parse_lead_user(const struct request *rq, struct input *in, struct er
 
 static int lead_user(const struct request *rq, struct reply *rp)
 {
-	struct campaign_lead cl;
-	int rc = find_campaign_lead(rq, rp, rq->ids.campaign, rq->in.id, &cl, true);
-
-	return rc ? rc : reply_state(rq, rp, &cl);
+	return reply_state(rq, rp, rq->ids.campaign, rq->in.id);
 }
 
 /* rp->etag = the ETag of cl's current state. */
@@ -467,7 +474,7 @@ static int check_if_match(const struct request *rq, struct reply *rp, const stru
 	struct campaign_lead cl;
 	int rc, src;
 
-	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl, false)))
+	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
 		return rc;
 	if ((src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id)))
 		return reply_store_error(rp, src, "lead", p->lead);

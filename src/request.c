@@ -181,15 +181,22 @@ static int64_t quiet_id(const struct request *rq, const char *name)
 	return v && !parse_id(v, &n) ? n : 0;
 }
 
-/* What the request's one look at the store reads besides the epoch: the
- * version of the lead it answers, for the routes that say so. */
+/* What the request's one look at the store reads besides the epoch, for
+ * the routes that say so: the version of the lead it answers and, unless
+ * the cache holds the lead's mapping at the lead's stamps, what that
+ * mapping is made of (mapping.c renders it from the look's rows). */
 static void aim_look(struct request *rq)
 {
-	memset(&rq->look, 0, sizeof(rq->look));
+	struct cache_key key;
+	struct store_look *lk = &rq->look;
+
+	memset(lk, 0, sizeof(*lk));
 	if (!(rq->route->flags & RF_LOOK_LEAD))
 		return;
-	rq->look.campaign = rq->ids.campaign ? rq->ids.campaign : quiet_id(rq, "campaignId");
-	rq->look.lead = quiet_id(rq, "leadId");
+	lk->campaign = rq->ids.campaign ? rq->ids.campaign : quiet_id(rq, "campaignId");
+	lk->lead = quiet_id(rq, "leadId");
+	key = cache_key(CACHE_MAPPING, lk->campaign, lk->lead, 0, 0);
+	lk->held = cache_stamps(&key, &lk->held_epoch, &lk->held_version);
 }
 
 /* ---- admission: the request line and headers alone ---- */
@@ -470,8 +477,11 @@ int request_in_group(struct request *rq, struct reply *rp, struct store *s,
 
 	reply_reset(rp);
 	rq->store = s;
-	/* the caches answer as of the group's look (its epoch: no lead) */
+	/* the caches answer as of the group's look (its epoch: no lead, so
+	 * no rows: none are shared, none left behind) */
+	store_look_release(&rq->look);
 	rq->look = *lk;
+	rq->look.read = NULL;
 	/* a token taken from the cache at admission, and something changed
 	 * since: who calls, and what it may do, as the store says now */
 	if (rq->who.deferred && rq->who.epoch != lk->epoch) {
@@ -541,5 +551,6 @@ void request_release(struct request *rq)
 	if (faults_on && rq->store)
 		store_fault_arm(rq->store, 0, STORE_OK); /* a fault never outlives its request */
 	release_input(rq);
+	store_look_release(&rq->look);
 	sodium_memzero(&rq->who, sizeof(rq->who));
 }

@@ -81,7 +81,9 @@ struct request {
 	int64_t wait_until;   /* run again after a wait (reply.follow_until):
 				 until when it waits; 0 the first time */
 	struct store_look look; /* the one look at the store that the caches
-				   answer against (done once taken) */
+				   answer against (done once taken), with
+				   the lead's rows it read (freed by
+				   request_release()) */
 	unsigned statements_before; /* --faults: statements run at admission */
 	/* request_hold(): the headers the group's thread reads, copied */
 #define REQUEST_HELD 3

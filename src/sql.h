@@ -116,6 +116,7 @@ enum stmt {
 
 	ST_FEED_HEAD,
 	ST_LOOK,
+	ST_LOOK_LEAD,
 	ST_EPOCH_BUMP,
 	ST_FEED_READ,
 	ST_FEED_PURGE_FIND,
@@ -213,6 +214,56 @@ enum stmt_flag {
 	"cl.campaign_id = ?1 AND EXISTS (SELECT 1 FROM campaign c"             \
 	" WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2))"                  \
 	" AND " CAMPAIGN_IN_CC("?1", "6")
+
+/* The columns of a campaign lead, in struct campaign_lead's order. */
+#define CL_COLS "cl.id, cl.campaign_id, cl.lead_id, cl.priority, cl.enabled"
+
+/*
+ * The caches' one look (store_look), with the feed's head as the backend
+ * reads it (`last`): the head, the epoch, and the version of lead ?2 of
+ * campaign ?1: its last event, or the last one purged when it has none left
+ * (a cursor only ever grows).
+ */
+#define LOOK_HEAD(last)                                                        \
+	"SELECT " last " AS last, ch.epoch AS epoch,"                          \
+	" COALESCE((SELECT MAX(id) FROM mapping_history"                       \
+	" WHERE campaign_id = ?1 AND lead_id = ?2), ch.purged) AS version"     \
+	" FROM change_head ch WHERE ch.id = 1"
+
+/*
+ * The look aimed at a lead, and in the same snapshot, unless its epoch and
+ * version are ?3 and ?4 (the stamps of what the cache holds of the lead),
+ * what the lead's mapping is made of.  Rows (kind, ...):
+ *   0, head, epoch, version    always, exactly one;
+ *   1, CL_COLS                 the campaign lead, if attached;
+ *   2, campaignUserId, userId  each campaign user of the campaign;
+ *   3, campaignUserId          each one mapped to the campaign lead.
+ * Read before the caller is known, so unscoped: the pipeline checks the
+ * campaign against the caller's contact center before a handler uses them.
+ * When the stamps match, l is empty and nothing else is read, in each
+ * database by its own means: the uncorrelated EXISTS gates are PostgreSQL's
+ * One-Time Filters (EXPLAIN: the scans "never executed", whatever plan it
+ * picks), and SQLite, which evaluates them per row, seeks with a value of
+ * l, NULL when l is empty, which finds nothing at once.  So such a look
+ * costs the plain look and a probe of campaign_lead at most.
+ * Users and mappings are two range scans, merged and sorted in C, as
+ * store_mapping_get() reads them.
+ */
+#define LOOK_LEAD_SQL(last)                                                    \
+	"WITH k AS (" LOOK_HEAD(last) "),"                                     \
+	" l AS (SELECT " CL_COLS " FROM campaign_lead cl"                      \
+	" WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2 AND EXISTS (SELECT 1"  \
+	" FROM k WHERE k.epoch <> ?3 OR k.version <> ?4))"                     \
+	" SELECT 0, last, epoch, version, 0, 0, NULL FROM k"                   \
+	" UNION ALL SELECT 1, id, campaign_id, lead_id, priority, enabled,"    \
+	" NULL FROM l"                                                         \
+	" UNION ALL SELECT 2, cu.id, 0, 0, 0, 0,"                              \
+	" (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"             \
+	" FROM campaign_user cu WHERE EXISTS (SELECT 1 FROM l)"                \
+	" AND cu.campaign_id = (SELECT campaign_id FROM l)"                    \
+	" UNION ALL SELECT 3, lu.campaign_user_id, 0, 0, 0, 0, NULL"           \
+	" FROM lead_user lu WHERE EXISTS (SELECT 1 FROM l)"                    \
+	" AND lu.campaign_lead_id = (SELECT id FROM l)"
 
 /* The columns of a feed event or history entry, in struct history_entry's
  * order. */

@@ -82,15 +82,19 @@ static void fill_campaign_user(struct rows *r, void *row)
 	rows_text(r, 2, cu->user_id, sizeof(cu->user_id));
 }
 
+/* A campaign lead from CL_COLS at column `col` on. */
+static void read_campaign_lead(struct rows *r, int col, struct campaign_lead *cl)
+{
+	cl->id = rows_int(r, col);
+	cl->campaign_id = rows_int(r, col + 1);
+	cl->lead_id = rows_int(r, col + 2);
+	cl->priority = rows_int(r, col + 3);
+	cl->enabled = rows_int(r, col + 4) != 0;
+}
+
 static void fill_campaign_lead(struct rows *r, void *row)
 {
-	struct campaign_lead *cl = row;
-
-	cl->id = rows_int(r, 0);
-	cl->campaign_id = rows_int(r, 1);
-	cl->lead_id = rows_int(r, 2);
-	cl->priority = rows_int(r, 3);
-	cl->enabled = rows_int(r, 4) != 0;
+	read_campaign_lead(r, 0, row);
 }
 
 static void fill_token(struct rows *r, void *row)
@@ -272,30 +276,6 @@ int store_savepoint_rollback(struct store *s)
 	int rc = exec_run(s, ST_ROLLBACK_TO, NULL, 0, STORE_ERROR, NULL);
 
 	return rc ? rc : store_savepoint_release(s);
-}
-
-int store_look(struct store *s, struct store_look *lk)
-{
-	struct rows r;
-	bool have = false;
-	int rc;
-
-	if (lk->done)
-		return STORE_OK;
-	rc = exec_query(s, &r, ST_LOOK, ARGS(A_I(lk->campaign), A_I(lk->lead)), STORE_ERROR);
-	if (rc)
-		return rc;
-	rc = rows_next(&r, &have);
-	if (!rc && have) {
-		lk->head = rows_int(&r, 0);
-		lk->epoch = rows_int(&r, 1);
-		lk->version = rows_int(&r, 2);
-		lk->done = true;
-	} else if (!rc) {
-		rc = STORE_ERROR; /* change_head has its one row from migration 4 on */
-	}
-	rows_done(&r);
-	return rc;
 }
 
 /*
@@ -803,58 +783,42 @@ int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 	return rc;
 }
 
-/* One campaign user of a lead's mapping, while it is being read. */
+/* One campaign user of a lead's mapping. */
 struct mu {
 	int64_t id;
-	char *user_id; /* into the arena */
+	char *user_id; /* into the arena: an offset until mu_sort() */
 };
 
-struct mu_list {
-	struct mu *v;
+/*
+ * What a lead's mapping is made of, as read: the campaign's users and the
+ * ids of those mapped to the campaign lead, in any order until mu_sort().
+ * store_mapping_get() and a look aimed at a lead read it with their own
+ * statements; mu_walk() answers both alike.
+ */
+struct mu_read {
+	struct mu *users;
 	size_t n;
 	struct strbuf arena; /* the user ids, NUL-separated */
+	int64_t *mapped;
+	size_t nmapped;
 };
 
-/* The row buffer of the users' scan: the row, and where its text goes. */
-struct mu_row {
-	struct mu m;
-	struct strbuf *arena;
-};
+#define MU_READ_INIT { NULL, 0, STRBUF_INIT, NULL, 0 }
 
-struct id_list {
-	int64_t *v;
-	size_t n;
-};
-
-static void fill_mu(struct rows *r, void *row)
+static void mu_add_user(struct mu_read *m, int64_t id, const char *user_id, size_t len)
 {
-	struct mu_row *f = row;
-	size_t n = 0;
-	const char *t = rows_text_ref(r, 1, &n);
-
-	f->m.id = rows_int(r, 0);
+	m->users = xrealloc(m->users, (m->n + 1) * sizeof(*m->users));
+	m->users[m->n].id = id;
 	/* an offset for now: the arena moves while it grows */
-	f->m.user_id = (char *)(uintptr_t)f->arena->len;
-	strbuf_add(f->arena, t, n);
-	strbuf_addch(f->arena, '\0');
+	m->users[m->n++].user_id = (char *)(uintptr_t)m->arena.len;
+	strbuf_add(&m->arena, user_id, len);
+	strbuf_addch(&m->arena, '\0');
 }
 
-static int collect_mu(void *ctx, const void *row)
+static void mu_add_mapped(struct mu_read *m, int64_t id)
 {
-	struct mu_list *l = ctx;
-
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n++] = ((const struct mu_row *)row)->m;
-	return 0;
-}
-
-static int collect_id(void *ctx, const void *row)
-{
-	struct id_list *l = ctx;
-
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n++] = *(const int64_t *)row;
-	return 0;
+	m->mapped = xrealloc(m->mapped, (m->nmapped + 1) * sizeof(*m->mapped));
+	m->mapped[m->nmapped++] = id;
 }
 
 static int cmp_mu(const void *a, const void *b)
@@ -862,44 +826,214 @@ static int cmp_mu(const void *a, const void *b)
 	return strcmp(((const struct mu *)a)->user_id, ((const struct mu *)b)->user_id);
 }
 
+/* Once everything is read: user ids as pointers, users by userId (by
+ * bytes, as COLLATE "C" and SQLite's BINARY order them), mapped ids by
+ * value. */
+static void mu_sort(struct mu_read *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		m->users[i].user_id = m->arena.buf + (uintptr_t)m->users[i].user_id;
+	if (m->n)
+		qsort(m->users, m->n, sizeof(*m->users), cmp_mu);
+	if (m->nmapped)
+		qsort(m->mapped, m->nmapped, sizeof(*m->mapped), cmp_id);
+}
+
+/* fn(ctx, struct mapping_user) for each user of sorted m, in order. */
+static int mu_walk(const struct mu_read *m, store_row_fn fn, void *ctx)
+{
+	struct mapping_user out;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		out.campaign_user_id = m->users[i].id;
+		out.user_id = m->users[i].user_id;
+		out.mapped = m->nmapped && bsearch(&m->users[i].id, m->mapped, m->nmapped,
+						   sizeof(*m->mapped), cmp_id);
+		if (fn(ctx, &out))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static void mu_release(struct mu_read *m)
+{
+	free(m->users);
+	strbuf_release(&m->arena);
+	free(m->mapped);
+}
+
+/* The row buffer of ST_MAP_USERS: its text borrowed until the next row. */
+struct mu_row {
+	int64_t id;
+	const char *user_id;
+	size_t len;
+};
+
+static void fill_mu(struct rows *r, void *row)
+{
+	struct mu_row *f = row;
+
+	f->id = rows_int(r, 0);
+	f->user_id = rows_text_ref(r, 1, &f->len);
+}
+
+static int collect_mu(void *ctx, const void *row)
+{
+	const struct mu_row *f = row;
+
+	mu_add_user(ctx, f->id, f->user_id, f->len);
+	return 0;
+}
+
+static int collect_mapped(void *ctx, const void *row)
+{
+	mu_add_mapped(ctx, *(const int64_t *)row);
+	return 0;
+}
+
 int store_mapping_get(struct store *s, int64_t cc, int64_t campaign, int64_t cl,
 		      store_row_fn fn, void *ctx)
 {
-	struct mu_list users = { NULL, 0, STRBUF_INIT };
-	struct id_list mapped = { NULL, 0 };
-	struct mapping_user out;
-	struct mu_row row = { { 0, NULL }, &users.arena };
+	struct mu_read m = MU_READ_INIT;
+	struct mu_row row;
 	int64_t id;
-	size_t i;
 	int rc;
 
 	rc = exec_each(s, ST_MAP_USERS, ARGS(A_I(campaign), A_I(cc)), fill_mu, &row,
-		       collect_mu, &users);
+		       collect_mu, &m);
 	if (rc == STORE_OK)
-		rc = exec_each(s, ST_MAP_MAPPED, ARGS(A_I(cl), A_I(cc)), rows_fill_int64, &id, collect_id,
-			      &mapped);
-	if (rc != STORE_OK)
-		goto out;
-	for (i = 0; i < users.n; i++)
-		users.v[i].user_id = users.arena.buf + (uintptr_t)users.v[i].user_id;
-	/* by bytes, as COLLATE "C" and SQLite's BINARY order them */
-	if (users.n)
-		qsort(users.v, users.n, sizeof(*users.v), cmp_mu);
-	if (mapped.n)
-		qsort(mapped.v, mapped.n, sizeof(*mapped.v), cmp_id);
-	for (i = 0; i < users.n && rc == STORE_OK; i++) {
-		out.campaign_user_id = users.v[i].id;
-		out.user_id = users.v[i].user_id;
-		out.mapped = mapped.n && bsearch(&users.v[i].id, mapped.v, mapped.n,
-						 sizeof(*mapped.v), cmp_id);
-		if (fn(ctx, &out))
-			rc = STORE_ERROR;
+		rc = exec_each(s, ST_MAP_MAPPED, ARGS(A_I(cl), A_I(cc)), rows_fill_int64, &id,
+			       collect_mapped, &m);
+	if (rc == STORE_OK) {
+		mu_sort(&m);
+		rc = mu_walk(&m, fn, ctx);
 	}
-out:
-	free(users.v);
-	strbuf_release(&users.arena);
-	free(mapped.v);
+	mu_release(&m);
 	return rc;
+}
+
+/* ---- the caches' look ---- */
+
+/* What a look aimed at a lead read of it (ST_LOOK_LEAD). */
+struct store_look_read {
+	bool found; /* the lead is attached to the campaign: */
+	struct campaign_lead cl;
+	struct mu_read m;
+};
+
+/* One row of ST_LOOK_LEAD (sql.h) into lk and rd; false on a kind it does
+ * not know. */
+static bool look_row(struct rows *r, struct store_look *lk, struct store_look_read *rd)
+{
+	size_t len = 0;
+	const char *t;
+
+	switch (rows_int(r, 0)) {
+	case 0:
+		lk->head = rows_int(r, 1);
+		lk->epoch = rows_int(r, 2);
+		lk->version = rows_int(r, 3);
+		lk->done = true;
+		return true;
+	case 1:
+		read_campaign_lead(r, 1, &rd->cl);
+		rd->found = true;
+		return true;
+	case 2:
+		t = rows_text_ref(r, 6, &len);
+		mu_add_user(&rd->m, rows_int(r, 1), t, len);
+		return true;
+	case 3:
+		mu_add_mapped(&rd->m, rows_int(r, 1));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Not aimed at a lead: ST_LOOK, one row.  Aimed at one: ST_LOOK_LEAD with
+ * the held stamps (-1 when none: stamps are never negative), whose rows
+ * beyond the first are there exactly when the lead's stamps are not those.
+ */
+int store_look(struct store *s, struct store_look *lk)
+{
+	struct store_look_read *rd = NULL;
+	struct rows r;
+	bool aimed = lk->campaign && lk->lead, have = false;
+	int rc;
+
+	if (lk->done)
+		return STORE_OK;
+	store_look_release(lk);
+	if (aimed)
+		rc = exec_query(s, &r, ST_LOOK_LEAD,
+				ARGS(A_I(lk->campaign), A_I(lk->lead),
+				     A_I(lk->held ? lk->held_epoch : -1),
+				     A_I(lk->held ? lk->held_version : -1)),
+				STORE_ERROR);
+	else
+		rc = exec_query(s, &r, ST_LOOK, ARGS(A_I(lk->campaign), A_I(lk->lead)),
+				STORE_ERROR);
+	if (rc)
+		return rc;
+	if (aimed) {
+		rd = xcalloc(1, sizeof(*rd));
+		rd->m = (struct mu_read)MU_READ_INIT;
+	}
+	while (!(rc = rows_next(&r, &have)) && have) {
+		if (!aimed) {
+			lk->head = rows_int(&r, 0);
+			lk->epoch = rows_int(&r, 1);
+			lk->version = rows_int(&r, 2);
+			lk->done = true;
+		} else if (!look_row(&r, lk, rd)) {
+			rc = STORE_ERROR;
+			break;
+		}
+	}
+	rows_done(&r);
+	if (!rc && !lk->done)
+		rc = STORE_ERROR; /* change_head has its one row from migration 4 on */
+	if (!rc && aimed &&
+	    (!lk->held || lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
+		mu_sort(&rd->m);
+		lk->read = rd;
+		rd = NULL;
+	}
+	if (rc)
+		lk->done = false;
+	if (rd) {
+		mu_release(&rd->m);
+		free(rd);
+	}
+	return rc;
+}
+
+int store_look_lead(const struct store_look *lk, struct campaign_lead *out)
+{
+	if (!lk->read)
+		return STORE_ERROR;
+	if (!lk->read->found)
+		return STORE_NOT_FOUND;
+	*out = lk->read->cl;
+	return STORE_OK;
+}
+
+int store_look_mapping(const struct store_look *lk, store_row_fn fn, void *ctx)
+{
+	return lk->read ? mu_walk(&lk->read->m, fn, ctx) : STORE_ERROR;
+}
+
+void store_look_release(struct store_look *lk)
+{
+	if (!lk->read)
+		return;
+	mu_release(&lk->read->m);
+	free(lk->read);
+	lk->read = NULL;
 }
 
 /* ---- a mapping PUT ---- */

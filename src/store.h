@@ -123,11 +123,24 @@ typedef int (*store_row_fn)(void *ctx, const void *row);
  * may hold except a lead's mapping: tokens, users and roles, campaign users,
  * what hangs below a process) and, when campaign and lead are set, that
  * lead's version (its last history entry).  Each only ever grows.
+ *
+ * A look aimed at a lead also reads, in the same snapshot, what the lead's
+ * mapping is made of (its campaign lead, the campaign's users, which are
+ * mapped), unless the lead's stamps are the `held` ones: what the caller
+ * already holds of it.  Those rows are read before the caller is known, in
+ * no contact center's scope: use them only for a campaign that the
+ * pipeline checked to be the caller's.
  */
+struct store_look_read;
+
 struct store_look {
 	int64_t campaign, lead; /* in: the lead whose version is wanted, or 0 */
 	bool done;              /* out: the rest is set */
 	int64_t head, epoch, version;
+	bool held;                        /* in: the caller holds the lead's... */
+	int64_t held_epoch, held_version; /* ...mapping at these stamps */
+	struct store_look_read *read;     /* out: the lead's rows, or NULL when
+					     not read; store_look_release() */
 };
 
 /* ---- lifecycle ---- */
@@ -153,8 +166,18 @@ int store_savepoint(struct store *s);
 int store_savepoint_release(struct store *s);
 int store_savepoint_rollback(struct store *s);
 
-/* Fills lk (unless lk->done), outside any transaction or inside one. */
+/* Fills lk (unless lk->done), outside any transaction or inside one;
+ * frees rows a former look left in it.  Aimed at a lead, lk->read is then
+ * set exactly when (epoch, version) are not the held ones. */
 int store_look(struct store *s, struct store_look *lk);
+/* From the rows the look read (lk->read): the campaign lead of
+ * (lk->campaign, lk->lead), or NOT_FOUND when it is not attached. */
+int store_look_lead(const struct store_look *lk, struct campaign_lead *out);
+/* From the same rows: what store_mapping_get() answers for that campaign
+ * lead, in its order.  Rows: struct mapping_user. */
+int store_look_mapping(const struct store_look *lk, store_row_fn fn, void *ctx);
+/* Frees the rows lk read, if any. */
+void store_look_release(struct store_look *lk);
 
 /* ---- paths and scopes ---- */
 

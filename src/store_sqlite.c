@@ -133,6 +133,9 @@ static struct {
 	" u.user_id AS uid, u.cc_id AS ucc" HISTORY_GONE_FROM " WHERE " where  \
 	" ORDER BY cl.id, u.user_id) GROUP BY clid"
 
+/* The feed's head: the last cursor AUTOINCREMENT handed out. */
+#define SQ_LAST "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'mapping_history'), 0)"
+
 /* Where SQLite's text differs from store_stmt.c's. */
 static const char *const sq_sql[ST__COUNT] = {
 	/* takes the write lock at once: writers queue, never fail half-way */
@@ -142,15 +145,9 @@ static const char *const sq_sql[ST__COUNT] = {
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
 	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
 	/* the last cursor is AUTOINCREMENT's (migration 4) */
-	[ST_FEED_HEAD] =
-		"SELECT COALESCE((SELECT seq FROM sqlite_sequence"
-		" WHERE name = 'mapping_history'), 0), purged FROM change_head WHERE id = 1",
-	[ST_LOOK] =
-		"SELECT COALESCE((SELECT seq FROM sqlite_sequence"
-		" WHERE name = 'mapping_history'), 0), h.epoch,"
-		" COALESCE((SELECT MAX(id) FROM mapping_history"
-		" WHERE campaign_id = ?1 AND lead_id = ?2), h.purged)"
-		" FROM change_head h WHERE h.id = 1",
+	[ST_FEED_HEAD] = "SELECT " SQ_LAST ", purged FROM change_head WHERE id = 1",
+	[ST_LOOK] = LOOK_HEAD(SQ_LAST),
+	[ST_LOOK_LEAD] = LOOK_LEAD_SQL(SQ_LAST),
 };
 
 /* ---- errors ---- */

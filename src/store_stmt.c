@@ -15,7 +15,6 @@
 
 /* Column lists shared by the statements that fill one struct. */
 #define CU_COLS "cu.id, cu.campaign_id, u.user_id"
-#define CL_COLS "cl.id, cl.campaign_id, cl.lead_id, cl.priority, cl.enabled"
 #define CU_FROM "FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk "
 #define CL_SCOPED_FROM                                                         \
 	"FROM campaign_lead cl JOIN campaign c ON c.id = cl.campaign_id "      \
@@ -306,13 +305,9 @@ static const struct {
 	 * contact center's: feed.c filters, so that no index but the
 	 * primary key costs a write per event and no read scans unbounded) */
 	S(ST_FEED_HEAD, RERUN, "SELECT last, purged FROM change_head WHERE id = 1"),
-	/* the caches' one look (store_look): the head, the epoch, and the
-	 * version of lead ?2 of campaign ?1: its last event, or the last one
-	 * purged when it has none left (a cursor only ever grows) */
-	S(ST_LOOK, RERUN,
-	  "SELECT h.last, h.epoch, COALESCE((SELECT MAX(id) FROM mapping_history"
-	  " WHERE campaign_id = ?1 AND lead_id = ?2), h.purged)"
-	  " FROM change_head h WHERE h.id = 1"),
+	/* the caches' one look (store_look, sql.h) */
+	S(ST_LOOK, RERUN, LOOK_HEAD("ch.last")),
+	S(ST_LOOK_LEAD, RERUN, LOOK_LEAD_SQL("ch.last")),
 	S(ST_EPOCH_BUMP, ONCE, "UPDATE change_head SET epoch = epoch + 1 WHERE id = 1"),
 	S(ST_FEED_READ, RERUN,
 	  "SELECT " FEED_COLS " FROM mapping_history WHERE id > ?1"

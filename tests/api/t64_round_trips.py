@@ -15,7 +15,13 @@ read once before), on PostgreSQL:
     2. a PUT naming unknown users or a lead not attached is 2 statements
        too, and changes nothing;
     3. a PUT with If-Match holds the lead in a transaction first: more
-       statements, and a stale tag changes nothing (412).
+       statements, and a stale tag changes nothing (412);
+    4. a single-lead GET, both forms (campaignLeadUserMapping?campaignId=
+       &leadId= and .../campaign/{c}/lead-user?leadId=), is 1 statement on
+       either store, whether the cache holds its answer or not: a hit, a
+       miss after a PUT (the look reads the lead's rows when the cache's
+       copy is stale), a 304, a lead not attached (404 naming the lead); the
+       miss answers exactly the state, with the ETag that If-Match compares.
 
 On SQLite a statement costs no round trip, and the steps run one by one:
 there the same requests must answer the same, and their count is at most
@@ -133,3 +139,60 @@ def test_if_match_holds_the_lead_first():
     assert_error(r, 412, "CONF-1006", "stale If-Match")
     eq(get_state(), (new_state, new_tag), "a stale If-Match changes nothing")
     eq(history_len(), hist, "nor records anything")
+
+
+def get_forms(lead):
+    """The two single-lead GETs of lead in F's campaign."""
+    return ("%s?campaignId=%s&leadId=%s" % (MAPPING, F.campaign, lead),
+            "%s/lead-user?leadId=%s" % (F.camp_path, lead))
+
+
+def get_one(path, status=200, headers=None, what=""):
+    r = req("GET", path, auth=F.auth("agent"), headers=headers)
+    expect(r, status, what)
+    return r
+
+
+def one_statement(r, what):
+    eq(ran(r), 1, "%s: statements of %s %s" % (what, r.method, r.path))
+
+
+def test_single_lead_get_is_one_statement_hit_or_miss():
+    a, b = F.agents[:2]
+    for path in get_forms(F.lead):
+        get_one(path, what="warm: token and scope")
+        for round_, (assigned, unassigned) in enumerate((([a], [b]), ([b], [a]), ([a, b], []))):
+            what = "%s, round %d" % (path, round_)
+            hit = get_one(path, what=what + ": hit")
+            one_statement(hit, what + ": hit")
+            expect(put(body(assigned, unassigned)), 200, what + ": PUT")
+            miss = get_one(path, what=what + ": miss after the PUT")
+            one_statement(miss, what + ": miss after the PUT")
+            eq(miss.json["assignedUserIds"], sorted(assigned), what + ": assignedUserIds")
+            eq(miss.json["unassignedUserIds"], sorted(set(F.cu) - set(assigned)),
+               what + ": unassignedUserIds")
+            assert miss.headers.get("etag") != hit.headers.get("etag"), \
+                "%s: the ETag did not change with the state" % what
+            assert int(miss.headers["x-change-cursor"], 16) > \
+                int(hit.headers["x-change-cursor"], 16), \
+                "%s: the cursor did not move past the PUT's event" % what
+            # from memory now: the same bytes, ETag and cursor
+            again = get_one(path, what=what + ": hit after the miss")
+            one_statement(again, what + ": hit after the miss")
+            eq(again.raw, miss.raw, what + ": the hit's body")
+            for h in ("etag", "x-change-cursor"):
+                eq(again.headers.get(h), miss.headers.get(h), what + ": the hit's " + h)
+            r = get_one(path, 304, {"If-None-Match": miss.headers["etag"]}, what + ": conditional")
+            one_statement(r, what + ": conditional")
+            # the ETag the miss rendered is the one a PUT's If-Match compares
+            expect(put(body(assigned, unassigned), headers={"If-Match": miss.headers["etag"]}),
+                   200, what + ": If-Match with the miss's ETag")
+
+
+def test_get_of_a_lead_not_attached_is_one_statement():
+    lead = create_lead(S.sys_auth(), F.cc, F.process)
+    for path in get_forms(lead):
+        get_one(get_forms(F.lead)[0], what="warm")
+        r = req("GET", path, auth=F.auth("agent"))
+        assert_missing(assert_error(r, 404, "CONF-1001", path), [("lead", lead)])
+        one_statement(r, path + ": a lead not attached")

@@ -42,10 +42,11 @@ static void put(int64_t n, int64_t epoch, int64_t version, const char *val)
 
 static void stamps(void)
 {
-	struct cache_key k = key_of(1), other = cache_key(CACHE_CL, 1, 0, 0, 0);
+	struct cache_key k = key_of(1), other = cache_key(CACHE_PATH, 1, 0, 0, 0);
 	struct cache_stats before, after;
 	char small[2], *copy;
 	size_t len = 0;
+	int64_t e = 0, v = 0;
 
 	CHECK(cache_init(1 << 20) == 0);
 	CHECK(cache_enabled());
@@ -75,6 +76,9 @@ static void stamps(void)
 	cache_stats(&before);
 	CHECK(cache_get(&k, 1, 1, small, sizeof(small)) == -1);
 	CHECK(cache_peek(&other, small, sizeof(small)) == 2 && !memcmp(small, "cl", 2));
+	/* the stamps of what it holds, counted as nothing either */
+	CHECK(cache_stamps(&k, &e, &v) && e == 1 && v == 1);
+	CHECK(!cache_stamps(&(struct cache_key){ CACHE_MAPPING, { 2, 0, 0, 0 } }, &e, &v));
 	cache_stats(&after);
 	CHECK(after.misses == before.misses + 1 && after.hits == before.hits);
 	copy = cache_get_copy(&other, 1, 1, &len);

@@ -1115,6 +1115,49 @@ static void mapping_set(void)
 	fx_close();
 }
 
+/*
+ * A look aimed at t's lead, attached as cl with campaign users cu[0..n) (by
+ * userId): it reads the campaign lead and the same mapping, in the same
+ * order, as store_mapping_get(), unless it is told that the caller holds
+ * the lead at its stamps; a lead not attached is NOT_FOUND.
+ */
+static void look_reads_the_mapping(const struct tree *t, int64_t cl, size_t n, const int64_t *cu)
+{
+	struct store_look lk = { .campaign = t->campaign, .lead = t->lead };
+	struct store_look held, other = { .campaign = t->campaign, .lead = t->lead + 1000 };
+	struct seen a = { 0 }, b = { 0 };
+	struct campaign_lead c;
+	size_t i;
+
+	EXPECT(ST(look, &lk), STORE_OK);
+	CHECK(lk.done && lk.read);
+	EXPECT(store_look_lead(&lk, &c), STORE_OK);
+	CHECK(c.id == cl && c.campaign_id == t->campaign && c.lead_id == t->lead && c.enabled);
+	EXPECT(store_look_mapping(&lk, see_mapping_user, &a), STORE_OK);
+	EXPECT(SC(mapping_get, t->campaign, cl, see_mapping_user, &b), STORE_OK);
+	CHECK(ids_are(&a, n, cu) && a.n == b.n);
+	for (i = 0; i < a.n && i < b.n; i++)
+		CHECK(a.id[i] == b.id[i] && !strcmp(a.text[i], b.text[i]) && a.flag[i] == b.flag[i]);
+	/* held at the lead's stamps: the stamps alone */
+	held = (struct store_look){ .campaign = t->campaign, .lead = t->lead, .held = true,
+				    .held_epoch = lk.epoch, .held_version = lk.version };
+	EXPECT(ST(look, &held), STORE_OK);
+	CHECK(held.done && !held.read && held.epoch == lk.epoch && held.version == lk.version);
+	EXPECT(store_look_lead(&held, &c), STORE_ERROR);
+	/* held at other stamps, or another lead: read */
+	held.done = false;
+	held.held_version = lk.version + 1;
+	EXPECT(ST(look, &held), STORE_OK);
+	CHECK(held.read);
+	EXPECT(ST(look, &other), STORE_OK);
+	CHECK(other.read);
+	EXPECT(store_look_lead(&other, &c), STORE_NOT_FOUND);
+	store_look_release(&lk);
+	store_look_release(&held);
+	store_look_release(&other);
+	CHECK(!lk.read && !held.read && !other.read);
+}
+
 /* Every campaign user of the campaign, by userId (bytes), with its flag. */
 static void mapping_get(void)
 {
@@ -1146,6 +1189,7 @@ static void mapping_get(void)
 	w.stop_at = 1;
 	EXPECT(SC(mapping_get, t.campaign, cl, see_mapping_user, &w), STORE_ERROR);
 	CHECK(w.n == 1);
+	look_reads_the_mapping(&t, cl, IDS(amy, bob, zed));
 
 	/* a campaign user's delete takes its mappings; a campaign lead's too */
 	EXPECT(SC(campaign_user_delete, t.campaign, "zed"), STORE_OK);
@@ -1677,10 +1721,11 @@ static void tenant_scope(void)
 /* The look of (campaign, lead), checked to be taken. */
 static struct store_look look_at(int64_t campaign, int64_t lead)
 {
-	struct store_look lk = { campaign, lead, false, 0, 0, 0 };
+	struct store_look lk = { .campaign = campaign, .lead = lead };
 
 	EXPECT(ST(look, &lk), STORE_OK);
-	CHECK(lk.done);
+	CHECK(lk.done && lk.read); /* nothing held: the lead's rows come along */
+	store_look_release(&lk);
 	return lk;
 }
 

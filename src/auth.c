@@ -228,6 +228,11 @@ static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct st
 		return t->expires_at > now ? STORE_OK : STORE_NOT_FOUND;
 	}
 	if (lk && cache_enabled()) {
+		/* a token the cache has never seen (perhaps a made-up one): its
+		 * look reads no lead's rows, which the caller may not be let
+		 * near; the request then reads its answer itself */
+		if (!lk->done && cache_peek(&key, t, sizeof(*t)) != (long)sizeof(*t))
+			lk->campaign = lk->lead = 0;
 		if ((rc = store_look(s, lk)))
 			return rc;
 		if (cache_get(&key, lk->epoch, 0, t, sizeof(*t)) == (long)sizeof(*t))

@@ -212,9 +212,11 @@ static int answer_state(const struct request *rq, struct reply *rp, char *text)
  * moves); a campaign lead detached and attached again is simply the one
  * the look read.  The cached value is the ETag, a NUL, then the text.
  *
- * A look that read no rows (none at admission for a Basic login or with
- * --cache-size 0; or the cache's entry went between aim_look's peek and
- * here) is replaced by a look of the handler's own, in its transaction; if
+ * A look that read no rows (SQLite's never do; none at admission for a
+ * Basic login, a token new to the cache or with --cache-size 0; or the
+ * cache's entry went between aim_look's peek and here) is replaced by a
+ * look of the handler's own, in its transaction (which reads the rows
+ * there, or they are read after it in the same snapshot); if
  * the epoch moved since the request's look, whose epoch the cached access
  * checks held at, the campaign must still be the caller's in that snapshot
  * (a lead detached since is missing from the look's rows).
@@ -251,11 +253,14 @@ static int reply_state(const struct request *rq, struct reply *rp, int64_t campa
 		}
 		lk = &own;
 	}
-	if ((src = store_look_lead(lk, &cl))) {
+	/* a backend whose look reads no rows (SQLite): the same snapshot's */
+	src = lk->read ? store_look_lead(lk, &cl)
+		       : store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, &cl);
+	if (src) {
 		rc = reply_store_error(rp, src, "lead", lead);
 		goto out;
 	}
-	if ((rc = render(rq, rp, lk, &cl, &text)))
+	if ((rc = render(rq, rp, lk->read ? lk : NULL, &cl, &text)))
 		goto out;
 	rp->cursor = lk->head;
 	etag_of_text(rp, &text);

@@ -243,8 +243,9 @@ enum stmt_flag {
  * When the stamps match, l is empty and nothing else is read, in each
  * database by its own means: the uncorrelated EXISTS gates are PostgreSQL's
  * One-Time Filters (EXPLAIN: the scans "never executed", whatever plan it
- * picks), and SQLite, which evaluates them per row, seeks with a value of
- * l, NULL when l is empty, which finds nothing at once.  So such a look
+ * picks), and SQLite (which takes the plain look instead, store_stmt.c),
+ * evaluating them per row, would seek with a value of l, NULL when l is
+ * empty, which finds nothing at once.  So such a look
  * costs the plain look and a probe of campaign_lead at most.
  * Users and mappings are two range scans, merged and sorted in C, as
  * store_mapping_get() reads them.

@@ -962,7 +962,8 @@ int store_look(struct store *s, struct store_look *lk)
 {
 	struct store_look_read *rd = NULL;
 	struct rows r;
-	bool aimed = lk->campaign && lk->lead, have = false;
+	/* the lead's rows too where the backend reads them in the look */
+	bool aimed = lk->campaign && lk->lead && sql_text(s->be, ST_LOOK_LEAD), have = false;
 	int rc;
 
 	if (lk->done)
@@ -1038,15 +1039,16 @@ void store_look_release(struct store_look *lk)
 
 /* ---- a mapping PUT ---- */
 
-/* changed[i] = whether cu[i] is among done[0..n). */
-static void mark_changed(const int64_t *cu, size_t ncu, const int64_t *done, size_t n,
+/* changed[i] = whether cu[i] is among done[0..n) (which it sorts). */
+static void mark_changed(const int64_t *cu, size_t ncu, int64_t *done, size_t n,
 			 bool *changed)
 {
-	size_t i, j;
+	size_t i;
 
+	if (n)
+		qsort(done, n, sizeof(*done), cmp_id);
 	for (i = 0; i < ncu; i++)
-		for (changed[i] = false, j = 0; j < n && !changed[i]; j++)
-			changed[i] = done[j] == cu[i];
+		changed[i] = n && bsearch(&cu[i], done, n, sizeof(*done), cmp_id);
 }
 
 /* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT). */

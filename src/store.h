@@ -124,7 +124,9 @@ typedef int (*store_row_fn)(void *ctx, const void *row);
  * what hangs below a process) and, when campaign and lead are set, that
  * lead's version (its last history entry).  Each only ever grows.
  *
- * A look aimed at a lead also reads, in the same snapshot, what the lead's
+ * On a backend that reads them in the look (ST_LOOK_LEAD: PostgreSQL, where
+ * a round trip is dear), a look aimed at a lead also reads, in the same
+ * snapshot, what the lead's
  * mapping is made of (its campaign lead, the campaign's users, which are
  * mapped), unless the lead's stamps are the `held` ones: what the caller
  * already holds of it.  Those rows are read before the caller is known, in

@@ -134,6 +134,7 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE cu.id = j.v AND cu.campaign_id = cl.campaign_id OFFSET 0) x"
 		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
+	[ST_LOOK_LEAD] = LOOK_LEAD_SQL("ch.last"),
 	[ST_MAPPING_PUT] =
 		"SELECT o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put(?1, ?2, ?3,"
 		" ?4::text[], ?5::text[], ?6, ?7, ?8, ?9)",
@@ -256,14 +257,17 @@ static void ignore_notice(void *arg, const char *message)
 
 /* What every session of cmsd says first: it is cmsd, so the triggers that
  * count other programs' writes into change_head.epoch leave its writes alone
- * (migration 5; store.c bumps the epoch itself where it must). */
+ * (migration 5; store.c bumps the epoch itself where it must); and a
+ * statement that is a transaction of its own (store_mapping_put()) runs at
+ * READ COMMITTED, as BEGIN_WRITE says, whatever the server's default. */
 static int session_setup(struct pg *s)
 {
 	PGresult *res;
 	int ok;
 
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
-	res = PQexec(s->conn, "SET cmsd.writer = 'on'");
+	res = PQexec(s->conn, "SET cmsd.writer = 'on';"
+			      " SET default_transaction_isolation = 'read committed'");
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok ? STORE_OK : STORE_UNAVAILABLE;

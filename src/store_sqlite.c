@@ -147,7 +147,6 @@ static const char *const sq_sql[ST__COUNT] = {
 	/* the last cursor is AUTOINCREMENT's (migration 4) */
 	[ST_FEED_HEAD] = "SELECT " SQ_LAST ", purged FROM change_head WHERE id = 1",
 	[ST_LOOK] = LOOK_HEAD(SQ_LAST),
-	[ST_LOOK_LEAD] = LOOK_LEAD_SQL(SQ_LAST),
 };
 
 /* ---- errors ---- */

@@ -150,8 +150,9 @@ void store_close(struct store *s)
  * transaction that creates the version table if needed, re-reads the version
  * and applies the migration and its version row together.  Two nodes that
  * start at once on one store queue on SQLite's write lock; on PostgreSQL the
- * second one's DDL or version row collides with the first one's and fails
- * (STORE_RETRY or STORE_EXISTS), and it tries again, finding the work done.
+ * second one's version row (written first) or DDL collides with the first
+ * one's and fails (STORE_RETRY or STORE_EXISTS), and it tries again,
+ * finding the work done.
  */
 static int migrate_one(struct store *s, const struct migration *m, int latest)
 {
@@ -177,12 +178,17 @@ static int migrate_one(struct store *s, const struct migration *m, int latest)
 		goto out;
 	}
 	if (current < m->version) {
-		rc = exec_script(s, m->sql, "migration");
-		if (rc != STORE_OK)
-			goto out;
+		/* the version row first: a node that started at the same moment
+		 * waits on its key and then fails (EXISTS) and tries again,
+		 * rather than run DDL beside ours (a CREATE OR REPLACE of a
+		 * function both run would fail as "tuple concurrently updated",
+		 * which is no retry) */
 		rc = exec_run(s, ST_SCHEMA_SET,
 			 ARGS(A_I(m->version), A_I((int64_t)time(NULL))),
 			 STORE_ERROR, NULL);
+		if (rc != STORE_OK)
+			goto out;
+		rc = exec_script(s, m->sql, "migration");
 		if (rc != STORE_OK)
 			goto out;
 		rc = store_commit(s);
@@ -1178,6 +1184,10 @@ int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m)
 			       A_T(m->changed_by), A_T(m->request_id)),
 			  STORE_RETRY, fill_put_row, row, take_put_row, &pr);
 	s->alone = alone;
+	if (alone && rc == STORE_UNAVAILABLE) /* answered 503, yet it may have landed */
+		log_msgf("warn", "store: connection lost during a mapping PUT of campaign %lld lead "
+				 "%lld, which commits as it returns: its history says whether it did",
+			 (long long)m->campaign, (long long)m->lead);
 	if (rc == STORE_OK && !pr.found)
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_OK)

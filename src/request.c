@@ -195,6 +195,8 @@ static void aim_look(struct request *rq)
 		return;
 	lk->campaign = rq->ids.campaign ? rq->ids.campaign : quiet_id(rq, "campaignId");
 	lk->lead = quiet_id(rq, "leadId");
+	if (!rq->store || !store_look_reads_rows(rq->store))
+		return; /* the plain look: no stamps to tell it */
 	key = cache_key(CACHE_MAPPING, lk->campaign, lk->lead, 0, 0);
 	lk->held = cache_stamps(&key, &lk->held_epoch, &lk->held_version);
 }

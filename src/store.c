@@ -964,12 +964,17 @@ static bool look_row(struct rows *r, struct store_look *lk, struct store_look_re
  * the held stamps (-1 when none: stamps are never negative), whose rows
  * beyond the first are there exactly when the lead's stamps are not those.
  */
+bool store_look_reads_rows(const struct store *s)
+{
+	return sql_text(s->be, ST_LOOK_LEAD) != NULL;
+}
+
 int store_look(struct store *s, struct store_look *lk)
 {
 	struct store_look_read *rd = NULL;
 	struct rows r;
 	/* the lead's rows too where the backend reads them in the look */
-	bool aimed = lk->campaign && lk->lead && sql_text(s->be, ST_LOOK_LEAD), have = false;
+	bool aimed = lk->campaign && lk->lead && store_look_reads_rows(s), have = false;
 	int rc;
 
 	if (lk->done)

@@ -172,6 +172,9 @@ int store_savepoint_rollback(struct store *s);
  * frees rows a former look left in it.  Aimed at a lead, lk->read is then
  * set exactly when (epoch, version) are not the held ones. */
 int store_look(struct store *s, struct store_look *lk);
+/* Whether a look aimed at a lead reads its rows on this store (else the
+ * held stamps are not asked for). */
+bool store_look_reads_rows(const struct store *s);
 /* From the rows the look read (lk->read): the campaign lead of
  * (lk->campaign, lk->lead), or NOT_FOUND when it is not attached. */
 int store_look_lead(const struct store_look *lk, struct campaign_lead *out);

@@ -412,6 +412,26 @@ def test_tls_sends_hsts():
        "no HSTS over plain HTTP")
 
 
+def test_tls_early_answer_reaches_http_client():
+    """The lingering close over TLS: after libmicrohttpd's close_notify the
+    copy of the socket is shut down for writing and read as over TCP."""
+    T = tls_server()
+    out = []
+    for _ in range(TRIES):
+        c = http.client.HTTPSConnection("127.0.0.1", T.port, timeout=20 * SLOW,
+                                        context=hostile.client_context())
+        try:
+            c.request("POST", BASICAUTH, body=b"x" * BIG,
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            out.append((r.status, json.loads(r.read().decode("utf-8"))))
+        except (OSError, http.client.HTTPException) as e:
+            out.append(("error", repr(e)))
+        finally:
+            c.close()
+    check_all_read(out, 413, "HTTP-1413", "http.client over TLS, 2 MB login body")
+
+
 def test_tls_offers_forward_secret_aead_suites_only():
     T = tls_server()
     refused = ["AES128-SHA", "AES256-SHA", "AES128-GCM-SHA256", "AES256-SHA256",

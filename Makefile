@@ -28,7 +28,7 @@ CLI_SRC  = main.c cli.c http_client.c output.c cmd_session.c cmd_mapping.c \
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 
-.PHONY: all clean test asan asan-build run valgrind
+.PHONY: all clean test asan asan-build run valgrind soak
 all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
@@ -88,6 +88,11 @@ asan: asan-build
 # The black-box tests with cmsd under valgrind's memcheck.
 valgrind: all
 	CMSD_VALGRIND=1 tests/run --api-only
+
+# Long forms of the tests that hold thousands of connections (issue 14):
+# the 3,000-socket crowd and the 10,000 held connections for 2 minutes each.
+soak: all
+	CMSD_T45_SECONDS=120 tests/run --api-only t45_crowds
 
 run: all
 	$(BUILD)/cmsd --demo --db sqlite:demo.db

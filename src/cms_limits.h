@@ -18,6 +18,7 @@
 #define CMS_BODY_LIMIT 1048576    /* default --body-limit, bytes */
 #define CMS_TOKEN_LEN 43          /* base64url of 32 random bytes, no padding */
 #define CMS_CURSOR_LEN 16         /* a change-feed cursor: lowercase hex digits (docs/feed.md) */
+#define CMS_QUERY_ARGS_MAX 64     /* query parameters of one request (http.c) */
 #define CMS_FEED_WAIT_MAX 60      /* seconds a feed read may hold (its `wait`) */
 
 #endif

@@ -13,7 +13,7 @@
 #include "cache.h"
 #include "banned.h"
 
-enum kind { OPT_STR, OPT_UINT, OPT_MIB, OPT_GROUP, OPT_SIZE, OPT_FLAG, OPT_DURATION };
+enum kind { OPT_STR, OPT_UINT, OPT_COUNT, OPT_MIB, OPT_GROUP, OPT_SIZE, OPT_FLAG, OPT_DURATION };
 
 static const struct option_def {
 	const char *name; /* --name and CMSD_NAME (upper case, '-' -> '_') */
@@ -34,7 +34,8 @@ static const struct option_def {
 	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
 	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
-	{ "max-connections", OPT_UINT, offsetof(struct config, max_connections), "connections served at once, change-feed streams included (default 2048)" },
+	{ "max-connections", OPT_COUNT, offsetof(struct config, max_connections), "connections open at once, change-feed streams included (default 16384; the open-file limit is raised to fit)" },
+	{ "busy-timeout", OPT_COUNT, offsetof(struct config, busy_timeout_ms), "milliseconds a connection may wait for its request once over 3/4 of --max-connections are open (default 1000)" },
 	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
 	{ "write-group", OPT_GROUP, offsetof(struct config, write_group), "mapping PUTs committed in one transaction at most (1 to 64), by one writer thread (SQLite); 0: each worker commits its own (default 64)" },
 	{ "cache-size", OPT_MIB, offsetof(struct config, cache_mib), "MiB of memory for tokens, scopes and rendered mappings answered from memory; 0 turns the cache off (default 16)" },
@@ -59,6 +60,7 @@ static int set(struct config *cfg, const struct option_def *o, const char *v)
 		*(bool *)(void *)field = !v || !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
 		return 0;
 	case OPT_UINT:
+	case OPT_COUNT:
 	case OPT_MIB:
 	case OPT_GROUP:
 	case OPT_SIZE:
@@ -67,7 +69,8 @@ static int set(struct config *cfg, const struct option_def *o, const char *v)
 		n = strtoull(v, &end, 10);
 		/* MiB and group sizes may be 0 (off); a group holds 64 at most */
 		if (*end || (n == 0 && o->kind != OPT_MIB && o->kind != OPT_GROUP) ||
-		    n > (o->kind == OPT_SIZE ? (1ULL << 30) : o->kind == OPT_GROUP ? 64ULL : 4096ULL))
+		    n > (o->kind == OPT_SIZE ? (1ULL << 30) : o->kind == OPT_GROUP ? 64ULL :
+			 o->kind == OPT_COUNT ? 1000000ULL : 4096ULL))
 			return -1;
 		if (o->kind != OPT_SIZE)
 			*(unsigned *)(void *)field = (unsigned)n;
@@ -126,7 +129,8 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->login_limit = 10;
 	cfg->login_addr_limit = 100;
 	cfg->login_window = 300;
-	cfg->max_connections = 2048;
+	cfg->max_connections = 16384;
+	cfg->busy_timeout_ms = 1000;
 	cfg->change_retention = 30 * 86400;
 	cfg->cache_mib = CACHE_DEFAULT_MIB;
 	cfg->write_group = 64;

@@ -23,7 +23,8 @@ struct config {
 	unsigned login_limit;    /* failed password checks per login name... */
 	unsigned login_addr_limit; /* ...and per client address... */
 	unsigned login_window;   /* ...within this many seconds */
-	unsigned max_connections; /* served at once */
+	unsigned max_connections; /* open at once */
+	unsigned busy_timeout_ms; /* wait for a request when busy (deadline.c) */
 	int64_t change_retention; /* seconds the change feed keeps an event */
 	unsigned cache_mib;       /* --cache-size: MiB, 0 off */
 	unsigned write_group;     /* --write-group: PUTs per transaction, 0 off */

@@ -26,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "cms_limits.h"
 #include "config.h"
 #include "json.h"
 #include "deadline.h"
@@ -460,6 +461,34 @@ static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t 
 	return MHD_YES;
 }
 
+/*
+ * libmicrohttpd 0.9.75 keeps a record of each query parameter (56 bytes) in
+ * the connection's memory pool (32 KiB, half of it the read buffer); some
+ * 300 parameters exhaust it, and then it queues its own 431 but goes on
+ * with the request regardless and never sends it: the client hung until
+ * --timeout.  Its URI callback sees the request line before the parameters
+ * are split, in the read buffer it is about to cut up itself: ending the
+ * query there after CMS_QUERY_ARGS_MAX parameters keeps the records to a
+ * few KiB, and the request is answered 400 CONF-1002 (on_request).
+ */
+static char query_cut_mark;
+#define QUERY_CUT ((void *)&query_cut_mark)
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	char *p = strchr(uri, '?');
+	unsigned n = 0;
+
+	(void)cls;
+	(void)conn;
+	while (p && (p = strchr(p + 1, '&')))
+		if (++n == CMS_QUERY_ARGS_MAX) {
+			*p = '\0'; /* the buffer is the connection's own, writable */
+			return QUERY_CUT;
+		}
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -469,8 +498,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ok;
 
 	(void)cls;
-	if (!x) {
-		*con_cls = x = exchange_new(conn, url, method);
+	if (!x || x == QUERY_CUT) {
+		*con_cls = exchange_new(conn, url, method);
+		if (x == QUERY_CUT) {
+			char why[64];
+
+			x = *con_cls;
+			snprintf(why, sizeof(why), "more than %d query parameters",
+				 CMS_QUERY_ARGS_MAX);
+			error_invalid(&x->rp.err, "query", why);
+			return send_answer(x);
+		}
+		x = *con_cls;
 		return on_headers(x, version);
 	}
 	if (*upload_size) {
@@ -529,7 +568,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	(void)cls;
 	deadline_next(watch_of(conn));
-	if (!x)
+	if (!x || x == QUERY_CUT)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (uint64_t)((t1.tv_sec - x->t0.tv_sec) * 1000000L + (t1.tv_nsec - x->t0.tv_nsec) / 1000);
@@ -626,31 +665,50 @@ static struct watch *watch_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* libmicrohttpd's messages said once per connection that a crowd can make
+ * by the thousand a second: each connection deadline.c cuts says the first
+ * (it reads the end of its own socket), and the reaper logs those in one
+ * line a scan already. */
+static const char *const unlogged[] = {
+	"Connection was closed by remote side with incomplete request.",
+};
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
-	size_t n;
+	size_t n, i;
 
 	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	for (i = 0; i < sizeof(unlogged) / sizeof(unlogged[0]); i++)
+		if (!strcmp(buf, unlogged[i]))
+			return;
 	log_fields("warn", buf, NULL, 0);
 }
 
 /* Room for --max-connections sockets and the files and store connections
- * besides them, as far as the hard limit allows. */
-static void raise_fd_limit(unsigned connections)
+ * besides them, as far as the hard limit allows; returns the connections
+ * that fit (fewer than asked, logged, when the hard limit is lower: a
+ * socket accepted beyond the descriptors would only fail). */
+static unsigned raise_fd_limit(unsigned connections)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)connections + 256;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
-		return;
+		return connections;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		log_msgf("warn", "cannot raise the open-file limit to %u", (unsigned)want);
+	if (setrlimit(RLIMIT_NOFILE, &rl) && getrlimit(RLIMIT_NOFILE, &rl))
+		rl.rlim_cur = 0;
+	if (rl.rlim_cur >= want)
+		return connections;
+	connections = rl.rlim_cur > 256 + 64 ? (unsigned)(rl.rlim_cur - 256) : 64;
+	log_msgf("warn", "the open-file limit allows %u connections, not --max-connections",
+		 connections);
+	return connections;
 }
 
 int http_start(const struct config *cfg)
@@ -661,6 +719,7 @@ int http_start(const struct config *cfg)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
+	unsigned capacity;
 	int rc = -1;
 
 	conf = cfg;
@@ -700,9 +759,9 @@ int http_start(const struct config *cfg)
 		metrics_init(names, i);
 	}
 	request_setup(thread_store_get, cfg->faults);
-	raise_fd_limit(cfg->max_connections);
+	capacity = raise_fd_limit(cfg->max_connections);
 	atomic_store(&draining, 0);
-	if (deadline_start(cfg->timeout))
+	if (deadline_start(cfg->timeout, capacity, cfg->busy_timeout_ms))
 		goto out;
 	/* what a client may make cmsd read and throw away after an early answer */
 	if (linger_start(4 * cfg->body_limit > LINGER_MIN_BYTES ? 4 * cfg->body_limit :
@@ -716,13 +775,14 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, capacity,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		/* room for a head over cmsd's bounds, which it answers itself (head.h) */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEAD_BUFFER,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "deadline.h"
 #include "store.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -171,6 +172,7 @@ char *metrics_text(void)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct cache_stats cs;
+	struct deadline_counts dc;
 	size_t i, c;
 	uint64_t n;
 
@@ -209,6 +211,16 @@ char *metrics_text(void)
 		    (unsigned long long)atomic_load(&store_reruns));
 	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
+	deadline_counts(&dc);
+	family(&sb, "cmsd_http_busy_above_connections", "gauge",
+	       "Open connections above which slow and idle ones give way (3/4 of --max-connections).");
+	strbuf_addf(&sb, "cmsd_http_busy_above_connections %u\n", dc.high);
+	family(&sb, "cmsd_http_connections_cut_total", "counter",
+	       "Connections closed without a whole request: late (over --timeout) or busy (to make room).");
+	strbuf_addf(&sb, "cmsd_http_connections_cut_total{reason=\"late\"} %llu\n",
+		    (unsigned long long)dc.late);
+	strbuf_addf(&sb, "cmsd_http_connections_cut_total{reason=\"busy\"} %llu\n",
+		    (unsigned long long)dc.busy);
 	family(&sb, "cmsd_http_requests_in_flight", "gauge", "Requests being answered now.");
 	strbuf_addf(&sb, "cmsd_http_requests_in_flight %d\n", atomic_load(&in_flight));
 	family(&sb, "cmsd_write_groups_total", "counter",

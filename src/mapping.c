@@ -291,75 +291,47 @@ out:
 }
 
 /*
- * A page of campaign leads with their states, sent as it is made (API.md
- * §3: no unbounded read into memory; docs/decisions.md, "Long lists are
- * streamed").  The page's campaign leads, its X-Total-Count and its
- * X-Change-Cursor are read in the request's transaction, and so are the
- * leads' states up to LIST_PIECE bytes: a page that fits is answered whole
- * from that one snapshot, as it always was.  The rest is read when the
- * client has taken what went before, LIST_PIECE bytes at a time, each
- * piece in a short read transaction of its own: what a connection holds is
- * a piece and one lead's object (bounded by its campaign's users) however
- * slowly its client reads, and nothing holds a snapshot open while the
- * client is not reading.
+ * A list answer sent as it is made (API.md §3: no unbounded read into
+ * memory; docs/decisions.md, "Long lists are streamed").  What fixes the
+ * page (its X-Total-Count, X-Change-Cursor, where it starts) is read in the
+ * request's transaction, and so are its items up to PIECE bytes: a page that
+ * fits is answered whole from that one snapshot, as it always was.  The
+ * rest is read when the client has taken what went before, a piece at a
+ * time, each in a short read transaction of its own: what a connection
+ * holds is a piece and one item however slowly its client reads, and
+ * nothing holds a snapshot open while the client is not reading.
  */
-#define LIST_PIECE (64 * 1024)
+#define PIECE (64 * 1024)
 
-struct list_src {
+struct piece_src {
 	struct reply_source base; /* first: the glue's handle */
+	/* appends the next items to out in s's open transaction until out
+	 * holds PIECE bytes; *done once the closing bracket is written */
+	int (*piece)(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done);
 	int64_t cc;               /* the caller's scope */
-	struct campaign_lead *v;  /* the page */
-	size_t n, next;           /* next: the first lead not yet written */
+	size_t written;           /* items written so far */
 };
 
-static int collect(void *ctx, const void *row)
+/* Before an item: the opening bracket or a comma. */
+static void item_start(struct piece_src *ps, struct strbuf *out)
 {
-	struct list_src *ls = ctx;
-
-	ls->v = xrealloc(ls->v, sizeof(*ls->v) * (ls->n + 1));
-	ls->v[ls->n++] = *(const struct campaign_lead *)row;
-	return 0;
+	strbuf_addch(out, ps->written++ ? ',' : '[');
 }
 
-static void list_src_free(struct reply_source *src)
+static void list_end(struct piece_src *ps, struct strbuf *out, bool *done)
 {
-	struct list_src *ls = (struct list_src *)src;
-
-	free(ls->v);
-	free(ls);
-}
-
-/* The page's next leads appended to out, in s's open transaction, until out
- * holds LIST_PIECE bytes; *done once the closing bracket is written.  On a
- * failure *failed is the lead that failed. */
-static int list_piece(struct list_src *ls, struct store *s, struct strbuf *out, bool *done,
-		      const struct campaign_lead **failed)
-{
-	int rc;
-
-	while (ls->next < ls->n && out->len < LIST_PIECE) {
-		strbuf_addch(out, ls->next ? ',' : '[');
-		if ((rc = render_rows(s, ls->cc, NULL, &ls->v[ls->next], out))) {
-			*failed = &ls->v[ls->next];
-			return rc;
-		}
-		ls->next++;
-	}
-	if (ls->next == ls->n) {
-		strbuf_addstr(out, ls->n ? "]" : "[]");
-		*done = true;
-	}
-	return STORE_OK;
+	strbuf_addstr(out, ps->written ? "]" : "[]");
+	*done = true;
 }
 
 /* The glue's reply_source: the next piece, in a read transaction of its own. */
-static int list_more(struct reply_source *src, struct store *s, struct strbuf *out, bool *done)
+static int piece_more(struct reply_source *src, struct store *s, struct strbuf *out, bool *done)
 {
-	const struct campaign_lead *failed;
+	struct piece_src *ps = (struct piece_src *)src;
 	int rc = store_begin(s, false);
 
 	if (!rc)
-		rc = list_piece((struct list_src *)src, s, out, done, &failed);
+		rc = ps->piece(ps, s, out, done);
 	if (!rc)
 		rc = store_commit(s);
 	if (rc)
@@ -367,41 +339,91 @@ static int list_more(struct reply_source *src, struct store *s, struct strbuf *o
 	return rc;
 }
 
+/* The answer: text, the first piece (taken), whole when done, else
+ * followed by what ps makes (taken). */
+static int answer_pieces(struct reply *rp, struct piece_src *ps, struct strbuf *text, bool done)
+{
+	size_t n = text->len;
+
+	if (done) {
+		ps->base.free(&ps->base);
+		return reply_text(rp, 200, "application/json", strbuf_detach(text));
+	}
+	return reply_stream(rp, 200, "application/json", strbuf_detach(text), n, &ps->base);
+}
+
+/* ---- a page of campaign leads, each with its current state ---- */
+
+struct lead_src {
+	struct piece_src ps;
+	struct campaign_lead *v;  /* the page */
+	size_t n;
+	const struct campaign_lead *failed; /* the lead whose read failed */
+};
+
+static int collect(void *ctx, const void *row)
+{
+	struct lead_src *ls = ctx;
+
+	ls->v = xrealloc(ls->v, sizeof(*ls->v) * (ls->n + 1));
+	ls->v[ls->n++] = *(const struct campaign_lead *)row;
+	return 0;
+}
+
+static void lead_src_free(struct reply_source *src)
+{
+	struct lead_src *ls = (struct lead_src *)src;
+
+	free(ls->v);
+	free(ls);
+}
+
+/* Each lead's state is read when it is due: at or after the page's cursor
+ * (docs/decisions.md says what a client may see). */
+static int lead_piece(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done)
+{
+	struct lead_src *ls = (struct lead_src *)ps;
+	int rc;
+
+	while (ps->written < ls->n && out->len < PIECE) {
+		ls->failed = &ls->v[ps->written];
+		item_start(ps, out);
+		if ((rc = render_rows(s, ps->cc, NULL, ls->failed, out)))
+			return rc;
+	}
+	if (ps->written == ls->n)
+		list_end(ps, out, done);
+	return STORE_OK;
+}
+
 /* One page of campaign leads (of one campaign, or all the caller's), each
  * with its current state. */
 static int list_states(const struct request *rq, struct reply *rp, int64_t campaign)
 {
-	struct list_src *ls = xcalloc(1, sizeof(*ls));
-	const struct campaign_lead *failed;
+	struct lead_src *ls = xcalloc(1, sizeof(*ls));
 	struct strbuf text = STRBUF_INIT;
 	bool done = false;
-	size_t n;
 	int rc, src;
 
-	ls->base.more = list_more;
-	ls->base.free = list_src_free;
-	ls->cc = rq->who.cc;
+	ls->ps.base = (struct reply_source){ piece_more, lead_src_free };
+	ls->ps.piece = lead_piece;
+	ls->ps.cc = rq->who.cc;
 	src = store_mapping_list(rq->store, rq->who.cc, campaign, &rq->in.page, collect, ls,
 				 &rp->total);
 	if (src) {
 		rc = reply_store_error(rp, src, "campaign", campaign);
 		goto out;
 	}
-	if ((src = list_piece(ls, rq->store, &text, &done, &failed))) {
-		rc = reply_store_error(rp, src, "lead", failed->lead_id);
+	if ((src = lead_piece(&ls->ps, rq->store, &text, &done))) {
+		rc = reply_store_error(rp, src, "lead", ls->failed->lead_id);
 		goto out;
 	}
-	if (done) {
-		rc = reply_text(rp, 200, "application/json", strbuf_detach(&text));
-		goto out;
-	}
-	n = text.len;
-	rc = reply_stream(rp, 200, "application/json", strbuf_detach(&text), n, &ls->base);
+	rc = answer_pieces(rp, &ls->ps, &text, done);
 	ls = NULL;
 out:
 	strbuf_release(&text);
 	if (ls)
-		list_src_free(&ls->base);
+		lead_src_free(&ls->ps.base);
 	return rc;
 }
 
@@ -661,9 +683,9 @@ static json_t *id_array(const char *text)
 	return a;
 }
 
-static int add_entry(void *ctx, const void *row)
+/* One history entry as its JSON object. */
+static json_t *entry_json(const struct history_entry *h)
 {
-	const struct history_entry *h = row;
 	json_t *o = json_object();
 
 	json_object_set_new(o, "historyId", json_integer(h->id));
@@ -675,8 +697,74 @@ static int add_entry(void *ctx, const void *row)
 	json_object_set_new(o, "requestId", json_string(h->request_id));
 	json_object_set_new(o, "assignedUserIds", id_array(h->assigned));
 	json_object_set_new(o, "unassignedUserIds", id_array(h->unassigned));
-	json_array_append_new(ctx, o);
+	return o;
+}
+
+/*
+ * A page of a lead's history, sent as it is read (a piece_src): an entry
+ * names every user a change touched, as many as the lead's campaign has,
+ * so a page is `limit` times that.  The first entries are read at the
+ * page's offset, the rest by id, older than the last one written, a few at
+ * a time: entries never change, so the page is the one its first read
+ * began (less any entry the retention window purged meanwhile).
+ */
+#define HISTORY_BATCH 8
+
+struct history_src {
+	struct piece_src ps;
+	int64_t campaign, lead, offset;
+	int64_t before;   /* the last entry written, 0 before the first read */
+	int64_t left;     /* entries the page may still have */
+	int64_t got;      /* entries the current read gave */
+	int64_t *total;   /* the first read only: X-Total-Count */
+	struct strbuf *out;
+};
+
+static int add_entry(void *ctx, const void *row)
+{
+	struct history_src *hs = ctx;
+	const struct history_entry *h = row;
+	json_t *o = entry_json(h);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (!text)
+		return -1;
+	item_start(&hs->ps, hs->out);
+	strbuf_addstr(hs->out, text);
+	free(text);
+	hs->before = h->id;
+	hs->got++;
 	return 0;
+}
+
+static int history_piece(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done)
+{
+	struct history_src *hs = (struct history_src *)ps;
+	int rc;
+
+	hs->out = out;
+	while (hs->left > 0 && out->len < PIECE) {
+		struct page pg = { hs->left < HISTORY_BATCH ? hs->left : HISTORY_BATCH, hs->offset };
+
+		hs->got = 0;
+		rc = hs->before ? store_history_before(s, ps->cc, hs->campaign, hs->lead, hs->before,
+						       pg.limit, add_entry, hs)
+				: store_history_list(s, ps->cc, hs->campaign, hs->lead, &pg, add_entry,
+						     hs, hs->total);
+		if (rc)
+			return rc;
+		hs->total = NULL;
+		hs->left = hs->got < pg.limit ? 0 : hs->left - hs->got;
+	}
+	if (!hs->left)
+		list_end(ps, out, done);
+	return STORE_OK;
+}
+
+static void history_src_free(struct reply_source *src)
+{
+	free(src);
 }
 
 /* GET .../campaign/{c}/lead-user/history?leadId=: the lead, required, must
@@ -694,15 +782,25 @@ static int parse_history(const struct request *rq, struct input *in, struct erro
 /* Newest first, paged. */
 static int history(const struct request *rq, struct reply *rp)
 {
-	json_t *arr = json_array();
-	int src = store_history_list(rq->store, rq->who.cc, rq->ids.campaign, rq->in.lead, &rq->in.page,
-				     add_entry, arr, &rp->total);
+	struct history_src *hs = xcalloc(1, sizeof(*hs));
+	struct strbuf text = STRBUF_INIT;
+	bool done = false;
+	int src;
 
-	if (src) {
-		json_decref(arr);
+	hs->ps.base = (struct reply_source){ piece_more, history_src_free };
+	hs->ps.piece = history_piece;
+	hs->ps.cc = rq->who.cc;
+	hs->campaign = rq->ids.campaign;
+	hs->lead = rq->in.lead;
+	hs->offset = rq->in.page.offset;
+	hs->left = rq->in.page.limit;
+	hs->total = &rp->total;
+	if ((src = history_piece(&hs->ps, rq->store, &text, &done))) {
+		strbuf_release(&text);
+		history_src_free(&hs->ps.base);
 		return reply_store_error(rp, src, "lead", rq->in.lead);
 	}
-	return reply_json(rp, 200, arr);
+	return answer_pieces(rp, &hs->ps, &text, done);
 }
 
 const struct endpoint mapping_put[1] = { { parse_put, put } };

@@ -704,11 +704,14 @@ static json_t *entry_json(const struct history_entry *h)
  * A page of a lead's history, sent as it is read (a piece_src): an entry
  * names every user a change touched, as many as the lead's campaign has,
  * so a page is `limit` times that.  The first entries are read at the
- * page's offset, the rest by id, older than the last one written, a few at
- * a time: entries never change, so the page is the one its first read
- * began (less any entry the retention window purged meanwhile).
+ * page's offset, the rest by id, older than the last one written: entries
+ * never change, so the page is the one its first read began (less any
+ * entry the retention window purged meanwhile).  The first read takes one
+ * entry; each later one as many as fill the piece at the size of those
+ * written so far (at most HISTORY_BATCH), so that a read holds about a
+ * piece, or one entry.
  */
-#define HISTORY_BATCH 8
+#define HISTORY_BATCH 64
 
 struct history_src {
 	struct piece_src ps;
@@ -716,6 +719,7 @@ struct history_src {
 	int64_t before;   /* the last entry written, 0 before the first read */
 	int64_t left;     /* entries the page may still have */
 	int64_t got;      /* entries the current read gave */
+	size_t bytes;     /* of the entries written so far */
 	int64_t *total;   /* the first read only: X-Total-Count */
 	struct strbuf *out;
 };
@@ -732,6 +736,7 @@ static int add_entry(void *ctx, const void *row)
 		return -1;
 	item_start(&hs->ps, hs->out);
 	strbuf_addstr(hs->out, text);
+	hs->bytes += strlen(text) + 1;
 	free(text);
 	hs->before = h->id;
 	hs->got++;
@@ -745,7 +750,11 @@ static int history_piece(struct piece_src *ps, struct store *s, struct strbuf *o
 
 	hs->out = out;
 	while (hs->left > 0 && out->len < PIECE) {
-		struct page pg = { hs->left < HISTORY_BATCH ? hs->left : HISTORY_BATCH, hs->offset };
+		size_t fit = ps->written ? (PIECE - out->len) / (hs->bytes / ps->written) + 1 : 1;
+		struct page pg = { fit < HISTORY_BATCH ? (int64_t)fit : HISTORY_BATCH, hs->offset };
+
+		if (pg.limit > hs->left)
+			pg.limit = hs->left;
 
 		hs->got = 0;
 		rc = hs->before ? store_history_before(s, ps->cc, hs->campaign, hs->lead, hs->before,

@@ -184,6 +184,10 @@ def unread_growth(path, what, bound):
     socks = []
     pid = S.proc.pid
     head = request_head("GET", path, {"Authorization": F.auth("agent")})
+    # read whole first, in parallel, so that every worker's store cache
+    # (SQLite's pages) is warm: what grows then is what the unread hold
+    parallel([lambda: expect(req("GET", path, auth=F.auth("agent")), 200, what + ": warm")
+              for _ in range(GETS)], what + ": warm-up")
     before = steady_rss(pid)
     try:
         for _ in range(GETS):
@@ -318,6 +322,7 @@ def test_history_pages_are_streamed():
     little."""
     users = ["%s%05d" % (K.prefix, i) for i in range(1, USERS + 1)]
     lead = K.leads[-1]
+    c0 = tail(F.auth("sup"))
     t0 = time.time()
     for i in range(HISTORY_PUTS):
         expect(put_mapping(F.auth("sup"), K.campaign, lead, users if i % 2 == 0 else [],
@@ -352,6 +357,27 @@ def test_history_pages_are_streamed():
     # (the oldest assigned everyone, some of whom the store had mapped already)
     eq([len(e["assignedUserIds"]) + len(e["unassignedUserIds"]) for e in b[:-1]],
        [USERS] * (HISTORY_PUTS - 1), "users named by each entry")
+    # the same changes as events: a page of the feed stops after the event
+    # that passes 1 MiB, and its cursor goes on from there
+    pages, events, after = [], [], c0
+    while True:
+        r = req("GET", "%s/changes?after=%s&limit=1000&campaignId=%d" % (MAPPING, after,
+                                                                          K.campaign),
+                auth=F.auth("sup"))
+        page = expect(r, 200, "feed page %d" % len(pages))
+        pages.append((len(page["events"]), len(r.raw)))
+        events += page["events"]
+        after = page["cursor"]
+        if not page["events"]:
+            break
+    print("# t47: the feed after %d PUTs: pages of (events, bytes) %s" % (HISTORY_PUTS, pages),
+          flush=True)
+    eq([e["requestId"] for e in events], [e["requestId"] for e in reversed(b)],
+       "the feed's events vs the history")
+    biggest = max(len(json.dumps(e)) for e in events)
+    for n, size in pages:
+        assert size <= (1 << 20) + biggest + 100, "a feed page of %d events is %d bytes" % (
+            n, size)
 
 
 def r_get(path):

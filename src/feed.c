@@ -43,6 +43,11 @@
 #define FEED_BYTES (8u << 20) /* memory for events: some 20,000 */
 #define READ_BATCH 500         /* events per store read */
 #define SCAN_BUDGET 10000      /* events one call looks at, at most */
+#define PAGE_BYTES (1u << 20)  /* one call writes no more events once its
+				  output holds this much: an event names as
+				  many users as a lead's campaign has, so a
+				  page of `limit` of them is bounded by bytes
+				  instead (its cursor says where to go on) */
 #define SAFETY_POLL_MS 1000    /* the store is read this often regardless */
 #define GATHER_US 1000         /* after a read that found events, the next
 				  waits this long, so that a busy store is read
@@ -447,12 +452,13 @@ static int read_store(struct feed_sub *sub, struct store *s, size_t limit, bool 
 		pthread_mutex_lock(&F.lock);
 		base = F.base;
 		pthread_mutex_unlock(&F.lock);
-		if (*n >= limit || scanned >= SCAN_BUDGET || sub->after >= base)
+		if (*n >= limit || scanned >= SCAN_BUDGET || sub->after >= base ||
+		    out->len >= PAGE_BYTES)
 			break;
 		rc = store_feed_read(s, sub->after, READ_BATCH, collect, &b);
 		if (rc)
 			break;
-		for (i = 0; i < b.n && *n < limit; i++) {
+		for (i = 0; i < b.n && *n < limit && out->len < PAGE_BYTES; i++) {
 			if (matches(&sub->f, b.v[i]))
 				ev_write(b.v[i], sse, out, (*n)++);
 			sub->after = b.v[i]->id;
@@ -501,7 +507,8 @@ int feed_sub_read(struct feed_sub *sub, struct store *s, bool fresh, size_t limi
 			return FEED_OK;
 		}
 	}
-	for (i = ring_after(sub->after); i < F.n && *n < limit && scanned < SCAN_BUDGET; i++) {
+	for (i = ring_after(sub->after);
+	     i < F.n && *n < limit && scanned < SCAN_BUDGET && out->len < PAGE_BYTES; i++) {
 		const struct ev *e = ring_at(i);
 
 		if (matches(&sub->f, e))

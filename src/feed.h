@@ -65,8 +65,9 @@ void feed_sub_free(struct feed_sub *sub);
 int64_t feed_sub_cursor(const struct feed_sub *sub);
 
 /*
- * Appends to `out` the reader's next events, at most `limit`, and moves its
- * cursor past everything it looked at (with a filter, possibly past the last
+ * Appends to `out` the reader's next events, at most `limit`, and none more
+ * once `out` holds 1 MiB (a page bounded by bytes: an event may name
+ * thousands of users), and moves its cursor past everything it looked at (with a filter, possibly past the last
  * event written).  Each event is its JSON object, separated by commas, or
  * with `sse` an SSE block ("id: ...\nevent: change\ndata: {...}\n\n").
  * `fresh`: first read what the store committed since (so that a request sees

@@ -187,11 +187,15 @@ static void exchange_free(struct exchange *x)
 
 static struct watch *watch_of(struct MHD_Connection *conn);
 
-/* ---- the change feed's streams (Server-Sent Events) ---- */
+/* ---- answers made while they are sent: the change feed's streams
+ * (Server-Sent Events) and long lists (a reply_source) ---- */
 
 struct stream {
 	struct MHD_Connection *conn;
-	struct feed_sub *sub;
+	struct feed_sub *sub;       /* the feed's, or ... */
+	struct reply_source *src;   /* ... a list's (then the rest is unused) */
+	bool src_done;
+	char id[17];                /* the request's id, for the log */
 	struct strbuf buf;  /* bytes not yet taken by libmicrohttpd */
 	size_t off;
 	int64_t next_beat;  /* feed_now_ms() time of the next heartbeat */
@@ -224,8 +228,35 @@ static void resume_conn(void *conn)
 }
 
 /*
- * libmicrohttpd asks for more of the stream: what is buffered, else the
- * reader's next events, else a heartbeat when one is due, else the
+ * The next piece of a list into st->buf; -1 when the store failed: the
+ * status has left, so the failure is logged and the connection ends
+ * without the body's last chunk, which every HTTP/1.1 client reports as an
+ * incomplete answer (an HTTP/1.0 one sees the connection close early).
+ */
+static int source_more(struct stream *st)
+{
+	struct store *s = thread_store_get();
+	int rc = s ? st->src->more(st->src, s, &st->buf, &st->src_done) : STORE_UNAVAILABLE;
+
+	if (rc == STORE_OK)
+		return 0;
+	metrics_store_error(rc);
+	{
+		const struct log_field f[] = {
+			{ "request_id", st->id, 0, 0 },
+			{ "error", error_code_str(rc == STORE_UNAVAILABLE || rc == STORE_RETRY ?
+						  ERR_UNAVAILABLE : ERR_INTERNAL), 0, 0 },
+		};
+
+		log_fields("error", "store failed while a list was sent: connection closed", f,
+			   sizeof(f) / sizeof(f[0]));
+	}
+	return -1;
+}
+
+/*
+ * libmicrohttpd asks for more of the stream: what is buffered; for a list,
+ * its next piece; for the feed, the reader's next events, else a heartbeat when one is due, else the
  * connection is suspended until the feed wakes it (an event for it, the
  * heartbeat's time, or the stop, which ends the stream).
  */
@@ -246,6 +277,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		}
 		strbuf_reset(&st->buf);
 		st->off = 0;
+		if (st->src) {
+			if (st->src_done)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			if (source_more(st))
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			continue;
+		}
 		if (feed_stopping())
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		switch (feed_sub_read(st->sub, thread_store_get(), false, 100, true, &st->buf, &n,
@@ -278,13 +316,16 @@ static void stream_free(void *cls)
 	struct stream *st = cls;
 
 	feed_sub_free(st->sub);
+	if (st->src)
+		st->src->free(st->src);
 	strbuf_release(&st->buf);
 	free(st);
 }
 
-/* The response of x->rp.follow: a stream that starts with the reconnection
- * delay, so that its headers and first bytes leave at once. */
-static struct MHD_Response *stream_response(struct exchange *x)
+/* The response of x->rp.follow, a stream that starts with the reconnection
+ * delay, so that its headers and first bytes leave at once; or of
+ * x->rp.source, whose first piece is a's body (taken). */
+static struct MHD_Response *stream_response(struct exchange *x, struct answer *a)
 {
 	struct stream *st = xcalloc(1, sizeof(*st));
 	struct MHD_Response *res;
@@ -292,10 +333,19 @@ static struct MHD_Response *stream_response(struct exchange *x)
 	st->conn = x->conn;
 	st->via_token = x->rq.who.via_token;
 	memcpy(st->token_hash, x->rq.who.token_hash, sizeof(st->token_hash));
+	memcpy(st->id, x->id, sizeof(st->id));
 	st->sub = x->rp.follow;
 	x->rp.follow = NULL;
+	st->src = x->rp.source;
+	x->rp.source = NULL;
 	st->buf = (struct strbuf)STRBUF_INIT;
-	strbuf_addstr(&st->buf, "retry: 2000\n\n");
+	if (a->body) {
+		strbuf_add(&st->buf, a->body, a->len);
+		free(a->body);
+		a->body = NULL;
+	}
+	if (st->sub)
+		strbuf_addstr(&st->buf, "retry: 2000\n\n");
 	st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
 	res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
 						stream_free);
@@ -315,10 +365,9 @@ static enum MHD_Result send_answer(struct exchange *x)
 
 	deadline_arrived(watch_of(x->conn)); /* answering now: the clock stops */
 	reply_finish(&x->rp, x->id, &a);
-	stream = x->rp.follow && !x->rp.err.code;
+	stream = (x->rp.follow || x->rp.source) && !x->rp.err.code;
 	if (stream) {
-		free(a.body);
-		res = stream_response(x);
+		res = stream_response(x, &a);
 	} else {
 		res = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
 		if (!res)

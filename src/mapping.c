@@ -108,17 +108,18 @@ static int add_user(void *ctx, const void *row)
 }
 
 /*
- * The state of campaign lead cl appended to out as text: read in the open
- * transaction, or (lk set) from the rows that look lk read of it.  Both
- * come from store.c in one order (by userId), so the text, and with it the
- * ETag that a PUT's If-Match compares, is the same whichever read it.
+ * The state of campaign lead cl appended to out as text: read from store s
+ * in its open transaction, in contact center cc's scope, or (lk set) from
+ * the rows that look lk read of it.  Both come from store.c in one order
+ * (by userId), so the text, and with it the ETag that a PUT's If-Match
+ * compares, is the same whichever read it.  A store_rc.
  */
-static int render(const struct request *rq, struct reply *rp, const struct store_look *lk,
-		  const struct campaign_lead *cl, struct strbuf *out)
+static int render_rows(struct store *s, int64_t cc, const struct store_look *lk,
+		       const struct campaign_lead *cl, struct strbuf *out)
 {
 	struct state st = { { STRBUF_INIT, STRBUF_INIT }, { STRBUF_INIT, STRBUF_INIT } };
 	int rc = lk ? store_look_mapping(lk, add_user, &st) :
-		      store_mapping_get(rq->store, rq->who.cc, cl->campaign_id, cl->id, add_user, &st);
+		      store_mapping_get(s, cc, cl->campaign_id, cl->id, add_user, &st);
 	int i;
 
 	if (!rc)
@@ -128,6 +129,15 @@ static int render(const struct request *rq, struct reply *rp, const struct store
 		strbuf_release(&st.cu[i]);
 		strbuf_release(&st.id[i]);
 	}
+	return rc;
+}
+
+/* render_rows() in the request's transaction and scope, a failure answered. */
+static int render(const struct request *rq, struct reply *rp, const struct store_look *lk,
+		  const struct campaign_lead *cl, struct strbuf *out)
+{
+	int rc = render_rows(rq->store, rq->who.cc, lk, cl, out);
+
 	return rc ? reply_store_error(rp, rc, "lead", cl->lead_id) : RES_OK;
 }
 
@@ -280,47 +290,140 @@ out:
 	return rc;
 }
 
-struct rows {
-	struct campaign_lead *v;
+/*
+ * A list answer sent as it is made (API.md §3: no unbounded read into
+ * memory; docs/decisions.md, "Long lists are streamed").  What fixes the
+ * page (its X-Total-Count, X-Change-Cursor, where it starts) is read in the
+ * request's transaction, and so are its items up to PIECE bytes: a page that
+ * fits is answered whole from that one snapshot, as it always was.  The
+ * rest is read when the client has taken what went before, a piece at a
+ * time, each in a short read transaction of its own: what a connection
+ * holds is a piece and one item however slowly its client reads, and
+ * nothing holds a snapshot open while the client is not reading.
+ */
+#define PIECE (64 * 1024)
+
+struct piece_src {
+	struct reply_source base; /* first: the glue's handle */
+	/* appends the next items to out in s's open transaction until out
+	 * holds PIECE bytes; *done once the closing bracket is written */
+	int (*piece)(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done);
+	int64_t cc;               /* the caller's scope */
+	size_t written;           /* items written so far */
+};
+
+/* Before an item: the opening bracket or a comma. */
+static void item_start(struct piece_src *ps, struct strbuf *out)
+{
+	strbuf_addch(out, ps->written++ ? ',' : '[');
+}
+
+static void list_end(struct piece_src *ps, struct strbuf *out, bool *done)
+{
+	strbuf_addstr(out, ps->written ? "]" : "[]");
+	*done = true;
+}
+
+/* The glue's reply_source: the next piece, in a read transaction of its own. */
+static int piece_more(struct reply_source *src, struct store *s, struct strbuf *out, bool *done)
+{
+	struct piece_src *ps = (struct piece_src *)src;
+	int rc = store_begin(s, false);
+
+	if (!rc)
+		rc = ps->piece(ps, s, out, done);
+	if (!rc)
+		rc = store_commit(s);
+	if (rc)
+		store_rollback(s);
+	return rc;
+}
+
+/* The answer: text, the first piece (taken), whole when done, else
+ * followed by what ps makes (taken). */
+static int answer_pieces(struct reply *rp, struct piece_src *ps, struct strbuf *text, bool done)
+{
+	size_t n = text->len;
+
+	if (done) {
+		ps->base.free(&ps->base);
+		return reply_text(rp, 200, "application/json", strbuf_detach(text));
+	}
+	return reply_stream(rp, 200, "application/json", strbuf_detach(text), n, &ps->base);
+}
+
+/* ---- a page of campaign leads, each with its current state ---- */
+
+struct lead_src {
+	struct piece_src ps;
+	struct campaign_lead *v;  /* the page */
 	size_t n;
+	const struct campaign_lead *failed; /* the lead whose read failed */
 };
 
 static int collect(void *ctx, const void *row)
 {
-	struct rows *rs = ctx;
+	struct lead_src *ls = ctx;
 
-	rs->v = xrealloc(rs->v, sizeof(*rs->v) * (rs->n + 1));
-	rs->v[rs->n++] = *(const struct campaign_lead *)row;
+	ls->v = xrealloc(ls->v, sizeof(*ls->v) * (ls->n + 1));
+	ls->v[ls->n++] = *(const struct campaign_lead *)row;
 	return 0;
+}
+
+static void lead_src_free(struct reply_source *src)
+{
+	struct lead_src *ls = (struct lead_src *)src;
+
+	free(ls->v);
+	free(ls);
+}
+
+/* Each lead's state is read when it is due: at or after the page's cursor
+ * (docs/decisions.md says what a client may see). */
+static int lead_piece(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done)
+{
+	struct lead_src *ls = (struct lead_src *)ps;
+	int rc;
+
+	while (ps->written < ls->n && out->len < PIECE) {
+		ls->failed = &ls->v[ps->written];
+		item_start(ps, out);
+		if ((rc = render_rows(s, ps->cc, NULL, ls->failed, out)))
+			return rc;
+	}
+	if (ps->written == ls->n)
+		list_end(ps, out, done);
+	return STORE_OK;
 }
 
 /* One page of campaign leads (of one campaign, or all the caller's), each
  * with its current state. */
 static int list_states(const struct request *rq, struct reply *rp, int64_t campaign)
 {
-	struct rows rs = { NULL, 0 };
+	struct lead_src *ls = xcalloc(1, sizeof(*ls));
 	struct strbuf text = STRBUF_INIT;
-	size_t i;
+	bool done = false;
 	int rc, src;
 
-	src = store_mapping_list(rq->store, rq->who.cc, campaign, &rq->in.page, collect, &rs,
+	ls->ps.base = (struct reply_source){ piece_more, lead_src_free };
+	ls->ps.piece = lead_piece;
+	ls->ps.cc = rq->who.cc;
+	src = store_mapping_list(rq->store, rq->who.cc, campaign, &rq->in.page, collect, ls,
 				 &rp->total);
 	if (src) {
 		rc = reply_store_error(rp, src, "campaign", campaign);
 		goto out;
 	}
-	strbuf_addch(&text, '[');
-	for (i = 0; i < rs.n; i++) {
-		if (i)
-			strbuf_addch(&text, ',');
-		if ((rc = current(rq, rp, &rs.v[i], &text)))
-			goto out;
+	if ((src = lead_piece(&ls->ps, rq->store, &text, &done))) {
+		rc = reply_store_error(rp, src, "lead", ls->failed->lead_id);
+		goto out;
 	}
-	strbuf_addch(&text, ']');
-	rc = reply_text(rp, 200, "application/json", strbuf_detach(&text));
+	rc = answer_pieces(rp, &ls->ps, &text, done);
+	ls = NULL;
 out:
 	strbuf_release(&text);
-	free(rs.v);
+	if (ls)
+		lead_src_free(&ls->ps.base);
 	return rc;
 }
 
@@ -580,9 +683,9 @@ static json_t *id_array(const char *text)
 	return a;
 }
 
-static int add_entry(void *ctx, const void *row)
+/* One history entry as its JSON object. */
+static json_t *entry_json(const struct history_entry *h)
 {
-	const struct history_entry *h = row;
 	json_t *o = json_object();
 
 	json_object_set_new(o, "historyId", json_integer(h->id));
@@ -594,8 +697,83 @@ static int add_entry(void *ctx, const void *row)
 	json_object_set_new(o, "requestId", json_string(h->request_id));
 	json_object_set_new(o, "assignedUserIds", id_array(h->assigned));
 	json_object_set_new(o, "unassignedUserIds", id_array(h->unassigned));
-	json_array_append_new(ctx, o);
+	return o;
+}
+
+/*
+ * A page of a lead's history, sent as it is read (a piece_src): an entry
+ * names every user a change touched, as many as the lead's campaign has,
+ * so a page is `limit` times that.  The first entries are read at the
+ * page's offset, the rest by id, older than the last one written: entries
+ * never change, so the page is the one its first read began (less any
+ * entry the retention window purged meanwhile).  The first read takes one
+ * entry; each later one as many as fill the piece at the size of those
+ * written so far (at most HISTORY_BATCH), so that a read holds about a
+ * piece, or one entry.
+ */
+#define HISTORY_BATCH 64
+
+struct history_src {
+	struct piece_src ps;
+	int64_t campaign, lead, offset;
+	int64_t before;   /* the last entry written, 0 before the first read */
+	int64_t left;     /* entries the page may still have */
+	int64_t got;      /* entries the current read gave */
+	size_t bytes;     /* of the entries written so far */
+	int64_t *total;   /* the first read only: X-Total-Count */
+	struct strbuf *out;
+};
+
+static int add_entry(void *ctx, const void *row)
+{
+	struct history_src *hs = ctx;
+	const struct history_entry *h = row;
+	json_t *o = entry_json(h);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (!text)
+		return -1;
+	item_start(&hs->ps, hs->out);
+	strbuf_addstr(hs->out, text);
+	hs->bytes += strlen(text) + 1;
+	free(text);
+	hs->before = h->id;
+	hs->got++;
 	return 0;
+}
+
+static int history_piece(struct piece_src *ps, struct store *s, struct strbuf *out, bool *done)
+{
+	struct history_src *hs = (struct history_src *)ps;
+	int rc;
+
+	hs->out = out;
+	while (hs->left > 0 && out->len < PIECE) {
+		size_t fit = ps->written ? (PIECE - out->len) / (hs->bytes / ps->written) + 1 : 1;
+		struct page pg = { fit < HISTORY_BATCH ? (int64_t)fit : HISTORY_BATCH, hs->offset };
+
+		if (pg.limit > hs->left)
+			pg.limit = hs->left;
+
+		hs->got = 0;
+		rc = hs->before ? store_history_before(s, ps->cc, hs->campaign, hs->lead, hs->before,
+						       pg.limit, add_entry, hs)
+				: store_history_list(s, ps->cc, hs->campaign, hs->lead, &pg, add_entry,
+						     hs, hs->total);
+		if (rc)
+			return rc;
+		hs->total = NULL;
+		hs->left = hs->got < pg.limit ? 0 : hs->left - hs->got;
+	}
+	if (!hs->left)
+		list_end(ps, out, done);
+	return STORE_OK;
+}
+
+static void history_src_free(struct reply_source *src)
+{
+	free(src);
 }
 
 /* GET .../campaign/{c}/lead-user/history?leadId=: the lead, required, must
@@ -613,15 +791,25 @@ static int parse_history(const struct request *rq, struct input *in, struct erro
 /* Newest first, paged. */
 static int history(const struct request *rq, struct reply *rp)
 {
-	json_t *arr = json_array();
-	int src = store_history_list(rq->store, rq->who.cc, rq->ids.campaign, rq->in.lead, &rq->in.page,
-				     add_entry, arr, &rp->total);
+	struct history_src *hs = xcalloc(1, sizeof(*hs));
+	struct strbuf text = STRBUF_INIT;
+	bool done = false;
+	int src;
 
-	if (src) {
-		json_decref(arr);
+	hs->ps.base = (struct reply_source){ piece_more, history_src_free };
+	hs->ps.piece = history_piece;
+	hs->ps.cc = rq->who.cc;
+	hs->campaign = rq->ids.campaign;
+	hs->lead = rq->in.lead;
+	hs->offset = rq->in.page.offset;
+	hs->left = rq->in.page.limit;
+	hs->total = &rp->total;
+	if ((src = history_piece(&hs->ps, rq->store, &text, &done))) {
+		strbuf_release(&text);
+		history_src_free(&hs->ps.base);
 		return reply_store_error(rp, src, "lead", rq->in.lead);
 	}
-	return reply_json(rp, 200, arr);
+	return answer_pieces(rp, &hs->ps, &text, done);
 }
 
 const struct endpoint mapping_put[1] = { { parse_put, put } };

@@ -33,6 +33,9 @@ void reply_release(struct reply *rp)
 	rp->bytes = NULL;
 	feed_sub_free(rp->follow);
 	rp->follow = NULL;
+	if (rp->source)
+		rp->source->free(rp->source);
+	rp->source = NULL;
 }
 
 int reply_json(struct reply *rp, unsigned status, json_t *body)
@@ -56,6 +59,16 @@ int reply_bytes(struct reply *rp, unsigned status, const char *type, char *data,
 	rp->bytes = data;
 	rp->len = len;
 	rp->type = type;
+	return RES_OK;
+}
+
+int reply_stream(struct reply *rp, unsigned status, const char *type, char *start, size_t len,
+		 struct reply_source *src)
+{
+	reply_bytes(rp, status, type, start, len);
+	if (rp->source)
+		rp->source->free(rp->source);
+	rp->source = src;
 	return RES_OK;
 }
 
@@ -112,7 +125,7 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		a->body = rp->bytes;
 		a->len = rp->len;
 		rp->bytes = NULL;
-		if (rp->type && a->len)
+		if (rp->type && (a->len || rp->source))
 			type = rp->type;
 	} else if (rp->follow) { /* a stream: the glue writes its body */
 		type = "text/event-stream";

@@ -17,6 +17,24 @@
 
 #include "errors.h"
 
+struct store;
+struct strbuf;
+
+/*
+ * The rest of a body that is made while it is sent (a long list: API.md §3
+ * promises no unbounded read into memory).  The glue calls more() each time
+ * it has sent all it holds: it appends the next piece to out (a bounded
+ * number of bytes, and at least one byte unless it is done), reading what it
+ * needs from s in a read transaction of its own that it ends before it
+ * returns, and sets *done after the last piece.  It answers STORE_OK or a
+ * store failure (enum store_rc): the status and headers have left by then,
+ * so the glue can only log it and end the connection.  free() frees it.
+ */
+struct reply_source {
+	int (*more)(struct reply_source *src, struct store *s, struct strbuf *out, bool *done);
+	void (*free)(struct reply_source *src);
+};
+
 /* What a handler (or a parse step) returns to the pipeline. */
 enum result {
 	RES_OK = 0,       /* answer as filled; commit */
@@ -48,6 +66,8 @@ struct reply {
 	 * (feed_now_ms() time) before it runs the request again. */
 	struct feed_sub *follow;
 	int64_t follow_until;
+	/* The rest of the body after bytes, made as it is sent (owned). */
+	struct reply_source *source;
 };
 
 #define REPLY_INIT                                                             \
@@ -65,6 +85,11 @@ int reply_text(struct reply *rp, unsigned status, const char *type, char *text);
 /* The same for len bytes of any kind (stolen; NULs allowed). */
 int reply_bytes(struct reply *rp, unsigned status, const char *type, char *data,
 		size_t len);
+
+/* Answer status with a body of Content-Type `type` that starts with len
+ * bytes of `start` (stolen) and goes on with what src makes (stolen). */
+int reply_stream(struct reply *rp, unsigned status, const char *type, char *start, size_t len,
+		 struct reply_source *src);
 
 /* A store failure `rc` as the answer: NOT_FOUND names object/id, RETRY
  * answers RES_RETRY (503 if no attempt is left), anything else RES_FAIL.

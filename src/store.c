@@ -1263,6 +1263,16 @@ int store_history_list(struct store *s, int64_t cc, int64_t campaign,
 			 fn, ctx, total);
 }
 
+int store_history_before(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
+			 int64_t before, int64_t limit, store_row_fn fn, void *ctx)
+{
+	struct history_entry row;
+
+	return exec_each(s, ST_HISTORY_BEFORE,
+			 ARGS(A_I(campaign), A_I(lead), A_I(cc), A_I(before), A_I(limit)),
+			 fill_history, &row, fn, ctx);
+}
+
 /* ---- the change feed ---- */
 
 int store_feed_head(struct store *s, int64_t *last, int64_t *purged)

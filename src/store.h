@@ -378,6 +378,12 @@ int store_history_list(struct store *s, int64_t cc, int64_t campaign,
 		       int64_t lead, const struct page *pg, store_row_fn fn,
 		       void *ctx, int64_t *total);
 
+/* The next `limit` entries of the same list older than entry `before`,
+ * newest first: a page read on from where it stopped (entries never
+ * change, and ids only grow). */
+int store_history_before(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
+			 int64_t before, int64_t limit, store_row_fn fn, void *ctx);
+
 /* ---- the change feed (API.md §8): the same entries, in cursor order ---- */
 
 /* The last cursor appended and the last purged by the retention window. */

@@ -300,6 +300,12 @@ static const struct {
 	  "SELECT " FEED_COLS " FROM mapping_history"
 	  " WHERE campaign_id = ?1 AND lead_id = ?2"
 	  " AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY id DESC LIMIT ?4 OFFSET ?5"),
+	/* the same entries older than entry ?4: the rest of a page that is
+	 * sent as it is read (entries never change) */
+	S(ST_HISTORY_BEFORE, RERUN,
+	  "SELECT " FEED_COLS " FROM mapping_history"
+	  " WHERE campaign_id = ?1 AND lead_id = ?2 AND id < ?4"
+	  " AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY id DESC LIMIT ?5"),
 
 	/* the change feed: its head, and events after a cursor (every
 	 * contact center's: feed.c filters, so that no index but the

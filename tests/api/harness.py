@@ -236,6 +236,25 @@ class Resp(tuple):
         return "<%d %s>" % (self.status, short(self.raw, 300))
 
 
+RECORD = os.environ.get("CMSD_RECORD_EXCHANGES", "").strip()
+_record_lock = threading.Lock()
+MODULE = [""]     # the module now running (run.py sets it), for the record
+
+
+def _record(method, path, status, header_list, raw):
+    """Append the exchange to CMSD_RECORD_EXCHANGES (one JSON object a
+    line), for scripts/check-openapi-responses to hold against
+    docs/openapi.json."""
+    if not RECORD:
+        return
+    line = json.dumps({"module": MODULE[0], "method": method, "path": path, "status": status,
+                       "headers": [[k, v] for k, v in header_list],
+                       "body": (raw or b"").decode("utf-8", "replace")})
+    with _record_lock:
+        with open(RECORD, "a") as f:
+            f.write(line + "\n")
+
+
 def make_resp(status, header_list, raw, method="", path="", srv=None):
     headers = {}
     for k, v in header_list:
@@ -249,6 +268,8 @@ def make_resp(status, header_list, raw, method="", path="", srv=None):
             if isinstance(e, DuplicateKeyInResponse):
                 raise
             js = None
+    if srv is not None and method and path.startswith("/"):
+        _record(method, path, status, header_list, raw)
     if srv is not None:
         srv.responses += 1
         if not headers.get("x-request-id"):
@@ -1262,6 +1283,7 @@ def main(argv):
 
 
 def run_module(name, mod, sel, res):
+    MODULE[0] = name
     del _module_servers[:]
     CURRENT[0] = None
     t0 = time.time()

@@ -1,5 +1,5 @@
 """
-t45_trusted_proxies.py - the client's address behind a load balancer (issue
+t48_trusted_proxies.py - the client's address behind a load balancer (issue
 14 point 14, docs/reliability.md "Behind a load balancer").
 
 Behind a balancer every connection comes from the balancer's address, so the
@@ -296,7 +296,7 @@ def free_port():
 
 class Haproxy(object):
     def __init__(self, backend):
-        self.dir = tempfile.mkdtemp(prefix="cmsd-t45-")
+        self.dir = tempfile.mkdtemp(prefix="cmsd-t48-")
         self.port = free_port()
         self.cfg = os.path.join(self.dir, "haproxy.cfg")
         with open(self.cfg, "w") as f:
@@ -371,7 +371,7 @@ def test_through_haproxy_option_forwardfor():
 def test_bad_trusted_proxies_refuse_to_start():
     from harness import cmsd_bin
     for bad in ("10.0.0.0/33", "balancer.example", "::1/129", "10.0.0.1/", "127.0.0.5,x"):
-        d = tempfile.mkdtemp(prefix="cmsd-t45-")
+        d = tempfile.mkdtemp(prefix="cmsd-t48-")
         p = subprocess.run([cmsd_bin(), "--listen", "127.0.0.1:0", "--db",
                             "sqlite:" + os.path.join(d, "cms.db"), "--trusted-proxies", bad],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=30 * SLOW,

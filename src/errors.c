@@ -33,6 +33,8 @@ static const struct {
 	[ERR_UNAVAILABLE] = { 503, "Service Unavailable", "SYS-1003", "Service unavailable" },
 	[ERR_GONE] = { 410, "Gone", "CONF-1007", "Cursor too old (take a new snapshot)" },
 	[ERR_PRECONDITION] = { 412, "Precondition Failed", "CONF-1006", "Mapping changed since it was read" },
+	[ERR_HEADERS_TOO_LARGE] = { 431, "Request Header Fields Too Large", "HTTP-1431",
+				    "Request header fields too large" },
 };
 
 static enum err_code valid(enum err_code code)

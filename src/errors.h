@@ -30,6 +30,7 @@ enum err_code {
 	ERR_UNAVAILABLE,    /* 503 SYS-1003 */
 	ERR_GONE,           /* 410 CONF-1007 */
 	ERR_PRECONDITION,   /* 412 CONF-1006 */
+	ERR_HEADERS_TOO_LARGE, /* 431 HTTP-1431 */
 	ERR__COUNT
 };
 

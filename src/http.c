@@ -29,6 +29,8 @@
 #include "config.h"
 #include "json.h"
 #include "deadline.h"
+#include "head.h"
+#include "linger.h"
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,12 +79,13 @@ static struct store *thread_store_get(void)
 
 /* ---- the request's life ---- */
 
-/* Length of the printable UTF-8 character at s, or 0 (controls, DEL and
- * anything json.c's utf8_char refuses).  It never reaches past a byte that
- * is no continuation byte, so a cut path's trailing '/' or NUL stops it. */
+/* Length of the printable UTF-8 character at s, or 0 (controls, DEL, C1
+ * and anything json.c's utf8_char refuses).  It never reaches past a byte
+ * that is no continuation byte, so a cut path's trailing '/' or NUL stops
+ * it. */
 static size_t printable_char(const unsigned char *s)
 {
-	return s[0] < 0x20 || s[0] == 0x7f ? 0 : utf8_char(s);
+	return utf8_control(s) ? 0 : utf8_char(s);
 }
 
 /*
@@ -355,6 +358,8 @@ static enum MHD_Result send_answer(struct exchange *x)
 		return MHD_NO;
 	for (i = 0; i < a.nheaders; i++)
 		MHD_add_response_header(res, a.headers[i].name, a.headers[i].value);
+	if (conf->tls_cert)
+		MHD_add_response_header(res, "Strict-Transport-Security", TLS_HSTS);
 	ok = MHD_queue_response(x->conn, a.status, res);
 	MHD_destroy_response(res);
 	return ok;
@@ -386,28 +391,79 @@ static bool ambiguous_length(struct MHD_Connection *conn)
 						       MHD_HTTP_HEADER_TRANSFER_ENCODING));
 }
 
+/* Whether the request announces a body (a Content-Length other than 0, or
+ * a Transfer-Encoding). */
+static bool body_announced(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return (cl && strspn(cl, "0") < strlen(cl)) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/*
+ * Answer a request refused on its line and headers, before its body is
+ * read.  libmicrohttpd then reads no more of it and closes the connection
+ * after the answer; when a body was announced, the close lingers (linger.c)
+ * so that a client still sending it reads the answer instead of a reset.
+ */
+static enum MHD_Result answer_early(struct exchange *x)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (body_announced(x->conn)) {
+		x->rp.close = true;
+		ci = MHD_get_connection_info(x->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			linger_mark(ci->connect_fd);
+	}
+	return send_answer(x);
+}
+
+static enum MHD_Result tally_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	(void)kind;
+	head_count(cls, key, value);
+	return MHD_YES;
+}
+
+/* Whether the request head keeps the rules of head.h; else the refusal in
+ * x->rp.  version: the request's HTTP version. */
+static bool head_ok(struct exchange *x, const char *version)
+{
+	struct head_tally t = HEAD_TALLY_INIT;
+
+	MHD_get_connection_values(x->conn, MHD_HEADER_KIND, tally_field, &t);
+	return !head_check(&t, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &x->rp.err);
+}
+
 /* The first call of a request: its line and headers have arrived. */
-static enum MHD_Result on_headers(struct exchange *x)
+static enum MHD_Result on_headers(struct exchange *x, const char *version)
 {
 	const char *cl = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	char *end;
 
+	if (!head_ok(x, version))
+		return answer_early(x);
 	if (ambiguous_length(x->conn)) {
 		x->rp.close = true;
 		error_invalid(&x->rp.err, "Content-Length",
 			      "the body's length is given twice, or with Transfer-Encoding");
-		return send_answer(x);
+		return answer_early(x);
 	}
 	if (cl && (errno = 0, strtoull(cl, &end, 10) > conf->body_limit || errno)) {
 		/* Refused before a byte of the body is read. */
 		x->too_large = true;
 		error_set(&x->rp.err, ERR_TOO_LARGE);
-		return send_answer(x);
+		return answer_early(x);
 	}
 	request_admit(&x->rq, &x->rp);
 	/* A refusal is sent at once; the body, if any, is never read. */
-	return x->rp.err.code ? send_answer(x) : MHD_YES;
+	return x->rp.err.code ? answer_early(x) : MHD_YES;
 }
 
 /* A piece of the body: kept up to the limit, beyond it thrown away. */
@@ -444,10 +500,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ok;
 
 	(void)cls;
-	(void)version;
 	if (!x) {
 		*con_cls = x = exchange_new(conn, url, method);
-		return on_headers(x);
+		return on_headers(x, version);
 	}
 	if (*upload_size) {
 		ok = on_upload(x, upload, *upload_size);
@@ -592,6 +647,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_ctx = ci ? deadline_open(ci->connect_fd) : NULL;
 	} else {
 		metrics_connection(-1);
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			linger_closing(ci->connect_fd);
 		deadline_close(*socket_ctx);
 		*socket_ctx = NULL;
 	}
@@ -685,6 +743,12 @@ int http_start(const struct config *cfg)
 	atomic_store(&draining, 0);
 	if (deadline_start(cfg->timeout))
 		goto out;
+	/* what a client may make cmsd read and throw away after an early answer */
+	if (linger_start(4 * cfg->body_limit > LINGER_MIN_BYTES ? 4 * cfg->body_limit :
+				  LINGER_MIN_BYTES)) {
+		deadline_stop();
+		goto out;
+	}
 	daemon_ = MHD_start_daemon(
 		flags, 0, accept_policy, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -695,12 +759,15 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		/* room for a head over cmsd's bounds, which it answers itself (head.h) */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEAD_BUFFER,
 		cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!daemon_) {
 		log_msgf("error", "cannot listen on %s", cfg->listen);
+		linger_stop();
 		deadline_stop();
 		goto out;
 	}
@@ -756,6 +823,7 @@ void http_stop(int grace)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	linger_stop();
 	deadline_stop();
 	pthread_mutex_lock(&stores_lock);
 	for (i = 0; i < nstores; i++)

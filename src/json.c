@@ -124,6 +124,11 @@ size_t utf8_char(const unsigned char *s)
 	return n;
 }
 
+bool utf8_control(const unsigned char *s)
+{
+	return s[0] < 0x20 || s[0] == 0x7f || (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F);
+}
+
 void json_quote(struct strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -295,7 +300,7 @@ int json_get_name(json_t *obj, const char *key, bool optional,
 	if (json_get_str(obj, key, optional, CMS_NAME_MAX, out, e))
 		return -1;
 	for (p = (const unsigned char *)*out; p && *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (utf8_control(p))
 			return error_invalid(e, key, "must not contain control characters");
 	return 0;
 }

@@ -47,7 +47,8 @@ int json_get_str(json_t *obj, const char *key, bool optional, size_t max,
 int json_get_strlist(json_t *obj, const char *key, size_t max_items,
 		     size_t max_len, struct strlist *out, struct error *e);
 
-/* Display names: 1..CMS_NAME_MAX bytes without control characters. */
+/* Display names: 1..CMS_NAME_MAX bytes without control characters (C0,
+ * DEL and C1: utf8_control). */
 int json_get_name(json_t *obj, const char *key, bool optional,
 		  const char **out, struct error *e);
 
@@ -64,6 +65,9 @@ void strset_free(struct strset *set);
 
 /* Length of the valid UTF-8 character at s (NUL-terminated), or 0. */
 size_t utf8_char(const unsigned char *s);
+/* Whether the UTF-8 text at s starts with a control character: C0
+ * (U+0000..U+001F), DEL (U+007F) or C1 (U+0080..U+009F, bytes C2 80..C2 9F). */
+bool utf8_control(const unsigned char *s);
 
 struct strbuf;
 /* s as a JSON string, quoted and escaped as jansson's compact dump writes it

@@ -2,7 +2,8 @@
  * reply.c - every answer of cmsd leaves through reply_finish(): the handler's
  * JSON or bytes, or the error envelope of errors.c, with the headers of the
  * contract (X-Request-Id always; ETag, X-Total-Count, Allow,
- * WWW-Authenticate, Retry-After and Connection: close when they apply).
+ * WWW-Authenticate, Retry-After and Connection: close when they apply), and
+ * Cache-Control: no-store on everything but the embedded files.
  */
 #include "reply.h"
 
@@ -126,10 +127,12 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		add(a, "Content-Security-Policy",
 		    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
 	add(a, "X-Request-Id", request_id);
-	if (rp->follow && !code) { /* nothing between may keep it back */
-		add(a, "Cache-Control", "no-cache");
+	/* every answer but the embedded files depends on who asks, and may carry
+	 * a token: no cache on the way may keep it (RFC 9111 5.2.2.5) */
+	if (!rp->cacheable || code)
+		add(a, "Cache-Control", "no-store");
+	if (rp->follow && !code) /* nothing between may keep it back */
 		add(a, "X-Accel-Buffering", "no");
-	}
 	if (rp->cursor >= 0 && !code) {
 		feed_cursor_text(rp->cursor, a->cursor);
 		add(a, "X-Change-Cursor", a->cursor);

@@ -37,6 +37,8 @@ struct reply {
 	unsigned retry_after;    /* seconds, sent with a 429 or 503 */
 	char allow[64];          /* Allow header of a 405 */
 	bool close;              /* close the connection after the answer */
+	bool cacheable;          /* the same bytes for every caller (the embedded
+				    files): no Cache-Control: no-store */
 	unsigned statements;     /* tests only (--faults): store statements run,
 				    sent as X-Cmsd-Statements when not 0 */
 	int64_t cursor;          /* X-Change-Cursor when >= 0 */

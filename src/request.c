@@ -400,7 +400,7 @@ bool request_parse(struct request *rq, struct reply *rp)
 static void run(struct request *rq, struct reply *rp)
 {
 	const struct endpoint *ep = rq->route->endpoint;
-	bool write = strcmp(rq->method, "GET") != 0;
+	bool write = strcmp(rq->route->method, "GET") != 0; /* HEAD runs the GET row */
 	int n;
 
 	if (!request_parse(rq, rp))

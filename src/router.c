@@ -6,7 +6,9 @@
  * chain its ids live under (IN_*); the pipeline enforces both for every row,
  * so no handler checks access by hand.  "{rest}", last in a pattern only,
  * matches the rest of the path.  Rows of one pattern list every method it
- * answers, which is how a 405 learns its Allow header.
+ * answers, which is how a 405 learns its Allow header.  HEAD is served by
+ * every GET row (RFC 9110 9.3.2: the GET's status and headers, no body;
+ * libmicrohttpd leaves the body out), so it has no rows of its own.
  */
 #include "router.h"
 
@@ -151,6 +153,22 @@ static bool match(const char *pattern, const char *path, struct path_ids *ids,
 	return !*p && !*s;
 }
 
+/* Append method to the Allow list (64 bytes, `*used` of them taken) unless
+ * it is there already. */
+static void allow_add(char *allow, size_t *used, const char *method)
+{
+	size_t n = strlen(method);
+
+	if (strstr(allow, method) || *used + n + 3 >= 64)
+		return;
+	if (*used) {
+		memcpy(allow + *used, ", ", 2);
+		*used += 2;
+	}
+	memcpy(allow + *used, method, n + 1);
+	*used += n;
+}
+
 /* Methods answered at path, for the Allow header of a 405. */
 static void allowed(const char *path, char *allow)
 {
@@ -160,27 +178,22 @@ static void allowed(const char *path, char *allow)
 
 	allow[0] = '\0';
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		size_t n = strlen(routes[i].method);
-
-		if (!match(routes[i].pattern, path, &ids, bad_object, bad_id) ||
-		    strstr(allow, routes[i].method) || used + n + 3 >= 64)
+		if (!match(routes[i].pattern, path, &ids, bad_object, bad_id))
 			continue;
-		if (used) {
-			memcpy(allow + used, ", ", 2);
-			used += 2;
-		}
-		memcpy(allow + used, routes[i].method, n + 1);
-		used += n;
+		allow_add(allow, &used, routes[i].method);
+		if (!strcmp(routes[i].method, "GET"))
+			allow_add(allow, &used, "HEAD");
 	}
 }
 
 const struct route *router_match(const char *method, const char *path, struct path_ids *ids,
 				 char *bad_object, char *bad_id, char *allow, struct error *err)
 {
+	const char *as = strcmp(method, "HEAD") ? method : "GET"; /* HEAD: the GET row */
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (!strcmp(routes[i].method, method) &&
+		if (!strcmp(routes[i].method, as) &&
 		    match(routes[i].pattern, path, ids, bad_object, bad_id))
 			return &routes[i];
 	memset(ids, 0, sizeof(*ids));

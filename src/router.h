@@ -54,9 +54,10 @@ struct route {
 };
 
 /* Find the route of (method, path), filling *ids and, for an id that cannot
- * exist, bad_object/bad_id (at least 24 and 32 bytes).  NULL when none
- * matches: *err is then 404 HTTP-1404, or 405 HTTP-1405 with allow (64
- * bytes) listing the methods the path answers. */
+ * exist, bad_object/bad_id (at least 24 and 32 bytes); HEAD finds the GET
+ * row.  NULL when none matches: *err is then 404 HTTP-1404, or 405
+ * HTTP-1405 with allow (64 bytes) listing the methods the path answers
+ * (HEAD wherever GET). */
 const struct route *router_match(const char *method, const char *path, struct path_ids *ids,
 				 char *bad_object, char *bad_id, char *allow, struct error *err);
 /* The table, row by row, for whoever lists routes (metrics, tests). */

@@ -35,6 +35,7 @@ static int send_file(struct reply *rp, const char *name)
 		return error_set(&rp->err, ERR_NO_ENDPOINT);
 	copy = xmalloc(f->len + 1);
 	memcpy(copy, f->data, f->len + 1);
+	rp->cacheable = true; /* public, the same for every caller */
 	return reply_bytes(rp, 200, f->type, copy, f->len);
 }
 

@@ -91,7 +91,9 @@ def doc_path_of(pattern):
 
 
 def routed():
-    return {(meth, doc_path_of(pat)) for meth, pat, _, _ in ROUTES}
+    """(METHOD, document path) of every route; HEAD wherever GET (router.c)."""
+    rows = {(meth, doc_path_of(pat)) for meth, pat, _, _ in ROUTES}
+    return rows | {("HEAD", tpl) for meth, tpl in rows if meth == "GET"}
 
 
 # --------------------------------------------------------------------------
@@ -476,7 +478,7 @@ def test_error_catalog_is_src_errors_c():
     # every error response of every operation is an Error of its own status
     for tpl, item in DOC["paths"].items():
         for m, op in item.items():
-            if m not in METHODS:
+            if m not in METHODS or m == "head":   # a HEAD's answers have no body
                 continue
             for status, r in op["responses"].items():
                 if int(status) < 400:
@@ -790,6 +792,24 @@ def test_live_allow_is_the_documented_methods():
     assert not problems, "; ".join(problems)
 
 
+def test_live_head_of_every_get():
+    """HEAD answers as its GET does, without a body, as documented (a
+    bodiless answer of each GET's statuses)."""
+    values = {"contactCenter": F.cc, "process": F.process, "campaign": F.campaign,
+              "lead": F.lead, "campaignLead": F.lead, "userId": F.agent, "rest": "index.html"}
+    n = 0
+    for tpl, item in DOC["paths"].items():
+        if "head" not in item or not route_is_live("HEAD", tpl):
+            continue
+        path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), tpl)
+        public = item["head"].get("security") == []
+        g = req("GET", path, auth=None if public else F.auth("admin"))
+        r = check(req("HEAD", path, auth=None if public else F.auth("admin")), "HEAD")
+        eq((r.status, r.raw), (g.status, b""), "HEAD %s: the GET's status, no body" % path)
+        n += 1
+    assert n >= 20, "only %d HEAD operations tried" % n
+
+
 def test_live_refusals_of_every_operation():
     """Each operation refuses as documented: no credentials (401), a refused
     Accept (406), a body that is not JSON (415), an id that cannot exist (404
@@ -800,6 +820,8 @@ def test_live_refusals_of_every_operation():
     n = 0
     for tpl, item in DOC["paths"].items():
         for m, op in item.items():
+            if m == "head":   # its GET's refusals, without a body (test_live_head_of_every_get)
+                continue
             if m not in METHODS or not route_is_live(m.upper(), tpl):
                 continue
             meth, resp = m.upper(), op["responses"]
@@ -985,7 +1007,7 @@ def test_live_change_feed():
     eq(r.status, 503, "the store away")
     # Server-Sent Events
     r, blocks = stream(feed + "?after=" + start, sup, what="stream")
-    eq(r.headers.get("cache-control"), "no-cache", "Cache-Control of a stream")
+    eq(r.headers.get("cache-control"), "no-store", "Cache-Control of a stream")
     eq(blocks[0], ["retry: 2000"], "a stream's first block")
     lines = blocks[1]
     eq([x.split(":")[0] for x in lines], ["id", "event", "data"], "an event's lines")

@@ -65,6 +65,7 @@ void suite_json(void);
 void suite_auth(void);
 void suite_negotiate(void);
 void suite_router(void);
+void suite_head(void);
 void suite_errors(void);
 void suite_config(void);
 void suite_cmsurl(void);
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 	suite_auth();
 	suite_negotiate();
 	suite_router();
+	suite_head();
 	suite_errors();
 	suite_config();
 	suite_cmsurl();

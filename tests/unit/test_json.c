@@ -130,6 +130,21 @@ static void names_and_logins(void)
 	CHECK(json_get_name(o, "d", false, &v, &e) == -1);
 	CHECK(json_get_name(o, "x", true, &v, &e) == 0 && v == NULL);
 	error_clear(&e);
+	json_decref(o);
+	/* C1 controls (U+0080..U+009F) are control characters too; U+00A0
+	 * and U+00A9 next to them are not */
+	o = parse("{\"nel\":\"a\\u0085b\",\"csi\":\"\\u009b31m\",\"pad\":\"x\\u0080\","
+		  "\"nbsp\":\"a\\u00a0b\",\"copy\":\"\\u00a9 Acme\",\"del\":\"a\\u007f\"}");
+	CHECK(json_get_name(o, "nel", false, &v, &e) == -1 && e.code == ERR_INVALID);
+	CHECK(json_get_name(o, "csi", false, &v, &e) == -1);
+	CHECK(json_get_name(o, "pad", false, &v, &e) == -1);
+	CHECK(json_get_name(o, "del", false, &v, &e) == -1);
+	error_clear(&e);
+	CHECK(json_get_name(o, "nbsp", false, &v, &e) == 0 && e.code == ERR_NONE);
+	CHECK(json_get_name(o, "copy", false, &v, &e) == 0 && e.code == ERR_NONE);
+	CHECK(utf8_control((const unsigned char *)"\xc2\x9f") &&
+	      !utf8_control((const unsigned char *)"\xc2\xa0") &&
+	      !utf8_control((const unsigned char *)"\xc3\x85"));
 	CHECK(valid_user_id("anav_agent") && valid_user_id("a.b-c@d+e"));
 	CHECK(!valid_user_id("") && !valid_user_id("a/b") && !valid_user_id("a b") &&
 	      !valid_user_id("é"));

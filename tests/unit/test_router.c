@@ -61,9 +61,15 @@ static void routes(void)
 	rt = route(&m, "GET", "/cms/configuration//cc");
 	CHECK(!rt && m.err.code == ERR_NO_ENDPOINT);
 	rt = route(&m, "DELETE", "/cms/configuration/voice/campaignLeadUserMapping");
-	CHECK(!rt && m.err.code == ERR_METHOD && !strcmp(m.allow, "PUT, GET"));
+	CHECK(!rt && m.err.code == ERR_METHOD && !strcmp(m.allow, "PUT, GET, HEAD"));
 	rt = route(&m, "PATCH", "/cms/configuration/cc/1/user/x");
-	CHECK(!rt && m.err.code == ERR_METHOD && !strcmp(m.allow, "GET, PUT, DELETE"));
+	CHECK(!rt && m.err.code == ERR_METHOD && !strcmp(m.allow, "GET, HEAD, PUT, DELETE"));
+	/* HEAD is served by the GET row; where there is none, 405 without HEAD */
+	rt = route(&m, "HEAD", "/cms/configuration/cc/7/user/anav_agent");
+	CHECK(rt && !strcmp(rt->method, "GET") && !strcmp(rt->name, "user.get"));
+	rt = route(&m, "HEAD", "/cms/configuration/basicauth");
+	CHECK(!rt && m.err.code == ERR_METHOD && !strcmp(m.allow, "POST, DELETE"));
+	error_clear(&m.err);
 	rt = route(&m, "GET", "/health");
 	CHECK(rt && rt->role == ROLE_NONE);
 	error_clear(&m.err);

@@ -12,7 +12,8 @@
  * (or a range or default) is declared, that the answer's Content-Type is
  * one the document lists for it, and that an exchange on a path the
  * document does not know is an error envelope (components.schemas.Error).
- * HEAD answers are held against the GET operation (status, headers; no body).
+ * HEAD answers are held against the HEAD operation (the GET's where the
+ * document has none): status and headers; their bodies are empty.
  *
  * usage: node check-responses.js DOC EXCHANGES.jsonl
  * Exit 0: every exchange matches; 1: mismatches (each printed with its
@@ -61,6 +62,8 @@ async function main() {
 	const seen = new Map(); // operationId -> set of statuses
 	const bad = [];
 	let unmatched = 0;
+	const checked = new Set();
+	let repeats = 0;
 
 	for (const line of lines) {
 		const x = JSON.parse(line);
@@ -71,11 +74,25 @@ async function main() {
 			headers[key] = key in headers ? headers[key] + ', ' + v : v;
 		}
 		const ctype = (headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+		// a body over the harness's record limit is recorded by its length only
+		const hasBody = !!(x.body && x.body.length) || x.bodyBytes > 0;
+		// an exchange like one already checked (but for X-Request-Id and Date) is not checked again
+		const key = JSON.stringify([x.method, x.path, x.status, x.body, x.bodyBytes,
+			Object.entries(headers).filter(([k]) => k !== 'x-request-id' && k !== 'date').sort()]);
+		if (checked.has(key)) {
+			repeats++;
+			continue;
+		}
+		checked.add(key);
 		const [pathOnly, query = ''] = x.path.split('?');
-		const method = x.method.toUpperCase() === 'HEAD' ? 'get' : x.method.toLowerCase();
+		let method = x.method.toLowerCase();
 		let op = null;
 		try {
 			op = api.matchOperation({ method, path: pathOnly, query, headers });
+			if (!op && method === 'head') { // a document without HEAD operations
+				method = 'get';
+				op = api.matchOperation({ method, path: pathOnly, query, headers });
+			}
 		} catch (e) {
 			op = null;
 		}
@@ -108,10 +125,10 @@ async function main() {
 					' (declared: ' + Object.keys(rs).join(', ') + ')');
 			} else if (x.method !== 'HEAD') {
 				const content = decl.content || {};
-				if (x.body && x.body.length && !content[ctype])
+				if (hasBody && !content[ctype])
 					problems.push('Content-Type ' + (ctype || '(none)') + ' is not declared for ' +
 						id + ' ' + s + ' (declared: ' + (Object.keys(content).join(', ') || 'no body') + ')');
-				else if (!x.body && Object.keys(content).length && x.status !== 204 && x.status !== 304 &&
+				else if (!hasBody && Object.keys(content).length && x.status !== 204 && x.status !== 304 &&
 					ctype !== 'text/event-stream') /* a stream the client cut before its first event */
 					problems.push('no body, where ' + id + ' ' + s + ' declares ' + Object.keys(content).join(', '));
 				if (body !== undefined && content[ctype]) {
@@ -155,7 +172,7 @@ async function main() {
 				if (!seen.has(item[m].operationId))
 					missing.push(m.toUpperCase() + ' ' + p);
 			}
-	console.log('# ' + lines.length + ' exchanges checked, ' + unmatched +
+	console.log('# ' + lines.length + ' exchanges, ' + repeats + ' of them repeats of another (not checked again); ' + unmatched +
 		' on paths or methods the document does not describe (held to the Error envelope); ' +
 		(ops - missing.length) + ' of ' + ops + ' operations exercised');
 	if (missing.length)

@@ -301,9 +301,22 @@ int auth_parse_time(const char *s, int64_t *out)
 	int64_t t;
 	int sign, oh, om;
 
+	char up[64];
+	size_t n = strlen(s);
+
+	/* RFC 3339 5.6 allows 't' and 'z' in lower case (ABNF strings are
+	 * case-insensitive): read a copy with both in upper case */
+	if (n < 19 || n >= sizeof(up))
+		return -1;
+	memcpy(up, s, n + 1);
+	if (up[10] == 't')
+		up[10] = 'T';
+	if (up[n - 1] == 'z')
+		up[n - 1] = 'Z';
+	s = up;
 	memset(&tm, 0, sizeof(tm));
 	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p || strlen(s) < 19 || s[4] != '-' || s[10] != 'T')
+	if (!p || s[4] != '-' || s[10] != 'T')
 		return -1;
 	if (*p == '.')
 		for (p++; isdigit((unsigned char)*p); p++)

@@ -31,6 +31,7 @@ static const struct option_def {
 	{ "body-limit", OPT_SIZE, offsetof(struct config, body_limit), "largest request body in bytes (default 1048576)" },
 	{ "timeout", OPT_UINT, offsetof(struct config, timeout), "seconds a connection may stay idle (default 30)" },
 	{ "per-ip-limit", OPT_UINT, offsetof(struct config, per_ip_limit), "connections one client address may hold (default 256)" },
+	{ "trusted-proxies", OPT_STR, offsetof(struct config, trusted_proxies), "load balancers whose X-Forwarded-For names the client: addresses and CIDR ranges, comma-separated (default none)" },
 	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
 	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },

@@ -14,6 +14,7 @@ struct config {
 	const char *tls_cert;    /* file, or NULL for plain HTTP */
 	const char *tls_key;
 	const char *pwhash;      /* interactive | min */
+	const char *trusted_proxies; /* addresses/CIDRs, or NULL (proxy.h) */
 	const char *admin_user;  /* CMSD_ADMIN_USER */
 	const char *admin_password;
 	unsigned threads;

@@ -35,6 +35,7 @@
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
@@ -129,7 +130,8 @@ struct exchange {
 	bool too_large;          /* the body went over the limit */
 	size_t dropped;          /* bytes of an oversized body thrown away */
 	char id[17];             /* request id, hex */
-	char addr[64];           /* the client's address, numeric */
+	char addr[PROXY_ADDR_MAX]; /* the client's address, numeric (proxy.h) */
+	char peer[PROXY_ADDR_MAX]; /* the socket's, when a trusted proxy's */
 	struct timespec t0;
 	struct feed_sub *waiting; /* parked: a long-poll waits for the feed */
 	bool written;             /* parked: the writer runs it (writer.h) */
@@ -142,6 +144,39 @@ static const char *lookup(void *ctx, bool header, const char *name)
 					   name);
 }
 
+static enum MHD_Result join_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct strbuf *sb = cls;
+
+	(void)kind;
+	if (!strcasecmp(key, "X-Forwarded-For") && value) {
+		if (sb->len)
+			strbuf_addstr(sb, ",");
+		strbuf_addstr(sb, value);
+	}
+	return MHD_YES;
+}
+
+/* The request's client address into x->addr: the socket's, or behind a
+ * trusted proxy the one its X-Forwarded-For names (proxy.h), the proxy's
+ * own then kept in x->peer for the log. */
+static void client_address(struct MHD_Connection *conn, const struct sockaddr *sa,
+			   struct exchange *x)
+{
+	struct strbuf xff = STRBUF_INIT;
+
+	if (proxy_trusted(sa)) {
+		/* every X-Forwarded-For field, joined in order (RFC 9110 5.3) */
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, join_xff, &xff);
+		proxy_client(sa, NULL, x->peer, sizeof(x->peer));
+	}
+	proxy_client(sa, xff.len ? strbuf_str(&xff) : NULL, x->addr, sizeof(x->addr));
+	if (!strcmp(x->peer, x->addr))
+		x->peer[0] = '\0';
+	strbuf_release(&xff);
+}
+
 static struct exchange *exchange_new(struct MHD_Connection *conn, const char *url,
 				     const char *method)
 {
@@ -152,11 +187,7 @@ static struct exchange *exchange_new(struct MHD_Connection *conn, const char *ur
 
 	x->conn = conn;
 	x->path = clean_path(url);
-	if (!ci || !ci->client_addr ||
-	    getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
-			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-			x->addr, sizeof(x->addr), NULL, 0, NI_NUMERICHOST))
-		snprintf(x->addr, sizeof(x->addr), "unknown");
+	client_address(conn, ci ? ci->client_addr : NULL, x);
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(x->id, sizeof(x->id), raw, sizeof(raw));
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
@@ -610,7 +641,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct exchange *x = *con_cls;
-	struct log_field fields[9];
+	struct log_field fields[11];
 	struct timespec t1;
 	uint64_t us;
 	size_t n;
@@ -630,6 +661,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	fields[n++] = (struct log_field){ "path", x->path, 0, 0 };
 	fields[n++] = (struct log_field){ "status", NULL, x->rp.status, 0 };
 	fields[n++] = (struct log_field){ "ms", NULL, (double)us / 1e3, 0 };
+	fields[n++] = (struct log_field){ "client", x->addr, 0, 0 };
+	if (x->peer[0])
+		fields[n++] = (struct log_field){ "proxy", x->peer, 0, 0 };
 	if (x->rq.route)
 		fields[n++] = (struct log_field){ "route", x->rq.route->name, 0, 0 };
 	if (x->rq.who.user_id[0])
@@ -647,9 +681,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	(void)cls;
-	(void)addr;
 	(void)len;
-	return atomic_load(&draining) ? MHD_NO : MHD_YES;
+	/* the per-address limit here, not libmicrohttpd's, which would count a
+	 * trusted proxy's connections as one client's (proxy.h) */
+	return atomic_load(&draining) || !proxy_conn_admit(addr) ? MHD_NO : MHD_YES;
 }
 
 static int hex_digit(int c)
@@ -691,6 +726,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	const union MHD_ConnectionInfo *ci;
 
 	(void)cls;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	proxy_conn_count(ci ? ci->client_addr : NULL,
+			 toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		metrics_connection(1);
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -808,6 +846,7 @@ int http_start(const struct config *cfg)
 		metrics_init(names, i);
 	}
 	request_setup(thread_store_get, cfg->faults);
+	proxy_conn_limit(cfg->per_ip_limit);
 	capacity = raise_fd_limit(cfg->max_connections);
 	atomic_store(&draining, 0);
 	if (deadline_start(cfg->timeout, capacity, cfg->busy_timeout_ms))
@@ -825,7 +864,6 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, capacity,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,

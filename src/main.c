@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "store.h"
+#include "proxy.h"
 #include "throttle.h"
 #include "writer.h"
 #include "banned.h"
@@ -137,6 +138,10 @@ int main(int argc, char **argv)
 	if (ensure_admin(store, &cfg) || (cfg.demo && demo_load(store, &demo)))
 		goto out;
 	throttle_init(cfg.login_limit, cfg.login_addr_limit, cfg.login_window);
+	if (proxy_init(cfg.trusted_proxies, err, sizeof(err))) {
+		log_msgf("error", "%s", err);
+		goto out;
+	}
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
 	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group))

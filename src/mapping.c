@@ -435,8 +435,9 @@ static int parse_get(const struct request *rq, struct input *in, struct error *e
 	req_query_id(rq, "leadId", &in->id, err);
 	if (in->id && !in->campaign && !err->code)
 		error_invalid(err, "leadId", "needs campaignId");
-	if (!in->id)
-		req_page(rq, in, err);
+	/* checked on the single-lead GET too, as docs/openapi.json describes
+	 * them for the operation (there they have no effect) */
+	req_page(rq, in, err);
 	return err->code ? RES_FAIL : RES_OK;
 }
 

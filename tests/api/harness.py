@@ -236,6 +236,33 @@ class Resp(tuple):
         return "<%d %s>" % (self.status, short(self.raw, 300))
 
 
+RECORD = os.environ.get("CMSD_RECORD_EXCHANGES", "").strip()
+RECORD_BODY_MAX = 64 * 1024   # bigger bodies (the big-list tests) are recorded by length only
+_record_lock = threading.Lock()
+MODULE = [""]     # the module now running (run.py sets it), for the record
+
+
+def _record(method, path, status, header_list, raw):
+    """Append the exchange to CMSD_RECORD_EXCHANGES (one JSON object a
+    line), for scripts/check-openapi-responses to hold against
+    docs/openapi.json."""
+    if not RECORD:
+        return
+    raw = raw or b""
+    # a path on the wire has no space: what follows one is a test's label
+    # ("/health (16 KB header)", hostile.as_resp)
+    x = {"module": MODULE[0], "method": method, "path": path.split(" ", 1)[0], "status": status,
+         "headers": [[k, v] for k, v in header_list]}
+    if len(raw) > RECORD_BODY_MAX:
+        x["bodyBytes"] = len(raw)   # status and headers are checked, the body is not
+    else:
+        x["body"] = raw.decode("utf-8", "replace")
+    line = json.dumps(x)
+    with _record_lock:
+        with open(RECORD, "a") as f:
+            f.write(line + "\n")
+
+
 def make_resp(status, header_list, raw, method="", path="", srv=None):
     headers = {}
     for k, v in header_list:
@@ -249,6 +276,8 @@ def make_resp(status, header_list, raw, method="", path="", srv=None):
             if isinstance(e, DuplicateKeyInResponse):
                 raise
             js = None
+    if srv is not None and method and path.startswith("/"):
+        _record(method, path, status, header_list, raw)
     if srv is not None:
         srv.responses += 1
         if not headers.get("x-request-id"):
@@ -1262,6 +1291,7 @@ def main(argv):
 
 
 def run_module(name, mod, sel, res):
+    MODULE[0] = name
     del _module_servers[:]
     CURRENT[0] = None
     t0 = time.time()

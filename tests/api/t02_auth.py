@@ -88,6 +88,24 @@ def test_date_expiry_with_offset():
     assert abs((got - want).total_seconds()) <= 1, "expiresAt %s, asked %s" % (got, s)
 
 
+def test_date_expiry_lower_case_t_and_z():
+    # RFC 3339 5.6: "T" and "Z" may be written "t" and "z" (issue 14 point 15);
+    # the code before issue 14 refused them (400 CONF-1002); a letter other
+    # than t/T or z/Z in those places is still refused
+    want = (utcnow() + datetime.timedelta(days=2)).replace(microsecond=0)
+    tz = datetime.timezone(datetime.timedelta(hours=-3))
+    for s in (want.strftime("%Y-%m-%dt%H:%M:%Sz"), want.strftime("%Y-%m-%dT%H:%M:%Sz"),
+              want.strftime("%Y-%m-%dt%H:%M:%S.250Z"),
+              want.astimezone(tz).strftime("%Y-%m-%dt%H:%M:%S-03:00")):
+        b = expect(login_resp(F.agent, F.pw[F.agent], dateExpiry=s), 200, "dateExpiry %s" % s)
+        got = parse_rfc3339(b["expiresAt"])
+        assert abs((got - want).total_seconds()) <= 1, "expiresAt %s, asked %s" % (got, s)
+    for s in (want.strftime("%Y-%m-%dx%H:%M:%SZ"), want.strftime("%Y-%m-%dT%H:%M:%Sy")):
+        b = assert_error(login_resp(F.agent, F.pw[F.agent], dateExpiry=s), 400, "CONF-1002",
+                         "dateExpiry %r" % s)
+        assert_field(b, "dateExpiry", "dateExpiry %r" % s)
+
+
 def test_date_expiry_364_days_is_fine():
     want = (utcnow() + datetime.timedelta(days=364)).replace(microsecond=0)
     b = expect(login_resp(F.agent, F.pw[F.agent], dateExpiry=rfc3339(want)), 200)

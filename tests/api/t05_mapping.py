@@ -178,6 +178,10 @@ def test_get_single_lead_current_state_sorted():
     eq(sorted(m["assignedUserIds"] + m["unassignedUserIds"]), sorted(CU), "every campaign user")
     r = req("GET", MAPPING_DOUBLED + "?campaignId=%d&leadId=%d" % (F.campaign, F.lead), auth=A)
     eq(expect(r, 200), m, "doubled path")
+    # valid limit and offset have no effect on one lead
+    r = req("GET", MAPPING + "?campaignId=%d&leadId=%d&limit=1&offset=5" % (F.campaign, F.lead),
+            auth=A)
+    eq(expect(r, 200), m, "limit and offset on one lead")
     for who in ("sup", "agent"):
         eq(get_mapping(F.auth(who), F.campaign, F.lead), m, "GET as %s" % who)
 
@@ -316,7 +320,12 @@ def test_get_errors():
               "?campaignId=", "?campaignId=1.5", "?campaignId=%d&leadId=abc" % F.campaign,
               "?campaignId=%d&leadId=0" % F.campaign, "?campaignId=%d&leadId=" % F.campaign,
               "?campaignId=%d&limit=0" % F.campaign, "?campaignId=%d&limit=1001" % F.campaign,
-              "?campaignId=%d&offset=-1" % F.campaign, "?limit=abc", "?offset=x"):
+              "?campaignId=%d&offset=-1" % F.campaign, "?limit=abc", "?offset=x",
+              # the single-lead GET checks them as the document describes them
+              # (issue 14 point 15: the code before answered 200, ignoring them)
+              "?campaignId=%d&leadId=%d&limit=0" % (F.campaign, F.lead),
+              "?campaignId=%d&leadId=%d&limit=abc" % (F.campaign, F.lead),
+              "?campaignId=%d&leadId=%d&offset=-1" % (F.campaign, F.lead)):
         r = req("GET", MAPPING + q, auth=A)
         assert_error(r, 400, "CONF-1002", "GET mapping%s" % q)
     assert_error(req("GET", MAPPING + "?campaignId=%d" % NX, auth=A), 404, "CONF-1001",

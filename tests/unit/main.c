@@ -73,6 +73,7 @@ void suite_csv(void);
 void suite_store(void);
 void suite_strbuf(void);
 void suite_throttle(void);
+void suite_proxy(void);
 void suite_errors_catalog(void);
 void suite_config_options(void);
 void suite_log(void);
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	suite_store();
 	suite_strbuf();
 	suite_throttle();
+	suite_proxy();
 	suite_errors_catalog();
 	suite_config_options();
 	suite_log();

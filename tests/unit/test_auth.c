@@ -65,6 +65,11 @@ static void times(void)
 	CHECK(auth_parse_time("2026-12-31T00:00:00Z", &t) == 0 && t == 1798675200);
 	CHECK(auth_parse_time("2026-12-31T05:30:00+05:30", &t) == 0 && t == 1798675200);
 	CHECK(auth_parse_time("2026-12-30T23:00:00.123-01:00", &t) == 0 && t == 1798675200);
+	/* RFC 3339 5.6: "t" and "z" may be lower case */
+	CHECK(auth_parse_time("2026-12-31t00:00:00z", &t) == 0 && t == 1798675200);
+	CHECK(auth_parse_time("2026-12-31t05:30:00+05:30", &t) == 0 && t == 1798675200);
+	CHECK(auth_parse_time("2026-12-31x00:00:00Z", &t) == -1);
+	CHECK(auth_parse_time("2026-12-31T00:00:00y", &t) == -1);
 	CHECK(auth_parse_time("2026-12-31", &t) == -1);
 	CHECK(auth_parse_time("2026-12-31T00:00:00", &t) == -1);
 	CHECK(auth_parse_time("2026-12-31T00:00:00+5", &t) == -1);

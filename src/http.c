@@ -122,6 +122,7 @@ struct exchange {
 	char *path;              /* normalised copy: no trailing '/' */
 	char *body;              /* NUL-terminated, at most the body limit */
 	size_t body_len;
+	size_t limit;            /* the body limit, once admitted (request.h) */
 	bool too_large;          /* the body went over the limit */
 	size_t dropped;          /* bytes of an oversized body thrown away */
 	char id[17];             /* request id, hex */
@@ -375,6 +376,11 @@ static enum MHD_Result on_headers(struct exchange *x)
 		return send_answer(x);
 	}
 	request_admit(&x->rq, &x->rp);
+	x->limit = request_body_limit(&x->rq, conf->body_limit);
+	if (!x->rp.err.code && cl && strtoull(cl, &end, 10) > x->limit) {
+		x->too_large = true;
+		error_set(&x->rp.err, ERR_TOO_LARGE);
+	}
 	/* A refusal is sent at once; the body, if any, is never read. */
 	return x->rp.err.code ? send_answer(x) : MHD_YES;
 }
@@ -382,7 +388,7 @@ static enum MHD_Result on_headers(struct exchange *x)
 /* A piece of the body: kept up to the limit, beyond it thrown away. */
 static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t size)
 {
-	if (!x->too_large && x->body_len + size > conf->body_limit) {
+	if (!x->too_large && x->body_len + size > x->limit) {
 		/* Chunked and over the limit: drop what we hold, discard the rest. */
 		x->too_large = true;
 		if (x->body)
@@ -395,7 +401,7 @@ static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t 
 		/* libmicrohttpd cannot answer before the body ends; a client
 		 * that streams on regardless is cut off. */
 		x->dropped += size;
-		return x->dropped > 4 * conf->body_limit ? MHD_NO : MHD_YES;
+		return x->dropped > 4 * x->limit ? MHD_NO : MHD_YES;
 	}
 	x->body = xrealloc(x->body, x->body_len + size + 1);
 	memcpy(x->body + x->body_len, upload, size);

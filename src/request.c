@@ -308,6 +308,13 @@ void request_admit(struct request *rq, struct reply *rp)
 	}
 }
 
+size_t request_body_limit(const struct request *rq, size_t authenticated)
+{
+	if (rq->who.role != ROLE_NONE || authenticated < CMS_ANON_BODY_LIMIT)
+		return authenticated;
+	return CMS_ANON_BODY_LIMIT;
+}
+
 /* ---- the run: parse, access, handler, in one transaction ---- */
 
 /*

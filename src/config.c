@@ -33,6 +33,8 @@ static const struct option_def {
 	{ "per-ip-limit", OPT_UINT, offsetof(struct config, per_ip_limit), "connections one client address may hold (default 256)" },
 	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
 	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
+	{ "hash-threads", OPT_UINT, offsetof(struct config, hash_threads), "threads that check logins' passwords (argon2id), so many at once at most (default: half the cores, at least 1)" },
+	{ "hash-queue", OPT_UINT, offsetof(struct config, hash_queue), "logins waiting for a password check at most, in each of two lanes (addresses without failed logins first); one more is answered 503 at once (default 16)" },
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
 	{ "max-connections", OPT_UINT, offsetof(struct config, max_connections), "connections served at once, change-feed streams included (default 2048)" },
 	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
@@ -126,6 +128,8 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->login_limit = 10;
 	cfg->login_addr_limit = 100;
 	cfg->login_window = 300;
+	cfg->hash_threads = cores > 1 ? (unsigned)cores / 2 : 1;
+	cfg->hash_queue = 16;
 	cfg->max_connections = 2048;
 	cfg->change_retention = 30 * 86400;
 	cfg->cache_mib = CACHE_DEFAULT_MIB;

@@ -30,12 +30,14 @@
 #include "json.h"
 #include "deadline.h"
 #include "feed.h"
+#include "hasher.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
 #include "strbuf.h"
+#include "throttle.h"
 #include "tls.h"
 #include "writer.h"
 #include "xalloc.h"
@@ -443,6 +445,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	} else {
 		x->rq.body = x->body ? x->body : "";
 		x->rq.body_len = x->body_len;
+		if ((x->rq.route->flags & RF_HASH) && hasher_running()) {
+			/* a password check: on a hasher thread, or 503 at once */
+			enum hasher_lane lane = throttle_addr_failed(x->addr) ? HASHER_FAILED :
+										 HASHER_CLEAN;
+
+			if (!hasher_reserve(lane)) {
+				error_set(&x->rp.err, ERR_UNAVAILABLE);
+				return send_answer(x);
+			}
+			x->written = true;
+			request_hold(&x->rq);
+			MHD_suspend_connection(conn);
+			hasher_submit(lane, &x->rq, &x->rp, resume_conn, conn);
+			return MHD_YES;
+		}
 		if (!(x->rq.route->flags & RF_GROUP) || !writer_running()) {
 			request_run(&x->rq, &x->rp);
 		} else if (request_parse(&x->rq, &x->rp)) {
@@ -720,6 +737,7 @@ void http_stop(int grace)
 	 * answered 503, and their connections resumed, before the daemon stops
 	 * (libmicrohttpd refuses to stop with connections suspended) */
 	writer_abandon();
+	hasher_abandon();
 	for (waited = 0; atomic_load(&in_flight) > 0 && waited < 1000; waited++)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);

@@ -128,6 +128,9 @@ void request_rerun(struct request *rq, struct reply *rp);
  * connection. */
 bool request_parse(struct request *rq, struct reply *rp);
 void request_hold(struct request *rq);
+/* Before a request held so runs whole on another thread: its store is that
+ * thread's s (X-Cmsd-Fault armed on it afresh). */
+void request_move(struct request *rq, struct store *s);
 /* In the group's thread, inside its write transaction open on s (under a
  * savepoint of rq's own) whose look is lk: the credentials again when the
  * cache's were older than its epoch, the access check and the handler; an

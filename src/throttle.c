@@ -138,6 +138,23 @@ static unsigned max_of(unsigned a, unsigned b)
 	return a > b ? a : b;
 }
 
+bool throttle_addr_failed(const char *addr)
+{
+	int64_t now = (int64_t)time(NULL);
+	uint64_t key = key_of(T_ADDR, "", addr);
+	const struct slot *b;
+	bool failed = false;
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	b = tables[T_ADDR][(key >> 32) % BUCKETS];
+	for (i = 0; i < WAYS; i++)
+		if (b[i].key == key && !expired(&b[i], now))
+			failed = b[i].fails > 0;
+	pthread_mutex_unlock(&lock);
+	return failed;
+}
+
 unsigned throttle_begin(const char *user, const char *addr)
 {
 	int64_t now = (int64_t)time(NULL);

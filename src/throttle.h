@@ -7,6 +7,7 @@
 #ifndef CMSD_THROTTLE_H
 #define CMSD_THROTTLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Allow `per_user` failures per (login name, client address), `per_addr` per
@@ -20,6 +21,11 @@ void throttle_init(unsigned per_user, unsigned per_addr, unsigned window);
  * failure at once, so that parallel guesses cannot all pass the test before
  * any of them is counted; throttle_end() says how it ended. */
 unsigned throttle_begin(const char *user, const char *addr);
+
+/* Whether addr has a failure (or a check under way) in its window: such
+ * an address waits in the hashers' second lane (hasher.h).  Adds nothing to
+ * the tables. */
+bool throttle_addr_failed(const char *addr);
 
 enum throttle_outcome {
 	THROTTLE_FAILED, /* wrong password or no such user: stays counted */

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@
 static unsigned long long opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 static size_t memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 static char dummy_hash[crypto_pwhash_STRBYTES];
+static atomic_uint header_checks, header_checks_max; /* auth_bound_header_checks() */
 
 static const struct {
 	const char *name;
@@ -185,6 +187,29 @@ int auth_issue_token(struct store *s, int64_t user_pk, int64_t context_cc,
 	return rc;
 }
 
+void auth_bound_header_checks(unsigned n)
+{
+	atomic_store(&header_checks_max, n);
+}
+
+/* A Basic header's password check, within auth_bound_header_checks(). */
+static enum auth_result header_login(struct store *s, const struct auth_cred *c,
+				     const char *addr, struct user *u, struct auth_outcome *why)
+{
+	unsigned max = atomic_load(&header_checks_max);
+	enum auth_result rc;
+
+	if (max && atomic_fetch_add(&header_checks, 1) >= max) {
+		atomic_fetch_sub(&header_checks, 1);
+		why->retry_after = 1;
+		return AUTH_BUSY;
+	}
+	rc = auth_verify_login(s, c->user, c->password, addr, u, why);
+	if (max)
+		atomic_fetch_sub(&header_checks, 1);
+	return rc;
+}
+
 enum auth_result auth_verify_login(struct store *s, const char *user, const char *pw,
 				   const char *addr, struct user *u, struct auth_outcome *why)
 {
@@ -258,7 +283,7 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 	memset(who, 0, sizeof(*who));
 	memset(&u, 0, sizeof(u));
 	if (c.kind == AUTH_PASSWORD) {
-		rc = auth_verify_login(s, c.user, c.password, addr, &u, why);
+		rc = header_login(s, &c, addr, &u, why);
 		if (rc != AUTH_OK)
 			goto out;
 		who->role = auth_role(u.role);

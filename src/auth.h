@@ -41,6 +41,7 @@ enum auth_result {
 	AUTH_OK = 0,
 	AUTH_DENIED,       /* 401: missing, malformed, unknown, wrong, expired */
 	AUTH_THROTTLED,    /* 429: too many failures lately (*retry_after set) */
+	AUTH_BUSY,         /* 503: enough password checks run already (no hash) */
 	AUTH_STORE_FAILED, /* the store failed (*store_rc set) */
 };
 
@@ -88,6 +89,11 @@ void auth_cred_clear(struct auth_cred *c);
 enum auth_result auth_authenticate(struct store *s, const char *header, const char *addr,
 				   struct store_look *lk, bool defer, struct principal *who,
 				   struct auth_outcome *why);
+
+/* At most n password checks of Basic headers at once (they run on the HTTP
+ * workers, which must stay free for others): one more answers AUTH_BUSY
+ * without a hash.  0: no bound (the default, as in unit tests). */
+void auth_bound_header_checks(unsigned n);
 
 /* Check user's password pw as a login does, within the throttle's limits:
  * AUTH_OK with the account in *u (the caller wipes it), or why not. */

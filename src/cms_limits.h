@@ -16,6 +16,8 @@
 #define CMS_PAGE_MAX 1000         /* the largest limit of a list */
 #define CMS_PRIORITY_MAX 1000     /* a campaign lead's priority: 1..this */
 #define CMS_BODY_LIMIT 1048576    /* default --body-limit, bytes */
+#define CMS_ANON_BODY_LIMIT 8192  /* a body without verified credentials (a login:
+				   * any valid one, every byte \u-escaped, fits) */
 #define CMS_TOKEN_LEN 43          /* base64url of 32 random bytes, no padding */
 #define CMS_CURSOR_LEN 16         /* a change-feed cursor: lowercase hex digits (docs/feed.md) */
 #define CMS_QUERY_ARGS_MAX 64     /* query parameters of one request (http.c) */

@@ -34,6 +34,8 @@ static const struct option_def {
 	{ "trusted-proxies", OPT_STR, offsetof(struct config, trusted_proxies), "load balancers whose X-Forwarded-For names the client: addresses and CIDR ranges, comma-separated (default none)" },
 	{ "login-limit", OPT_UINT, offsetof(struct config, login_limit), "failed password checks per login name per window (default 10)" },
 	{ "login-addr-limit", OPT_UINT, offsetof(struct config, login_addr_limit), "failed password checks per client address per window (default 100)" },
+	{ "hash-threads", OPT_UINT, offsetof(struct config, hash_threads), "threads that check logins' passwords (argon2id), so many at once at most (default: half the cores, at least 1)" },
+	{ "hash-queue", OPT_UINT, offsetof(struct config, hash_queue), "logins waiting for a password check at most, in each of two lanes (addresses without failed logins first); one more is answered 503 at once (default 16)" },
 	{ "login-window", OPT_UINT, offsetof(struct config, login_window), "seconds of the failed-login window (default 300)" },
 	{ "max-connections", OPT_COUNT, offsetof(struct config, max_connections), "connections open at once, change-feed streams included (default 16384; the open-file limit is raised to fit)" },
 	{ "busy-timeout", OPT_COUNT, offsetof(struct config, busy_timeout_ms), "milliseconds a connection may wait for its request once over 3/4 of --max-connections are open (default 1000)" },
@@ -130,6 +132,8 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->login_limit = 10;
 	cfg->login_addr_limit = 100;
 	cfg->login_window = 300;
+	cfg->hash_threads = cores > 1 ? (unsigned)cores / 2 : 1;
+	cfg->hash_queue = 16;
 	cfg->max_connections = 16384;
 	cfg->busy_timeout_ms = 1000;
 	cfg->change_retention = 30 * 86400;

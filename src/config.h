@@ -30,6 +30,8 @@ struct config {
 	unsigned cache_mib;       /* --cache-size: MiB, 0 off */
 	unsigned write_group;     /* --write-group: PUTs per transaction, 0 off */
 	unsigned sse_heartbeat;  /* seconds between a stream's heartbeats */
+	unsigned hash_threads;   /* --hash-threads: logins' password checks at once */
+	unsigned hash_queue;     /* --hash-queue: logins waiting for one */
 	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;
 	bool routes;             /* print the route table and exit */

@@ -33,6 +33,7 @@
 #include "head.h"
 #include "linger.h"
 #include "feed.h"
+#include "hasher.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -40,6 +41,7 @@
 #include "request.h"
 #include "router.h"
 #include "strbuf.h"
+#include "throttle.h"
 #include "tls.h"
 #include "writer.h"
 #include "xalloc.h"
@@ -127,6 +129,7 @@ struct exchange {
 	char *path;              /* normalised copy: no trailing '/' */
 	char *body;              /* NUL-terminated, at most the body limit */
 	size_t body_len;
+	size_t limit;            /* the body limit, once admitted (request.h) */
 	bool too_large;          /* the body went over the limit */
 	size_t dropped;          /* bytes of an oversized body thrown away */
 	char id[17];             /* request id, hex */
@@ -512,6 +515,11 @@ static enum MHD_Result on_headers(struct exchange *x, const char *version)
 		return answer_early(x);
 	}
 	request_admit(&x->rq, &x->rp);
+	x->limit = request_body_limit(&x->rq, conf->body_limit);
+	if (!x->rp.err.code && cl && strtoull(cl, &end, 10) > x->limit) {
+		x->too_large = true;
+		error_set(&x->rp.err, ERR_TOO_LARGE);
+	}
 	/* A refusal is sent at once; the body, if any, is never read. */
 	return x->rp.err.code ? answer_early(x) : MHD_YES;
 }
@@ -519,7 +527,7 @@ static enum MHD_Result on_headers(struct exchange *x, const char *version)
 /* A piece of the body: kept up to the limit, beyond it thrown away. */
 static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t size)
 {
-	if (!x->too_large && x->body_len + size > conf->body_limit) {
+	if (!x->too_large && x->body_len + size > x->limit) {
 		/* Chunked and over the limit: drop what we hold, discard the rest. */
 		x->too_large = true;
 		if (x->body)
@@ -532,7 +540,7 @@ static enum MHD_Result on_upload(struct exchange *x, const char *upload, size_t 
 		/* libmicrohttpd cannot answer before the body ends; a client
 		 * that streams on regardless is cut off. */
 		x->dropped += size;
-		return x->dropped > 4 * conf->body_limit ? MHD_NO : MHD_YES;
+		return x->dropped > 4 * x->limit ? MHD_NO : MHD_YES;
 	}
 	x->body = xrealloc(x->body, x->body_len + size + 1);
 	memcpy(x->body + x->body_len, upload, size);
@@ -611,6 +619,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	} else {
 		x->rq.body = x->body ? x->body : "";
 		x->rq.body_len = x->body_len;
+		if ((x->rq.route->flags & RF_HASH) && hasher_running()) {
+			/* a password check: on a hasher thread, or 503 at once */
+			enum hasher_lane lane = throttle_addr_failed(x->addr) ? HASHER_FAILED :
+										 HASHER_CLEAN;
+
+			if (!hasher_reserve(lane)) {
+				error_set(&x->rp.err, ERR_UNAVAILABLE);
+				return send_answer(x);
+			}
+			x->written = true;
+			request_hold(&x->rq);
+			MHD_suspend_connection(conn);
+			hasher_submit(lane, &x->rq, &x->rp, resume_conn, conn);
+			return MHD_YES;
+		}
 		if (!(x->rq.route->flags & RF_GROUP) || !writer_running()) {
 			request_run(&x->rq, &x->rp);
 		} else if (request_parse(&x->rq, &x->rp)) {
@@ -928,6 +951,7 @@ void http_stop(int grace)
 	 * answered 503, and their connections resumed, before the daemon stops
 	 * (libmicrohttpd refuses to stop with connections suspended) */
 	writer_abandon();
+	hasher_abandon();
 	for (waited = 0; atomic_load(&in_flight) > 0 && waited < 1000; waited++)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);

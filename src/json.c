@@ -4,6 +4,8 @@
  */
 #include "json.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,25 @@ struct strset {
 	size_t used;       /* slots taken, kept at most half of cap */
 };
 
+/*
+ * SipHash-2-4 (crypto_shorthash) under a key drawn once per process: the ids
+ * come from clients, and with an unkeyed hash (FNV-1a, before issue 14) a
+ * client could send thousands of ids chosen to share one slot and make each
+ * insert probe all the others (13x the CPU of random ids at 7,000).
+ */
+static unsigned char set_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t set_key_once = PTHREAD_ONCE_INIT;
+
+static void set_key_init(void)
+{
+	randombytes_buf(set_key, sizeof(set_key));
+}
+
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t h;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)s, strlen(s), set_key);
 	return h;
 }
 
@@ -33,6 +48,7 @@ struct strset *strset_new(size_t expected)
 {
 	struct strset *set = xmalloc(sizeof(*set));
 
+	pthread_once(&set_key_once, set_key_init);
 	set->cap = 16;
 	while (set->cap < expected * 2)
 		set->cap *= 2;

@@ -88,6 +88,9 @@ static int login(const struct request *rq, struct reply *rp)
 		rp->retry_after = why.retry_after;
 		error_set(&rp->err, ERR_TOO_MANY);
 		break;
+	case AUTH_BUSY: /* not from auth_verify_login; the hashers bound logins */
+		error_set(&rp->err, ERR_UNAVAILABLE);
+		break;
 	case AUTH_STORE_FAILED:
 		rc = reply_store_error(rp, why.store_rc, "user", 0);
 		break;

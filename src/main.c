@@ -17,6 +17,7 @@
 #include "config.h"
 #include "demo.h"
 #include "feed.h"
+#include "hasher.h"
 #include "http.h"
 #include "request.h"
 #include "router.h"
@@ -144,8 +145,11 @@ int main(int argc, char **argv)
 	}
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group))
+	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group) ||
+	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
+	/* Basic headers' password checks run on the workers: one stays free */
+	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);
 	request_groups(writer_running());
 	if (http_start(&cfg))
 		goto out;
@@ -165,10 +169,12 @@ int main(int argc, char **argv)
 	log_msgf("info", "signal %d: finishing requests in flight", sig);
 	http_stop(GRACE_SECONDS);
 	writer_stop(); /* after the requests it was running have been answered */
+	hasher_stop();
 	log_msgf("info", "stopped");
 	status = 0;
 out:
 	writer_stop();
+	hasher_stop();
 	feed_release(); /* a failed start may have begun it */
 	demo_clear(&demo);
 	if (store)

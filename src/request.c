@@ -218,6 +218,10 @@ static bool authenticate(struct request *rq, struct reply *rp, struct store_look
 		rp->retry_after = why.retry_after;
 		error_set(&rp->err, ERR_TOO_MANY);
 		break;
+	case AUTH_BUSY:
+		rp->retry_after = why.retry_after;
+		error_set(&rp->err, ERR_UNAVAILABLE);
+		break;
 	case AUTH_STORE_FAILED:
 		reply_store_error(rp, why.store_rc, "user", 0);
 		break;
@@ -306,6 +310,13 @@ void request_admit(struct request *rq, struct reply *rp)
 		if (authenticate(rq, rp, &rq->look, false))
 			authorize(rq, rp);
 	}
+}
+
+size_t request_body_limit(const struct request *rq, size_t authenticated)
+{
+	if (rq->who.role != ROLE_NONE || authenticated < CMS_ANON_BODY_LIMIT)
+		return authenticated;
+	return CMS_ANON_BODY_LIMIT;
 }
 
 /* ---- the run: parse, access, handler, in one transaction ---- */
@@ -453,6 +464,13 @@ void request_hold(struct request *rq)
 	rq->conn_ctx = rq->lookup_ctx;
 	rq->lookup = held_lookup;
 	rq->lookup_ctx = rq;
+}
+
+void request_move(struct request *rq, struct store *s)
+{
+	rq->store = s;
+	if (faults_on)
+		arm_statement_fault(rq);
 }
 
 bool request_faults_on(void)

@@ -111,6 +111,11 @@ void request_setup(struct store *(*thread_store)(void), bool faults);
  * on it unchecked, and a token revoked or a role lowered since is refused
  * by its group (request_in_group), after its body has arrived. */
 void request_admit(struct request *rq, struct reply *rp);
+/* The largest body to collect for rq once admitted: `authenticated` for a
+ * verified caller, CMS_ANON_BODY_LIMIT for a request without one (a login,
+ * any route open to all), so that an anonymous client can make cmsd hold
+ * only a few KiB per connection. */
+size_t request_body_limit(const struct request *rq, size_t authenticated);
 /* The body has arrived: parse, access, handler, in one transaction. */
 void request_run(struct request *rq, struct reply *rp);
 /* Run a request that waited (a long-poll) again: its input and answer are
@@ -123,6 +128,9 @@ void request_rerun(struct request *rq, struct reply *rp);
  * connection. */
 bool request_parse(struct request *rq, struct reply *rp);
 void request_hold(struct request *rq);
+/* Before a request held so runs whole on another thread: its store is that
+ * thread's s (X-Cmsd-Fault armed on it afresh). */
+void request_move(struct request *rq, struct store *s);
 /* In the group's thread, inside its write transaction open on s (under a
  * savepoint of rq's own) whose look is lk: the credentials again when the
  * cache's were older than its epoch, the access check and the handler; an

@@ -32,7 +32,7 @@ static const struct route routes[] = {
 	{ "GET", "/cms/ui", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "ui" },
 	{ "GET", "/cms/ui/{rest}", ui_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "ui" },
 	{ "GET", "/cms/openapi.json", openapi_get, ROLE_NONE, RF_NO_TXN | RF_TEXT | RF_NO_STORE, "openapi" },
-	{ "POST", CFG "/basicauth", login_create, ROLE_NONE, RF_NO_TXN, "login" },
+	{ "POST", CFG "/basicauth", login_create, ROLE_NONE, RF_NO_TXN | RF_HASH, "login" },
 	{ "DELETE", CFG "/basicauth", login_delete, ROLE_AGENT, IN_NONE, "logout" },
 
 	{ "PUT", CFG "/voice/campaignLeadUserMapping", mapping_put, ROLE_SUPERVISOR, RF_GROUP, "mapping.put" },

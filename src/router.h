@@ -39,6 +39,7 @@ enum route_flags {
 	RF_LOOK_LEAD = 128, /* its look at the store (store_look) takes the version
 			       of the lead of ?leadId in ?campaignId or {campaign} */
 	RF_GROUP = 256,   /* committed in groups by the writer (writer.h) */
+	RF_HASH = 512,    /* checks a password: run by a hasher thread (hasher.h) */
 };
 #define IN_NONE 0
 

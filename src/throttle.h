@@ -7,10 +7,13 @@
 #ifndef CMSD_THROTTLE_H
 #define CMSD_THROTTLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-/* Allow `per_user` failures per login name and `per_addr` per client address
- * within `window` seconds. */
+/* Allow `per_user` failures per (login name, client address), `per_addr` per
+ * client address, and `per_user` per login name from addresses that have
+ * failed themselves, within `window` seconds (throttle.c says why).  Starts
+ * afresh with a new hash key. */
 void throttle_init(unsigned per_user, unsigned per_addr, unsigned window);
 
 /* 0 when a password check for (user, addr) may go ahead; else the seconds
@@ -19,9 +22,14 @@ void throttle_init(unsigned per_user, unsigned per_addr, unsigned window);
  * any of them is counted; throttle_end() says how it ended. */
 unsigned throttle_begin(const char *user, const char *addr);
 
+/* Whether addr has a failure (or a check under way) in its window: such
+ * an address waits in the hashers' second lane (hasher.h).  Adds nothing to
+ * the tables. */
+bool throttle_addr_failed(const char *addr);
+
 enum throttle_outcome {
 	THROTTLE_FAILED, /* wrong password or no such user: stays counted */
-	THROTTLE_OK,     /* clears the user's failures, refunds the address's */
+	THROTTLE_OK,     /* clears the name's failures, refunds the address's */
 	THROTTLE_VOID,   /* no check happened after all (the store failed) */
 };
 /* After each throttle_begin() that answered 0. */

@@ -118,6 +118,35 @@ static void big_set(void)
 	free(keys);
 }
 
+/* Ids that all share one slot under the old unkeyed hash (FNV-1a, low 12
+ * bits): the keyed set holds and finds them like any others. */
+static void colliding_keys(void)
+{
+	struct strset *s = strset_new(300);
+	char (*keys)[16] = malloc(300 * 16);
+	int n = 0, i, fresh = 0;
+	unsigned long k;
+
+	for (k = 0; n < 300; k++) {
+		uint64_t h = 1469598103934665603ULL;
+		const char *c;
+
+		snprintf(keys[n], 16, "c%lu", k);
+		for (c = keys[n]; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		if ((h & 0xfff) == 0x234)
+			n++;
+	}
+	for (i = 0; i < 2 * n; i++)
+		fresh += strset_add(s, keys[i % n]);
+	CHECK(fresh == n);
+	for (i = 0; i < n; i++)
+		CHECK(strset_has(s, keys[i]));
+	CHECK(!strset_has(s, "c") && !strset_has(s, ""));
+	strset_free(s);
+	free(keys);
+}
+
 static void names_and_logins(void)
 {
 	struct error e = ERROR_INIT;
@@ -218,7 +247,8 @@ void suite_json(void)
 {
 	static const struct unit_test t[] = {
 		{ "body_object", body_object }, { "ids", ids }, { "strlists", strlists },
-		{ "big_set", big_set }, { "names_and_logins", names_and_logins },
+		{ "big_set", big_set },
+		{ "colliding_keys", colliding_keys }, { "names_and_logins", names_and_logins },
 		{ "quoting_matches_jansson", quoting_matches_jansson },
 		{ "quoting_repairs_utf8", quoting_repairs_utf8 }, { "integers", integers },
 	};

@@ -1,7 +1,9 @@
 /*
  * test_throttle.c - the failed-login limits (src/throttle.c): per login
  * name, per client address, in a window, and what each outcome of a check
- * gives back.  (test_auth.c holds the test of the two tables' separation.)
+ * gives back; that nobody is refused for what others did, and that a flood
+ * of junk names neither refuses real users nor wipes their counters.
+ * (test_auth.c holds the test of the tables' separation.)
  */
 #include <stdio.h>
 #include <time.h>
@@ -40,8 +42,12 @@ static void per_name(void)
 	CHECK(attempts("ann", "10.0.0.1", 3, THROTTLE_FAILED) == 3);
 	wait = throttle_begin("ann", "10.0.0.1");
 	CHECK(wait > 0 && wait <= 300);
-	/* the name is refused from any address; other names go ahead */
+	/* the name is refused from any address that has failed itself... */
+	CHECK(attempts("bob", "10.0.0.2", 1, THROTTLE_FAILED) == 1);
 	CHECK(throttle_begin("ann", "10.0.0.2") > 0);
+	/* ...but not from one that has not (issue 14: nobody is locked out
+	 * by others' failures); other names go ahead */
+	CHECK(attempts("ann", "10.0.0.3", 1, THROTTLE_OK) == 1);
 	CHECK(attempts("bob", "10.0.0.1", 1, THROTTLE_FAILED) == 1);
 	/* a refused check is not counted: the wait does not grow */
 	CHECK(throttle_begin("ann", "10.0.0.1") <= wait);
@@ -55,6 +61,52 @@ static void success_clears_the_name(void)
 	CHECK(attempts("ann", "10.0.0.1", 1, THROTTLE_OK) == 1);
 	CHECK(attempts("ann", "10.0.0.1", 3, THROTTLE_FAILED) == 3);
 	CHECK(throttle_begin("ann", "10.0.0.1") > 0);
+	restore();
+}
+
+/* Failures of one name from many addresses (a distributed guesser) refuse
+ * each of them once the name is at its limit, but a clean address still
+ * gets its check; and its first failure makes it dirty at once. */
+static void hammered_name(void)
+{
+	char addr[32];
+	int i;
+
+	throttle_init(3, 1000, 300);
+	for (i = 0; i < 50; i++) {
+		snprintf(addr, sizeof(addr), "10.1.0.%d", i);
+		attempts("ann", addr, 2, THROTTLE_FAILED);
+	}
+	CHECK(throttle_begin("ann", "10.1.0.7") > 0);
+	CHECK(throttle_begin("ann", "10.9.9.9") == 0);
+	throttle_end("ann", "10.9.9.9", THROTTLE_FAILED);
+	CHECK(throttle_begin("ann", "10.9.9.9") > 0);
+	CHECK(attempts("ann", "10.9.9.8", 1, THROTTLE_OK) == 1);
+	restore();
+}
+
+/* issue 14: 20,000 junk names failing from a few addresses took the whole
+ * table (half of it, the odd slots); real users were then refused.  Now
+ * they go ahead, and a counter with more failures than the junk survives. */
+static void junk_flood(void)
+{
+	char name[32], addr[32];
+	int i, ahead = 0;
+
+	throttle_init(3, 1000000, 300);
+	CHECK(attempts("victim", "10.2.0.1", 2, THROTTLE_FAILED) == 2);
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "junk%d", i);
+		snprintf(addr, sizeof(addr), "10.3.0.%d", i % 8);
+		attempts(name, addr, 1, THROTTLE_FAILED);
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "real%d", i);
+		ahead += attempts(name, "10.4.0.1", 1, THROTTLE_OK);
+	}
+	CHECK(ahead == 20);
+	/* the victim's two failures were kept: one more, then refused */
+	CHECK(attempts("victim", "10.2.0.1", 5, THROTTLE_FAILED) == 1);
 	restore();
 }
 
@@ -111,6 +163,8 @@ void suite_throttle(void)
 {
 	static const struct unit_test t[] = {
 		{ "per_name", per_name },
+		{ "hammered_name", hammered_name },
+		{ "junk_flood", junk_flood },
 		{ "success_clears_the_name", success_clears_the_name },
 		{ "void_gives_back", void_gives_back },
 		{ "per_address", per_address },

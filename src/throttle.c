@@ -13,6 +13,11 @@
  *    gets at most one guess per fresh address per window beyond the limit
  *    (each address is "dirty" for every name after its first failure).
  *
+ * A fourth table counts failures per network (an IPv4 /24, an IPv6 /64):
+ * it refuses nobody and only chooses a login's lane (throttle_addr_failed),
+ * so that a flood from many addresses of a few networks is in the second
+ * lane after its first check instead of after one check per address.
+ *
  * Each table is set-associative: a key (SipHash of the kind and the text
  * under a key drawn at start, so that no client can choose which keys share
  * a bucket) goes to one bucket of WAYS slots, all buckets and slots used.
@@ -21,13 +26,15 @@
  * bucket, else evicts the slot with the fewest failures (then the oldest):
  * a flood of names that each fail once evicts only its own kind, and a
  * counter with f failures leaves only when every slot of its bucket holds at
- * least as many.  Memory: 3 x BUCKETS x WAYS slots of 24 bytes, 2.3 MiB.
+ * least as many.  Memory: 4 x BUCKETS x WAYS slots of 24 bytes, 3 MiB.
  */
 #include "throttle.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,7 +51,7 @@ struct slot {
 	unsigned fails;
 };
 
-enum table { T_NAME, T_ADDR, T_PAIR, NTABLES };
+enum table { T_NAME, T_ADDR, T_PAIR, T_NET, NTABLES };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot tables[NTABLES][BUCKETS][WAYS];
@@ -62,22 +69,48 @@ void throttle_init(unsigned per_user, unsigned per_addr, unsigned window)
 	pthread_mutex_unlock(&lock);
 }
 
-/* The keyed hash of table t's key for (user, addr): the name, the address,
- * or both, each part ended by a NUL so that no two pairs read alike. */
+/* The network of a numeric address, as text into net: an IPv4 address's
+ * /24, an IPv6 address's /64 (an IPv4-mapped one as IPv4); anything else
+ * as it is. */
+static void net_of(const char *addr, char net[ADDR_MAX + 1])
+{
+	const char *v4 = strrchr(addr, ':');
+	unsigned char a[16];
+
+	v4 = v4 && strchr(v4, '.') ? v4 + 1 : addr;
+	if (inet_pton(AF_INET, v4, a) == 1) {
+		a[3] = 0;
+		inet_ntop(AF_INET, a, net, ADDR_MAX + 1);
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		memset(a + 8, 0, 8);
+		inet_ntop(AF_INET6, a, net, ADDR_MAX + 1);
+	} else {
+		snprintf(net, ADDR_MAX + 1, "%s", addr);
+	}
+}
+
+/* The keyed hash of table t's key for (user, addr): the name, the address
+ * (its network for T_NET), or both, each part ended by a NUL so that no
+ * two pairs read alike. */
 static uint64_t key_of(enum table t, const char *user, const char *addr)
 {
 	unsigned char buf[1 + ADDR_MAX + 1 + CMS_USERID_MAX + 1];
+	char net[ADDR_MAX + 1];
 	size_t n = 0, len;
 	uint64_t h;
 
 	buf[n++] = (unsigned char)('0' + t);
+	if (t == T_NET) {
+		net_of(addr, net);
+		addr = net;
+	}
 	if (t != T_NAME) {
 		len = strnlen(addr, ADDR_MAX);
 		memcpy(buf + n, addr, len);
 		n += len;
 		buf[n++] = '\0';
 	}
-	if (t != T_ADDR) {
+	if (t == T_NAME || t == T_PAIR) {
 		len = strnlen(user, CMS_USERID_MAX);
 		memcpy(buf + n, user, len);
 		n += len;
@@ -140,17 +173,20 @@ static unsigned max_of(unsigned a, unsigned b)
 
 bool throttle_addr_failed(const char *addr)
 {
+	static const enum table looked[] = { T_ADDR, T_NET };
 	int64_t now = (int64_t)time(NULL);
-	uint64_t key = key_of(T_ADDR, "", addr);
-	const struct slot *b;
 	bool failed = false;
-	size_t i;
+	size_t i, k;
 
 	pthread_mutex_lock(&lock);
-	b = tables[T_ADDR][(key >> 32) % BUCKETS];
-	for (i = 0; i < WAYS; i++)
-		if (b[i].key == key && !expired(&b[i], now))
-			failed = b[i].fails > 0;
+	for (k = 0; k < sizeof(looked) / sizeof(looked[0]); k++) {
+		uint64_t key = key_of(looked[k], "", addr);
+		const struct slot *b = tables[looked[k]][(key >> 32) % BUCKETS];
+
+		for (i = 0; i < WAYS; i++)
+			if (b[i].key == key && !expired(&b[i], now))
+				failed = failed || b[i].fails > 0;
+	}
 	pthread_mutex_unlock(&lock);
 	return failed;
 }
@@ -158,13 +194,14 @@ bool throttle_addr_failed(const char *addr)
 unsigned throttle_begin(const char *user, const char *addr)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct slot *sn, *sa, *sp;
+	struct slot *sn, *sa, *sp, *snet;
 	unsigned w;
 
 	pthread_mutex_lock(&lock);
 	sn = slot_of(T_NAME, key_of(T_NAME, user, addr), now);
 	sa = slot_of(T_ADDR, key_of(T_ADDR, user, addr), now);
 	sp = slot_of(T_PAIR, key_of(T_PAIR, user, addr), now);
+	snet = slot_of(T_NET, key_of(T_NET, user, addr), now);
 	w = max_of(wait_of(sp, limit_user, now), wait_of(sa, limit_addr, now));
 	/* the name's limit only for an address that has failed itself */
 	if (sa->fails)
@@ -173,6 +210,7 @@ unsigned throttle_begin(const char *user, const char *addr)
 		sn->fails++;
 		sa->fails++;
 		sp->fails++;
+		snet->fails++; /* limits nothing: chooses lanes */
 	}
 	pthread_mutex_unlock(&lock);
 	return w;

@@ -22,8 +22,9 @@ void throttle_init(unsigned per_user, unsigned per_addr, unsigned window);
  * any of them is counted; throttle_end() says how it ended. */
 unsigned throttle_begin(const char *user, const char *addr);
 
-/* Whether addr has a failure (or a check under way) in its window: such
- * an address waits in the hashers' second lane (hasher.h).  Adds nothing to
+/* Whether addr, or its network (an IPv4 /24, an IPv6 /64), has a failure
+ * (or a check under way) in its window: such an address waits in the
+ * hashers' second lane (hasher.h).  Adds nothing to
  * the tables. */
 bool throttle_addr_failed(const char *addr);
 

@@ -159,6 +159,31 @@ static void window_ends(void)
 	restore();
 }
 
+/* The hashers' lane (issue 14 point 3): an address, or any address of its
+ * network (IPv4 /24, IPv6 /64, IPv4-mapped as IPv4), that has failed or
+ * has a check under way is "failed"; a success gives the check back. */
+static void failed_lane_by_network(void)
+{
+	throttle_init(10, 100, 300);
+	CHECK(!throttle_addr_failed("10.5.1.7"));
+	CHECK(attempts("ann", "10.5.1.7", 1, THROTTLE_FAILED) == 1);
+	CHECK(throttle_addr_failed("10.5.1.7"));
+	CHECK(throttle_addr_failed("10.5.1.200"));
+	CHECK(throttle_addr_failed("::ffff:10.5.1.9"));
+	CHECK(!throttle_addr_failed("10.5.2.7"));
+	CHECK(!throttle_addr_failed("10.6.1.7"));
+	/* a check under way counts; given back by a success */
+	CHECK(throttle_begin("bob", "10.7.0.1") == 0);
+	CHECK(throttle_addr_failed("10.7.0.99"));
+	throttle_end("bob", "10.7.0.1", THROTTLE_OK);
+	CHECK(!throttle_addr_failed("10.7.0.99"));
+	CHECK(attempts("ann", "2001:db8:1:2::5", 1, THROTTLE_FAILED) == 1);
+	CHECK(throttle_addr_failed("2001:db8:1:2:ffff::1"));
+	CHECK(!throttle_addr_failed("2001:db8:1:3::5"));
+	CHECK(!throttle_addr_failed("not-an-address"));
+	restore();
+}
+
 void suite_throttle(void)
 {
 	static const struct unit_test t[] = {
@@ -169,6 +194,7 @@ void suite_throttle(void)
 		{ "void_gives_back", void_gives_back },
 		{ "per_address", per_address },
 		{ "window_ends", window_ends },
+		{ "failed_lane_by_network", failed_lane_by_network },
 	};
 	unit_run("throttle", t, sizeof(t) / sizeof(t[0]));
 }

@@ -1,8 +1,8 @@
 """
 t48 - renaming the system administrator (issue 14 point 10).
 
-CMSD_ADMIN_USER names THE system administrator (docs/decisions.md, "The
-system administrator"): when cmsd starts with another name than before, it
+CMSD_ADMIN_USER names THE system administrator (docs/decisions.md,
+"Authentication"): when cmsd starts with another name than before, it
 creates the new one and deletes the former one with its tokens, so that
 nothing keeps working under a name the operator no longer configures (no
 API can delete a system administrator: it belongs to no contact center).

@@ -100,6 +100,26 @@ run: all
 clean:
 	rm -rf build build-asan
 
+# Long runs that the normal suite runs only in a short form: `make soak` runs
+# each soak-* target.  soak-pgrace: tests/api/t48_pg_race.py (mapping PUTs
+# racing user deletions and campaign-user removals; docs/reliability.md)
+# for SOAK_ROUNDS rounds (at least 20), on SQLite with one node and on
+# PostgreSQL with three: CMSD_TEST_PG's server if set, else a throw-away
+# tests/pgserver, stopped afterwards.  Each store takes some 100 s.
+SOAK_ROUNDS ?= 20
+.PHONY: soak soak-pgrace
+soak: soak-pgrace
+
+soak-pgrace: all
+	CMSD_T48_ROUNDS=$(SOAK_ROUNDS) CMSD_TEST_PG= tests/run --api-only t48_pg_race
+	@if [ -n "$$CMSD_TEST_PG" ]; then \
+		CMSD_T48_ROUNDS=$(SOAK_ROUNDS) tests/run --api-only t48_pg_race; \
+	else \
+		d="$$(mktemp -d)" && u="$$(tests/pgserver start "$$d")" || exit 1; \
+		CMSD_T48_ROUNDS=$(SOAK_ROUNDS) CMSD_TEST_PG="$$u" tests/run --api-only t48_pg_race; \
+		rc=$$?; tests/pgserver stop "$$d"; exit $$rc; \
+	fi
+
 # libFuzzer harnesses, fuzz/*.c (docs/fuzzing.md): built with clang, ASan and
 # UBSan into build-fuzz/, apart from build/.  `make fuzz-run FUZZ_SECONDS=60`
 # fuzzes each harness that long; `make fuzz-regress` replays the committed

@@ -39,6 +39,20 @@ static int parse_add(const struct request *rq, struct input *in, struct error *e
 	return RES_OK;
 }
 
+/*
+ * The answer when enrolling user_id failed with rc.  NOT_FOUND after the
+ * access check and the resolve found both: another request deleted the
+ * user or the campaign meanwhile.  The one still there is not the one that
+ * vanished (the failed insert left the transaction usable: store.h).
+ */
+static int vanished(const struct request *rq, struct reply *rp, int rc, const char *user_id)
+{
+	if (rc == STORE_NOT_FOUND &&
+	    !(rc = store_campaign_in_scope(rq->store, rq->who.cc, rq->ids.campaign)))
+		return error_missing(&rp->err, "user", user_id);
+	return reply_store_error(rp, rc, "campaign", rq->ids.campaign);
+}
+
 static int add(const struct request *rq, struct reply *rp)
 {
 	const struct strlist *ids = rq->in.data;
@@ -63,7 +77,7 @@ static int add(const struct request *rq, struct reply *rp)
 	for (i = 0; i < ids->n; i++) {
 		src = store_campaign_user_add(rq->store, rq->who.cc, rq->ids.campaign, pks[i], &cu);
 		if (src) {
-			rc = reply_store_error(rp, src, "campaign", rq->ids.campaign);
+			rc = vanished(rq, rp, src, ids->v[i]);
 			goto out;
 		}
 		json_array_append_new(arr, cu_json(&cu, NULL));

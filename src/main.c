@@ -41,10 +41,14 @@ static void purge_tokens(struct store *s)
 }
 
 /* Create the system administrator of CMSD_ADMIN_USER / CMSD_ADMIN_PASSWORD,
- * or update its password when it changed.  Returns a store_rc (logged). */
+ * or update its password when it changed; any other system administrator
+ * (CMSD_ADMIN_USER was renamed) is deleted, and its tokens with it: the
+ * configured name is the one system administrator (docs/decisions.md).
+ * Returns a store_rc (logged). */
 static int ensure_admin_once(struct store *s, const struct config *cfg)
 {
 	struct user u;
+	int64_t gone = 0;
 	int rc;
 
 	if (!cfg->admin_user || !cfg->admin_password)
@@ -73,6 +77,9 @@ static int ensure_admin_once(struct store *s, const struct config *cfg)
 		if (!rc)
 			log_msgf("info", "system administrator created");
 	}
+	if (!rc && !(rc = store_user_delete_system(s, cfg->admin_user, &gone)) && gone)
+		log_msgf("info", "%lld former system administrator(s) deleted with their tokens: "
+			 "CMSD_ADMIN_USER names another", (long long)gone);
 	if (!rc)
 		rc = store_commit(s);
 out:

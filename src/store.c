@@ -424,28 +424,57 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 }
 
 /*
- * Records in the history, as events of `cause`, the mappings that the delete
- * about to run with arguments (a1, a2), in contact center cc, takes with it
- * (statement `id`, one of ST_HISTORY_*_GONE), under the actor of
- * store_set_actor().  Where the backend has one, the delete's `lock`
- * statement runs first (store_pg.c: what it must hold so that no mapping
- * of what goes is written meanwhile).
+ * What a delete that takes mappings with it runs before it: on a backend
+ * that has them (store_pg.c; SQLite has one writer), `row` locks the row
+ * that goes and `below` what hangs below it, each in a statement of its own;
+ * then `history` records the mappings that go as events of `cause`.
  */
-static int history_gone(struct store *s, enum stmt lock, enum stmt id, struct arg a1,
-			struct arg a2, int64_t cc, const char *cause)
+struct gone {
+	enum stmt row, below, history;
+	const char *cause;
+};
+
+static const struct gone user_gone = {
+	ST_LOCK_USER, ST_LOCK_USER_GONE, ST_HISTORY_USER_GONE, "userDeleted",
+};
+static const struct gone cu_gone = {
+	ST_LOCK_CU_GONE, ST_NONE, ST_HISTORY_CU_GONE, "campaignUserRemoved",
+};
+static const struct gone cl_gone = {
+	ST_LOCK_CL_GONE, ST_NONE, ST_HISTORY_CL_GONE, "leadDetached",
+};
+static const struct gone campaign_gone = {
+	ST_LOCK_CAMPAIGN, ST_LOCK_CAMPAIGN_GONE, ST_HISTORY_CAMPAIGN_GONE, "campaignDeleted",
+};
+
+/*
+ * Records in the history the mappings that the delete about to run with
+ * arguments (a1, a2), in contact center cc, takes with it, under the actor
+ * of store_set_actor().  NOT_FOUND when the locked row is not there (then
+ * nothing else runs).  The locks first, so that the history sees every
+ * mapping the delete's cascade removes: at READ COMMITTED a mapping written
+ * after the history's snapshot would otherwise go without its event (an
+ * enrolment made after the locks were taken, a PUT on it after the history
+ * was read).
+ */
+static int history_gone(struct store *s, const struct gone *g, struct arg a1, struct arg a2,
+			int64_t cc)
 {
 	struct timespec now;
-	int64_t n = 0;
+	int64_t n = 0, one = 0;
 	int rc = STORE_OK;
 
-	if (sql_text(s->be, lock))
-		rc = exec_run(s, lock, ARGS(a1, a2, A_I(cc)), STORE_ERROR, NULL);
+	if (sql_text(s->be, g->row))
+		rc = exec_fetch(s, g->row, ARGS(a1, a2, A_I(cc)), STORE_ERROR, rows_fill_int64,
+				&one);
+	if (!rc && sql_text(s->be, g->below))
+		rc = exec_run(s, g->below, ARGS(a1, a2, A_I(cc)), STORE_ERROR, NULL);
 	if (rc)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
-	rc = exec_run(s, id,
+	rc = exec_run(s, g->history,
 		      ARGS(a1, a2, A_I((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000),
-			   A_T(s->actor), A_T(s->request_id), A_I(cc), A_T(cause)),
+			   A_T(s->actor), A_T(s->request_id), A_I(cc), A_T(g->cause)),
 		      STORE_ERROR, &n);
 	s->appended += n;
 	return rc;
@@ -459,11 +488,20 @@ void store_set_actor(struct store *s, const char *user_id, const char *request_i
 
 int store_user_delete(struct store *s, int64_t cc, const char *user_id)
 {
-	int rc = history_gone(s, ST_LOCK_USER_GONE, ST_HISTORY_USER_GONE, A_T(user_id), A_I(cc), cc,
-			      "userDeleted");
+	int rc = history_gone(s, &user_gone, A_T(user_id), A_I(cc), cc);
 
 	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_USER_DELETE,
 						     ARGS(A_T(user_id), A_I(cc))));
+}
+
+int store_user_delete_system(struct store *s, const char *keep, int64_t *n)
+{
+	int rc;
+
+	*n = 0;
+	rc = exec_run(s, ST_USER_DELETE_SYSTEM, ARGS(A_T(keep)), STORE_ERROR, n);
+	/* their tokens may be in another node's cache: it reads them again */
+	return rc || !*n ? rc : bump_epoch(s, rc);
 }
 
 /* One statement for the whole list, so a PUT of 5,000 users costs one round
@@ -614,8 +652,7 @@ int store_campaign_list(struct store *s, int64_t cc, int64_t process,
 int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
 			  int64_t id)
 {
-	int rc = history_gone(s, ST_LOCK_CAMPAIGN_GONE, ST_HISTORY_CAMPAIGN_GONE, A_I(id),
-			      A_I(process), cc, "campaignDeleted");
+	int rc = history_gone(s, &campaign_gone, A_I(id), A_I(process), cc);
 
 	return rc ? rc : kind_delete(s, &campaign_kind, cc, process, id); /* bumps */
 }
@@ -625,30 +662,24 @@ int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
 /*
  * NOT_FOUND when the campaign or the user is missing, or the user belongs to
  * another contact center than the campaign (or the caller, cc).  The insert
- * and the read are two statements: at READ COMMITTED another node may remove
- * an enrolment that the insert found (and so did not make) before the read
- * sees it; then the pair runs again, and the insert makes it.
+ * then wrote nothing and failed on nothing (on PostgreSQL it holds both
+ * parents as it reads them: one being deleted is waited for, then missing),
+ * so the caller may still ask which one it was.  An enrolment the insert
+ * found stays until the read that follows: PostgreSQL's insert locks it
+ * (DO UPDATE), and SQLite's write lock holds everything.
  */
 int store_campaign_user_add(struct store *s, int64_t cc, int64_t campaign,
 			    int64_t user_pk, struct campaign_user *out)
 {
-	int rc = STORE_OK, attempt;
-	int64_t added = 0, n;
+	int64_t n = 0;
+	int rc = exec_run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
+			  STORE_NOT_FOUND, &n);
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		/* a failed insert (a parent gone) ends the transaction's use */
-		rc = exec_run(s, ST_CU_ADD, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
-			      STORE_NOT_FOUND, &n);
-		if (rc != STORE_OK)
-			break;
-		added += n;
+	if (!rc)
 		rc = exec_fetch(s, ST_CU_GET, ARGS(A_I(campaign), A_I(user_pk), A_I(cc)),
 				STORE_ERROR, fill_campaign_user, out);
-		if (rc != STORE_NOT_FOUND)
-			break;
-	}
 	/* a new campaign user is in every lead's unassigned list */
-	return added ? bump_epoch(s, rc) : rc;
+	return n ? bump_epoch(s, rc) : rc;
 }
 
 int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
@@ -664,8 +695,7 @@ int store_campaign_user_list(struct store *s, int64_t cc, int64_t campaign,
 int store_campaign_user_delete(struct store *s, int64_t cc, int64_t campaign,
 			       const char *user_id)
 {
-	int rc = history_gone(s, ST_LOCK_CU_GONE, ST_HISTORY_CU_GONE, A_I(campaign), A_T(user_id),
-			      cc, "campaignUserRemoved");
+	int rc = history_gone(s, &cu_gone, A_I(campaign), A_T(user_id), cc);
 
 	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_CU_DELETE,
 						     ARGS(A_I(campaign), A_T(user_id), A_I(cc))));
@@ -707,8 +737,7 @@ int store_campaign_lead_list(struct store *s, int64_t cc, int64_t campaign,
 int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
 			       int64_t lead)
 {
-	int rc = history_gone(s, ST_LOCK_CL_GONE, ST_HISTORY_CL_GONE, A_I(campaign), A_I(lead), cc,
-			      "leadDetached");
+	int rc = history_gone(s, &cl_gone, A_I(campaign), A_I(lead), cc);
 
 	return bump_epoch(s, rc ? rc : exec_delete(s, ST_NONE, ST_CL_DELETE,
 						     ARGS(A_I(campaign), A_I(lead), A_I(cc))));

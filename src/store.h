@@ -219,6 +219,9 @@ int store_user_update(struct store *s, int64_t cc, const char *user_id,
 		      const char *name, const char *role, const char *pw_hash);
 /* Also removes its campaign memberships, mappings and tokens. */
 int store_user_delete(struct store *s, int64_t cc, const char *user_id);
+/* Deletes every system administrator (role System) but `keep`, with their
+ * tokens; *n is how many went. */
+int store_user_delete_system(struct store *s, const char *keep, int64_t *n);
 /* For each of ids[0..n) of contact center cc, pks[i] = its row id, or 0. */
 int store_users_resolve(struct store *s, int64_t cc, const char *const *ids,
 			size_t n, int64_t *pks);
@@ -266,7 +269,9 @@ int store_campaign_delete(struct store *s, int64_t cc, int64_t process,
 			  int64_t id);
 
 /* ---- campaign users ---- */
-/* Enrols user row `user_pk`; idempotent: an existing enrolment is returned. */
+/* Enrols user row `user_pk`; idempotent: an existing enrolment is returned.
+ * NOT_FOUND (the campaign or the user missing) leaves the transaction
+ * usable, so that the caller can tell which one it was. */
 int store_campaign_user_add(struct store *s, int64_t cc, int64_t campaign,
 			    int64_t user_pk, struct campaign_user *out);
 /* Rows: struct campaign_user, ordered by campaignUserId. */

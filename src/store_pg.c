@@ -18,7 +18,11 @@
  *     write is backed by a key of the schema, so a concurrent writer makes
  *     the write fail instead of slipping in between; a PUT of one lead's
  *     mapping first locks that campaign lead (SELECT ... FOR UPDATE), so
- *     PUTs of one lead queue, each sees the one before, and none deadlocks.
+ *     PUTs of one lead queue, each sees the one before, and none deadlocks;
+ *     then the campaign users it names (FOR KEY SHARE, migration 7).  A
+ *     delete that takes mappings with it locks what goes before it writes
+ *     their history (ST_LOCK_*), so that its cascade removes no mapping
+ *     the history did not record.
  *   - SQLSTATE 40001 (serialization failure) and 40P01 (deadlock) answer
  *     STORE_RETRY, and http.c runs the whole request again.
  *
@@ -78,8 +82,9 @@ struct pg {
  * COMMITTED, a mapping that another transaction adds or removes meanwhile
  * is either seen by this DELETE (after waiting for that transaction) or
  * not there to be lost, never recorded twice nor lost without an entry.
- * The statement's ST_LOCK_*_GONE has run first, so no new mapping of these
- * users or leads can appear until this transaction ends.
+ * The delete's ST_LOCK_* statements have run first, so no new mapping of
+ * these users or leads can appear until this transaction ends, and the
+ * delete that follows removes no mapping that this did not record.
  */
 #define HISTORY_GONE(where)                                                    \
 	"WITH gone AS (DELETE FROM lead_user lu"                               \
@@ -102,10 +107,16 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
 	[ST_CL_LOCK] = CL_LOCK_SQL " FOR UPDATE OF cl",
-	/* an existing enrolment is updated to itself, which locks it: another
-	 * node cannot remove it between this and the read that follows */
+	/* the campaign and the user are held (FOR KEY SHARE) as they are read:
+	 * one being deleted is waited for and then read as missing, so the
+	 * insert never fails on a foreign key (the transaction stays usable
+	 * to say which was missing) and the delete, which holds the row FOR
+	 * UPDATE first, never takes an enrolment it did not see; an existing
+	 * enrolment is updated to itself, which locks it: another node cannot
+	 * remove it between this and the read that follows */
 	[ST_CU_ADD] =
-		CU_ADD_SQL " ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
+		CU_ADD_SQL " FOR KEY SHARE OF c, u"
+		" ON CONFLICT (campaign_id, user_pk) DO UPDATE SET user_pk = EXCLUDED.user_pk",
 	/*
 	 * Lists are arrays (text[], bigint[]).  Left to itself the planner
 	 * would hash whole tables (every user, every campaign user) to join
@@ -158,14 +169,22 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),
 	[ST_HISTORY_CAMPAIGN_GONE] = HISTORY_GONE(GONE_CAMPAIGN),
 	/*
-	 * Before a delete takes mappings with it, it locks what a new mapping
-	 * would reference (a mapping's insert takes a key-share lock on its
-	 * campaign user and campaign lead): the enrolments of a user or the
-	 * campaign lead that go.  Once these are held, every mapping of them
-	 * that another transaction was writing has committed, and no new one
-	 * can begin.  A campaign's locks its leads before its users, as a
-	 * mapping PUT does (its lead, then its users' key shares).  ?1, ?2
-	 * the delete's arguments, ?3 the caller's contact center.
+	 * Before a delete takes mappings with it, it locks (store.c,
+	 * history_gone()), each in a statement of its own so that the next
+	 * one's snapshot is taken once the lock is held:
+	 *   1. the row that goes (FOR UPDATE): a campaign user, a campaign
+	 *      lead, a user, a campaign.  Not there: NOT_FOUND, nothing else
+	 *      runs.  Held, nothing new can come to hang below it (an insert
+	 *      of a row that references it takes a key-share lock on it);
+	 *   2. for a user or a campaign, what hangs below it and a new mapping
+	 *      would reference (a PUT holds its campaign lead FOR UPDATE and
+	 *      its campaign users FOR KEY SHARE): the user's enrolments, the
+	 *      campaign's leads then users.
+	 * Once these are held, every mapping of what goes that another
+	 * transaction was writing has committed, none can begin, and the
+	 * history statement sees every mapping the delete's cascade will
+	 * remove: none goes without its event.  ?1, ?2 the delete's
+	 * arguments, ?3 the caller's contact center.
 	 */
 	[ST_LOCK_CU_GONE] =
 		"SELECT cu.id FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk"
@@ -174,10 +193,16 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_LOCK_CL_GONE] =
 		"SELECT cl.id FROM campaign_lead cl WHERE cl.campaign_id = ?1"
 		" AND cl.lead_id = ?2 AND " CAMPAIGN_IN_CC("?1", "3") " FOR UPDATE OF cl",
+	[ST_LOCK_USER] =
+		"SELECT u.pk FROM users u WHERE u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)"
+		" AND (?3 = 0 OR u.cc_id = ?3) FOR UPDATE OF u",
 	[ST_LOCK_USER_GONE] =
 		"SELECT cu.id FROM campaign_user cu JOIN users u ON u.pk = cu.user_pk"
 		" WHERE u.user_id = ?1 AND (?2 = 0 OR u.cc_id = ?2)"
 		" AND (?3 = 0 OR u.cc_id = ?3) ORDER BY cu.id FOR UPDATE OF cu",
+	[ST_LOCK_CAMPAIGN] =
+		"SELECT c.id FROM campaign c WHERE c.id = ?1 AND (?2 = 0 OR c.process_id = ?2)"
+		" AND " CAMPAIGN_IN_CC("?1", "3") " FOR UPDATE OF c",
 	[ST_LOCK_CAMPAIGN_GONE] =
 		"WITH a AS (SELECT cl.id FROM campaign_lead cl WHERE cl.campaign_id = ?1"
 		" AND " CAMPAIGN_IN_CC("?1", "3") " ORDER BY cl.id FOR UPDATE OF cl),"

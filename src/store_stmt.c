@@ -104,6 +104,11 @@ static const struct {
 	  " WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
 	S(ST_USER_DELETE, ONCE,
 	  "DELETE FROM users WHERE user_id = ?1 AND (?2 = 0 OR cc_id = ?2)"),
+	/* every system administrator but ?1 (a System user has no contact
+	 * center, so no enrolment, mapping or history: its tokens go by
+	 * cascade) */
+	S(ST_USER_DELETE_SYSTEM, ONCE,
+	  "DELETE FROM users WHERE role = 'System' AND cc_id IS NULL AND user_id <> ?1"),
 	/* ?1 is a list of userIds (A_TEXTS); the text here is for one element
 	 * and answers its row id (a backend that binds lists answers
 	 * (index, pk) per element, index from 0: see sql.h) */
@@ -287,10 +292,13 @@ static const struct {
 	S(ST_HISTORY_USER_GONE, ONCE, NULL),
 	S(ST_HISTORY_CAMPAIGN_GONE, ONCE, NULL),
 	/* what such a delete locks first, where writers run side by side
-	 * (PostgreSQL only: SQLite has one writer) */
+	 * (PostgreSQL only: SQLite has one writer): the row that goes, then
+	 * what hangs below it (store.c, history_gone()) */
 	S(ST_LOCK_CU_GONE, ONCE, NULL),
 	S(ST_LOCK_CL_GONE, ONCE, NULL),
+	S(ST_LOCK_USER, ONCE, NULL),
 	S(ST_LOCK_USER_GONE, ONCE, NULL),
+	S(ST_LOCK_CAMPAIGN, ONCE, NULL),
 	S(ST_LOCK_CAMPAIGN_GONE, ONCE, NULL),
 	S(ST_HISTORY_COUNT, RERUN,
 	  "SELECT COUNT(*) FROM mapping_history"

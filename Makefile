@@ -91,7 +91,9 @@ valgrind: all
 
 # Long forms of the tests that hold thousands of connections (issue 14):
 # the 3,000-socket crowd and the 10,000 held connections for 2 minutes each.
-soak: all
+soak: soak-crowds soak-pgrace
+
+soak-crowds: all
 	CMSD_T45_SECONDS=120 tests/run --api-only t45_crowds
 
 run: all
@@ -107,9 +109,7 @@ clean:
 # PostgreSQL with three: CMSD_TEST_PG's server if set, else a throw-away
 # tests/pgserver, stopped afterwards.  Each store takes some 100 s.
 SOAK_ROUNDS ?= 20
-.PHONY: soak soak-pgrace
-soak: soak-pgrace
-
+.PHONY: soak soak-crowds soak-pgrace
 soak-pgrace: all
 	CMSD_T48_ROUNDS=$(SOAK_ROUNDS) CMSD_TEST_PG= tests/run --api-only t48_pg_race
 	@if [ -n "$$CMSD_TEST_PG" ]; then \

@@ -39,6 +39,7 @@
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@
 #define BUSY_TIMEOUT_MS 5000
 #define CKPT_FRAMES 4000      /* 16 MB of WAL; SQLite checkpoints at 1,000 */
 #define CKPT_FRAMES_MAX 10000 /* about 40 MB of WAL */
+#define CKPT_TAIL 32          /* frames copied with the writers held, at most */
+#define CKPT_CATCH_UP 8       /* passes without them before that bound goes */
 
 struct sq {
 	struct store base;
@@ -119,6 +122,7 @@ static struct {
 	char *path;   /* NULL: no thread */
 	int users;    /* open connections whose WAL hook wakes it */
 	bool due;     /* a commit found CKPT_FRAMES or more in the WAL */
+	atomic_int frames; /* the WAL's size after the last commit */
 	bool stop;
 } ckpt = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
@@ -392,14 +396,48 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 
 /* ---- checkpoints ---- */
 
-/* The checkpoint thread: a PASSIVE checkpoint whenever a commit asks for
- * one.  PASSIVE takes no lock that a reader or a writer waits for. */
+/*
+ * One round of the checkpoint thread: the bulk of the WAL while writers go
+ * on, then the frames they added meanwhile with this process's writers held,
+ * so that the WAL is whole in the database and the next writer starts it
+ * afresh (SQLite restarts a WAL only when every frame of it is in the
+ * database as a write transaction begins).  A PUT waits while the writers
+ * are held, and that pass fsyncs the WAL and the database, so the turn is
+ * taken only once at most CKPT_TAIL frames are left to copy: the WAL's size
+ * after the last commit (nothing commits while the turn is held) against
+ * what the last pass copied.  With more left the turn goes back at once and
+ * another pass runs without it; after CKPT_CATCH_UP such passes the rest is
+ * copied under the turn whatever its size, so that the WAL stays bounded.
+ */
+static int ckpt_round(void)
+{
+	int rc = SQLITE_OK, k, wal = 0, done = 0;
+
+	for (k = 0; rc == SQLITE_OK; k++) {
+		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
+		if (rc != SQLITE_OK || (wal - done > CKPT_TAIL && k < CKPT_CATCH_UP))
+			continue;
+		if (!writer_take(BUSY_TIMEOUT_MS))
+			break;
+		if (atomic_load(&ckpt.frames) - done <= CKPT_TAIL || k >= CKPT_CATCH_UP) {
+			rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						       &wal, &done);
+			writer_give();
+			break;
+		}
+		writer_give();
+	}
+	return rc;
+}
+
+/* The checkpoint thread: a round whenever a commit asks for one.  PASSIVE
+ * takes no lock that a reader or a writer waits for. */
 static void *ckpt_main(void *unused)
 {
 	(void)unused;
 	pthread_mutex_lock(&ckpt.lock);
 	for (;;) {
-		int rc, wal = 0, done = 0;
+		int rc;
 
 		while (!ckpt.due && !ckpt.stop)
 			pthread_cond_wait(&ckpt.wake, &ckpt.lock);
@@ -407,15 +445,7 @@ static void *ckpt_main(void *unused)
 			break;
 		ckpt.due = false;
 		pthread_mutex_unlock(&ckpt.lock);
-		/* the bulk of the WAL while writers go on; then, with writers
-		 * held, the few pages they added meanwhile, so that the WAL is
-		 * whole in the database and the next writer starts it afresh */
-		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
-		if (rc == SQLITE_OK && writer_take(BUSY_TIMEOUT_MS)) {
-			rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-						       &wal, &done);
-			writer_give();
-		}
+		rc = ckpt_round();
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_msgf("warn", "sqlite checkpoint: %s", sqlite3_errmsg(ckpt.db));
 		pthread_mutex_lock(&ckpt.lock);
@@ -430,6 +460,7 @@ static void *ckpt_main(void *unused)
 static int on_wal(void *unused, sqlite3 *db, const char *name, int frames)
 {
 	(void)unused;
+	atomic_store(&ckpt.frames, frames);
 	if (frames >= CKPT_FRAMES_MAX) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	} else if (frames >= CKPT_FRAMES) {

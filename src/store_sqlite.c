@@ -19,9 +19,9 @@
  *    per process, whatever the file (cmsd opens one);
  *  - checkpoints, which copy the WAL into the database and fsync both, run
  *    on one background thread (`ckpt`) with its own connection, woken by a
- *    WAL hook once the WAL holds CKPT_FRAMES pages, instead of inside the
+ *    WAL hook once the WAL holds ckpt.pages pages, instead of inside the
  *    COMMIT of whichever request crossed SQLite's threshold.  Should the
- *    WAL still reach CKPT_FRAMES_MAX pages (the thread cannot finish while
+ *    WAL still reach 2.5 times that (the thread cannot finish while
  *    writers keep appending), the committing request checkpoints it itself
  *    while it still holds `writer`, as SQLite would by default.
  *
@@ -37,6 +37,8 @@
  * Nothing logged here carries a value: messages name the statement and
  * SQLite's error text (which names columns and constraints, never data).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -53,8 +55,9 @@
 #include "banned.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define CKPT_FRAMES 4000      /* 16 MB of WAL; SQLite checkpoints at 1,000 */
-#define CKPT_FRAMES_MAX 10000 /* about 40 MB of WAL */
+#define CKPT_FRAMES_DEFAULT 16000 /* 64 MB of WAL; SQLite checkpoints at 1,000 */
+#define CKPT_FRAMES_MIN 100
+#define CKPT_FRAMES_TOP 1000000
 #define CKPT_TAIL 32          /* frames copied with the writers held, at most */
 #define CKPT_CATCH_UP 8       /* passes without them before that bound goes */
 
@@ -121,7 +124,8 @@ static struct {
 	sqlite3 *db;  /* the thread's own connection */
 	char *path;   /* NULL: no thread */
 	int users;    /* open connections whose WAL hook wakes it */
-	bool due;     /* a commit found CKPT_FRAMES or more in the WAL */
+	bool due;     /* a commit found `pages` or more in the WAL */
+	atomic_int pages; /* the WAL's size that calls for a round */
 	atomic_int frames; /* the WAL's size after the last commit */
 	bool stop;
 } ckpt = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
@@ -454,16 +458,41 @@ static void *ckpt_main(void *unused)
 	return NULL;
 }
 
+/* CMSD_SQLITE_CHECKPOINT_PAGES into ckpt.pages; -1 with err when it is
+ * not a number of pages in range. */
+static int ckpt_pages_from_env(char *err, size_t errlen)
+{
+	const char *v = getenv("CMSD_SQLITE_CHECKPOINT_PAGES");
+	char *end;
+	long n;
+
+	if (!v || !*v) {
+		atomic_store(&ckpt.pages, CKPT_FRAMES_DEFAULT);
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || !isdigit((unsigned char)*v) || n < CKPT_FRAMES_MIN || n > CKPT_FRAMES_TOP) {
+		snprintf(err, errlen, "CMSD_SQLITE_CHECKPOINT_PAGES must be a number from %d to %d",
+			 CKPT_FRAMES_MIN, CKPT_FRAMES_TOP);
+		return -1;
+	}
+	atomic_store(&ckpt.pages, (int)n);
+	return 0;
+}
+
 /* WAL hook of the request connections, called after each commit with the
- * WAL's size in pages.  Past CKPT_FRAMES_MAX the committing thread, which
+ * WAL's size in pages.  Past 2.5 times ckpt.pages the committing thread, which
  * still holds `writer`, checkpoints itself so that the WAL stays bounded. */
 static int on_wal(void *unused, sqlite3 *db, const char *name, int frames)
 {
+	int pages = atomic_load(&ckpt.pages);
+
 	(void)unused;
 	atomic_store(&ckpt.frames, frames);
-	if (frames >= CKPT_FRAMES_MAX) {
+	if (frames >= pages / 2 * 5) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= CKPT_FRAMES) {
+	} else if (frames >= pages) {
 		pthread_mutex_lock(&ckpt.lock);
 		ckpt.due = true;
 		pthread_cond_signal(&ckpt.wake);
@@ -590,6 +619,11 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	 * loss or an OS crash.  FULL syncs the WAL on every commit and survives
 	 * those too, at the cost of an fsync per write transaction.
 	 */
+	/* the WAL's size at which the checkpoint thread runs a round: bigger
+	 * means fewer rounds, each holding the writers a moment (docs/
+	 * performance.md), for more disk and a longer recovery after a crash */
+	if (ckpt_pages_from_env(err, errlen))
+		goto out;
 	sync_env = getenv("CMSD_SQLITE_SYNC");
 	if (!sync_env || !*sync_env || !strcasecmp(sync_env, "normal")) {
 		sync_sql = "PRAGMA synchronous = NORMAL";

@@ -8,6 +8,7 @@ server and run on every backend.
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 from harness import *  # noqa: F401,F403
@@ -16,9 +17,10 @@ from harness import cmsd_bin
 SECRET = "Pw-" + uniq() + "-nottold"
 
 
-def start_fails(db, timeout=20):
+def start_fails(db, timeout=20, extra_env=None):
     """Run cmsd with --db `db`; return (exit code, seconds, stderr text)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMSD_")}
+    env.update(extra_env or {})
     env["CMSD_ADMIN_USER"] = "sysadmin"
     env["CMSD_ADMIN_PASSWORD"] = random_password()
     t0 = time.time()
@@ -62,3 +64,27 @@ def test_bad_postgresql_uri_is_refused():
     rc, _, err = start_fails("postgresql://cmsd@127.0.0.1:notaport/cms")
     assert rc != 0, "cmsd started on a malformed URI"
     assert "cannot connect" in err, "no reason given: %s" % short(err)
+
+
+def test_bad_sqlite_tuning_variables_are_refused():
+    """CMSD_SQLITE_SYNC and CMSD_SQLITE_CHECKPOINT_PAGES (README,
+    "Configuration"): a value cmsd cannot use stops it at start, naming the
+    variable and what it takes, and leaves no store behind."""
+    cases = [("CMSD_SQLITE_SYNC", v, "full or normal") for v in ("off", "2", " ")] + \
+        [("CMSD_SQLITE_CHECKPOINT_PAGES", v, "from 100 to 1000000")
+         for v in ("99", "1000001", "16k", "-5", "1e4", " 200", "99999999999999999999")]
+    for name, value, wanted in cases:
+        path = os.path.join(tempfile.mkdtemp(prefix="cmsd-t32-"), "tuning.db")
+        rc, _, err = start_fails("sqlite:" + path, extra_env={name: value})
+        assert rc != 0, "%s=%r: cmsd started" % (name, value)
+        assert name in err and wanted in err, \
+            "%s=%r: the message does not say what is wanted: %s" % (name, value, short(err))
+        assert not os.path.exists(path), "%s=%r: a store was made anyway" % (name, value)
+    # the bounds themselves are taken: cmsd starts, serves and stops
+    for value in ("100", "1000000"):
+        srv = Server(env={"CMSD_SQLITE_CHECKPOINT_PAGES": value}).start()
+        try:
+            if backend() == "sqlite":
+                eq(req("GET", "/health", srv=srv).status, 200, "health, pages " + value)
+        finally:
+            eq(srv.stop(), 0, "exit code, pages " + value)

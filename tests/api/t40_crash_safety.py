@@ -351,7 +351,9 @@ def test_checkpoints_carry_the_wal_into_the_database():
         skip("checkpoints are SQLite's; this run is on %s" % backend())
     import shutil
     import sqlite3
-    srv = Server().start()
+    # a round every 4,000 WAL pages (the default is 16,000: README), so
+    # that 1,500 PUTs see several
+    srv = Server(env={"CMSD_SQLITE_CHECKPOINT_PAGES": "4000"}).start()
     use(srv)
     F = make_fixture(extra_agents=4)
     auth = bearer(F.tok["admin"])

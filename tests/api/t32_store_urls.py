@@ -74,12 +74,13 @@ def test_bad_sqlite_tuning_variables_are_refused():
         [("CMSD_SQLITE_CHECKPOINT_PAGES", v, "from 100 to 1000000")
          for v in ("99", "1000001", "16k", "-5", "1e4", " 200", "99999999999999999999")]
     for name, value, wanted in cases:
-        path = os.path.join(tempfile.mkdtemp(prefix="cmsd-t32-"), "tuning.db")
-        rc, _, err = start_fails("sqlite:" + path, extra_env={name: value})
-        assert rc != 0, "%s=%r: cmsd started" % (name, value)
-        assert name in err and wanted in err, \
-            "%s=%r: the message does not say what is wanted: %s" % (name, value, short(err))
-        assert not os.path.exists(path), "%s=%r: a store was made anyway" % (name, value)
+        with tempfile.TemporaryDirectory(prefix="cmsd-t32-") as d:
+            path = os.path.join(d, "tuning.db")
+            rc, _, err = start_fails("sqlite:" + path, extra_env={name: value})
+            assert rc != 0, "%s=%r: cmsd started" % (name, value)
+            assert name in err and wanted in err, \
+                "%s=%r: the message does not say what is wanted: %s" % (name, value, short(err))
+            assert not os.path.exists(path), "%s=%r: a store was made anyway" % (name, value)
     # the bounds themselves are taken: cmsd starts, serves and stops
     for value in ("100", "1000000"):
         srv = Server(env={"CMSD_SQLITE_CHECKPOINT_PAGES": value}).start()

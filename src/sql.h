@@ -379,6 +379,7 @@ struct store {
 	unsigned fault_nth;  /* 0: disarmed */
 	int fault_rc;
 	unsigned statements; /* run since store_fault_arm() */
+	uint64_t statements_all; /* run on this connection, ROLLBACK too */
 	bool faults;         /* a fault is asked for (store_fault_arm()) */
 	/* the transaction was one statement, committed already
 	 * (store_mapping_put): its commit is empty, and nothing may follow */

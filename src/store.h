@@ -466,5 +466,7 @@ void store_fault_arm(struct store *s, unsigned nth, int rc);
 /* Statements run since the last store_fault_arm() (ROLLBACK not counted),
  * so that a test can learn how many statements a request runs. */
 unsigned store_statement_count(const struct store *s);
+/* Statements s ran since it was opened, ROLLBACK included (a metric). */
+uint64_t store_statements_ever(const struct store *s);
 
 #endif

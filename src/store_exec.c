@@ -33,6 +33,11 @@ unsigned store_statement_count(const struct store *s)
 	return s->statements;
 }
 
+uint64_t store_statements_ever(const struct store *s)
+{
+	return s->statements_all;
+}
+
 /*
  * Counts statement `id`, about to run, and answers the armed fault when it
  * is its turn (then disarms), else STORE_OK.  ROLLBACK is neither counted
@@ -44,6 +49,7 @@ static int count(struct store *s, enum stmt id)
 {
 	int rc;
 
+	s->statements_all++;
 	if (id == ST_ROLLBACK)
 		return STORE_OK;
 	if (s->alone) { /* store_mapping_put() committed the transaction */

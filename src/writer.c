@@ -284,10 +284,13 @@ static void *writer_main(void *arg)
 
 	(void)arg;
 	while ((n = take(g))) {
+		uint64_t before = store_statements_ever(W.s);
+
 		if (store_puts_grouped(W.s))
 			run_sent(g, n);
 		else
 			run_group(g, n);
+		metrics_write_group_statements(store_statements_ever(W.s) - before);
 	}
 	return NULL;
 }

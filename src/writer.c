@@ -2,7 +2,8 @@
  * writer.c - the group writer of writer.h.
  *
  * The queue is a list under one lock; the thread takes every request waiting
- * (at most MAX_GROUP) and runs them in one transaction:
+ * (at most MAX_GROUP) and runs them in one transaction; on SQLite
+ * (run_group):
  *
  *   BEGIN IMMEDIATE                    (sent with the first savepoint)
  *   SAVEPOINT; access, handler; RELEASE   or ROLLBACK TO + RELEASE   per request
@@ -15,6 +16,7 @@
  * and a request alone that fails so is answered with the store's error (a
  * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
  * every group is one request, so that a fault hits the request it names.
+ * On PostgreSQL the group's writes go in one statement instead (run_sent).
  */
 #include "writer.h"
 

@@ -21,7 +21,8 @@
 -- there to the commit, after every other lock of the group, as a PUT alone
 -- took it.
 -- Rows: migration 6's, each led by o_req, its PUT (from 0); no row of kind
--- 0 for a PUT: no such campaign lead.
+-- 0 for a PUT: no such campaign lead.  A list that is empty runs no
+-- statement (a PUT that only assigns, or only unassigns, is one write).
 -- cmsd_mapping_put (one PUT, --write-group 0) becomes a group of one: the
 -- steps are written once.
 -- Joined as C joins string literals (scripts/embed-sql): every line after
@@ -57,14 +58,20 @@ CREATE OR REPLACE FUNCTION cmsd_mapping_put_group(p_cc bigint[], p_campaign bigi
  WHERE sc.id = c_campaign AND sp.cc_id = p_cc[i]))
  FOR UPDATE OF cl;
  CONTINUE WHEN cl_id IS NULL;
- SELECT COALESCE(array_agg(x.id ORDER BY j.ord), '{}') INTO a_ids
+ a_ids := '{}';
+ u_ids := '{}';
+ IF cardinality(c_as) > 0 THEN
+ SELECT array_agg(x.id ORDER BY j.ord) INTO a_ids
  FROM unnest(c_as) WITH ORDINALITY AS j(uid, ord) LEFT JOIN LATERAL
  (SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk
  AND cu.campaign_id = c_campaign WHERE u.user_id = j.uid OFFSET 0 FOR KEY SHARE OF cu) x ON true;
- SELECT COALESCE(array_agg(x.id ORDER BY j.ord), '{}') INTO u_ids
+ END IF;
+ IF cardinality(c_un) > 0 THEN
+ SELECT array_agg(x.id ORDER BY j.ord) INTO u_ids
  FROM unnest(c_un) WITH ORDINALITY AS j(uid, ord) LEFT JOIN LATERAL
  (SELECT cu.id FROM users u JOIN campaign_user cu ON cu.user_pk = u.pk
  AND cu.campaign_id = c_campaign WHERE u.user_id = j.uid OFFSET 0 FOR KEY SHARE OF cu) x ON true;
+ END IF;
  IF array_position(a_ids, NULL) IS NOT NULL OR array_position(u_ids, NULL) IS NOT NULL THEN
  a_flags := array_fill(0, ARRAY[cardinality(a_ids)]);
  u_flags := array_fill(0, ARRAY[cardinality(u_ids)]);
@@ -76,32 +83,39 @@ CREATE OR REPLACE FUNCTION cmsd_mapping_put_group(p_cc bigint[], p_campaign bigi
  WHERE lu.campaign_lead_id = cl_id AND lu.campaign_user_id = j.id))::int ORDER BY j.ord), '{}')
  INTO u_flags FROM unnest(u_ids) WITH ORDINALITY AS j(id, ord);
  ELSE
+ a_flags := '{}';
+ u_flags := '{}';
+ IF cardinality(a_ids) > 0 THEN
  WITH j AS (SELECT j.id, j.ord FROM unnest(a_ids) WITH ORDINALITY AS j(id, ord)),
  ins AS (INSERT INTO lead_user (campaign_lead_id, campaign_user_id)
  SELECT cl_id, j.id FROM j ORDER BY j.id
  ON CONFLICT DO NOTHING RETURNING lead_user.campaign_user_id)
- SELECT COALESCE(array_agg((ins.campaign_user_id IS NOT NULL)::int ORDER BY j.ord), '{}')
+ SELECT array_agg((ins.campaign_user_id IS NOT NULL)::int ORDER BY j.ord)
  INTO a_flags FROM j LEFT JOIN ins ON ins.campaign_user_id = j.id;
+ END IF;
+ IF cardinality(u_ids) > 0 THEN
  WITH j AS (SELECT j.id, j.ord FROM unnest(u_ids) WITH ORDINALITY AS j(id, ord)),
  del AS (DELETE FROM lead_user lu USING j WHERE lu.campaign_lead_id = cl_id
  AND lu.campaign_user_id = j.id RETURNING lu.campaign_user_id)
- SELECT COALESCE(array_agg((del.campaign_user_id IS NOT NULL)::int ORDER BY j.ord), '{}')
+ SELECT array_agg((del.campaign_user_id IS NOT NULL)::int ORDER BY j.ord)
  INTO u_flags FROM j LEFT JOIN del ON del.campaign_user_id = j.id;
+ END IF;
  IF array_position(a_flags, 1) IS NOT NULL OR array_position(u_flags, 1) IS NOT NULL THEN
  h_i := h_i || i;
  h_cl := h_cl || cl_id;
- h_as := h_as || (SELECT '[' || COALESCE(string_agg(to_json(j.uid)::text, ',' ORDER BY j.ord), '') || ']'
- FROM unnest(c_as, a_flags) WITH ORDINALITY AS j(uid, f, ord) WHERE j.f = 1);
- h_un := h_un || (SELECT '[' || COALESCE(string_agg(to_json(j.uid)::text, ',' ORDER BY j.ord), '') || ']'
- FROM unnest(c_un, u_flags) WITH ORDINALITY AS j(uid, f, ord) WHERE j.f = 1);
+ SELECT h_as || (SELECT '[' || COALESCE(string_agg(to_json(j.uid)::text, ',' ORDER BY j.ord), '') || ']'
+ FROM unnest(c_as, a_flags) WITH ORDINALITY AS j(uid, f, ord) WHERE j.f = 1),
+ h_un || (SELECT '[' || COALESCE(string_agg(to_json(j.uid)::text, ',' ORDER BY j.ord), '') || ']'
+ FROM unnest(c_un, u_flags) WITH ORDINALITY AS j(uid, f, ord) WHERE j.f = 1)
+ INTO h_as, h_un;
  appended := 1;
  END IF;
  END IF;
  o_req := i - 1; o_kind := 0; o_index := 0; o_id := cl_id; o_changed := appended;
  RETURN NEXT;
  RETURN QUERY SELECT i - 1, 1, (j.ord - 1)::int, j.id, j.f
- FROM unnest(a_ids, a_flags) WITH ORDINALITY AS j(id, f, ord);
- RETURN QUERY SELECT i - 1, 2, (j.ord - 1)::int, j.id, j.f
+ FROM unnest(a_ids, a_flags) WITH ORDINALITY AS j(id, f, ord)
+ UNION ALL SELECT i - 1, 2, (j.ord - 1)::int, j.id, j.f
  FROM unnest(u_ids, u_flags) WITH ORDINALITY AS j(id, f, ord);
  END LOOP;
  IF cardinality(h_i) > 0 THEN

@@ -57,4 +57,4 @@ static int assignments(const struct request *rq, struct reply *rp)
 	return reply_json(rp, 200, arr);
 }
 
-const struct endpoint user_assignments[1] = { { parse, assignments } };
+const struct endpoint user_assignments[1] = { { parse, assignments, NULL } };

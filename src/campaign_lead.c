@@ -76,6 +76,6 @@ static int del(const struct request *rq, struct reply *rp)
 			   "campaignLead", rq->ids.campaign_lead);
 }
 
-const struct endpoint campaign_lead_add[1] = { { parse_add, add } };
-const struct endpoint campaign_lead_list[1] = { { res_parse_page, list } };
-const struct endpoint campaign_lead_delete[1] = { { NULL, del } };
+const struct endpoint campaign_lead_add[1] = { { parse_add, add, NULL } };
+const struct endpoint campaign_lead_list[1] = { { res_parse_page, list, NULL } };
+const struct endpoint campaign_lead_delete[1] = { { NULL, del, NULL } };

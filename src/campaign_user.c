@@ -104,6 +104,6 @@ static int del(const struct request *rq, struct reply *rp)
 	return reply_json(rp, 204, NULL);
 }
 
-const struct endpoint campaign_user_add[1] = { { parse_add, add } };
-const struct endpoint campaign_user_list[1] = { { res_parse_page, list } };
-const struct endpoint campaign_user_delete[1] = { { NULL, del } };
+const struct endpoint campaign_user_add[1] = { { parse_add, add, NULL } };
+const struct endpoint campaign_user_list[1] = { { res_parse_page, list, NULL } };
+const struct endpoint campaign_user_delete[1] = { { NULL, del, NULL } };

@@ -54,7 +54,7 @@ static int del(const struct request *rq, struct reply *rp)
 	return res_deleted(rp, store_cc_delete(rq->store, rq->ids.cc), "contactCenter", rq->ids.cc);
 }
 
-const struct endpoint cc_create[1] = { { parse_create, create } };
-const struct endpoint cc_list[1] = { { res_parse_page, list } };
-const struct endpoint cc_get[1] = { { NULL, get } };
-const struct endpoint cc_delete[1] = { { NULL, del } };
+const struct endpoint cc_create[1] = { { parse_create, create, NULL } };
+const struct endpoint cc_list[1] = { { res_parse_page, list, NULL } };
+const struct endpoint cc_get[1] = { { NULL, get, NULL } };
+const struct endpoint cc_delete[1] = { { NULL, del, NULL } };

@@ -112,4 +112,4 @@ static int changes(const struct request *rq, struct reply *rp)
 	return reply_text(rp, 200, "application/json", strbuf_detach(&text));
 }
 
-const struct endpoint mapping_changes[1] = { { parse, changes } };
+const struct endpoint mapping_changes[1] = { { parse, changes, NULL } };

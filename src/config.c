@@ -40,7 +40,7 @@ static const struct option_def {
 	{ "max-connections", OPT_COUNT, offsetof(struct config, max_connections), "connections open at once, change-feed streams included (default 16384; the open-file limit is raised to fit)" },
 	{ "busy-timeout", OPT_COUNT, offsetof(struct config, busy_timeout_ms), "milliseconds a connection may wait for its request once over 3/4 of --max-connections are open (default 1000)" },
 	{ "change-retention", OPT_DURATION, offsetof(struct config, change_retention), "how long the change feed and the mapping history keep events: N[s|m|h|d] (default 30d)" },
-	{ "write-group", OPT_GROUP, offsetof(struct config, write_group), "mapping PUTs committed in one transaction at most (1 to 64), by one writer thread (SQLite); 0: each worker commits its own (default 64)" },
+	{ "write-group", OPT_GROUP, offsetof(struct config, write_group), "mapping PUTs committed in one transaction at most (1 to 64), by one writer thread; 0: each worker commits its own (default 64)" },
 	{ "cache-size", OPT_MIB, offsetof(struct config, cache_mib), "MiB of memory for tokens, scopes and rendered mappings answered from memory; 0 turns the cache off (default 16)" },
 	{ "sse-heartbeat", OPT_UINT, offsetof(struct config, sse_heartbeat), "seconds between heartbeat comments of a change-feed stream (default 15)" },
 	{ "routes", OPT_FLAG, offsetof(struct config, routes), "print the route table (one JSON object a line) and exit" },

@@ -20,5 +20,5 @@ static int metrics(const struct request *rq, struct reply *rp)
 	return reply_text(rp, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
 }
 
-const struct endpoint health_get[1] = { { NULL, health } };
-const struct endpoint metrics_get[1] = { { NULL, metrics } };
+const struct endpoint health_get[1] = { { NULL, health, NULL } };
+const struct endpoint metrics_get[1] = { { NULL, metrics, NULL } };

@@ -123,5 +123,5 @@ static int logout(const struct request *rq, struct reply *rp)
 	return reply_json(rp, 204, NULL);
 }
 
-const struct endpoint login_create[1] = { { parse, login } };
-const struct endpoint login_delete[1] = { { NULL, logout } };
+const struct endpoint login_create[1] = { { parse, login, NULL } };
+const struct endpoint login_delete[1] = { { NULL, logout, NULL } };

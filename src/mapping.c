@@ -605,62 +605,88 @@ static void list_missing(struct reply *rp, const struct strlist *l, const int64_
 			error_missing(&rp->err, "campaignUser", l->v[i]);
 }
 
-static int put(const struct request *rq, struct reply *rp)
+/* The PUT up to its write: m filled (its lists taken), and with If-Match
+ * the lead held and its ETag compared. */
+static int put_stage(const struct request *rq, struct reply *rp, struct mapping_put *m)
+{
+	const struct put_in *p = rq->in.data;
+	const char *if_match = req_header(rq, "If-Match");
+	struct timespec now;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->campaign = p->campaign;
+	m->lead = p->lead;
+	m->as = (const char *const *)p->as.v;
+	m->nas = p->as.n;
+	m->un = (const char *const *)p->un.v;
+	m->nun = p->un.n;
+	m->dry = p->dry;
+	clock_gettime(CLOCK_REALTIME, &now);
+	m->changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	m->changed_by = rq->who.user_id;
+	m->request_id = rq->id;
+	m->acu = xcalloc(m->nas + 1, sizeof(*m->acu));
+	m->ucu = xcalloc(m->nun + 1, sizeof(*m->ucu));
+	m->achanged = xcalloc(m->nas + 1, sizeof(*m->achanged));
+	m->uchanged = xcalloc(m->nun + 1, sizeof(*m->uchanged));
+	if (if_match && (rc = check_if_match(rq, rp, p, if_match))) {
+		free(m->acu);
+		free(m->ucu);
+		free(m->achanged);
+		free(m->uchanged);
+		memset(m, 0, sizeof(*m));
+		return rc;
+	}
+	return RES_OK;
+}
+
+/* The PUT's answer from what its write did (src, a store_rc). */
+static int put_finish(const struct request *rq, struct reply *rp, struct mapping_put *m, int src)
 {
 	const struct put_in *p = rq->in.data;
 	struct strbuf achanged = STRBUF_INIT, uchanged = STRBUF_INIT;
-	const char *if_match = req_header(rq, "If-Match");
-	struct mapping_put m;
 	struct campaign_lead cl;
-	struct timespec now;
-	int rc, src;
+	int rc;
 
-	memset(&m, 0, sizeof(m));
-	m.campaign = p->campaign;
-	m.lead = p->lead;
-	m.as = (const char *const *)p->as.v;
-	m.nas = p->as.n;
-	m.un = (const char *const *)p->un.v;
-	m.nun = p->un.n;
-	m.dry = p->dry;
-	clock_gettime(CLOCK_REALTIME, &now);
-	m.changed_at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	m.changed_by = rq->who.user_id;
-	m.request_id = rq->id;
-	m.acu = xcalloc(m.nas + 1, sizeof(*m.acu));
-	m.ucu = xcalloc(m.nun + 1, sizeof(*m.ucu));
-	m.achanged = xcalloc(m.nas + 1, sizeof(*m.achanged));
-	m.uchanged = xcalloc(m.nun + 1, sizeof(*m.uchanged));
-	if (if_match && (rc = check_if_match(rq, rp, p, if_match)))
-		goto out;
-	if ((src = store_mapping_put(rq->store, rq->who.cc, &m))) {
+	if (src) {
 		rc = reply_store_error(rp, src, "lead", p->lead);
 		goto out;
 	}
-	list_missing(rp, &p->as, m.acu);
-	list_missing(rp, &p->un, m.ucu);
+	list_missing(rp, &p->as, m->acu);
+	list_missing(rp, &p->un, m->ucu);
 	if (rp->err.code) { /* unknown campaign users, every one listed */
 		rc = RES_FAIL;
 		goto out;
 	}
-	json_names(&achanged, m.as, m.achanged, m.nas);
-	json_names(&uchanged, m.un, m.uchanged, m.nun);
-	cl = (struct campaign_lead){ m.cl, p->campaign, p->lead, 0, false };
-	if (if_match && !p->dry && (rc = etag_now(rq, rp, &cl))) /* the new state's */
+	json_names(&achanged, m->as, m->achanged, m->nas);
+	json_names(&uchanged, m->un, m->uchanged, m->nun);
+	cl = (struct campaign_lead){ m->cl, p->campaign, p->lead, 0, false };
+	/* the new state's ETag */
+	if (req_header(rq, "If-Match") && !p->dry && (rc = etag_now(rq, rp, &cl)))
 		goto out;
 	reply_text(rp, 200, "application/json",
-		   put_answer(m.cl, p->lead, p->campaign, m.acu, &p->as, m.ucu, &p->un, &achanged,
-			      &uchanged, p->dry));
+		   put_answer(m->cl, p->lead, p->campaign, m->acu, &p->as, m->ucu, &p->un,
+			      &achanged, &uchanged, p->dry));
 	/* a dry run answers what would change, and the pipeline rolls it back */
 	rc = p->dry ? RES_ROLLBACK : RES_OK;
 out:
-	free(m.acu);
-	free(m.ucu);
-	free(m.achanged);
-	free(m.uchanged);
+	free(m->acu);
+	free(m->ucu);
+	free(m->achanged);
+	free(m->uchanged);
+	memset(m, 0, sizeof(*m));
 	strbuf_release(&achanged);
 	strbuf_release(&uchanged);
 	return rc;
+}
+
+static int put(const struct request *rq, struct reply *rp)
+{
+	struct mapping_put m;
+	int rc = put_stage(rq, rp, &m);
+
+	return rc ? rc : put_finish(rq, rp, &m, store_mapping_put(rq->store, rq->who.cc, &m));
 }
 
 /* changedAt: unix milliseconds as RFC 3339 UTC with milliseconds. */
@@ -813,7 +839,17 @@ static int history(const struct request *rq, struct reply *rp)
 	return answer_pieces(rp, &hs->ps, &text, done);
 }
 
-const struct endpoint mapping_put[1] = { { parse_put, put } };
-const struct endpoint mapping_get[1] = { { parse_get, get } };
-const struct endpoint mapping_lead_user[1] = { { parse_lead_user, lead_user } };
-const struct endpoint mapping_history[1] = { { parse_history, history } };
+/* put_finish() reads the new state for its ETag. */
+static bool put_reads_after(const struct request *rq)
+{
+	const struct put_in *p = rq->in.data;
+
+	return req_header(rq, "If-Match") && !p->dry;
+}
+
+static const struct group_steps put_steps = { put_stage, put_finish, put_reads_after };
+
+const struct endpoint mapping_put[1] = { { parse_put, put, &put_steps } };
+const struct endpoint mapping_get[1] = { { parse_get, get, NULL } };
+const struct endpoint mapping_lead_user[1] = { { parse_lead_user, lead_user, NULL } };
+const struct endpoint mapping_history[1] = { { parse_history, history, NULL } };

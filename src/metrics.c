@@ -110,12 +110,17 @@ void metrics_store_rerun(void)
 
 /* Groups by size: 1, 2-4, 5-16, 17 and more. */
 static const char *const group_sizes[] = { "1", "2-4", "5-16", "17+" };
-static atomic_uint_fast64_t groups[4], grouped;
+static atomic_uint_fast64_t groups[4], grouped, group_statements;
 
 void metrics_write_group(size_t n)
 {
 	atomic_fetch_add(&groups[n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : 3], 1);
 	atomic_fetch_add(&grouped, n);
+}
+
+void metrics_write_group_statements(uint64_t n)
+{
+	atomic_fetch_add(&group_statements, n);
 }
 
 void metrics_connection(int delta)
@@ -232,6 +237,10 @@ char *metrics_text(void)
 	       "Mapping PUTs run in the group writer's transactions (reruns included).");
 	strbuf_addf(&sb, "cmsd_write_group_requests_total %llu\n",
 		    (unsigned long long)atomic_load(&grouped));
+	family(&sb, "cmsd_write_group_statements_total", "counter",
+	       "Store statements the group writer ran (on PostgreSQL, each a round trip).");
+	strbuf_addf(&sb, "cmsd_write_group_statements_total %llu\n",
+		    (unsigned long long)atomic_load(&group_statements));
 	cache_stats(&cs);
 	family(&sb, "cmsd_cache_lookups_total", "counter",
 	       "Lookups in the cache of tokens, scopes and mappings, by result.");

@@ -23,6 +23,8 @@ void metrics_store_error(int rc);
 void metrics_store_rerun(void);
 /* The group writer committed (or tried) a group of n requests. */
 void metrics_write_group(size_t n);
+/* ... and ran n store statements for it. */
+void metrics_write_group_statements(uint64_t n);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

@@ -54,7 +54,7 @@ static int del(const struct request *rq, struct reply *rp)
 			   "process", rq->ids.process);
 }
 
-const struct endpoint process_create[1] = { { parse_create, create } };
-const struct endpoint process_list[1] = { { res_parse_page, list } };
-const struct endpoint process_get[1] = { { NULL, get } };
-const struct endpoint process_delete[1] = { { NULL, del } };
+const struct endpoint process_create[1] = { { parse_create, create, NULL } };
+const struct endpoint process_list[1] = { { res_parse_page, list, NULL } };
+const struct endpoint process_get[1] = { { NULL, get, NULL } };
+const struct endpoint process_delete[1] = { { NULL, del, NULL } };

@@ -489,10 +489,13 @@ int request_group_arm(struct request *rq, struct store *s)
 	return rc && !nth ? rc : STORE_OK;
 }
 
-int request_in_group(struct request *rq, struct reply *rp, struct store *s,
-		     const struct store_look *lk)
+/* What a request of a group does before its handler, on the group's s:
+ * the caches answer as of the group's look, the credentials again when
+ * they are older, the access check.  rq->store is s from here until the
+ * caller puts it back. */
+static int group_enter(struct request *rq, struct reply *rp, struct store *s,
+		       const struct store_look *lk)
 {
-	struct store *own = rq->store;
 	int res = RES_OK;
 
 	reply_reset(rp);
@@ -512,14 +515,48 @@ int request_in_group(struct request *rq, struct reply *rp, struct store *s,
 		if (rp->err.code)
 			res = RES_FAIL;
 	}
-	if (res == RES_FAIL) {
-		rq->store = own;
+	if (res == RES_FAIL)
 		return res;
-	}
 	store_set_actor(s, rq->who.user_id, rq->id);
-	res = check_access(rq, rp);
+	return check_access(rq, rp);
+}
+
+int request_in_group(struct request *rq, struct reply *rp, struct store *s,
+		     const struct store_look *lk)
+{
+	struct store *own = rq->store;
+	int res = group_enter(rq, rp, s, lk);
+
 	if (res == RES_OK)
 		res = rq->route->endpoint->run(rq, rp);
+	rq->store = own;
+	return res;
+}
+
+int request_group_stage(struct request *rq, struct reply *rp, struct store *s,
+			const struct store_look *lk, struct mapping_put *m, int64_t *cc,
+			bool *flush)
+{
+	const struct group_steps *steps = rq->route->endpoint->group;
+	struct store *own = rq->store;
+	int res = group_enter(rq, rp, s, lk);
+
+	if (res == RES_OK)
+		res = steps->stage(rq, rp, m);
+	*cc = rq->who.cc;
+	*flush = res == RES_OK && steps->reads_after(rq);
+	rq->store = own;
+	return res;
+}
+
+int request_group_finish(struct request *rq, struct reply *rp, struct store *s,
+			 struct mapping_put *m, int src)
+{
+	struct store *own = rq->store;
+	int res;
+
+	rq->store = s;
+	res = rq->route->endpoint->group->finish(rq, rp, m, src);
 	rq->store = own;
 	return res;
 }

@@ -96,6 +96,24 @@ struct request {
  * request's transaction and may run again from the start (RES_RETRY), so it
  * keeps no state outside rp. */
 typedef int (*handler_fn)(const struct request *rq, struct reply *rp);
+/*
+ * A handler whose one write is a mapping PUT, in two steps around it, so
+ * that a group of them can be sent in one statement
+ * (store_mapping_put_group()): stage does what comes before the write (any
+ * statement it runs is in the group's transaction) and fills *m, or
+ * refuses (rp says why); finish answers from src, what the store said of
+ * the write (a store_rc), and frees what stage took; it is called after
+ * every stage that returned RES_OK, whatever became of the group.  Both
+ * return an enum result; the handler itself is stage, store_mapping_put(),
+ * finish.  reads_after: whether finish reads the store (then the write is
+ * sent before any later one of its group).
+ */
+struct group_steps {
+	int (*stage)(const struct request *rq, struct reply *rp, struct mapping_put *m);
+	int (*finish)(const struct request *rq, struct reply *rp, struct mapping_put *m, int src);
+	bool (*reads_after)(const struct request *rq);
+};
+
 /* A parse step: validates the query and body into *in (no store), or fills
  * err and returns RES_FAIL. */
 typedef int (*parse_fn)(const struct request *rq, struct input *in, struct error *err);
@@ -140,6 +158,19 @@ void request_move(struct request *rq, struct store *s);
 int request_in_group(struct request *rq, struct reply *rp, struct store *s,
 		     const struct store_look *lk);
 int request_group_arm(struct request *rq, struct store *s);
+/* The same for a group sent in one statement (store_puts_grouped(), the
+ * route's struct group_steps): request_group_stage() in place of
+ * request_in_group(), RES_OK when its write *m, in contact center *cc,
+ * goes into the group's statement (*flush: send it with those before it
+ * now, its answer reads what it wrote); after that statement (whatever
+ * became of it), request_group_finish() answers from src, what the store
+ * said of m.  Both on s, in the group's transaction, and return an enum
+ * result. */
+int request_group_stage(struct request *rq, struct reply *rp, struct store *s,
+			const struct store_look *lk, struct mapping_put *m, int64_t *cc,
+			bool *flush);
+int request_group_finish(struct request *rq, struct reply *rp, struct store *s,
+			 struct mapping_put *m, int src);
 void request_group_done(struct request *rq, struct reply *rp, struct store *s);
 /* Whether RF_GROUP routes go to a group writer: then their tokens are
  * checked at the group's look (request_in_group). */

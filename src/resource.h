@@ -89,9 +89,9 @@ int child_delete(const struct request *rq, struct reply *rp, const struct child_
 	{                                                                         \
 		return child_delete(rq, rp, &kind, rq->ids.field);                \
 	}                                                                         \
-	const struct endpoint prefix##_create[1] = { { prefix##_parse, prefix##_new } }; \
-	const struct endpoint prefix##_list[1] = { { res_parse_page, prefix##_all } };   \
-	const struct endpoint prefix##_get[1] = { { NULL, prefix##_one } };              \
-	const struct endpoint prefix##_delete[1] = { { NULL, prefix##_gone } }
+	const struct endpoint prefix##_create[1] = { { prefix##_parse, prefix##_new, NULL } }; \
+	const struct endpoint prefix##_list[1] = { { res_parse_page, prefix##_all, NULL } };   \
+	const struct endpoint prefix##_get[1] = { { NULL, prefix##_one, NULL } };              \
+	const struct endpoint prefix##_delete[1] = { { NULL, prefix##_gone, NULL } }
 
 #endif

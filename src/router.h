@@ -12,12 +12,15 @@
 #include "errors.h"
 #include "request.h"
 
-/* What a route names: its parse step (NULL: no input) and its handler.
- * Each is declared in handlers.h as a one-element array, so that a route row
- * names it as a plain identifier. */
+/* What a route names: its parse step (NULL: no input), its handler and,
+ * for an RF_GROUP route whose one write a group can send with others
+ * (store_mapping_put_group()), the handler in two steps around it (NULL:
+ * none).  Each is declared in handlers.h as a one-element array, so that a
+ * route row names it as a plain identifier. */
 struct endpoint {
 	parse_fn parse;
 	handler_fn run;
+	const struct group_steps *group;
 };
 
 /*

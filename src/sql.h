@@ -91,7 +91,7 @@ enum stmt {
 	ST_CL_PAGE,
 	ST_CL_DELETE,
 
-	ST_MAPPING_PUT,
+	ST_MAPPING_PUT_GROUP,
 	ST_MAP_ADD_MANY,
 	ST_MAP_REMOVE_MANY,
 	ST_MAP_USERS,
@@ -379,10 +379,14 @@ struct store {
 	unsigned fault_nth;  /* 0: disarmed */
 	int fault_rc;
 	unsigned statements; /* run since store_fault_arm() */
+	uint64_t statements_all; /* run on this connection, ROLLBACK too */
 	bool faults;         /* a fault is asked for (store_fault_arm()) */
 	/* the transaction was one statement, committed already
 	 * (store_mapping_put): its commit is empty, and nothing may follow */
 	bool alone;
+	/* a statement of the open transaction failed (or a fault said so):
+	 * on PostgreSQL the transaction is then good only for a rollback */
+	bool failed;
 };
 
 extern const struct sql_backend sqlite_backend;

@@ -61,5 +61,5 @@ static int openapi(const struct request *rq, struct reply *rp)
 	return send_file(rp, "openapi.json");
 }
 
-const struct endpoint ui_get[1] = { { NULL, ui } };
-const struct endpoint openapi_get[1] = { { NULL, openapi } };
+const struct endpoint ui_get[1] = { { NULL, ui, NULL } };
+const struct endpoint openapi_get[1] = { { NULL, openapi, NULL } };

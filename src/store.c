@@ -240,8 +240,14 @@ int store_begin(struct store *s, bool write)
 {
 	s->appended = 0;
 	s->alone = false;
+	s->failed = false;
 	s->begin = write ? ST_BEGIN_WRITE : ST_BEGIN;
 	return STORE_OK;
+}
+
+bool store_failed(const struct store *s)
+{
+	return s->failed;
 }
 
 /* A COMMIT that fails with RETRY may leave the transaction open: the caller
@@ -262,6 +268,7 @@ void store_rollback(struct store *s)
 {
 	s->begin = ST_NONE;
 	s->alone = false;
+	s->failed = false;
 	if (exec_in_txn(s))
 		exec_run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
 }
@@ -1091,7 +1098,7 @@ static void mark_changed(const int64_t *cu, size_t ncu, int64_t *done, size_t n,
 		changed[i] = n && bsearch(&cu[i], done, n, sizeof(*done), cmp_id);
 }
 
-/* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT). */
+/* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT_GROUP). */
 static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 {
 	struct campaign_lead cl;
@@ -1146,25 +1153,17 @@ out:
 	return rc;
 }
 
+/* What the rows of one PUT said (ST_MAPPING_PUT_GROUP's, migration 6's
+ * after the PUT's number): (0, 0, campaign lead, appended), then (1, i,
+ * campaign user, changed) per assigned userId, (2, i, ...) per unassigned. */
 struct put_rows {
 	struct mapping_put *m;
 	bool found;
 	int64_t appended;
 };
 
-static void fill_put_row(struct rows *r, void *row)
+static int take_put_row(struct put_rows *pr, const int64_t *v)
 {
-	int64_t *v = row;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		v[i] = rows_int(r, i);
-}
-
-static int take_put_row(void *ctx, const void *row)
-{
-	struct put_rows *pr = ctx;
-	const int64_t *v = row;
 	struct mapping_put *m = pr->m;
 	size_t i = (size_t)v[1];
 
@@ -1190,42 +1189,138 @@ static int take_put_row(void *ctx, const void *row)
 	return 1;
 }
 
-int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m)
+/* Clears what a PUT answers. */
+static void put_clear(struct mapping_put *m)
 {
-	struct put_rows pr = { m, false, 0 };
-	int64_t row[4];
-	bool alone;
-	int rc;
-
 	m->cl = 0;
 	memset(m->acu, 0, m->nas * sizeof(*m->acu));
 	memset(m->ucu, 0, m->nun * sizeof(*m->ucu));
 	memset(m->achanged, 0, m->nas * sizeof(*m->achanged));
 	memset(m->uchanged, 0, m->nun * sizeof(*m->uchanged));
-	if (!sql_text(s->be, ST_MAPPING_PUT))
+}
+
+/* PostgreSQL runs one PUT as a group of one (one statement). */
+int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m)
+{
+	int rc, one;
+
+	if (!store_puts_grouped(s)) {
+		put_clear(m);
 		return mapping_put_steps(s, cc, m);
-	/* the first statement of its transaction is the transaction: its
-	 * BEGIN and COMMIT would be two more round trips (a test that fails
-	 * statements one by one wants them all) */
+	}
+	rc = store_mapping_put_group(s, &cc, &m, &one, 1);
+	return rc ? rc : one;
+}
+
+bool store_puts_grouped(const struct store *s)
+{
+	return sql_text(s->be, ST_MAPPING_PUT_GROUP) != NULL;
+}
+
+/* The group's arguments, as parallel arrays (migration 8). */
+struct put_group_args {
+	int64_t *cc, *campaign, *lead, *nas, *nun, *dry, *at;
+	const char **ids, **by, **req;
+};
+
+/* The rows of ST_MAPPING_PUT_GROUP: (PUT, then a put_rows' four). */
+struct put_group_rows {
+	struct put_rows *pr;
+	size_t n;
+};
+
+static void fill_put_group_row(struct rows *r, void *row)
+{
+	int64_t *v = row;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		v[i] = rows_int(r, i);
+}
+
+static int take_put_group_row(void *ctx, const void *row)
+{
+	struct put_group_rows *g = ctx;
+	const int64_t *v = row;
+
+	if (v[0] < 0 || (size_t)v[0] >= g->n)
+		return 1;
+	return take_put_row(&g->pr[v[0]], v + 1);
+}
+
+/*
+ * The group's one statement, a transaction of its own when it is the first
+ * of its transaction: its BEGIN and COMMIT would be two more round trips (a
+ * test that fails statements one by one wants them all).  When it is, the
+ * caller's commit is empty and nothing may follow it (store.alone).
+ */
+int store_mapping_put_group(struct store *s, const int64_t *cc, struct mapping_put *const *ms,
+			    int *rcs, size_t n)
+{
+	struct put_group_args a;
+	struct put_group_rows g = { xcalloc(n + 1, sizeof(*g.pr)), n };
+	size_t i, k, nids = 0, at = 0;
+	int64_t row[5];
+	bool alone;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		put_clear(ms[i]);
+		nids += ms[i]->nas + ms[i]->nun;
+		g.pr[i].m = ms[i];
+	}
+	a.cc = xcalloc(7 * (n + 1), sizeof(int64_t));
+	a.campaign = a.cc + (n + 1);
+	a.lead = a.campaign + (n + 1);
+	a.nas = a.lead + (n + 1);
+	a.nun = a.nas + (n + 1);
+	a.dry = a.nun + (n + 1);
+	a.at = a.dry + (n + 1);
+	a.ids = xcalloc(nids + 2 * n + 1, sizeof(*a.ids));
+	a.by = a.ids + nids;
+	a.req = a.by + n;
+	for (i = 0; i < n; i++) {
+		const struct mapping_put *m = ms[i];
+
+		a.cc[i] = cc[i];
+		a.campaign[i] = m->campaign;
+		a.lead[i] = m->lead;
+		a.nas[i] = (int64_t)m->nas;
+		a.nun[i] = (int64_t)m->nun;
+		a.dry[i] = m->dry ? 1 : 0;
+		a.at[i] = m->changed_at;
+		a.by[i] = m->changed_by;
+		a.req[i] = m->request_id;
+		for (k = 0; k < m->nas; k++)
+			a.ids[at++] = m->as[k];
+		for (k = 0; k < m->nun; k++)
+			a.ids[at++] = m->un[k];
+	}
 	alone = s->begin && !s->faults;
 	if (alone)
 		s->begin = ST_NONE;
 	/* a campaign user deleted since it was resolved: the insert's foreign
-	 * key fails, and the request runs again (then it is not one) */
-	rc = exec_each_fk(s, ST_MAPPING_PUT,
-			  ARGS(A_I(cc), A_I(m->campaign), A_I(m->lead), A_TEXTS(m->as, m->nas),
-			       A_TEXTS(m->un, m->nun), A_I(m->dry ? 1 : 0), A_I(m->changed_at),
-			       A_T(m->changed_by), A_T(m->request_id)),
-			  STORE_RETRY, fill_put_row, row, take_put_row, &pr);
+	 * key fails, and the group runs again (then it is not one) */
+	rc = exec_each_fk(s, ST_MAPPING_PUT_GROUP,
+			  ARGS(A_INTS(a.cc, n), A_INTS(a.campaign, n), A_INTS(a.lead, n),
+			       A_INTS(a.nas, n), A_INTS(a.nun, n), A_TEXTS(a.ids, nids),
+			       A_INTS(a.dry, n), A_INTS(a.at, n), A_TEXTS(a.by, n),
+			       A_TEXTS(a.req, n)),
+			  STORE_RETRY, fill_put_group_row, row, take_put_group_row, &g);
 	s->alone = alone;
 	if (alone && rc == STORE_UNAVAILABLE) /* answered 503, yet it may have landed */
-		log_msgf("warn", "store: connection lost during a mapping PUT of campaign %lld lead "
-				 "%lld, which commits as it returns: its history says whether it did",
-			 (long long)m->campaign, (long long)m->lead);
-	if (rc == STORE_OK && !pr.found)
-		rc = STORE_NOT_FOUND;
-	if (rc == STORE_OK)
-		s->appended += pr.appended;
+		log_msgf("warn", "store: connection lost during %zu mapping PUT(s) (campaign %lld "
+				 "lead %lld first), which commit as they return: the history says "
+				 "whether they did", n, (long long)ms[0]->campaign,
+			 (long long)ms[0]->lead);
+	for (i = 0; i < n; i++) {
+		rcs[i] = rc ? rc : g.pr[i].found ? STORE_OK : STORE_NOT_FOUND;
+		if (!rc)
+			s->appended += g.pr[i].appended;
+	}
+	free(a.cc);
+	free(a.ids);
+	free(g.pr);
 	return rc;
 }
 

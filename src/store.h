@@ -160,6 +160,9 @@ int store_ping(struct store *s);
 int store_begin(struct store *s, bool write);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* Whether a statement of the open transaction failed (an injected fault
+ * included): on PostgreSQL it is then good only for store_rollback(). */
+bool store_failed(const struct store *s);
 
 /* Inside a write transaction: one request of a group begins (savepoint),
  * is kept (savepoint_release), or is undone alone (savepoint_rollback,
@@ -343,6 +346,23 @@ struct mapping_put {
 	bool *achanged, *uchanged;
 };
 int store_mapping_put(struct store *s, int64_t cc, struct mapping_put *m);
+/*
+ * Whether the store sends a group of PUTs in one statement
+ * (store_mapping_put_group(): PostgreSQL, migration 8).
+ */
+bool store_puts_grouped(const struct store *s);
+/*
+ * The PUTs ms[0..n), each in its caller's contact center cc[i], as
+ * store_mapping_put() would run them one after another in the open
+ * transaction, in one statement (a transaction of its own when it is the
+ * first, as store_mapping_put()).  rcs[i] is PUT i's: STORE_OK, or
+ * NOT_FOUND for no such campaign lead (nothing of it written); a userId
+ * that is not a campaign user writes nothing of its PUT either, as
+ * store_mapping_put() says.  Returns the group's: anything but STORE_OK
+ * (then in every rcs[i] too) and nothing of the group stands.
+ */
+int store_mapping_put_group(struct store *s, const int64_t *cc, struct mapping_put *const *ms,
+			    int *rcs, size_t n);
 /* Every campaign user of the campaign with whether it is mapped to campaign
  * lead cl, ordered by userId.  Rows: struct mapping_user. */
 int store_mapping_get(struct store *s, int64_t cc, int64_t campaign, int64_t cl,
@@ -446,5 +466,7 @@ void store_fault_arm(struct store *s, unsigned nth, int rc);
 /* Statements run since the last store_fault_arm() (ROLLBACK not counted),
  * so that a test can learn how many statements a request runs. */
 unsigned store_statement_count(const struct store *s);
+/* Statements s ran since it was opened, ROLLBACK included (a metric). */
+uint64_t store_statements_ever(const struct store *s);
 
 #endif

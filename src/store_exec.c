@@ -33,6 +33,11 @@ unsigned store_statement_count(const struct store *s)
 	return s->statements;
 }
 
+uint64_t store_statements_ever(const struct store *s)
+{
+	return s->statements_all;
+}
+
 /*
  * Counts statement `id`, about to run, and answers the armed fault when it
  * is its turn (then disarms), else STORE_OK.  ROLLBACK is neither counted
@@ -44,10 +49,12 @@ static int count(struct store *s, enum stmt id)
 {
 	int rc;
 
+	s->statements_all++;
 	if (id == ST_ROLLBACK)
 		return STORE_OK;
 	if (s->alone) { /* store_mapping_put() committed the transaction */
 		log_msgf("error", "store %s: after a transaction of one statement", sql_name(id));
+		s->failed = true;
 		return STORE_ERROR;
 	}
 	if ((rc = begin_due(s))) /* it counts before this one */
@@ -56,6 +63,7 @@ static int count(struct store *s, enum stmt id)
 	if (!s->fault_nth || s->statements != s->fault_nth)
 		return STORE_OK;
 	s->fault_nth = 0;
+	s->failed = true;
 	log_msgf("warn", "store %s: injected fault %d (statement %u)", sql_name(id),
 		 s->fault_rc, s->statements);
 	return s->fault_rc;
@@ -63,15 +71,20 @@ static int count(struct store *s, enum stmt id)
 
 /* ---- statements ---- */
 
-/* exec_query() without counting the statement. */
+/* exec_query() without counting the statement.  A statement that fails
+ * marks the transaction (store_failed()). */
 static int start(struct store *s, struct rows *r, enum stmt id,
 		 const struct arg *a, size_t na, int fk_rc)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->s = s;
 	r->id = id;
 	r->fk_rc = fk_rc;
-	return s->be->query(r, a, na);
+	if ((rc = s->be->query(r, a, na)))
+		s->failed = true;
+	return rc;
 }
 
 /* Every statement of the store starts here or in exec_each_elem(), which
@@ -86,7 +99,11 @@ int exec_query(struct store *s, struct rows *r, enum stmt id,
 
 int rows_next(struct rows *r, bool *have)
 {
-	return r->s->be->next(r, have);
+	int rc = r->s->be->next(r, have);
+
+	if (rc)
+		r->s->failed = true;
+	return rc;
 }
 
 void rows_done(struct rows *r)

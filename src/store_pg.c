@@ -54,7 +54,7 @@
 #define OID_TEXT_ARRAY 1009
 #define OID_INT8_ARRAY 1016
 
-#define MAX_PARAMS 10 /* the most a statement binds: ST_HISTORY_ADD has 9 */
+#define MAX_PARAMS 10 /* the most a statement binds: ST_MAPPING_PUT_GROUP has 10 */
 #define CONNECT_TIMEOUT "3" /* seconds; the URL may say otherwise */
 
 struct pg {
@@ -146,9 +146,10 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_LOOK_LEAD] = LOOK_LEAD_SQL("ch.last"),
-	[ST_MAPPING_PUT] =
-		"SELECT o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put(?1, ?2, ?3,"
-		" ?4::text[], ?5::text[], ?6, ?7, ?8, ?9)",
+	[ST_MAPPING_PUT_GROUP] =
+		"SELECT o_req, o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put_group("
+		"?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::int[], ?5::int[], ?6::text[],"
+		" ?7::bigint[], ?8::bigint[], ?9::text[], ?10::text[])",
 	[ST_MAP_USERS] =
 		"SELECT cu.id, (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk)"
 		" FROM campaign_user cu WHERE cu.campaign_id = ?1"

@@ -235,10 +235,11 @@ static const struct {
 	 * which answers nothing (exec_changed(): its change count tells); only
 	 * those of the campaign lead's own campaign are mapped.  A backend that
 	 * binds lists answers the campaign user ids it changed. */
-	/* a mapping PUT in one statement where a round trip is dear
-	 * (store_mapping_put(); PostgreSQL's is a function, migration 6):
-	 * none here, so that SQLite runs the steps as statements */
-	S(ST_MAPPING_PUT, ONCE, NULL),
+	/* mapping PUTs, a group of them, in one statement where a round trip
+	 * is dear (store_mapping_put_group(); PostgreSQL's is a function,
+	 * migration 8): none here, so that SQLite runs the steps as
+	 * statements */
+	S(ST_MAPPING_PUT_GROUP, ONCE, NULL),
 	S(ST_MAP_ADD_MANY, ONCE,
 	  "INSERT INTO lead_user (campaign_lead_id, campaign_user_id)"
 	  " SELECT cl.id, cu.id FROM campaign_user cu"

@@ -138,8 +138,8 @@ static int del(const struct request *rq, struct reply *rp)
 	return reply_json(rp, 204, NULL);
 }
 
-const struct endpoint user_create[1] = { { parse_create, create } };
-const struct endpoint user_list[1] = { { res_parse_page, list } };
-const struct endpoint user_get[1] = { { NULL, get } };
-const struct endpoint user_update[1] = { { parse_update, update } };
-const struct endpoint user_delete[1] = { { NULL, del } };
+const struct endpoint user_create[1] = { { parse_create, create, NULL } };
+const struct endpoint user_list[1] = { { res_parse_page, list, NULL } };
+const struct endpoint user_get[1] = { { NULL, get, NULL } };
+const struct endpoint user_update[1] = { { parse_update, update, NULL } };
+const struct endpoint user_delete[1] = { { NULL, del, NULL } };

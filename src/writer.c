@@ -2,7 +2,8 @@
  * writer.c - the group writer of writer.h.
  *
  * The queue is a list under one lock; the thread takes every request waiting
- * (at most MAX_GROUP) and runs them in one transaction:
+ * (at most MAX_GROUP) and runs them in one transaction; on SQLite
+ * (run_group):
  *
  *   BEGIN IMMEDIATE                    (sent with the first savepoint)
  *   SAVEPOINT; access, handler; RELEASE   or ROLLBACK TO + RELEASE   per request
@@ -15,6 +16,7 @@
  * and a request alone that fails so is answered with the store's error (a
  * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
  * every group is one request, so that a fault hits the request it names.
+ * On PostgreSQL the group's writes go in one statement instead (run_sent).
  */
 #include "writer.h"
 
@@ -39,6 +41,8 @@ struct job {
 	int attempts; /* runs that asked for a retry */
 	bool alone;   /* its group failed: run it in a group of its own */
 	int res;      /* the last run's enum result */
+	struct mapping_put put; /* a group sent whole: its write (request_group_stage) */
+	int64_t cc;             /* and the caller's contact center */
 	struct job *next;
 };
 
@@ -132,27 +136,20 @@ static void retry(struct job *j, bool alone)
 	again(j, alone);
 }
 
-/* Runs g[0..n) in one transaction and answers them (or queues them again). */
-static void run_group(struct job **g, size_t n)
+/*
+ * Ends the group's transaction (rc: how it went so far; commit_fault: the
+ * commit's injected fault; undo: rolled back, a request alone answering as
+ * it said) and answers g[0..n) or queues them again; `ran` is how many
+ * handlers ran.
+ */
+static void settle(struct job **g, size_t n, int rc, int commit_fault, size_t ran, bool undo)
 {
 	struct store *s = W.s;
-	struct store_look lk;
-	int rc = store_begin(s, true), commit_fault = STORE_OK;
-	size_t i, ran = 0; /* requests whose handler ran */
+	size_t i;
 
-	memset(&lk, 0, sizeof(lk));
-	metrics_write_group(n);
-	for (i = 0; i < n && !rc; i++) {
-		commit_fault = request_group_arm(g[i]->rq, s);
-		/* the group's one look, first in its transaction: every token
-		 * taken from the cache is checked against its epoch */
-		if ((rc = store_look(s, &lk)) || (rc = store_savepoint(s)))
-			break;
-		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s, &lk);
-		ran++;
-		rc = g[i]->res == RES_OK ? store_savepoint_release(s) : store_savepoint_rollback(s);
-	}
-	if (!rc && !(rc = commit_fault))
+	if (!rc && undo)
+		store_rollback(s);
+	else if (!rc && !(rc = commit_fault))
 		rc = store_commit(s);
 	if (rc)
 		store_rollback(s);
@@ -188,14 +185,115 @@ static void run_group(struct job **g, size_t n)
 	}
 }
 
+/* Runs g[0..n) in one transaction, each under a savepoint (SQLite), and
+ * answers them (or queues them again). */
+static void run_group(struct job **g, size_t n)
+{
+	struct store *s = W.s;
+	struct store_look lk;
+	int rc = store_begin(s, true), commit_fault = STORE_OK;
+	size_t i, ran = 0; /* requests whose handler ran */
+
+	memset(&lk, 0, sizeof(lk));
+	metrics_write_group(n);
+	for (i = 0; i < n && !rc; i++) {
+		commit_fault = request_group_arm(g[i]->rq, s);
+		/* the group's one look, first in its transaction: every token
+		 * taken from the cache is checked against its epoch */
+		if ((rc = store_look(s, &lk)) || (rc = store_savepoint(s)))
+			break;
+		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s, &lk);
+		ran++;
+		rc = g[i]->res == RES_OK ? store_savepoint_release(s) : store_savepoint_rollback(s);
+	}
+	settle(g, n, rc, commit_fault, ran, false);
+}
+
+/*
+ * Runs g[0..n) with their writes sent in one statement (PostgreSQL,
+ * store_mapping_put_group()), and answers them (or queues them again):
+ *
+ *   the look                           a transaction of its own
+ *   each request's steps before its write (most run no statement)
+ *   the group's writes                 one statement: the transaction
+ *   each request's answer              (If-Match: its new ETag)
+ *
+ * A request whose answer reads what its own write left (If-Match: the
+ * ETag of the new state) has the writes before it and its own sent at
+ * once, so that it reads no later one: then its group is several
+ * statements.
+ * When nothing runs before the group's statement, it is the transaction
+ * (two round trips for the group); a request with If-Match reads its lead
+ * first, and then BEGIN and COMMIT come around it.  A PUT that fails
+ * (an unknown user, no such lead, a precondition, a dry run) writes nothing:
+ * it is a result, and the others commit.  A statement that fails breaks the
+ * transaction: a group of more than one then runs again, each alone.
+ */
+static void run_sent(struct job **g, size_t n)
+{
+	struct store *s = W.s;
+	struct store_look lk;
+	struct mapping_put *ms[MAX_GROUP];
+	struct job *in[MAX_GROUP]; /* whose write waits to be sent */
+	int64_t cc[MAX_GROUP];
+	int rcs[MAX_GROUP];
+	int rc = STORE_OK, commit_fault = STORE_OK;
+	size_t i, j, k = 0, ran = 0;
+	bool sent, flush = false;
+
+	memset(&lk, 0, sizeof(lk));
+	metrics_write_group(n);
+	for (i = 0; i < n; i++) {
+		commit_fault = request_group_arm(g[i]->rq, s);
+		/* the group's one look, before its transaction: every token
+		 * taken from the cache is checked against its epoch */
+		if (!i && ((rc = store_look(s, &lk)) || (rc = store_begin(s, true))))
+			break;
+		g[i]->res = request_group_stage(g[i]->rq, g[i]->rp, s, &lk, &g[i]->put, &g[i]->cc,
+						&flush);
+		ran++;
+		if (g[i]->res == RES_OK) {
+			in[k] = g[i];
+			ms[k] = &g[i]->put;
+			cc[k++] = g[i]->cc;
+		}
+		/* the writes waiting, sent when a request's answer reads what its
+		 * own write left (If-Match), and at the end */
+		if (!k || (i + 1 < n && !flush))
+			continue;
+		sent = !store_failed(s);
+		if (sent)
+			store_mapping_put_group(s, cc, ms, rcs, k);
+		for (j = 0; j < k; j++) /* (each frees its write) */
+			in[j]->res = request_group_finish(in[j]->rq, in[j]->rp, s, ms[j],
+							   sent ? rcs[j] : STORE_ERROR);
+		k = 0;
+	}
+	for (i = 0; i < n; i++)
+		if (g[i]->res == RES_ROLLBACK) /* a dry run: it wrote nothing */
+			g[i]->res = RES_OK;
+	/* a statement failed: in a group nothing of it stands; alone, the
+	 * request answers as it said, after a rollback */
+	if (!rc && store_failed(s) && n > 1)
+		rc = STORE_ERROR;
+	settle(g, n, rc, commit_fault, ran, !rc && store_failed(s));
+}
+
 static void *writer_main(void *arg)
 {
 	struct job *g[MAX_GROUP];
 	size_t n;
 
 	(void)arg;
-	while ((n = take(g)))
-		run_group(g, n);
+	while ((n = take(g))) {
+		uint64_t before = store_statements_ever(W.s);
+
+		if (store_puts_grouped(W.s))
+			run_sent(g, n);
+		else
+			run_group(g, n);
+		metrics_write_group_statements(store_statements_ever(W.s) - before);
+	}
 	return NULL;
 }
 
@@ -203,8 +301,8 @@ int writer_start(const char *url, unsigned group)
 {
 	char err[256];
 
-	if (!group || strncmp(url, "sqlite:", 7))
-		return 0; /* PostgreSQL: each worker writes on its own connection */
+	if (!group)
+		return 0;
 	W.max = group < MAX_GROUP ? group : MAX_GROUP;
 	if (store_open(url, &W.s, err, sizeof(err))) {
 		log_msgf("error", "writer: cannot open the store: %s", err);

@@ -10,7 +10,11 @@
  * serving other connections meanwhile; a request's connection is suspended
  * until its answer is ready.  On SQLite, where writers queue for one lock
  * anyway, this replaces two workers waiting on each other with one writer
- * that never waits, and spreads the cost of a commit over the group.
+ * that never waits, and spreads the cost of a commit over the group.  On
+ * PostgreSQL the group's writes go in one statement (a call of
+ * cmsd_mapping_put_group, migration 8) instead of savepoints: the group
+ * pays one round trip, one commit, one lock of the feed's head and one
+ * notification where each PUT paid its own.
  */
 #ifndef CMSD_WRITER_H
 #define CMSD_WRITER_H
@@ -20,9 +24,8 @@
 #include "request.h"
 
 /* Starts the thread on its own connection to `url`, to commit up to `group`
- * requests at once, unless group is 0 or the store cannot use it
- * (PostgreSQL: each worker writes on its own connection).  Returns 0, or -1
- * after logging why. */
+ * requests at once, unless group is 0.  Returns 0, or -1 after logging
+ * why. */
 int writer_start(const char *url, unsigned group);
 /* Whether requests go to the writer. */
 bool writer_running(void);

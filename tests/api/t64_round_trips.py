@@ -9,9 +9,10 @@ are the production ones.  Caches warm (the token and the campaign's scope
 read once before), on PostgreSQL:
 
     1. a PUT that changes the mapping is the look and one call of
-       cmsd_mapping_put: 2 statements, answered and applied exactly (GET,
-       history, feed), for assignments, unassignments, both, nothing to
-       change, a dry run (which changes nothing);
+       cmsd_mapping_put_group (under --faults every group is one PUT): 2
+       statements, answered and applied exactly (GET, history, feed), for
+       assignments, unassignments, both, nothing to change, a dry run
+       (which changes nothing);
     2. a PUT naming unknown users or a lead not attached is 2 statements
        too, and changes nothing;
     3. a PUT with If-Match holds the lead in a transaction first: more
@@ -26,11 +27,26 @@ read once before), on PostgreSQL:
        of its own: at most 7 (the look, BEGIN, its own look, the campaign
        lead, the users, the mapped ones, COMMIT).
 
+    5. without --faults, PUTs sent together are committed in groups by the
+       writer (src/writer.c): a GROUP_BURST of concurrent PUTs, tokens and
+       scope warm.  On PostgreSQL a group, whatever its size, is 2
+       statements, so 2 round trips: the look and one call of
+       cmsd_mapping_put_group, which is the group's transaction
+       (cmsd_write_group_statements_total against cmsd_write_groups_total);
+       bursts until one group holds more than one PUT.  The figures are
+       printed on both stores.
+
 On SQLite a statement costs no round trip, and the steps run one by one:
 there the same requests must answer the same, and their count is at most
 what a PUT did before issue 13 (12).
 """
+import re
+
 from harness import *  # noqa: F401,F403
+from harness import VALGRIND
+
+GROUP_BURST = 8 if VALGRIND else 32     # test 5: concurrent PUTs of a burst
+GROUP_TRIES = 5                         # test 5: bursts until a group of more than one forms
 
 S = None
 F = None
@@ -203,3 +219,64 @@ def test_get_of_a_lead_not_attached_is_one_statement():
         r = req("GET", path, auth=F.auth("agent"))
         assert_missing(assert_error(r, 404, "CONF-1001", path), [("lead", lead)])
         one_statement(r, path + ": a lead not attached", miss=True)
+
+
+# ---- 5. a group's round trips ----------------------------------------------------------------
+
+def writer_counters(srv):
+    """(groups, requests, statements) of the group writer, from /metrics."""
+    text = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"}).raw.decode()
+    sizes = re.findall(r'^cmsd_write_groups_total\{size="[^"]+"\} (\d+)$', text, re.M)
+    assert len(sizes) == 4, "/metrics: cmsd_write_groups_total by size: %r" % (sizes,)
+    out = [sum(int(x) for x in sizes)]
+    for name in ("cmsd_write_group_requests_total", "cmsd_write_group_statements_total"):
+        m = re.search(r"^%s (\d+)$" % name, text, re.M)
+        assert m, "/metrics has no " + name
+        out.append(int(m.group(1)))
+    return tuple(out)
+
+
+def test_a_group_of_puts_is_two_statements_on_postgresql():
+    T = Server().start()     # no --faults: PUTs that arrive together form groups
+    try:
+        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
+        sup = f.auth("sup")
+        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
+               "warm: token and scope")
+        seen = []
+        for rnd in range(GROUP_TRIES):
+            g0, r0, s0 = writer_counters(T)
+            # each PUT assigns (even rounds) or unassigns its own agent
+            mine = [([a], []) if rnd % 2 == 0 else ([], [a]) for a in f.agents]
+            answers = [None] * GROUP_BURST
+
+            def one(p):
+                answers[p] = put_mapping(sup, f.campaign, f.lead, mine[p][0], mine[p][1], srv=T)
+            parallel([lambda p=p: one(p) for p in range(GROUP_BURST)], "burst %d" % rnd)
+            for p, r in enumerate(answers):
+                b = expect(r, 200, "burst %d, PUT %d" % (rnd, p))
+                eq(b["assignedUserIds"], mine[p][0], "burst %d, PUT %d: assignedUserIds" % (rnd, p))
+            g1, r1, s1 = writer_counters(T)
+            groups, puts, stmts = g1 - g0, r1 - r0, s1 - s0
+            seen.append((puts, groups, stmts))
+            print("# t64 %s burst %d: %d PUTs in %d groups, %d statements: %.1f a group, "
+                  "%.2f a PUT" % (backend(), rnd, puts, groups, stmts, stmts / max(groups, 1),
+                                  stmts / max(puts, 1)), flush=True)
+            eq(puts, GROUP_BURST, "burst %d: PUTs run by the group writer" % rnd)
+            assert 0 < groups <= puts, "burst %d: %d groups for %d PUTs" % (rnd, groups, puts)
+            if backend() == "postgresql":
+                eq(stmts, 2 * groups, "burst %d: statements of %d groups (the look and one call "
+                   "each)" % (rnd, groups))
+            else:
+                assert stmts <= groups * 3 + puts * 12, \
+                    "burst %d: %d statements for %d PUTs in %d groups" % (rnd, stmts, puts, groups)
+            b = expect(req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, f.campaign, f.lead),
+                           auth=sup, srv=T), 200, "burst %d: GET" % rnd)
+            eq(b["assignedUserIds"], sorted(f.agents) if rnd % 2 == 0 else [],
+               "burst %d: the lead after it" % rnd)
+            if groups < puts:
+                break
+        assert any(g < p for p, g, _ in seen), \
+            "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
+    finally:
+        eq(T.stop(), 0, "exit code of the server without --faults")

@@ -396,7 +396,7 @@ static void retry_after_1(const struct exchange *x)
 
 static void txn_retry_exhausted(void)
 {
-	static const struct endpoint ep[1] = { { NULL, busy_always } };
+	static const struct endpoint ep[1] = { { NULL, busy_always, NULL } };
 
 	run_own(&(struct own_case){ ep, IN_CC, 503, "SYS-1003", 5, false, retry_after_1 });
 }
@@ -410,7 +410,7 @@ static void third_attempt(const struct exchange *x)
 
 static void txn_retry_then_ok(void)
 {
-	static const struct endpoint ep[1] = { { NULL, busy_twice } };
+	static const struct endpoint ep[1] = { { NULL, busy_twice, NULL } };
 
 	run_own(&(struct own_case){ ep, IN_CC, 201, NULL, 3, true, third_attempt });
 }
@@ -422,14 +422,14 @@ static void dry_body(const struct exchange *x)
 
 static void txn_rollback(void)
 {
-	static const struct endpoint ep[1] = { { NULL, dry } };
+	static const struct endpoint ep[1] = { { NULL, dry, NULL } };
 
 	run_own(&(struct own_case){ ep, IN_CC, 200, NULL, 1, false, dry_body });
 }
 
 static void txn_fail(void)
 {
-	static const struct endpoint ep[1] = { { NULL, fails } };
+	static const struct endpoint ep[1] = { { NULL, fails, NULL } };
 
 	run_own(&(struct own_case){ ep, IN_CC, 409, "CONF-1005", 1, false, NULL });
 }
@@ -438,7 +438,7 @@ static void txn_fail(void)
  * handler never runs. */
 static void txn_parse_fails(void)
 {
-	static const struct endpoint ep[1] = { { bad_parse, write_process } };
+	static const struct endpoint ep[1] = { { bad_parse, write_process, NULL } };
 
 	run_own(&(struct own_case){ ep, IN_CC, 400, "CONF-1002", 0, false, NULL });
 }
@@ -447,7 +447,7 @@ static void txn_parse_fails(void)
  * stays although it answers an error), and a RES_RETRY is not rerun. */
 static void txn_none(void)
 {
-	static const struct endpoint ep[1] = { { NULL, busy_always } };
+	static const struct endpoint ep[1] = { { NULL, busy_always, NULL } };
 
 	run_own(&(struct own_case){ ep, RF_NO_TXN, 503, "SYS-1003", 1, true, NULL });
 }
@@ -455,7 +455,7 @@ static void txn_none(void)
 /* The access check runs before the handler: a broken chain never calls it. */
 static void txn_access_first(void)
 {
-	static const struct endpoint ep[1] = { { NULL, write_process } };
+	static const struct endpoint ep[1] = { { NULL, write_process, NULL } };
 	struct fixture f;
 	struct exchange x;
 

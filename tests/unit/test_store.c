@@ -1376,12 +1376,18 @@ struct put_case {
 	bool ach[4], uch[4];
 };
 
-static int put_users(struct put_case *pc, int64_t campaign, int64_t lead,
+static void put_fill(struct put_case *pc, int64_t campaign, int64_t lead,
 		     const char *const *as, size_t na, const char *const *un, size_t nu, bool dry)
 {
 	memset(pc, 0, sizeof(*pc));
 	pc->m = (struct mapping_put){ campaign, lead, as, un, na, nu, dry, 4242, "sup",
 				      "0123456789abcdef", 0, pc->acu, pc->ucu, pc->ach, pc->uch };
+}
+
+static int put_users(struct put_case *pc, int64_t campaign, int64_t lead,
+		     const char *const *as, size_t na, const char *const *un, size_t nu, bool dry)
+{
+	put_fill(pc, campaign, lead, as, na, un, nu, dry);
 	return SC(mapping_put, &pc->m);
 }
 
@@ -1460,6 +1466,68 @@ static void mapping_put(void)
 	EXPECT(put_users(&pc, t.campaign, t.lead + 100, a, 1, NULL, 0, false), STORE_NOT_FOUND);
 	EXPECT(put_users(&pc, o.campaign, o.lead, a, 1, NULL, 0, false), STORE_NOT_FOUND);
 	CHECK(pc.m.cl == 0);
+	fx_close();
+}
+
+/* A group of PUTs in one statement (PostgreSQL: the group writer's):
+ * each PUT's result its own, a failing one writes nothing and the others
+ * commit, each sees the ones before it, the history in request order. */
+static void mapping_put_group(void)
+{
+	struct tree t, o;
+	struct put_case pc[6];
+	struct mapping_put *ms[6];
+	struct hist got = { 0 };
+	const char *b[] = { "b" }, *nb[] = { "nobody" }, *c[] = { "c" };
+	const char *ids[6] = { "req0", "req1", "req2", "req3", "req4", "req5" };
+	int64_t cu[2], cl, cc[6], total = -1;
+	int rcs[6], i;
+
+	if (!fx_open())
+		return;
+	if (!store_puts_grouped(fx.s)) { /* SQLite: the writer's savepoints */
+		fx_close();
+		return;
+	}
+	t = make_tree("t");
+	o = make_tree("o");
+	fx.cc = t.cc;
+	cu[0] = enrol(t.campaign, make_user(t.cc, "b", "Agent"));
+	cu[1] = enrol(t.campaign, make_user(t.cc, "c", "Agent"));
+	cl = attach(t.campaign, t.lead, 1);
+	attach(o.campaign, o.lead, 1);
+	keep();
+	put_fill(&pc[0], t.campaign, t.lead, b, 1, NULL, 0, false);         /* maps b */
+	put_fill(&pc[1], t.campaign, t.lead, nb, 1, NULL, 0, false);        /* unknown user */
+	put_fill(&pc[2], t.campaign, t.lead + 100, b, 1, NULL, 0, false);   /* no such lead */
+	put_fill(&pc[3], o.campaign, o.lead, b, 1, NULL, 0, false);         /* another tenant's */
+	put_fill(&pc[4], t.campaign, t.lead, c, 1, b, 1, false);            /* sees 0's b */
+	put_fill(&pc[5], t.campaign, t.lead, b, 1, c, 1, true);             /* dry, sees 4's */
+	for (i = 0; i < 6; i++) {
+		pc[i].m.request_id = ids[i];
+		ms[i] = &pc[i].m;
+		cc[i] = t.cc;
+		rcs[i] = -1;
+	}
+	/* the first statement of its transaction: the transaction */
+	EXPECT(store_mapping_put_group(fx.s, cc, ms, rcs, 6), STORE_OK);
+	keep();
+	CHECK(rcs[0] == STORE_OK && pc[0].m.cl == cl && pc[0].acu[0] == cu[0] && pc[0].ach[0]);
+	CHECK(rcs[1] == STORE_OK && pc[1].m.cl == cl && pc[1].acu[0] == 0 && !pc[1].ach[0]);
+	CHECK(rcs[2] == STORE_NOT_FOUND && pc[2].m.cl == 0);
+	CHECK(rcs[3] == STORE_NOT_FOUND && pc[3].m.cl == 0);
+	CHECK(rcs[4] == STORE_OK && pc[4].acu[0] == cu[1] && pc[4].ach[0]);
+	CHECK(pc[4].ucu[0] == cu[0] && pc[4].uch[0]);
+	CHECK(rcs[5] == STORE_OK && pc[5].ach[0] && pc[5].uch[0]);
+	CHECK(map(cl, true, 1, &cu[1]) == 0 && map(cl, false, 1, &cu[0]) == 0); /* as 4 left it */
+	keep();
+	/* two entries, in request order, the dry run's and the failures' none */
+	EXPECT(SC(history_list, t.campaign, t.lead, NULL, see_history, &got, &total), STORE_OK);
+	CHECK(total == 2 && got.n == 2);
+	CHECK(!strcmp(got.e[0].request_id, "req4") && !strcmp(got.e[1].request_id, "req0"));
+	CHECK(got.e[1].id + 1 == got.e[0].id);
+	CHECK(json_same(got.e[1].assigned, "[\"b\"]") && json_same(got.e[1].unassigned, "[]"));
+	CHECK(json_same(got.e[0].assigned, "[\"c\"]") && json_same(got.e[0].unassigned, "[\"b\"]"));
 	fx_close();
 }
 
@@ -1851,6 +1919,7 @@ static const struct unit_test tests[] = {
 	{ "mapping_list", mapping_list },
 	{ "history", history },
 	{ "mapping_put", mapping_put },
+	{ "mapping_put_group", mapping_put_group },
 	{ "history_of_deletes", history_of_deletes },
 	{ "tokens", tokens },
 	{ "tenant_scope", tenant_scope },

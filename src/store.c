@@ -250,6 +250,11 @@ bool store_failed(const struct store *s)
 	return s->failed;
 }
 
+bool store_ran_alone(const struct store *s)
+{
+	return s->alone;
+}
+
 /* A COMMIT that fails with RETRY may leave the transaction open: the caller
  * rolls back.  A transaction that ran nothing was never begun. */
 int store_commit(struct store *s)

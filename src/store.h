@@ -163,6 +163,9 @@ void store_rollback(struct store *s);
 /* Whether a statement of the open transaction failed (an injected fault
  * included): on PostgreSQL it is then good only for store_rollback(). */
 bool store_failed(const struct store *s);
+/* Whether the last statement was a transaction of its own (a group's
+ * writes sent first in it, store_mapping_put_group()). */
+bool store_ran_alone(const struct store *s);
 
 /* Inside a write transaction: one request of a group begins (savepoint),
  * is kept (savepoint_release), or is undone alone (savepoint_rollback,

@@ -227,7 +227,9 @@ static void run_group(struct job **g, size_t n)
  * first, and then BEGIN and COMMIT come around it.  A PUT that fails
  * (an unknown user, no such lead, a precondition, a dry run) writes nothing:
  * it is a result, and the others commit.  A statement that fails breaks the
- * transaction: a group of more than one then runs again, each alone.
+ * transaction: a group of more than one then runs again, each alone; but a
+ * connection lost during the group's writes as a transaction of their own
+ * leaves them committed or not, so those answer 503 and none runs again.
  */
 static void run_sent(struct job **g, size_t n)
 {
@@ -239,7 +241,7 @@ static void run_sent(struct job **g, size_t n)
 	int rcs[MAX_GROUP];
 	int rc = STORE_OK, commit_fault = STORE_OK;
 	size_t i, j, k = 0, ran = 0;
-	bool sent, flush = false;
+	bool sent, flush = false, unknown = false;
 
 	memset(&lk, 0, sizeof(lk));
 	metrics_write_group(n);
@@ -262,8 +264,12 @@ static void run_sent(struct job **g, size_t n)
 		if (!k || (i + 1 < n && !flush))
 			continue;
 		sent = !store_failed(s);
-		if (sent)
-			store_mapping_put_group(s, cc, ms, rcs, k);
+		/* the connection lost while the group's writes were their own
+		 * transaction: they may have committed, so each answers 503 as
+		 * it is (the store logged it) and none runs again */
+		if (sent && store_mapping_put_group(s, cc, ms, rcs, k) == STORE_UNAVAILABLE &&
+		    store_ran_alone(s))
+			unknown = true;
 		for (j = 0; j < k; j++) /* (each frees its write) */
 			in[j]->res = request_group_finish(in[j]->rq, in[j]->rp, s, ms[j],
 							   sent ? rcs[j] : STORE_ERROR);
@@ -274,7 +280,7 @@ static void run_sent(struct job **g, size_t n)
 			g[i]->res = RES_OK;
 	/* a statement failed: in a group nothing of it stands; alone, the
 	 * request answers as it said, after a rollback */
-	if (!rc && store_failed(s) && n > 1)
+	if (!rc && store_failed(s) && n > 1 && !unknown)
 		rc = STORE_ERROR;
 	settle(g, n, rc, commit_fault, ran, !rc && store_failed(s));
 }

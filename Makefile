@@ -14,7 +14,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c nego
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
            campaign_lead.c mapping.c changes.c feed.c assignments.c demo.c throttle.c proxy.c metrics.c cache.c writer.c hasher.c deadline.c linger.c head.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
-           store_sqlite.c store_pg.c
+           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -32,10 +32,19 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -I$(BUILD) -c -o $@ $<
 
 $(BUILD)/cli/%.o: src/cli/%.c src/cli/*.h src/*.h | $(BUILD)/cli
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(CLI_PKGS)) -Isrc -c -o $@ $<
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(CLI_PKGS)) -Isrc -I$(BUILD) -c -o $@ $<
+
+# The version both programs print (--version): scripts/version, from git
+# describe or a tarball's VERSION file.  Remade on every run, but written only
+# when it changes, so that only what includes it is rebuilt.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@scripts/version --header $@
+$(BUILD)/config.o $(BUILD)/cli/main.o: $(BUILD)/version.h
+.PHONY: FORCE
+FORCE:
 
 $(BUILD):
 	mkdir -p $(BUILD)

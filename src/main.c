@@ -1,7 +1,7 @@
 /*
  * main.c - cmsd: read the options, open and migrate the store, make sure the
  * system administrator exists, serve until SIGTERM or SIGINT, then finish the
- * requests in flight and exit 0.  Every way out after the log started goes
+ * requests in flight and exit 0.  `cmsd backup ...` is backup.c's instead.  Every way out after the log started goes
  * through `out:`, which ends with log_stop(): the buffered lines of a failed
  * start are written like those of a clean stop.
  */
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "cache.h"
 #include "config.h"
 #include "demo.h"
@@ -114,6 +115,8 @@ int main(int argc, char **argv)
 	int rc, sig = 0, status = 1;
 
 	memset(&demo, 0, sizeof(demo));
+	if (argc > 1 && !strcmp(argv[1], "backup"))
+		return backup_main(argc - 1, argv + 1);
 	rc = config_load(&cfg, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;

@@ -28,8 +28,12 @@ CLI_SRC  = main.c cli.c http_client.c output.c cmd_session.c cmd_mapping.c \
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 
-.PHONY: all clean test asan asan-build run valgrind soak
-all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests
+# Man pages: man/NAME.SECTION.scd, turned into $(BUILD)/man/NAME.SECTION by
+# scdoc (scripts/bootstrap installs it; docs/decisions.md says why scdoc).
+MANS = $(BUILD)/man/cmsd.8 $(BUILD)/man/cmsctl.1
+
+.PHONY: all clean test asan asan-build run valgrind soak install uninstall
+all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests $(MANS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS) -I$(BUILD) -c -o $@ $<
@@ -51,6 +55,40 @@ $(BUILD):
 
 $(BUILD)/cli:
 	mkdir -p $(BUILD)/cli
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(BUILD)/man
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# `make install`: PREFIX (default /usr/local) and DESTDIR as every Makefile
+# has them.  cmsd is a daemon an administrator runs, so it goes to sbin as
+# Debian puts daemons (/usr/sbin/sshd); cmsctl, for every user, to bin.
+# docs/operations.md says what else a service needs (a user, a directory for
+# the store, the environment file).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man
+DOCDIR   = $(PREFIX)/share/doc/cmsd
+DOCS     = README.md docs/operations.md docs/cmsctl.md
+
+install: $(BUILD)/cmsd $(BUILD)/cmsctl $(MANS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BUILD)/cmsd $(DESTDIR)$(SBINDIR)/cmsd
+	$(INSTALL) -m 0755 $(BUILD)/cmsctl $(DESTDIR)$(BINDIR)/cmsctl
+	$(INSTALL) -m 0644 $(BUILD)/man/cmsd.8 $(DESTDIR)$(MANDIR)/man8/cmsd.8
+	$(INSTALL) -m 0644 $(BUILD)/man/cmsctl.1 $(DESTDIR)$(MANDIR)/man1/cmsctl.1
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+# Removes what install put there, and the doc directory once empty.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/cmsd $(DESTDIR)$(BINDIR)/cmsctl \
+		$(DESTDIR)$(MANDIR)/man8/cmsd.8 $(DESTDIR)$(MANDIR)/man1/cmsctl.1 \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # The web console and the OpenAPI document, compiled into cmsd.
 EMBED = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg)) docs/openapi.json

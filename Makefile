@@ -115,8 +115,8 @@ $(BUILD)/cmsctl: $(CLI_OBJ) $(BUILD)/xalloc.o $(BUILD)/strbuf.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CLI_LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) $(addprefix src/cli/,$(CLI_PURE)) src/*.h \
-		src/cli/*.h tests/unit/*.h
-	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(addprefix src/cli/,$(CLI_PURE)) $(CMSD_OBJ) \
+		src/cli/*.h tests/unit/*.h $(BUILD)/version.h
+	$(CC) $(CFLAGS) -Isrc -I$(BUILD) -o $@ $(UNIT_SRC) $(addprefix src/cli/,$(CLI_PURE)) $(CMSD_OBJ) \
 		$(LDFLAGS) $(LDLIBS)
 
 # Every phase of the suite: normal, ASan+UBSan, valgrind.

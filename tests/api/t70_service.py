@@ -165,7 +165,8 @@ def test_make_install_and_uninstall():
                                 "MAN_KEEP_FORMATTING": ""})
         eq(rc, 0, "man -l %s: %s" % (page, short(err)))
         text = re.sub(r".\x08", "", out)
-        for heading in ("NAME", "SYNOPSIS", "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES"):
+        for heading in ("NAME", "SYNOPSIS", "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES") + \
+                ((("SIGNALS", "BACKUP", "OPTIONS") if name == "cmsd" else ("GLOBAL OPTIONS",))):
             assert re.search(r"^%s$" % heading, text, re.M), "%s: no %s section" % (page, heading)
         assert text.startswith("%s(%s)" % (name, section)), "%s: header %r" % (page, text[:40])
         assert "warning" not in err.lower(), "man -l %s: %s" % (page, short(err))

@@ -72,6 +72,25 @@ static void remove_db(const char *path)
 			unlink(name);
 }
 
+/* Whether `to` is the store `path` itself or one of its companion files
+ * (same device and inode, through any name or link): --force would then
+ * remove or replace the live store. */
+static bool is_the_store(const char *path, const char *to)
+{
+	static const char *const suffix[] = { "", "-journal", "-wal", "-shm" };
+	struct stat a, b;
+	char name[4096];
+	size_t i;
+
+	if (stat(to, &b))
+		return false;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix[i]) < sizeof(name) &&
+		    !stat(name, &a) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return true;
+	return false;
+}
+
 /* The single value of `sql` on db as text into out[size]; 0, or -1. */
 static int one_text(sqlite3 *db, const char *sql, char *out, size_t size)
 {
@@ -109,6 +128,11 @@ int sqlite_backup(const char *url, const char *to, bool force, struct store_back
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial-%ld", to, (long)getpid()) >=
 	    sizeof(tmp)) {
 		snprintf(err, errlen, "--to: path too long");
+		goto out;
+	}
+	if (is_the_store(path, to)) {
+		snprintf(err, errlen, "%s is the store itself (or one of its files): "
+			 "the backup must go to another file", to);
 		goto out;
 	}
 	if (!force && lstat(to, &st) == 0) {

@@ -162,6 +162,13 @@ def test_backup_under_writes_keeps_every_acknowledged_put():
     began = time.monotonic()
     figure = take_backup(url, to)
     ended = time.monotonic()
+    if backend() == "sqlite":
+        # the live store's own -wal is refused, even with --force
+        wal = url[len("sqlite:"):] + "-wal"
+        assert os.path.exists(wal), "no -wal beside the live store"
+        rc, _, lines, err = backup("--db", url, "--to", wal, "--force")
+        eq(rc, 1, "backup onto the live -wal: %s" % short(err))
+        assert "the store itself" in error_of(lines), error_of(lines)
     time.sleep(0.3 * SLOW)
     stop.set()
     for t in threads:
@@ -262,6 +269,16 @@ def test_backup_refuses_to_overwrite_unless_forced():
     for suffix in ("-wal", "-shm"):
         assert not os.path.exists(to + suffix) or open(to + suffix, "rb").read() != b"stale", \
             "the stale %s is still there" % suffix
+    # never onto the store itself, nor its -wal, even with --force
+    before = open(src, "rb").read()
+    os.symlink(src, os.path.join(d, "link.db"))
+    for target in (src, os.path.join(d, "link.db"), os.path.join(d, ".", "src.db")):
+        for extra in ([], ["--force"]):
+            rc, _, l2, err = backup("--db", "sqlite:" + src, "--to", target, *extra)
+            eq(rc, 1, "backup onto the store as %s %s: %s" % (target, extra, short(err)))
+            assert "the store itself" in error_of(l2), error_of(l2)
+    eq(open(src, "rb").read(), before, "the store after backups onto itself were refused")
+    eq(store_sql("sqlite:" + src, "SELECT x FROM t"), [["the store"]], "the store")
     done = [l for l in lines if l["msg"] == "backup written"]
     eq(len(done), 1, "the done line")
     eq(done[0]["schema_version"], 7, "schema version in the done line")

@@ -1,9 +1,10 @@
 /*
  * main.c - cmsd: read the options, open and migrate the store, make sure the
  * system administrator exists, serve until SIGTERM or SIGINT, then finish the
- * requests in flight and exit 0.  `cmsd backup ...` is backup.c's instead.  Every way out after the log started goes
+ * requests in flight and exit 0.  Every way out after the log started goes
  * through `out:`, which ends with log_stop(): the buffered lines of a failed
- * start are written like those of a clean stop.
+ * start are written like those of a clean stop.  `cmsd backup ...` runs
+ * backup.c's command instead, before any of this.
  */
 #include <pthread.h>
 #include <signal.h>

@@ -60,6 +60,28 @@ static int sync_file(const char *path)
 	return rc;
 }
 
+/* Give the finished copy `tmp` the name `to` unless `to` exists: link()
+ * refuses an existing name atomically.  A file system without hard links
+ * (vfat, some network shares) gets a check and a rename instead, which a
+ * file created in between would lose to.  Returns 0, or -1 (errno; EEXIST
+ * when `to` exists). */
+static int put_in_place(const char *tmp, const char *to)
+{
+	struct stat st;
+
+	if (!link(tmp, to)) {
+		unlink(tmp);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	if (!lstat(to, &st)) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(tmp, to);
+}
+
 /* Remove `path` and the files SQLite keeps beside it. */
 static void remove_db(const char *path)
 {
@@ -212,12 +234,10 @@ int sqlite_backup(const char *url, const char *to, bool force, struct store_back
 				 strerror(errno));
 			goto out;
 		}
-	} else if (link(tmp, to)) { /* fails if FILE appeared meanwhile */
+	} else if (put_in_place(tmp, to)) {
 		snprintf(err, errlen, "cannot create %s: %s", to, strerror(errno));
 		rc = errno == EEXIST ? STORE_EXISTS : STORE_ERROR;
 		goto out;
-	} else {
-		unlink(tmp);
 	}
 	made = false;
 	if (sync_dir(to)) {

@@ -14,7 +14,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c nego
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
            campaign_lead.c mapping.c changes.c feed.c assignments.c demo.c throttle.c proxy.c metrics.c cache.c writer.c hasher.c deadline.c linger.c head.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
-           store_sqlite.c store_pg.c
+           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -28,20 +28,67 @@ CLI_SRC  = main.c cli.c http_client.c output.c cmd_session.c cmd_mapping.c \
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 
-.PHONY: all clean test asan asan-build run valgrind soak
-all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests
+# Man pages: man/NAME.SECTION.scd, turned into $(BUILD)/man/NAME.SECTION by
+# scdoc (scripts/bootstrap installs it; docs/decisions.md says why scdoc).
+MANS = $(BUILD)/man/cmsd.8 $(BUILD)/man/cmsctl.1
+
+.PHONY: all clean test asan asan-build run valgrind soak install uninstall
+all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests $(MANS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -I$(BUILD) -c -o $@ $<
 
 $(BUILD)/cli/%.o: src/cli/%.c src/cli/*.h src/*.h | $(BUILD)/cli
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(CLI_PKGS)) -Isrc -c -o $@ $<
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(CLI_PKGS)) -Isrc -I$(BUILD) -c -o $@ $<
+
+# The version both programs print (--version): scripts/version, from git
+# describe or a tarball's VERSION file.  Remade on every run, but written only
+# when it changes, so that only what includes it is rebuilt.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@scripts/version --header $@
+$(BUILD)/config.o $(BUILD)/cli/main.o: $(BUILD)/version.h
+.PHONY: FORCE
+FORCE:
 
 $(BUILD):
 	mkdir -p $(BUILD)
 
 $(BUILD)/cli:
 	mkdir -p $(BUILD)/cli
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(BUILD)/man
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# `make install`: PREFIX (default /usr/local) and DESTDIR as every Makefile
+# has them.  cmsd is a daemon an administrator runs, so it goes to sbin as
+# Debian puts daemons (/usr/sbin/sshd); cmsctl, for every user, to bin.
+# docs/operations.md says what else a service needs (a user, a directory for
+# the store, the environment file).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man
+DOCDIR   = $(PREFIX)/share/doc/cmsd
+DOCS     = README.md docs/operations.md docs/cmsctl.md
+
+install: $(BUILD)/cmsd $(BUILD)/cmsctl $(MANS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BUILD)/cmsd $(DESTDIR)$(SBINDIR)/cmsd
+	$(INSTALL) -m 0755 $(BUILD)/cmsctl $(DESTDIR)$(BINDIR)/cmsctl
+	$(INSTALL) -m 0644 $(BUILD)/man/cmsd.8 $(DESTDIR)$(MANDIR)/man8/cmsd.8
+	$(INSTALL) -m 0644 $(BUILD)/man/cmsctl.1 $(DESTDIR)$(MANDIR)/man1/cmsctl.1
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+# Removes what install put there, and the doc directory once empty.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/cmsd $(DESTDIR)$(BINDIR)/cmsctl \
+		$(DESTDIR)$(MANDIR)/man8/cmsd.8 $(DESTDIR)$(MANDIR)/man1/cmsctl.1 \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # The web console and the OpenAPI document, compiled into cmsd.
 EMBED = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg)) docs/openapi.json
@@ -68,8 +115,8 @@ $(BUILD)/cmsctl: $(CLI_OBJ) $(BUILD)/xalloc.o $(BUILD)/strbuf.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CLI_LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CMSD_OBJ) $(addprefix src/cli/,$(CLI_PURE)) src/*.h \
-		src/cli/*.h tests/unit/*.h
-	$(CC) $(CFLAGS) -Isrc -o $@ $(UNIT_SRC) $(addprefix src/cli/,$(CLI_PURE)) $(CMSD_OBJ) \
+		src/cli/*.h tests/unit/*.h $(BUILD)/version.h
+	$(CC) $(CFLAGS) -Isrc -I$(BUILD) -o $@ $(UNIT_SRC) $(addprefix src/cli/,$(CLI_PURE)) $(CMSD_OBJ) \
 		$(LDFLAGS) $(LDLIBS)
 
 # Every phase of the suite: normal, ASan+UBSan, valgrind.

@@ -38,7 +38,7 @@ struct config {
 };
 
 /* Fill cfg from defaults, then the environment, then argv (which wins).
- * Returns 0; 1 after printing help (exit 0); -1 after printing a usage error
+ * Returns 0; 1 after printing help or the version (exit 0); -1 after printing a usage error
  * (exit 2). */
 int config_load(struct config *cfg, int argc, char **argv);
 

@@ -3,7 +3,8 @@
  * system administrator exists, serve until SIGTERM or SIGINT, then finish the
  * requests in flight and exit 0.  Every way out after the log started goes
  * through `out:`, which ends with log_stop(): the buffered lines of a failed
- * start are written like those of a clean stop.
+ * start are written like those of a clean stop.  `cmsd backup ...` runs
+ * backup.c's command instead, before any of this.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "cache.h"
 #include "config.h"
 #include "demo.h"
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
 	int rc, sig = 0, status = 1;
 
 	memset(&demo, 0, sizeof(demo));
+	if (argc > 1 && !strcmp(argv[1], "backup"))
+		return backup_main(argc - 1, argv + 1);
 	rc = config_load(&cfg, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;

@@ -362,6 +362,11 @@ struct sql_backend {
 	 * poll for them, or -1; then whether any came since (drained). */
 	int (*listen)(struct store *s);
 	bool (*notified)(struct store *s);
+	/* Optional (NULL: not offered, `hint` says what to use): store_backup()
+	 * for this backend. */
+	int (*backup)(const char *url, const char *to, bool force,
+		      struct store_backup_info *info, char *err, size_t errlen);
+	const char *backup_hint;
 };
 
 /* Every connection starts with this; a backend's own state follows it. */
@@ -391,6 +396,10 @@ struct store {
 
 extern const struct sql_backend sqlite_backend;
 extern const struct sql_backend pg_backend;
+
+/* sqlite_backend's backup (store_sqlite_backup.c). */
+int sqlite_backup(const char *url, const char *to, bool force, struct store_backup_info *info,
+		  char *err, size_t errlen);
 
 /* The text and the name (for logs) of statement `id` for backend `be`;
  * NULL text when there is no such statement. */

@@ -138,6 +138,26 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 	return -1;
 }
 
+int store_backup(const char *url, const char *to, bool force, struct store_backup_info *info,
+		 char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(info, 0, sizeof(*info));
+	for (i = 0; url && i < sizeof(backends) / sizeof(backends[0]); i++) {
+		const struct sql_backend *be = backends[i].be;
+
+		if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)))
+			continue;
+		if (be->backup)
+			return be->backup(url, to, force, info, err, errlen);
+		snprintf(err, errlen, "%s", be->backup_hint);
+		return STORE_ERROR;
+	}
+	snprintf(err, errlen, "unsupported database URL (want sqlite:PATH)");
+	return STORE_ERROR;
+}
+
 /* NULL is fine. */
 void store_close(struct store *s)
 {
@@ -172,7 +192,10 @@ static int migrate_one(struct store *s, const struct migration *m, int latest)
 	if (current > latest) {
 		/* a newer cmsd has migrated it: its data may mean things this
 		 * one does not know, so refuse rather than guess */
-		log_msgf("error", "%s: schema version %lld is newer than %d",
+		log_msgf("error", "%s: the store's schema version is %lld, newer than %d, "
+			 "the latest this cmsd knows: a newer cmsd has migrated it. "
+			 "Nothing was changed; run that newer cmsd, or restore a backup "
+			 "taken before the upgrade (docs/operations.md)",
 			 s->be->name, (long long)current, latest);
 		rc = STORE_ERROR;
 		goto out;

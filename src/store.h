@@ -151,8 +151,26 @@ struct store_look {
  * err (never secrets) and returns non-zero. */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
-/* Create or migrate the schema; safe to call on every start. */
+/* Create or migrate the schema; safe to call on every start.  A store whose
+ * schema is newer than this cmsd knows is refused (logged, STORE_ERROR) and
+ * left as it was. */
 int store_migrate(struct store *s);
+
+/* What store_backup() copied. */
+struct store_backup_info {
+	int64_t pages;          /* database pages */
+	int64_t bytes;          /* size of the copy */
+	int64_t schema_version; /* the copy's schema version */
+};
+
+/* Copy the live store `url` to the new file `to` (cmsd backup): one
+ * consistent snapshot, taken while cmsd may be writing to it, checked with
+ * PRAGMA integrity_check, and put in place only when whole.  An existing
+ * `to` is refused (STORE_EXISTS) unless `force`.  Only SQLite stores; for
+ * others returns STORE_ERROR and says what to use instead in err.  On
+ * failure writes the reason to err (never secrets) and leaves no file. */
+int store_backup(const char *url, const char *to, bool force, struct store_backup_info *info,
+		 char *err, size_t errlen);
 int store_ping(struct store *s);
 /* A write transaction takes the write lock, so that concurrent writers
  * queue instead of failing half-way.  The BEGIN is sent with the first

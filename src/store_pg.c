@@ -699,4 +699,9 @@ const struct sql_backend pg_backend = {
 	.in_txn = pg_in_txn,
 	.listen = pg_listen,
 	.notified = pg_notified,
+	/* PostgreSQL has its own tools for a consistent copy of a live
+	 * database; cmsd does not wrap them */
+	.backup_hint = "cmsd backup copies SQLite stores only: back up a PostgreSQL store "
+		       "with pg_dump -Fc (a consistent snapshot while cmsd runs) and restore "
+		       "it with pg_restore (docs/operations.md)",
 };

@@ -730,4 +730,5 @@ const struct sql_backend sqlite_backend = {
 	.col_text = sq_col_text,
 	.script = sq_script,
 	.in_txn = sq_in_txn,
+	.backup = sqlite_backup,
 };

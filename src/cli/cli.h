@@ -22,7 +22,7 @@ struct cli {
 	const char *user;     /* --user (else CMS_USER) */
 	const char *password; /* --password (else CMS_PASSWORD) */
 	const char *token;    /* --token (else CMS_TOKEN) */
-	bool insecure, json, print_curl, help;
+	bool insecure, json, print_curl, help, version;
 	struct opt_int timeout; /* --timeout seconds (.v holds the default) */
 
 	bool basic;           /* requests carry the user and password */

@@ -174,6 +174,21 @@ def test_help_on_every_command():
         assert opt in r.out, "lead create --help lacks %s: %r" % (opt, r)
 
 
+def test_version():
+    """--version (issue 16): one line `cmsctl VERSION`, the version cmsd
+    prints; it sends nothing, anywhere on the line, and takes no value."""
+    r = ok(cmsctl("--version", url=None))
+    eq(r.err, "", "stderr of --version")
+    words = r.out.split()
+    eq((len(r.out.splitlines()), words[0]), (1, "cmsctl"), "one line naming cmsctl: %r" % r.out)
+    p = subprocess.run([harness.cmsd_bin(), "--version"], stdout=subprocess.PIPE)
+    eq(p.stdout.decode().split(), ["cmsd", words[1]], "cmsd's version")
+    # nothing is sent: even an unreachable URL answers at once
+    r = ok(cmsctl("cc", "list", "--version", url="http://127.0.0.1:%d" % closed_port()))
+    eq(r.out, "cmsctl %s\n" % words[1], "--version after a command")
+    code(cmsctl("--version=yes", url=None), 2, "--version takes no value")
+
+
 def test_usage_errors_exit_2():
     t = F.tok["admin"]
     cases = [

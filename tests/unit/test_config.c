@@ -10,6 +10,7 @@
 #include "config.h"
 #include "helpers.h"
 #include "unit.h"
+#include "version.h" /* build/version.h, made by the Makefile */
 
 void suite_config_options(void);
 
@@ -212,10 +213,34 @@ static void help(void)
 	env_restore();
 }
 
+/* --version prints one line, "cmsd VERSION", and says to exit 0 */
+static void version(void)
+{
+	struct config c;
+	struct capture out;
+	char *text, *said = NULL;
+	int rc;
+
+	env_clear();
+	capture_begin(&out, 1);
+	rc = load(&c, ARGV("--threads", "2", "--version"), &said);
+	text = capture_end(&out);
+	CHECK(rc == 1 && said && said[0] == '\0');
+	CHECK(text && !strcmp(text, "cmsd " CMSD_VERSION "\n"));
+	CHECK(strlen(CMSD_VERSION) > 0);
+	free(text);
+	free(said);
+	capture_begin(&out, 1);
+	rc = load(&c, ARGV("--version=1"), NULL);
+	free(capture_end(&out));
+	CHECK(rc == -1); /* no value: a bad option */
+	env_restore();
+}
+
 void suite_config_options(void)
 {
 	static const struct unit_test t[] = {
-		{ "defaults", defaults }, { "environment", environment },
+		{ "defaults", defaults }, { "environment", environment }, { "version", version },
 		{ "command_line", command_line }, { "bad_values", bad_values },
 		{ "help", help },
 	};

@@ -605,6 +605,16 @@ static void list_missing(struct reply *rp, const struct strlist *l, const int64_
 			error_missing(&rp->err, "campaignUser", l->v[i]);
 }
 
+/* Frees what put_stage() took for m, and clears it. */
+static void put_free(struct mapping_put *m)
+{
+	free(m->acu);
+	free(m->ucu);
+	free(m->achanged);
+	free(m->uchanged);
+	memset(m, 0, sizeof(*m));
+}
+
 /* The PUT up to its write: m filled (its lists taken), and with If-Match
  * the lead held and its ETag compared. */
 static int put_stage(const struct request *rq, struct reply *rp, struct mapping_put *m)
@@ -631,11 +641,7 @@ static int put_stage(const struct request *rq, struct reply *rp, struct mapping_
 	m->achanged = xcalloc(m->nas + 1, sizeof(*m->achanged));
 	m->uchanged = xcalloc(m->nun + 1, sizeof(*m->uchanged));
 	if (if_match && (rc = check_if_match(rq, rp, p, if_match))) {
-		free(m->acu);
-		free(m->ucu);
-		free(m->achanged);
-		free(m->uchanged);
-		memset(m, 0, sizeof(*m));
+		put_free(m);
 		return rc;
 	}
 	return RES_OK;
@@ -671,11 +677,7 @@ static int put_finish(const struct request *rq, struct reply *rp, struct mapping
 	/* a dry run answers what would change, and the pipeline rolls it back */
 	rc = p->dry ? RES_ROLLBACK : RES_OK;
 out:
-	free(m->acu);
-	free(m->ucu);
-	free(m->achanged);
-	free(m->uchanged);
-	memset(m, 0, sizeof(*m));
+	put_free(m);
 	strbuf_release(&achanged);
 	strbuf_release(&uchanged);
 	return rc;

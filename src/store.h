@@ -380,7 +380,9 @@ bool store_puts_grouped(const struct store *s);
  * NOT_FOUND for no such campaign lead (nothing of it written); a userId
  * that is not a campaign user writes nothing of its PUT either, as
  * store_mapping_put() says.  Returns the group's: anything but STORE_OK
- * (then in every rcs[i] too) and nothing of the group stands.
+ * (then in every rcs[i] too) and nothing of the group stands, except
+ * STORE_UNAVAILABLE when it was a transaction of its own
+ * (store_ran_alone()): the connection was lost and it may have committed.
  */
 int store_mapping_put_group(struct store *s, const int64_t *cc, struct mapping_put *const *ms,
 			    int *rcs, size_t n);

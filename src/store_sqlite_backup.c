@@ -29,7 +29,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define BACKUP_BUSY_MS 10000 /* the source's write lock is held this long at most */
+#define BACKUP_BUSY_MS 10000 /* the source's busy timeout (another process's lock) */
 #define BACKUP_TRIES 50      /* a step that finds the source locked tries again */
 
 /* fsync the directory holding `path`, so that a rename or link in it is
@@ -82,15 +82,18 @@ static int put_in_place(const char *tmp, const char *to)
 	return rename(tmp, to);
 }
 
+/* A database file's name and those of the files SQLite keeps beside it. */
+static const char *const db_suffix[] = { "", "-journal", "-wal", "-shm" };
+#define NSUFFIX (sizeof(db_suffix) / sizeof(db_suffix[0]))
+
 /* Remove `path` and the files SQLite keeps beside it. */
 static void remove_db(const char *path)
 {
-	static const char *const suffix[] = { "", "-journal", "-wal", "-shm" };
 	char name[4096];
 	size_t i;
 
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
-		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix[i]) < sizeof(name))
+	for (i = 0; i < NSUFFIX; i++)
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, db_suffix[i]) < sizeof(name))
 			unlink(name);
 }
 
@@ -99,15 +102,14 @@ static void remove_db(const char *path)
  * remove or replace the live store. */
 static bool is_the_store(const char *path, const char *to)
 {
-	static const char *const suffix[] = { "", "-journal", "-wal", "-shm" };
 	struct stat a, b;
 	char name[4096];
 	size_t i;
 
 	if (stat(to, &b))
 		return false;
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
-		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix[i]) < sizeof(name) &&
+	for (i = 0; i < NSUFFIX; i++)
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, db_suffix[i]) < sizeof(name) &&
 		    !stat(name, &a) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 			return true;
 	return false;

@@ -28,22 +28,16 @@
  */
 'use strict';
 
-const { chromium } = require('playwright-core');
-const { spawn } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
+const {
+	ROOT, OUT, ADMIN, ADMIN_PASSWORD,
+	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures,
+} = require('./lib.js');
+const crypto = require('node:crypto');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CMSD = path.resolve(ROOT, process.env.CMSD_BIN || 'build/cmsd');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const OUT = path.join(__dirname, 'out');
 const SCREENSHOT = path.join(OUT, 'console.png');
-
-const ADMIN = 'ui_sysadmin';
-const ADMIN_PASSWORD = 'sys-' + crypto.randomBytes(12).toString('hex');
 const SUPERVISOR = 'lena.fischer';
 const SUPERVISOR_PASSWORD = 'sup-' + crypto.randomBytes(12).toString('hex');
 const OTHER = 'marta.silva';    /* the second supervisor, who changes leads through the API */
@@ -53,148 +47,6 @@ const AGENTS = [
 	['diego.ramos', 'Diego Ramos'], ['elif.yilmaz', 'Elif Yilmaz'], ['farah.haddad', 'Farah Haddad'],
 	['goran.petrov', 'Goran Petrov'], ['hana.sato', 'Hana Sato'],
 ];
-
-/* ---------- TAP-like reporting ---------- */
-
-let n = 0, passed = 0, failed = 0, skipped = 0, blocked = null;
-
-function report(ok, name, why) {
-	n++;
-	if (ok)
-		passed++;
-	else
-		failed++;
-	console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${name}`);
-	if (why)
-		for (const line of String(why).split('\n').slice(0, 12))
-			console.log('#   ' + line);
-}
-
-/* Thrown by a step that cannot run against this cmsd: it prints a SKIP
- * line and counts neither as passed nor as failed. */
-class Skip extends Error {}
-
-function skip(name, why) {
-	throw new Skip(`${name}: ${why}`);
-}
-
-/* Run one step.  A failed `required` step fails every later step without
- * running it (they would only time out, one after another). */
-async function step(name, fn, required = true) {
-	if (blocked) {
-		report(false, name, `not run: "${blocked}" failed`);
-		return false;
-	}
-	try {
-		await fn();
-		report(true, name);
-		return true;
-	} catch (e) {
-		if (e instanceof Skip) {
-			skipped++;
-			console.log(`SKIP ${e.message}`);
-			return true;
-		}
-		report(false, name, e && e.stack ? e.stack : String(e));
-		if (required)
-			blocked = name;
-		return false;
-	}
-}
-
-function check(cond, msg) {
-	if (!cond)
-		throw new Error(msg);
-}
-
-/* Wait until fn() (sync or async) answers true, at most ms. */
-async function until(fn, ms, what) {
-	const end = Date.now() + ms;
-	while (!(await fn())) {
-		if (Date.now() > end)
-			throw new Error(`${what}: not within ${ms} ms`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-}
-
-function same(actual, expected, msg) {
-	const a = JSON.stringify(actual), e = JSON.stringify(expected);
-	if (a !== e)
-		throw new Error(`${msg}: got ${a}, want ${e}`);
-}
-
-/* ---------- cmsd ---------- */
-
-async function startCmsd(dir) {
-	const env = {};
-	for (const [k, v] of Object.entries(process.env))
-		if (!k.startsWith('CMSD_'))
-			env[k] = v;
-	Object.assign(env, { CMSD_ADMIN_USER: ADMIN, CMSD_ADMIN_PASSWORD: ADMIN_PASSWORD });
-	const log = fs.createWriteStream(path.join(dir, 'cmsd.log'));
-	const child = spawn(CMSD, ['--db', `sqlite:${path.join(dir, 'ui.db')}`, '--listen', '127.0.0.1:0',
-		'--pwhash', 'min', '--threads', '2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-	const port = await new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error('cmsd logged no "listening" line within 15 s')), 15000);
-		child.on('error', (e) => { clearTimeout(timer); reject(e); });
-		child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cmsd exited (${code}) before listening`)); });
-		readline.createInterface({ input: child.stderr }).on('line', (line) => {
-			log.write(line + '\n');
-			let o;
-			try { o = JSON.parse(line); } catch (e) { return; }
-			if (o.msg === 'listening' && o.port) {
-				clearTimeout(timer);
-				resolve(o.port);
-			}
-		});
-	});
-	child.removeAllListeners('exit');
-	return { child, port, log };
-}
-
-async function stopCmsd(c) {
-	if (!c || c.child.exitCode !== null)
-		return;
-	const done = new Promise((resolve) => c.child.on('exit', resolve));
-	c.child.kill('SIGTERM');
-	const t = setTimeout(() => c.child.kill('SIGKILL'), 10000);
-	await done;
-	clearTimeout(t);
-}
-
-/* ---------- the API, from the test's side ---------- */
-
-function client(base) {
-	let token = null;
-	async function call(method, p, body, headers = {}) {
-		const h = { Accept: 'application/json', ...headers };
-		if (token)
-			h.Authorization = 'Bearer ' + token;
-		if (body !== undefined)
-			h['Content-Type'] = 'application/json';
-		const res = await fetch(base + '/cms/configuration' + p, {
-			method, headers: h, body: body === undefined ? undefined : JSON.stringify(body),
-		});
-		const text = await res.text();
-		let data = null;
-		try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
-		return { status: res.status, data, headers: res.headers };
-	}
-	async function ok(method, p, body, headers) {
-		const r = await call(method, p, body, headers);
-		if (r.status >= 300)
-			throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.data)}`);
-		return r;
-	}
-	return {
-		call, ok,
-		async login(user, password) {
-			const r = await ok('POST', '/basicauth', { username: user, password });
-			token = r.data.authToken;
-			return r.data;
-		},
-	};
-}
 
 /* Everything the console needs: a contact center with a supervisor, eight
  * agents, two processes; in "Outbound Sales" two lead lists and two
@@ -301,13 +153,8 @@ function notice(page) {
 }
 
 async function main() {
-	console.log('# cmsd: ' + path.relative(ROOT, CMSD) + ', browser: ' + CHROMIUM);
-	for (const [what, file] of [['cmsd', CMSD], ['chromium', CHROMIUM]])
-		if (!fs.existsSync(file)) {
-			report(false, `${what} is there`, `${file} is missing (${what === 'cmsd' ? 'run make' : 'run scripts/bootstrap'})`);
-			return;
-		}
-	fs.mkdirSync(OUT, { recursive: true });
+	if (!toolsThere())
+		return;
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmsd-ui.'));
 	let cmsd = null, browser = null, keepDir = false;
 	try {
@@ -336,12 +183,7 @@ async function main() {
 			check(page === await (await fetch(`${base}/cms/ui`)).text(), '/cms/ui and /cms/ui/ differ');
 		}, false);
 
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			headless: process.env.UI_TEST_HEADED !== '1',
-			args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-				'--disable-component-update', '--disable-sync', '--disable-extensions'],
-		});
+		browser = await launch();
 		const context = await browser.newContext({
 			viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC',
 		});
@@ -785,7 +627,7 @@ async function main() {
 		if (browser)
 			await browser.close().catch(() => {});
 		await stopCmsd(cmsd);
-		if (failed)
+		if (failures())
 			keepDir = true;
 		if (keepDir)
 			console.log(`# cmsd's log and store kept in ${dir}`);
@@ -794,10 +636,4 @@ async function main() {
 	}
 }
 
-main().catch((e) => report(false, 'the test ran', e.stack)).finally(() => {
-	console.log(`1..${n}`);
-	if (skipped)
-		console.log(`# ${skipped} skipped (the SKIP lines above say why)`);
-	console.log(`${passed} passed, ${failed} failed`);
-	process.exitCode = failed || !passed ? 1 : 0;
-});
+run(main);

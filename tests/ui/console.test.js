@@ -33,7 +33,7 @@ const os = require('node:os');
 const path = require('node:path');
 const {
 	ROOT, OUT, ADMIN, ADMIN_PASSWORD,
-	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures,
+	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
 } = require('./lib.js');
 const crypto = require('node:crypto');
 
@@ -207,6 +207,7 @@ async function main() {
 			await page.waitForSelector('#login-form', { state: 'visible' });
 			check(await page.locator('label[for="login-username"]').count() === 1, 'no label for the user id');
 			check(await page.locator('label[for="login-password"]').count() === 1, 'no label for the password');
+			await axe(page, 'sign-in');
 		});
 
 		await step("a wrong password shows AUTH-1001's words in the alert", async () => {

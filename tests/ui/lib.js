@@ -167,6 +167,26 @@ function client(base) {
 	};
 }
 
+/* axe-core's rules: WCAG 2.0, 2.1 and 2.2 A and AA, and the best practices */
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+let axeSource = null;
+
+/* Run axe-core on what the page shows now (the screen named `screen`);
+ * throws listing every violation of any impact.  The source goes in
+ * through the DevTools protocol, so the console's CSP stays as it is. */
+async function axe(page, screen) {
+	if (!axeSource)
+		axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+	if (!(await page.evaluate(() => typeof window.axe === 'object')))
+		await page.evaluate(axeSource);
+	const r = await page.evaluate((tags) => window.axe.run(document,
+		{ runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }), AXE_TAGS);
+	console.log(`# axe ${screen}: ${r.passes.length} rules passed, ${r.violations.length} violations`);
+	if (r.violations.length)
+		throw new Error(`axe on ${screen}:\n` + r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} - `
+			+ v.nodes.slice(0, 3).map((nd) => nd.target.join(' ')).join('; ')).join('\n'));
+}
+
 /* Debian's Chromium, headless unless UI_TEST_HEADED=1. */
 function launch() {
 	return chromium.launch({
@@ -207,5 +227,5 @@ function failures() {
 
 module.exports = {
 	ROOT, CMSD, CHROMIUM, OUT, ADMIN, ADMIN_PASSWORD,
-	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures,
+	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
 };

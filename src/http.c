@@ -636,7 +636,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		}
 		if (!(x->rq.route->flags & RF_GROUP) || !writer_running()) {
 			request_run(&x->rq, &x->rp);
-		} else if (request_parse(&x->rq, &x->rp)) {
+		} else if (request_parse(&x->rq, &x->rp) && !writer_here(&x->rq, &x->rp)) {
 			/* parked until the writer has committed it with its group */
 			x->written = true;
 			request_hold(&x->rq);

@@ -41,6 +41,8 @@ struct job {
 	int attempts; /* runs that asked for a retry */
 	bool alone;   /* its group failed: run it in a group of its own */
 	int res;      /* the last run's enum result */
+	bool here;    /* run on the worker that got it (writer_here) */
+	bool rerun;   /* here, and its run asked for a retry */
 	struct mapping_put put; /* a group sent whole: its write (request_group_stage) */
 	int64_t cc;             /* and the caller's contact center */
 	struct job *next;
@@ -51,10 +53,13 @@ static struct {
 	pthread_cond_t more;
 	struct job *head, *tail;
 	bool stop, running;
+	bool busy;  /* a group is running, on the thread or on a worker */
+	size_t last; /* requests in the last group: more than one, a load that
+			groups (writer_here leaves them to the thread) */
 	size_t max; /* requests in a group at most */
 	pthread_t thread;
 	struct store *s;
-} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, 0, 0, NULL };
+} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, false, 0, 0, 0, NULL };
 
 bool writer_running(void)
 {
@@ -79,10 +84,15 @@ void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), v
 	pthread_mutex_unlock(&W.lock);
 }
 
-/* Puts j back at the front of the queue (the writer's own thread). */
+/* Puts j back at the front of the queue (the writer's own thread); a job
+ * run here is run again by its worker instead. */
 static void again(struct job *j, bool alone)
 {
 	j->alone = j->alone || alone;
+	if (j->here) {
+		j->rerun = true;
+		return;
+	}
 	pthread_mutex_lock(&W.lock);
 	j->next = W.head;
 	W.head = j;
@@ -93,6 +103,8 @@ static void again(struct job *j, bool alone)
 
 static void answer(struct job *j)
 {
+	if (j->here) /* its worker sends rp itself */
+		return;
 	j->done(j->ctx);
 	free(j);
 }
@@ -103,8 +115,11 @@ static size_t take(struct job **g)
 	size_t n = 0;
 
 	pthread_mutex_lock(&W.lock);
-	while (!W.head && !W.stop)
+	/* a group running on a worker (writer_here) is waited for, even
+	 * when stopping: the connection is the writer's */
+	while (W.head ? W.busy : !W.stop)
 		pthread_cond_wait(&W.more, &W.lock);
+	W.busy = W.head != NULL;
 	while (W.head && n < W.max) {
 		struct job *j = W.head;
 
@@ -285,6 +300,29 @@ static void run_sent(struct job **g, size_t n)
 	settle(g, n, rc, commit_fault, ran, !rc && store_failed(s));
 }
 
+/* Runs the group g[0..n) on the writer's connection (W.busy is set). */
+static void run(struct job **g, size_t n)
+{
+	uint64_t before = store_statements_ever(W.s);
+
+	if (store_puts_grouped(W.s))
+		run_sent(g, n);
+	else
+		run_group(g, n);
+	metrics_write_group_statements(store_statements_ever(W.s) - before);
+}
+
+/* Ends a group: the connection is free for the next. */
+static void idle(size_t n)
+{
+	pthread_mutex_lock(&W.lock);
+	W.busy = false;
+	W.last = n;
+	if (W.head) /* queued while a worker ran its own: the thread takes them */
+		pthread_cond_signal(&W.more);
+	pthread_mutex_unlock(&W.lock);
+}
+
 static void *writer_main(void *arg)
 {
 	struct job *g[MAX_GROUP];
@@ -292,15 +330,34 @@ static void *writer_main(void *arg)
 
 	(void)arg;
 	while ((n = take(g))) {
-		uint64_t before = store_statements_ever(W.s);
-
-		if (store_puts_grouped(W.s))
-			run_sent(g, n);
-		else
-			run_group(g, n);
-		metrics_write_group_statements(store_statements_ever(W.s) - before);
+		run(g, n);
+		idle(n);
 	}
 	return NULL;
+}
+
+bool writer_here(struct request *rq, struct reply *rp)
+{
+	struct job j, *g = &j;
+
+	pthread_mutex_lock(&W.lock);
+	if (W.busy || W.head || W.stop || W.last > 1) {
+		pthread_mutex_unlock(&W.lock);
+		return false;
+	}
+	W.busy = true;
+	pthread_mutex_unlock(&W.lock);
+	memset(&j, 0, sizeof(j));
+	j.rq = rq;
+	j.rp = rp;
+	j.here = true;
+	do { /* a retry runs again here, as the thread would run it */
+		j.rerun = false;
+		j.alone = true;
+		run(&g, 1);
+	} while (j.rerun);
+	idle(1);
+	return true;
 }
 
 int writer_start(const char *url, unsigned group)

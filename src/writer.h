@@ -32,6 +32,13 @@ bool writer_running(void);
 /* Queues rq (admitted, parsed) whose answer goes to rp; done(ctx) is called
  * from the writer thread once rp holds it. */
 void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), void *ctx);
+/* Runs rq at once on the calling worker, as a group of its own, when no
+ * group is running, none is queued and the last group was one request (no
+ * hand-off to the thread, no suspended connection: a PUT alone is answered
+ * as quickly as without groups; under a load that makes groups, the
+ * thread keeps them whole); returns true once rp holds its answer, or false, having done
+ * nothing, when it must be queued (writer_submit).  Only while running. */
+bool writer_here(struct request *rq, struct reply *rp);
 /* Answers 503 to every request queued and not yet running (a stop whose
  * grace ran out: their connections must be resumed before the daemon
  * stops); the group running finishes.  Safe when not started. */

@@ -1,13 +1,15 @@
 /*
  * cmd_mapping.c - `cmsctl mapping set|get|import|watch`: the lead-user
  * mapping of API.md §3.  set is one PUT; get reads one lead or lists a
- * campaign's (or every) lead; import lives in cmd_import.c, watch in
- * cmd_watch.c.
+ * campaign's (or every) lead; a lead the server does not find in the
+ * campaign is explained by explain.c (not attached, or no such lead).
+ * import lives in cmd_import.c, watch in cmd_watch.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "explain.h"
 #include "output.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -145,9 +147,10 @@ static int set(struct cli *cli, const struct call *call)
 			 (json_int_t)o->campaign, "assignedUserIds", string_array(&o->assign),
 			 "unassignedUserIds", string_array(&o->unassign));
 	rc = client_request(c, "PUT", MAPPING, body, &r);
-	if (rc)
-		response_report(&r, cli->json);
-	else
+	if (rc) {
+		cli_report(cli, &r);
+		explain_report(cli, &r, o->campaign, o->lead);
+	} else
 		show_mapping(cli, &r);
 	json_decref(body);
 	response_release(&r);
@@ -176,9 +179,10 @@ static int get(struct cli *cli, const struct call *call)
 	if (o->lead) {
 		strbuf_addf(&path, "&leadId=%lld", (long long)o->lead);
 		rc = client_request(c, "GET", path.buf, NULL, &r);
-		if (rc)
-			response_report(&r, cli->json);
-		else
+		if (rc) {
+			cli_report(cli, &r);
+			explain_report(cli, &r, o->campaign, o->lead);
+		} else
 			show_mapping(cli, &r);
 		goto out;
 	}

@@ -117,6 +117,7 @@ out:
 			rc = EXIT_API;
 	}
 	client_free(cli.http);
+	json_decref(cli.places);
 	cmsurl_config_release(&cli.cfg);
 	opts_release(&o);
 	curl_global_cleanup();

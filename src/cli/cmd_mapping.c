@@ -197,7 +197,10 @@ static const struct command set_cmd = {
 	.name = "set",
 	.summary = "assign and unassign users of one lead",
 	.about = "Assign and unassign users of one lead, all or nothing: the users must be\n"
-		 "campaign users of the campaign, and none may be in both lists.",
+		 "campaign users of the campaign, and none may be in both lists.  When the\n"
+		 "server does not find the lead in the campaign, cmsctl asks which it is:\n"
+		 "not attached (and the command that attaches it), of another process, or\n"
+		 "no such lead in the contact center.",
 	.run = set,
 	.options = set_options,
 	.opts_size = sizeof(struct mapping_opts),
@@ -232,7 +235,12 @@ static const struct command import_cmd = {
 		 "row decides.  A PUT the server could not take just then (429, 503, no\n"
 		 "answer) is sent again after a wait.  Each failed row is reported as\n"
 		 "'line L: reason' on stderr, then 'N rows applied, M failed'; the exit code\n"
-		 "is 1 when any row failed.  --json prints that report as JSON.",
+		 "is 1 when any row failed.  --json prints that report as JSON.\n\n"
+		 "A failure every later PUT would meet - no answer, the token refused (401),\n"
+		 "the role refused (403), a server still busy after its tries again - stops\n"
+		 "the import: one message says at which line and why, how many rows were not\n"
+		 "sent, and what to do; the import is idempotent, so running it again after\n"
+		 "that finishes it.  Exit 3 when no answer came, 4 when the token was refused.",
 	.run = mapping_import,
 };
 

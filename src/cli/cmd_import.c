@@ -474,14 +474,14 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 		n = k;
 		if (!n)
 			break;
+		if (g->dead) { /* known without asking, even after a stop */
+			for (i = 0; i < n; i++)
+				fail_user(im, u[i], g->dead);
+			break;
+		}
 		if (im->stop.outcome) {
 			for (i = 0; i < n; i++)
 				leave_user(im, u[i]);
-			break;
-		}
-		if (g->dead) {
-			for (i = 0; i < n; i++)
-				fail_user(im, u[i], g->dead);
 			break;
 		}
 		body = put_body(g, u, n);

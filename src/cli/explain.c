@@ -113,10 +113,10 @@ static int walk(struct client *c, int64_t campaign, int64_t place[2])
 			strbuf_addf(&path, "/cc/%lld/process/%lld/campaign/%lld", (long long)cc_id,
 				    (long long)p_id, (long long)campaign);
 			found = spent < WALK_MAX ? exists(c, path.buf, &spent) : -1;
-			if (found) {
+			if (found > 0)
 				place[0] = cc_id, place[1] = p_id;
+			if (found)
 				goto out;
-			}
 		}
 	}
 out:

@@ -22,9 +22,9 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 # strbuf.c and banned.h with cmsd.  CLI_PURE needs neither libcurl nor a network, so the
 # unit tests link it too.
 CLI_PKGS = libcurl jansson
-CLI_PURE = cmsurl.c csv.c opts.c command.c
+CLI_PURE = cmsurl.c csv.c opts.c command.c outcome.c
 CLI_SRC  = main.c cli.c http_client.c output.c cmd_session.c cmd_mapping.c \
-           cmd_import.c cmd_watch.c cmd_resources.c $(CLI_PURE)
+           cmd_import.c cmd_watch.c cmd_resources.c explain.c $(CLI_PURE)
 CLI_OBJ  = $(addprefix $(BUILD)/cli/,$(CLI_SRC:.c=.o))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 

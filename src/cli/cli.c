@@ -263,6 +263,7 @@ int cli_session_begin(struct cli *cli, struct client *c)
 	if (rc) {
 		fprintf(stderr, "cmsctl: cannot log in as %s\n", user);
 		response_report(&r, false);
+		cli_report_advice(cli, &r);
 		goto out;
 	}
 	strbuf_addf(&auth, "Bearer %s", token);
@@ -290,6 +291,44 @@ void cli_session_end(struct cli *cli, struct client *c)
 		fprintf(stderr, "cmsctl: warning: could not revoke the import's token\n");
 	cli->session = false;
 	response_release(&r);
+}
+
+/* ---- what to do about a failure ---- */
+
+bool cli_advice(const struct cli *cli, const struct response *r, struct strbuf *sb)
+{
+	const char *base = cli->http ? client_base(cli->http) : "the CMS";
+	const char *user = cli->user ? cli->user : env("CMS_USER");
+
+	if (r->outcome != OUTCOME_AUTH)
+		return false;
+	if (!strcmp(cli->command, "login") || (cli->basic && !cli->session)) {
+		strbuf_addf(sb, "%s refused the user and password: check them (--user and "
+			    "--password, or CMS_USER and CMS_PASSWORD)", base);
+		return true;
+	}
+	strbuf_addf(sb, "%s refused the token (expired or revoked?): log in again with "
+		    "'export CMS_TOKEN=$(cmsctl --cms-url %s login --user %s)' and run the "
+		    "command again", base, base, user ? user : "USER");
+	return true;
+}
+
+void cli_report_advice(const struct cli *cli, const struct response *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (cli_advice(cli, r, &sb)) {
+		fputs("cmsctl: ", stderr);
+		output_puts(stderr, sb.buf);
+		fputc('\n', stderr);
+	}
+	strbuf_release(&sb);
+}
+
+void cli_report(const struct cli *cli, const struct response *r)
+{
+	response_report(r, cli->json);
+	cli_report_advice(cli, r);
 }
 
 /* ---- another try ---- */
@@ -379,7 +418,7 @@ int cli_show_list(struct cli *cli, struct client *c, const char *path, const str
 
 	rc = cli_get_list(c, path, page, &rows, &single, &r, &cursor);
 	if (rc)
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 	else if (rows && cli->json && single)
 		output_raw(stdout, &r.body);
 	else if (rows && cli->json)

@@ -29,6 +29,8 @@ struct cli {
 	bool session;         /* they carry a token of cli_session_begin */
 	struct cmsurl_config cfg;
 	struct client *http;  /* made by cli_connect; freed by main */
+	json_t *places;       /* explain.c: campaign id -> [cc, process], or false
+				 when not found; NULL until needed; freed by main */
 	char command[64];     /* "mapping set": the words of the command, for messages */
 };
 
@@ -124,6 +126,20 @@ void cli_session_end(struct cli *cli, struct client *c);
  */
 void cli_retry_pause(const char *what, const struct response *r, long ms,
 		     const volatile sig_atomic_t *stop);
+
+/*
+ * What the user can do about the failure r, appended to sb as one sentence
+ * (nothing when cmsctl has no advice): for a 401, log in again with the
+ * command that does it against this run's CMS, or check the user and
+ * password when those were refused.  Returns whether it added any.
+ */
+bool cli_advice(const struct cli *cli, const struct response *r, struct strbuf *sb);
+
+/* The advice of cli_advice as a line "cmsctl: ..." on stderr, if any. */
+void cli_report_advice(const struct cli *cli, const struct response *r);
+
+/* response_report (with --json's body on stdout), then cli_report_advice. */
+void cli_report(const struct cli *cli, const struct response *r);
 
 /* One page of a list: --limit and --offset (bound by CLI_PAGE_OPTIONS). */
 struct page {

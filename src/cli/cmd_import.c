@@ -14,14 +14,21 @@
  *    users it answers 404 listing every one of them: those users' rows
  *    fail, and the rest is sent again until it succeeds or nothing is left.
  *    A missing campaign or lead fails the group's rows (and a missing
- *    campaign every later group of it, without asking again).  A PUT the
- *    server cannot take just then (429, 502-504) is tried again, after
- *    Retry-After or a growing wait, and so is one cut off or unanswered
- *    (once): a PUT is idempotent.  Any other error fails the rows of that
- *    PUT, and the import goes on.
- * 4. Report each failed row as "line L: reason" on stderr, then
- *    "N rows applied, M failed".  Exit 0 when nothing failed, 3 when the
- *    server never answered, else 1.
+ *    campaign every later group of it, without asking again); a missing
+ *    lead is explained by explain.c (not attached, or no such lead).  A
+ *    PUT the server cannot take just then (429, 502-504) is tried again,
+ *    after Retry-After or a growing wait, and so is one cut off or
+ *    unanswered (once): a PUT is idempotent.  An error about the PUT
+ *    itself (400, 404, 409...) fails its rows, and the import goes on.
+ * 4. A failure that every later PUT would meet alike - no answer, the
+ *    credentials refused (401), the role refused (403), a server still busy
+ *    after its tries again - stops the import (outcome.c's table says
+ *    which): the rows not sent are counted, not failed one by one.
+ * 5. Report each failed row as "line L: reason" on stderr, then where and
+ *    why the import stopped and what to do (once), then "N rows applied, M
+ *    failed[, K not sent]".  Exit 0 when nothing failed; after a stop, the
+ *    stop's exit code (3 no answer, 4 credentials refused, 1 otherwise);
+ *    else 1.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +40,7 @@
 
 #include "cli.h"
 #include "csv.h"
+#include "explain.h"
 #include "output.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -43,7 +51,6 @@
 #define PUT_MAX_IDS (CMS_IDS_MAX / 2)      /* user ids in one PUT: well inside an array's limit */
 #define PUT_MAX_BYTES (CMS_BODY_LIMIT / 4) /* body bytes of one PUT: well inside the server's */
 #define PROGRESS_ROWS 1000     /* progress on stderr every so many rows, on longer files */
-#define SILENT_GROUPS_MAX 3    /* groups in a row without any answer: stop sending */
 #define RETRIES 3              /* more tries of a PUT refused for now (429, 502-504) */
 #define RETRIES_NO_ANSWER 1    /* more tries of a PUT cut off or unanswered */
 #define RETRY_WAIT_MS 500      /* the first wait before another try; doubled each time */
@@ -56,6 +63,7 @@ struct row {
 	char *user;       /* NULL when the row failed locally */
 	bool assign;
 	char *failure;    /* why the row failed; NULL while it has not */
+	bool unsent;      /* the import stopped before the row was applied */
 };
 
 struct guser {         /* one user of a group and the rows that name it */
@@ -84,10 +92,13 @@ struct import {
 	size_t ngone;
 	size_t requests;   /* PUTs tried (or printed) */
 	size_t retries;    /* of them, tries again after a transient failure */
-	size_t answered;   /* PUTs that had an HTTP answer */
-	size_t silent;     /* groups in a row without any answer */
-	char *give_up;     /* why nothing more is sent */
-	char last_error[512]; /* why the last request had no answer */
+	struct {           /* why nothing more is sent (step 4) */
+		enum outcome outcome; /* OUTCOME_OK while the import goes on */
+		char *reason;  /* the failure, one line */
+		char *advice;  /* what to do about it (cli_advice), or NULL */
+		long line;     /* the first line of the PUT it stopped at */
+		int64_t campaign, lead;
+	} stop;
 };
 
 static void fail_row(struct row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -372,8 +383,11 @@ static bool on_missing(struct import *im, struct group *g, const struct response
 				 (long long)g->campaign);
 			forget_campaign(im, g->campaign);
 		} else if (!strcmp(object, "lead")) {
-			snprintf(reason, sizeof(reason), "lead %lld is not attached to campaign %lld",
-				 (long long)g->lead, (long long)g->campaign);
+			struct strbuf why = STRBUF_INIT;
+
+			explain_lead(im->cli, g->campaign, g->lead, &why);
+			g->dead = strbuf_detach(&why);
+			return true;
 		} else {
 			if (strcmp(object, "campaignUser") || !id)
 				continue;
@@ -402,13 +416,45 @@ static bool retry_after_wait(const struct response *r, int tries)
 {
 	long ms;
 
-	if (!r->transient || tries >= (r->status ? RETRIES : RETRIES_NO_ANSWER))
+	if (!outcome_info(r->outcome)->transient ||
+	    tries >= (r->status ? RETRIES : RETRIES_NO_ANSWER))
 		return false;
 	ms = r->retry_after >= 0 ? r->retry_after * 1000 : (long)RETRY_WAIT_MS << tries;
 	if (ms > RETRY_WAIT_MAX * 1000L)
 		ms = RETRY_WAIT_MAX * 1000L;
 	cli_retry_pause("import", r, ms, NULL);
 	return true;
+}
+
+/* The rows of user u stay unsent: the import stopped before them. */
+static void leave_user(struct import *im, struct guser *u)
+{
+	size_t k;
+
+	for (k = u->first; k < u->end; k++)
+		if (!row_at(im, k)->failure)
+			row_at(im, k)->unsent = true;
+}
+
+/* Stop the import at the PUT of u[0..n) of g, which failed with r. */
+static void stop_at(struct import *im, const struct group *g, const struct response *r,
+		    struct guser *const *u, size_t n)
+{
+	struct strbuf advice = STRBUF_INIT;
+	size_t i, k;
+
+	im->stop.outcome = r->outcome;
+	im->stop.reason = response_reason(r);
+	if (cli_advice(im->cli, r, &advice))
+		im->stop.advice = strbuf_detach(&advice);
+	strbuf_release(&advice);
+	im->stop.campaign = g->campaign;
+	im->stop.lead = g->lead;
+	im->stop.line = row_at(im, u[0]->first)->line;
+	for (i = 0; i < n; i++)
+		for (k = u[i]->first; k < u[i]->end; k++)
+			if (row_at(im, k)->line < im->stop.line)
+				im->stop.line = row_at(im, k)->line;
 }
 
 /* The users u[0..n) of g, in one PUT, again without those the server names
@@ -428,17 +474,20 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 		n = k;
 		if (!n)
 			break;
-		if (g->dead || im->give_up) {
+		if (g->dead) { /* known without asking, even after a stop */
 			for (i = 0; i < n; i++)
-				fail_user(im, u[i], g->dead ? g->dead : im->give_up);
+				fail_user(im, u[i], g->dead);
+			break;
+		}
+		if (im->stop.outcome) {
+			for (i = 0; i < n; i++)
+				leave_user(im, u[i]);
 			break;
 		}
 		body = put_body(g, u, n);
 		rc = client_request(im->c, "PUT", MAPPING, body, &r);
 		json_decref(body);
 		im->requests++;
-		if (r.status || r.printed)
-			im->answered++;
 		if (!rc)
 			break;
 		if (retry_after_wait(&r, tries)) {
@@ -452,8 +501,10 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 			send_users(im, g, u + n / 2, n - n / 2);
 			break;
 		}
-		if (!r.status)
-			snprintf(im->last_error, sizeof(im->last_error), "%s", r.error);
+		if (outcome_info(r.outcome)->stops_bulk) {
+			stop_at(im, g, &r, u, n);
+			continue; /* leaves them all */
+		}
 		if (r.status == 404 && json_equal(json_object_get(r.json, "errorCode"), not_found) &&
 		    (on_missing(im, g, &r, u, n, &matched) || matched))
 			continue;
@@ -471,7 +522,7 @@ static void send_users(struct import *im, struct group *g, struct guser **u, siz
 static void send_group(struct import *im, struct group *g)
 {
 	struct guser **u = xcalloc(g->nu + 1, sizeof(*u));
-	size_t i, start = 0, bytes = 200, answered = im->answered, requests = im->requests;
+	size_t i, start = 0, bytes = 200;
 	char reason[64];
 
 	if (campaign_gone(im, g->campaign)) {
@@ -492,18 +543,6 @@ static void send_group(struct import *im, struct group *g)
 	}
 	send_users(im, g, u + start, g->nu - start);
 	free(u);
-
-	/* a server that stopped answering is not asked again and again */
-	if (im->requests > requests && im->answered == answered) {
-		if (++im->silent >= SILENT_GROUPS_MAX && !im->give_up) {
-			struct strbuf sb = STRBUF_INIT;
-
-			strbuf_addf(&sb, "not sent: %s", im->last_error);
-			im->give_up = strbuf_detach(&sb);
-		}
-	} else if (im->requests > requests) {
-		im->silent = 0;
-	}
 }
 
 static void send_all(struct import *im)
@@ -522,7 +561,7 @@ static void send_all(struct import *im)
 		send_group(im, &g);
 		free(g.u);
 		free(g.dead);
-		if (progress && j >= next) {
+		if (progress && j >= next && !im->stop.outcome) {
 			fprintf(stderr, "cmsctl: import: %zu of %zu rows sent (%zu requests)\n", j,
 				im->ngood, im->requests);
 			while (next <= j)
@@ -538,14 +577,43 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* Where and why the import stopped, and what to do, on stderr (once). */
+static void report_stop(const struct import *im, size_t unsent)
+{
+	fprintf(stderr, "cmsctl: import stopped at line %ld (campaign %lld, lead %lld): ",
+		im->stop.line, (long long)im->stop.campaign, (long long)im->stop.lead);
+	output_puts(stderr, im->stop.reason);
+	fputc('\n', stderr);
+	if (im->stop.advice) {
+		fputs("cmsctl: ", stderr);
+		output_puts(stderr, im->stop.advice);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "cmsctl: %zu %s not sent; %s, run the same import again: it is "
+		"idempotent (the rows already applied are applied again without change)\n",
+		unsent, plural(unsent, "row was", "rows were"),
+		outcome_info(im->stop.outcome)->resume);
+}
+
+static json_t *stop_json(const struct import *im)
+{
+	if (!im->stop.outcome)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s?}", "line", (json_int_t)im->stop.line,
+			 "campaignId", (json_int_t)im->stop.campaign, "leadId",
+			 (json_int_t)im->stop.lead, "outcome", outcome_info(im->stop.outcome)->name,
+			 "reason", im->stop.reason, "advice", im->stop.advice);
+}
+
 static int report(struct import *im)
 {
 	json_t *failures = json_array(), *out;
-	size_t i, failed = 0;
+	size_t i, failed = 0, unsent = 0;
 
 	for (i = 0; i < im->nrows; i++) {
 		const struct row *r = &im->rows[i];
 
+		unsent += r->unsent;
 		if (!r->failure)
 			continue;
 		failed++;
@@ -555,27 +623,32 @@ static int report(struct import *im)
 		json_array_append_new(failures, json_pack("{s:I, s:s}", "line", (json_int_t)r->line,
 							  "reason", r->failure));
 	}
+	if (im->stop.outcome)
+		report_stop(im, unsent);
 	if (client_printing(im->c))
 		fprintf(stderr, "%zu %s printed as %zu %s, %zu failed\n", im->nrows - failed,
 			plural(im->nrows - failed, "row", "rows"), im->requests,
 			plural(im->requests, "request", "requests"), failed);
+	else if (im->stop.outcome)
+		fprintf(stderr, "%zu %s applied, %zu failed, %zu not sent\n",
+			im->nrows - failed - unsent, plural(im->nrows - failed - unsent, "row", "rows"),
+			failed, unsent);
 	else
 		fprintf(stderr, "%zu %s applied, %zu failed\n", im->nrows - failed,
 			plural(im->nrows - failed, "row", "rows"), failed);
 	if (im->cli->json) {
-		out = json_pack("{s:I, s:I, s:I, s:I, s:O}", "applied",
-				(json_int_t)(im->nrows - failed), "failed", (json_int_t)failed,
-				"requests", (json_int_t)im->requests, "retries",
-				(json_int_t)im->retries, "failures", failures);
+		out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:O}", "applied",
+				(json_int_t)(im->nrows - failed - unsent), "failed",
+				(json_int_t)failed, "notSent", (json_int_t)unsent, "requests",
+				(json_int_t)im->requests, "retries", (json_int_t)im->retries,
+				"stopped", stop_json(im), "failures", failures);
 		output_json(stdout, out);
 		json_decref(out);
 	}
 	json_decref(failures);
-	if (!failed)
-		return EXIT_OK;
-	if (im->requests && !im->answered)
-		return EXIT_NET;
-	return EXIT_API;
+	if (im->stop.outcome)
+		return outcome_info(im->stop.outcome)->exit_code;
+	return failed ? EXIT_API : EXIT_OK;
 }
 
 int mapping_import(struct cli *cli, const struct call *call)
@@ -604,7 +677,8 @@ int mapping_import(struct cli *cli, const struct call *call)
 		}
 	}
 	send_all(&im);
-	cli_session_end(cli, im.c);
+	if (im.stop.outcome != OUTCOME_AUTH) /* a refused token needs no revoking */
+		cli_session_end(cli, im.c);
 	rc = report(&im);
 out:
 	for (i = 0; i < im.nrows; i++) {
@@ -614,6 +688,7 @@ out:
 	free(im.rows);
 	free(im.order);
 	free(im.gone);
-	free(im.give_up);
+	free(im.stop.reason);
+	free(im.stop.advice);
 	return rc;
 }

@@ -1,13 +1,15 @@
 /*
  * cmd_mapping.c - `cmsctl mapping set|get|import|watch`: the lead-user
  * mapping of API.md §3.  set is one PUT; get reads one lead or lists a
- * campaign's (or every) lead; import lives in cmd_import.c, watch in
- * cmd_watch.c.
+ * campaign's (or every) lead; a lead the server does not find in the
+ * campaign is explained by explain.c (not attached, or no such lead).
+ * import lives in cmd_import.c, watch in cmd_watch.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "explain.h"
 #include "output.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -145,9 +147,10 @@ static int set(struct cli *cli, const struct call *call)
 			 (json_int_t)o->campaign, "assignedUserIds", string_array(&o->assign),
 			 "unassignedUserIds", string_array(&o->unassign));
 	rc = client_request(c, "PUT", MAPPING, body, &r);
-	if (rc)
-		response_report(&r, cli->json);
-	else
+	if (rc) {
+		cli_report(cli, &r);
+		explain_report(cli, &r, o->campaign, o->lead);
+	} else
 		show_mapping(cli, &r);
 	json_decref(body);
 	response_release(&r);
@@ -176,9 +179,10 @@ static int get(struct cli *cli, const struct call *call)
 	if (o->lead) {
 		strbuf_addf(&path, "&leadId=%lld", (long long)o->lead);
 		rc = client_request(c, "GET", path.buf, NULL, &r);
-		if (rc)
-			response_report(&r, cli->json);
-		else
+		if (rc) {
+			cli_report(cli, &r);
+			explain_report(cli, &r, o->campaign, o->lead);
+		} else
 			show_mapping(cli, &r);
 		goto out;
 	}
@@ -193,7 +197,10 @@ static const struct command set_cmd = {
 	.name = "set",
 	.summary = "assign and unassign users of one lead",
 	.about = "Assign and unassign users of one lead, all or nothing: the users must be\n"
-		 "campaign users of the campaign, and none may be in both lists.",
+		 "campaign users of the campaign, and none may be in both lists.  When the\n"
+		 "server does not find the lead in the campaign, cmsctl asks which it is:\n"
+		 "not attached (and the command that attaches it), of another process, or\n"
+		 "no such lead in the contact center.",
 	.run = set,
 	.options = set_options,
 	.opts_size = sizeof(struct mapping_opts),
@@ -228,7 +235,12 @@ static const struct command import_cmd = {
 		 "row decides.  A PUT the server could not take just then (429, 503, no\n"
 		 "answer) is sent again after a wait.  Each failed row is reported as\n"
 		 "'line L: reason' on stderr, then 'N rows applied, M failed'; the exit code\n"
-		 "is 1 when any row failed.  --json prints that report as JSON.",
+		 "is 1 when any row failed.  --json prints that report as JSON.\n\n"
+		 "A failure every later PUT would meet - no answer, the token refused (401),\n"
+		 "the role refused (403), a server still busy after its tries again - stops\n"
+		 "the import: one message says at which line and why, how many rows were not\n"
+		 "sent, and what to do; the import is idempotent, so running it again after\n"
+		 "that finishes it.  Exit 3 when no answer came, 4 when the token was refused.",
 	.run = mapping_import,
 };
 

@@ -312,7 +312,7 @@ static int create(struct cli *cli, const struct call *call)
 		goto out;
 	rc = client_request(c, "POST", path.buf, body, &r);
 	if (rc)
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 	else
 		show_answer(cli, res, &r);
 out:
@@ -372,7 +372,7 @@ static int show_from_list(struct cli *cli, const struct call *call, struct clien
 
 	rc = cli_get_list(c, path, &every_page, &rows, &single, &r, NULL);
 	if (rc) {
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 		goto out;
 	}
 	if (!rows)
@@ -415,7 +415,7 @@ static int item(struct cli *cli, const struct call *call, bool show)
 	free(esc);
 	rc = client_request(c, show ? "GET" : "DELETE", path.buf, NULL, &r);
 	if (rc)
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 	else if (show)
 		show_answer(cli, res, &r);
 	else if (!r.printed && !cli->json)

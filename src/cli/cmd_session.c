@@ -51,7 +51,7 @@ static int login(struct cli *cli, const struct call *call)
 		json_object_set_new(body, "dateExpiry", json_string(o->expires));
 	rc = client_request(c, "POST", "/basicauth", body, &r);
 	if (rc) {
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 		goto out;
 	}
 	if (r.printed)
@@ -95,7 +95,7 @@ static int logout(struct cli *cli, const struct call *call)
 		return rc;
 	rc = client_request(c, "DELETE", "/basicauth", NULL, &r);
 	if (rc)
-		response_report(&r, cli->json);
+		cli_report(cli, &r);
 	else if (!r.printed && !cli->json)
 		printf("token revoked\n");
 	response_release(&r);

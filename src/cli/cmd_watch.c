@@ -17,8 +17,8 @@
  * 3. No answer, a 5xx or a 429: say so on stderr, wait (Retry-After, else
  *    0.5 s doubling to 30 s, each wait drawn between half and all of it, so
  *    that many watchers do not come back at once) and ask again; an answer
- *    resets the wait.  Any other error ends the watch with exit 1 and a hint:
- *    401 (log in again), 403, 400, 404, and 410 (the cursor is older than
+ *    resets the wait.  Any other error ends the watch (exit 1, or 4 for a
+ *    401) with a hint: 401 (log in again), 403, 400, 404, and 410 (the cursor is older than
  *    the retention window: take a new snapshot).
  * 4. SIGINT or SIGTERM: the request under way is abandoned within about a
  *    second and nothing of it is printed; the watch ends with exit 0, its
@@ -335,14 +335,12 @@ static long next_wait(const struct response *r, long *backoff)
 }
 
 /* The failure r that ends the watch, reported with what to do about it. */
-static void report_end(const struct watch_opts *o, const struct response *r, const char *cur)
+static void report_end(const struct cli *cli, const struct watch_opts *o,
+		       const struct response *r, const char *cur)
 {
 	response_report(r, false);
+	cli_report_advice(cli, r); /* a 401: log in again */
 	switch (r->status) {
-	case 401:
-		fprintf(stderr, "cmsctl: the credentials were refused (an expired or revoked "
-			"token?): run 'cmsctl login' and try again\n");
-		break;
 	case 410:
 		fprintf(stderr, "cmsctl: the cursor %s is older than the server's retention "
 			"window (or ahead of its feed): take a new snapshot with 'cmsctl mapping "
@@ -408,7 +406,7 @@ static int watch(struct cli *cli, const struct call *call)
 			continue;
 		}
 		if (!passing(&r) || o->once) {
-			report_end(o, &r, strbuf_str(&cur));
+			report_end(cli, o, &r, strbuf_str(&cur));
 			break;
 		}
 		cli_retry_pause("mapping watch", &r, next_wait(&r, &backoff), &stopping);
@@ -444,8 +442,8 @@ const struct command cmd_mapping_watch = {
 		 "stop, goes on where it stopped and never prints a change twice.\n\n"
 		 "When the server cannot be reached, is busy (429, honouring Retry-After)\n"
 		 "or fails (5xx), the watch says so on stderr and tries again after 0.5 s,\n"
-		 "1 s, 2 s ... up to 30 s (with jitter).  It stops with exit 1 on 401 (log\n"
-		 "in again), 403, 400 and 410 (the cursor is older than the server keeps\n"
+		 "1 s, 2 s ... up to 30 s (with jitter).  It stops with exit 4 on 401 (log\n"
+		 "in again), exit 1 on 403, 400 and 410 (the cursor is older than the server keeps\n"
 		 "changes: delete the cursor file, take a new snapshot); SIGINT and\n"
 		 "SIGTERM stop it with exit 0.  Errors go to stderr only, even with --json.",
 	.run = watch,

@@ -1,8 +1,9 @@
 /*
  * http_client.c - requests to the CMS through libcurl, answers through
- * jansson, failures sorted into cmsctl's exit codes: any HTTP answer that is
- * not a 2xx (or not JSON) is the API's error (1); no answer at all - refused
- * connection, unknown host, TLS failure, timeout - is 3.
+ * jansson, failures sorted into outcomes by outcome.c's table (which gives
+ * the exit code): a 401 is 4, any other HTTP answer that is not a 2xx (or
+ * not JSON) is the API's error (1); no answer at all - refused connection,
+ * unknown host, TLS failure, timeout - is 3.
  *
  * One curl handle serves the whole run, so that the many PUTs of an import
  * reuse one keep-alive connection.  --print-curl renders each request as a
@@ -71,6 +72,11 @@ void client_set_auth(struct client *c, const char *auth)
 	c->cfg.auth = c->auth;
 }
 
+const char *client_base(const struct client *c)
+{
+	return c->base;
+}
+
 bool client_printing(const struct client *c)
 {
 	return c->cfg.print_curl;
@@ -117,7 +123,7 @@ void response_release(struct response *r)
 	r->total = -1;
 	r->retry_after = -1;
 	r->printed = false;
-	r->transient = false;
+	r->outcome = OUTCOME_OK;
 	r->error[0] = '\0';
 }
 
@@ -326,10 +332,7 @@ static void describe_failure(const struct client *c, CURLcode cc, const char *er
 		snprintf(r->error, sizeof(r->error), "cannot reach %s: %s", c->base, why);
 		break;
 	}
-	/* the request may have been cut off in the middle: worth another try
-	 * for an idempotent one; a refused connection or a bad certificate not */
-	r->transient = cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
-		       cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
+	r->outcome = outcome_of_curl((int)cc);
 }
 
 int client_request(struct client *c, const char *method, const char *path, json_t *body,
@@ -340,14 +343,13 @@ int client_request(struct client *c, const char *method, const char *path, json_
 	char errbuf[CURL_ERROR_SIZE] = "", *data = NULL;
 	long long retry;
 	CURLcode cc;
-	int rc = EXIT_NET;
+	int rc;
 
 	response_release(r);
 	strbuf_addf(&url, "%s%s%s", c->base, API_PREFIX, path);
 	if (c->cfg.print_curl) {
 		print_curl(c, method, url.buf, body);
 		r->printed = true;
-		rc = EXIT_OK;
 		goto out;
 	}
 	if (body) {
@@ -405,17 +407,13 @@ int client_request(struct client *c, const char *method, const char *path, json_
 	r->retry_after = retry > 86400 ? 86400 : (long)retry;
 	if (r->body.len)
 		r->json = json_loadb(r->body.buf, r->body.len, 0, NULL);
-	if (r->status < 200 || r->status > 299) {
-		rc = EXIT_API;
-		r->transient = r->status == 429 || r->status == 502 || r->status == 503 ||
-			       r->status == 504;
-	} else if (r->body.len && !r->json) {
+	r->outcome = outcome_of_status(r->status);
+	if (r->outcome == OUTCOME_OK && r->body.len && !r->json) {
 		snprintf(r->error, sizeof(r->error), "the answer of %s is not JSON", c->base);
-		rc = EXIT_API;
-	} else {
-		rc = EXIT_OK;
+		r->outcome = OUTCOME_REFUSED;
 	}
 out:
+	rc = outcome_info(r->outcome)->exit_code;
 	/* the handle must not keep pointers into what is freed here */
 	if (c->curl) {
 		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);

@@ -11,15 +11,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "outcome.h"
 #include "strbuf.h"
-
-/* Exit codes of cmsctl (docs/cmsctl.md). */
-enum exit_code {
-	EXIT_OK = 0,    /* success */
-	EXIT_API = 1,   /* the API answered an error (or rows of an import failed) */
-	EXIT_USAGE = 2, /* bad command line, URL, configuration or input file */
-	EXIT_NET = 3,   /* no answer: could not connect, TLS failure, timeout */
-};
 
 struct client_config {
 	const char *base; /* CMS base URL, no trailing slash */
@@ -38,12 +31,11 @@ struct response {
 	long long total;     /* X-Total-Count, or -1 */
 	long retry_after;    /* Retry-After in seconds, or -1 */
 	bool printed;        /* --print-curl: printed, not sent */
-	bool transient;      /* the same request may well succeed later: a 429,
-				502, 503 or 504, or an answer cut off or late */
+	enum outcome outcome; /* what it means (outcome.h): retry, stop, exit code */
 	char error[512];     /* why no usable answer came */
 };
 
-#define RESPONSE_INIT { 0, NULL, STRBUF_INIT, STRBUF_INIT, -1, -1, false, false, "" }
+#define RESPONSE_INIT { 0, NULL, STRBUF_INIT, STRBUF_INIT, -1, -1, false, OUTCOME_OK, "" }
 
 struct client;
 
@@ -53,6 +45,9 @@ void client_free(struct client *c);
 
 /* Replace the Authorization value (NULL: none). */
 void client_set_auth(struct client *c, const char *auth);
+
+/* The CMS base URL requests go to (borrowed from c). */
+const char *client_base(const struct client *c);
 
 /* Whether requests are printed instead of sent. */
 bool client_printing(const struct client *c);
@@ -71,9 +66,10 @@ void client_set_cancel(struct client *c, const volatile sig_atomic_t *flag);
 /*
  * Send `method` to base + "/cms/configuration" + path (path starts with '/'
  * and may carry a query), with body as JSON when not NULL.  r is reset
- * first.  Returns EXIT_OK for a 2xx answer whose body is empty or JSON (or
- * when printed), EXIT_API for any other answer, EXIT_NET when none came
- * (r->error says why).
+ * first; r->outcome says what the end means (outcome.h).  Returns its exit
+ * code: EXIT_OK for a 2xx answer whose body is empty or JSON (or when
+ * printed), EXIT_AUTH for a 401, EXIT_API for any other answer, EXIT_NET
+ * when none came (r->error says why).
  */
 int client_request(struct client *c, const char *method, const char *path, json_t *body,
 		   struct response *r);

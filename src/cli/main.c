@@ -5,7 +5,8 @@
  *
  * Exit codes: 0 success; 1 the API answered an error (or the output could
  * not be written); 2 usage error; 3 no answer (could not connect, TLS
- * failure, timeout).
+ * failure, timeout); 4 the credentials were refused (401).  outcome.c holds
+ * the table.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -59,7 +60,8 @@ static const struct command root = {
 	.notes = "Environment: CMS_URL, CMS_USER, CMS_PASSWORD, CMS_TOKEN; CMSCTL_CONFIG\n"
 		 "(else ~/.config/cmsctl/config) names the configuration file.\n"
 		 "Exit codes: 0 success, 1 the API answered an error, 2 usage error,\n"
-		 "3 no answer (connection, TLS, timeout).",
+		 "3 no answer (connection, TLS, timeout), 4 credentials refused (401:\n"
+		 "log in again).",
 	.options = global_options,
 	.subs = commands,
 };
@@ -117,6 +119,7 @@ out:
 			rc = EXIT_API;
 	}
 	client_free(cli.http);
+	json_decref(cli.places);
 	cmsurl_config_release(&cli.cfg);
 	opts_release(&o);
 	curl_global_cleanup();

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 
 import harness
 from harness import REPO, SLOW, short
@@ -96,3 +97,79 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class Proxy(object):
+    """A TCP forwarder on a port of its own to a server that may come and go:
+    down() closes its listener (new connections are refused) and every
+    connection through it; up(port) listens again on the same port.  A
+    subclass may look at what cmsctl sends (on_request)."""
+
+    def __init__(self):
+        self.port = closed_port()
+        self.lsock = None
+        self.conns = []
+        self.lock = threading.Lock()
+
+    def up(self, target):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(16)
+        self.lsock = s
+        threading.Thread(target=self._accept, args=(s, target), daemon=True).start()
+
+    def down(self):
+        s, self.lsock = self.lsock, None
+        if s:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def _accept(self, s, target):
+        while True:
+            try:
+                a, _ = s.accept()
+            except OSError:
+                return
+            try:
+                b = socket.create_connection(("127.0.0.1", target), timeout=10)
+            except OSError:
+                a.close()
+                continue
+            with self.lock:
+                self.conns += [a, b]
+            for x, y, out in ((a, b, True), (b, a, False)):
+                threading.Thread(target=self._pump, args=(x, y, out), daemon=True).start()
+
+    def on_request(self, data):
+        """Called with each chunk cmsctl sends, before it is forwarded; True:
+        do not forward it (on_request has dealt with the connection)."""
+        return False
+
+    def _pump(self, src, dst, from_cmsctl):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_cmsctl and self.on_request(data):
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        for x in (src, dst):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

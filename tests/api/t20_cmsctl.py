@@ -3,7 +3,7 @@ t20 - cmsctl, the command-line client (issue #3, docs/cmsctl.md), run as a
 black box against a real cmsd: URL derivation and the configuration file,
 help and usage errors, login/logout, create/list/show/delete of every set-up
 resource, mapping set/get, --json, --print-curl (prints, sends nothing, masks
-secrets), exit codes 0/1/2/3, and mapping import with good and bad rows.
+secrets), exit codes 0/1/2/3/4, and mapping import with good and bad rows.
 
 CMSCTL_BIN names the binary (or a wrapper script that runs it under
 valgrind); by default the cmsctl next to CMSD_BIN, else build/cmsctl.  A
@@ -233,11 +233,15 @@ def test_login_logout():
     assert TOKEN_RE.match(body.get("authToken", "")), r
     # logout revokes it
     r = ok(cmsctl("logout", token=tok))
-    r = code(cmsctl("cc", "show", "--cc", str(F.cc), token=tok), 1, "revoked token")
+    # a refused token: exit 4 and the command that logs in again, at this URL
+    r = code(cmsctl("cc", "show", "--cc", str(F.cc), token=tok, env={"CMS_USER": F.admin}), 4,
+             "revoked token")
     assert "AUTH-1001" in r.err, r
-    # a wrong password is the API's error
-    r = code(cmsctl("login", "--user", F.admin, "--password", "wrong-password-1"), 1)
+    assert "cmsctl --cms-url http://127.0.0.1:%d login --user %s" % (S.port, F.admin) in r.err, r
+    # a wrong password: exit 4, and no advice to log in (that is what failed)
+    r = code(cmsctl("login", "--user", F.admin, "--password", "wrong-password-1"), 4)
     assert "AUTH-1001" in r.err and "Authentication required" in r.err, r
+    assert "refused the user and password" in r.err and " login --user" not in r.err, r
     code(cmsctl("login"), 2, "login without a user")
 
 
@@ -699,14 +703,17 @@ def test_import_stdin_and_basic_credentials():
 
 
 def test_import_errors_of_the_api():
-    # an Agent may not change mappings: every row fails with the server's error
+    # an Agent may not change mappings: the import stops at the first PUT
     text = "campaignId,leadId,userId,action\n%s,%s,%s,assign\n" % (F.campaign, F.lead, F.agents[0])
     r = code(cmsctl("mapping", "import", write("agent.csv", text), token=F.tok["agent"]), 1)
-    assert "line 2: AUTH-1003" in r.err, r
-    # nobody answering: every row fails, exit 3
+    assert "import stopped at line 2 (campaign %s, lead %s): AUTH-1003" % (F.campaign, F.lead) \
+        in r.err, r
+    assert "0 rows applied, 0 failed, 1 not sent" in r.err, r
+    # nobody answering: the import stops, exit 3 (t23 has more)
     r = code(cmsctl("mapping", "import", write("dead.csv", text), token=F.tok["sup"],
                     url="http://127.0.0.1:%d" % closed_port()), 3)
-    assert "line 2: cannot reach" in r.err and "0 rows applied, 1 failed" in r.err, r
+    assert "stopped at line 2" in r.err and "cannot reach" in r.err, r
+    assert "0 rows applied, 0 failed, 1 not sent" in r.err, r
 
 
 def test_import_print_curl():
@@ -852,8 +859,10 @@ def test_import_retries_what_the_server_could_not_take_then():
     busy_now = (503, {"Retry-After": "0"}, BUSY[2])
     r, puts, took = import_against([busy_now])
     code(r, 1, "always 503")
-    eq((r.json["failed"], r.json["requests"], r.json["retries"]), (1, 4, 3), "failed, PUTs, retries")
-    assert "SYS-1003" in r.json["failures"][0]["reason"], r
+    eq((r.json["notSent"], r.json["requests"], r.json["retries"]), (1, 4, 3),
+       "not sent, PUTs, retries")
+    eq(r.json["stopped"]["outcome"], "busy", "why the import stopped")
+    assert "SYS-1003" in r.json["stopped"]["reason"], r
     assert took < 3 * SLOW, "Retry-After: 0 was not honoured (%.1f s)" % took
     # 429 too, after the Retry-After it names
     r, puts, took = import_against([(429, {"Retry-After": "1"}, cms_error(429, "HTTP-1429",

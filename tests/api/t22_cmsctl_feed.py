@@ -16,14 +16,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import cmsctl_run
-from cmsctl_run import closed_port, cmsctl_bin, code, ok
+from cmsctl_run import Proxy, closed_port, cmsctl_bin, code, ok
 from harness import *  # noqa: F401,F403
 from harness import SLOW
 
@@ -161,75 +159,6 @@ class Watch(object):
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
-
-
-class Proxy(object):
-    """A TCP forwarder on a port of its own to a server that may come and go:
-    down() closes its listener (new connections are refused) and every
-    connection through it; up(port) listens again on the same port."""
-
-    def __init__(self):
-        self.port = closed_port()
-        self.lsock = None
-        self.conns = []
-        self.lock = threading.Lock()
-
-    def up(self, target):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(16)
-        self.lsock = s
-        threading.Thread(target=self._accept, args=(s, target), daemon=True).start()
-
-    def down(self):
-        s, self.lsock = self.lsock, None
-        if s:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-
-    def _accept(self, s, target):
-        while True:
-            try:
-                a, _ = s.accept()
-            except OSError:
-                return
-            try:
-                b = socket.create_connection(("127.0.0.1", target), timeout=10)
-            except OSError:
-                a.close()
-                continue
-            with self.lock:
-                self.conns += [a, b]
-            for x, y in ((a, b), (b, a)):
-                threading.Thread(target=self._pump, args=(x, y), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 # ---- help and usage -------------------------------------------------------------
@@ -400,8 +329,8 @@ def test_unauthorized_suggests_login():
     bogus = "x" * 43
     for extra in (["--once"], []):
         r = code(cmsctl("--json", "mapping", "watch", "--wait", "0", *extra, token=bogus,
-                        timeout=60 * SLOW), 1, "401" + " ".join(extra))
-        assert "AUTH-1001" in r.err and "cmsctl login" in r.err, r
+                        timeout=60 * SLOW), 4, "401" + " ".join(extra))
+        assert "AUTH-1001" in r.err and re.search(r"cmsctl --cms-url \S+ login", r.err), r
         eq(r.out, "", "stdout of a failed watch, even with --json")
 
 

@@ -94,6 +94,7 @@ void suite_static(void);
 void suite_health(void);
 void suite_cli_opts(void);
 void suite_cli_command(void);
+void suite_cli_outcome(void);
 
 int main(int argc, char **argv)
 {
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 	suite_health();
 	suite_cli_opts();
 	suite_cli_command();
+	suite_cli_outcome();
 	auth_release();
 	for (i = 0; i < nwanted; i++)
 		if (!used[i]) {

@@ -2,7 +2,7 @@
 # `make asan` builds into build-asan/ with AddressSanitizer + UBSan.
 CC      ?= cc
 BUILD   ?= build
-PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq gnutls
+PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq gnutls libsystemd
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
@@ -14,7 +14,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c nego
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
            campaign_lead.c mapping.c changes.c feed.c assignments.c demo.c throttle.c proxy.c metrics.c cache.c writer.c hasher.c deadline.c linger.c head.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
-           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c
+           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c listen.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 

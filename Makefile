@@ -32,7 +32,7 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 # scdoc (scripts/bootstrap installs it; docs/decisions.md says why scdoc).
 MANS = $(BUILD)/man/cmsd.8 $(BUILD)/man/cmsctl.1
 
-.PHONY: all clean test asan asan-build run valgrind soak install uninstall
+.PHONY: all clean test asan asan-build run valgrind soak install uninstall deb
 all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests $(MANS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
@@ -89,6 +89,13 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/cmsd.8 $(DESTDIR)$(MANDIR)/man1/cmsctl.1 \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian packages cmsd and cmsctl, built by dpkg-buildpackage from a
+# copy of the tree in $(BUILD)/deb (debian/changelog made from
+# scripts/version there), then checked by lintian (LINTIAN=0 skips it);
+# scripts/deb says more, docs/operations.md how to install them.
+deb:
+	scripts/deb $(BUILD)/deb
 
 # The web console and the OpenAPI document, compiled into cmsd.
 EMBED = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg)) docs/openapi.json

@@ -2,7 +2,7 @@
 # `make asan` builds into build-asan/ with AddressSanitizer + UBSan.
 CC      ?= cc
 BUILD   ?= build
-PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq gnutls
+PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq gnutls libsystemd
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
@@ -14,7 +14,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c nego
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
            campaign_lead.c mapping.c changes.c feed.c assignments.c demo.c throttle.c proxy.c metrics.c cache.c writer.c hasher.c deadline.c linger.c head.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
-           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c
+           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c listen.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
@@ -32,7 +32,7 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 # scdoc (scripts/bootstrap installs it; docs/decisions.md says why scdoc).
 MANS = $(BUILD)/man/cmsd.8 $(BUILD)/man/cmsctl.1
 
-.PHONY: all clean test asan asan-build run valgrind soak install uninstall
+.PHONY: all clean test asan asan-build run valgrind soak install uninstall deb
 all: $(BUILD)/cmsd $(BUILD)/cmsctl $(BUILD)/unit_tests $(MANS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
@@ -89,6 +89,13 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/cmsd.8 $(DESTDIR)$(MANDIR)/man1/cmsctl.1 \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian packages cmsd and cmsctl, built by dpkg-buildpackage from a
+# copy of the tree in $(BUILD)/deb (debian/changelog made from
+# scripts/version there), then checked by lintian (LINTIAN=0 skips it);
+# scripts/deb says more, docs/operations.md how to install them.
+deb:
+	scripts/deb $(BUILD)/deb
 
 # The web console and the OpenAPI document, compiled into cmsd.
 EMBED = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg)) docs/openapi.json

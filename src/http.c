@@ -32,6 +32,7 @@
 #include "deadline.h"
 #include "head.h"
 #include "linger.h"
+#include "listen.h"
 #include "feed.h"
 #include "hasher.h"
 #include "log.h"
@@ -821,7 +822,7 @@ static unsigned raise_fd_limit(unsigned connections)
 	return connections;
 }
 
-int http_start(const struct config *cfg)
+int http_start(const struct config *cfg, const struct passed_socket *passed)
 {
 	struct addrinfo hints, *ai = NULL;
 	char host[256], *colon;
@@ -829,10 +830,19 @@ int http_start(const struct config *cfg)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem where[2] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
 	unsigned capacity;
 	int rc = -1;
 
 	conf = cfg;
+	if (passed->fd >= 0) {
+		/* socket activation: systemd bound it, --listen does not apply */
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, passed->fd, NULL };
+		snprintf(host, sizeof(host), "%s", passed->address);
+		if (passed->family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		goto bound;
+	}
 	snprintf(host, sizeof(host), "%s", cfg->listen);
 	colon = strrchr(host, ':');
 	if (!colon) {
@@ -855,6 +865,8 @@ int http_start(const struct config *cfg)
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	where[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr };
+bound:
 	if (cfg->tls_cert) {
 		if (tls_load(cfg->tls_cert, cfg->tls_key, &tls_cert_pem, &tls_key_pem))
 			goto out;
@@ -883,7 +895,7 @@ int http_start(const struct config *cfg)
 	daemon_ = MHD_start_daemon(
 		flags, 0, accept_policy, NULL, on_request, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_ARRAY, where, /* the address to bind, or systemd's socket */
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
 		MHD_OPTION_CONNECTION_LIMIT, capacity,
@@ -898,7 +910,8 @@ int http_start(const struct config *cfg)
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!daemon_) {
-		log_msgf("error", "cannot listen on %s", cfg->listen);
+		log_msgf("error", "cannot listen on %s", passed->fd >= 0 ? "the socket systemd passed" :
+			 cfg->listen);
 		linger_stop();
 		deadline_stop();
 		goto out;
@@ -911,6 +924,7 @@ int http_start(const struct config *cfg)
 			{ "port", NULL, bound_port, 0 },
 			{ "threads", NULL, cfg->threads, 0 },
 			{ "tls", NULL, 0, cfg->tls_cert ? 1 : -1 },
+			{ "systemd_socket", NULL, 0, passed->fd >= 0 ? 1 : -1 },
 		};
 
 		log_fields("info", "listening", f, sizeof(f) / sizeof(f[0]));

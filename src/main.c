@@ -3,8 +3,10 @@
  * system administrator exists, serve until SIGTERM or SIGINT, then finish the
  * requests in flight and exit 0.  Every way out after the log started goes
  * through `out:`, which ends with log_stop(): the buffered lines of a failed
- * start are written like those of a clean stop.  `cmsd backup ...` runs
- * backup.c's command instead, before any of this.
+ * start are written like those of a clean stop.  Under systemd it serves
+ * the socket systemd passed, if any (listen.c), and says when it is ready
+ * and when it stops (sd_notify; cmsd.service is Type=notify).
+ * `cmsd backup ...` runs backup.c's command instead, before any of this.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "backup.h"
@@ -24,6 +28,7 @@
 #include "request.h"
 #include "router.h"
 #include "json.h"
+#include "listen.h"
 #include "log.h"
 #include "store.h"
 #include "proxy.h"
@@ -111,6 +116,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct store *store = NULL;
 	struct demo demo;
+	struct passed_socket passed;
 	sigset_t stop;
 	char err[256];
 	int rc, sig = 0, status = 1;
@@ -131,6 +137,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_start(NULL); /* on failure lines are written at once, as it said */
 
+	/* before the store is touched: a bad LISTEN_FDS changes nothing */
+	if (listen_passed(&passed, err, sizeof(err))) {
+		log_msgf("error", "%s", err);
+		goto out;
+	}
 	if (sodium_init() < 0 || auth_init(cfg.pwhash)) {
 		log_msgf("error", "cannot initialise libsodium or --pwhash %s", cfg.pwhash);
 		goto out;
@@ -162,9 +173,11 @@ int main(int argc, char **argv)
 	/* Basic headers' password checks run on the workers: one stays free */
 	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);
 	request_groups(writer_running());
-	if (http_start(&cfg))
+	if (http_start(&cfg, &passed))
 		goto out;
 	log_flush(); /* whoever started us waits for the "listening" line */
+	/* and systemd (Type=notify) for this; without NOTIFY_SOCKET a no-op */
+	sd_notify(0, "READY=1");
 	demo_print(&demo, &cfg, http_port());
 	demo_clear(&demo);
 
@@ -178,6 +191,7 @@ int main(int argc, char **argv)
 		purge_tokens(store);
 	}
 	log_msgf("info", "signal %d: finishing requests in flight", sig);
+	sd_notify(0, "STOPPING=1");
 	http_stop(GRACE_SECONDS);
 	writer_stop(); /* after the requests it was running have been answered */
 	hasher_stop();

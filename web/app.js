@@ -58,12 +58,14 @@ const state = {
 /* ---------- the API ---------- */
 
 class ApiError extends Error {
-	constructor(status, envelope, requestId, text) {
+	constructor(status, envelope, requestId, text, retryAfter) {
 		super(envelope && envelope.errorMessage ? envelope.errorMessage : `HTTP ${status}`);
 		this.status = status;
 		this.envelope = envelope;
 		this.requestId = requestId;
 		this.text = text;
+		this.retryAfter = retryAfter || null;   /* the Retry-After header of a 429 or 503 */
+		this.renewing = false;                   /* a 401 the renewal dialog handles (session.js) */
 	}
 	get code() { return this.envelope ? this.envelope.errorCode : undefined; }
 }
@@ -84,7 +86,7 @@ async function api(method, path, opts = {}) {
 	} catch (e) {
 		if (e.name === 'AbortError')
 			throw e;
-		throw new ApiError(0, null, null, 'Could not reach the server: ' + e.message);
+		throw new ApiError(0, null, null, e.message);
 	}
 	const text = await res.text();
 	let data = null;
@@ -94,7 +96,7 @@ async function api(method, path, opts = {}) {
 	if (!res.ok) {
 		const env = data && typeof data === 'object' && data.errorCode ? data : null;
 		const err = new ApiError(res.status, env, res.headers.get('X-Request-Id'),
-			env ? null : `HTTP ${res.status} ${res.statusText}`.trim());
+			env ? null : `HTTP ${res.status} ${res.statusText}`.trim(), res.headers.get('Retry-After'));
 		if (res.status === 401 && !opts.noAuth && state.session)
 			sessionLost(err);
 		throw err;
@@ -119,80 +121,7 @@ async function apiAll(path) {
 
 /* ---------- messages ---------- */
 
-function describeDetail(d) {
-	if (d === null || typeof d !== 'object')
-		return String(d);
-	if ('field' in d && 'reason' in d)
-		return `${d.field}: ${d.reason}`;
-	if ('object' in d && 'id' in d)
-		return `${d.object} "${d.id}"`;
-	return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
-}
-
-/* Show an error in the alert region: the envelope's errorCode, errorMessage
- * and details, as the server said them. */
-function showError(err, context) {
-	const box = document.createElement('div');
-	box.className = 'alert-box';
-	box.dataset.testid = 'alert-box';
-	const head = document.createElement('p');
-	head.className = 'alert-head';
-	if (context) {
-		const c = document.createElement('span');
-		c.className = 'alert-context';
-		c.textContent = context + ': ';
-		head.append(c);
-	}
-	if (err instanceof ApiError && err.envelope) {
-		const code = document.createElement('strong');
-		code.className = 'alert-code';
-		code.dataset.testid = 'alert-code';
-		code.textContent = err.envelope.errorCode;
-		const msg = document.createElement('span');
-		msg.dataset.testid = 'alert-message';
-		msg.textContent = ' ' + err.envelope.errorMessage;
-		head.append(code, msg);
-	} else {
-		const msg = document.createElement('span');
-		msg.dataset.testid = 'alert-message';
-		msg.textContent = err instanceof ApiError ? err.text : String(err && err.message || err);
-		head.append(msg);
-	}
-	box.append(head);
-	const details = err instanceof ApiError && err.envelope && Array.isArray(err.envelope.details)
-		? err.envelope.details : [];
-	if (details.length) {
-		const ul = document.createElement('ul');
-		ul.className = 'alert-details';
-		ul.dataset.testid = 'alert-details';
-		for (const d of details) {
-			const li = document.createElement('li');
-			li.textContent = describeDetail(d);
-			ul.append(li);
-		}
-		box.append(ul);
-	}
-	if (err instanceof ApiError && (err.status || err.requestId)) {
-		const meta = document.createElement('p');
-		meta.className = 'alert-meta';
-		meta.textContent = [err.status ? `HTTP ${err.status}` : '',
-			err.requestId ? `request id ${err.requestId}` : ''].filter(Boolean).join(' · ');
-		box.append(meta);
-	}
-	const close = document.createElement('button');
-	close.type = 'button';
-	close.className = 'alert-close';
-	close.textContent = 'Dismiss';
-	close.addEventListener('click', clearError);
-	box.append(close);
-	$('alert').replaceChildren(box);
-	setStatus('');
-	$('alert').scrollIntoView({ block: 'nearest' });
-}
-
-function clearError() {
-	$('alert').replaceChildren();
-}
+/* showError, clearError: messages.js */
 
 let statusTimer = 0;
 function setStatus(text, sticky) {
@@ -241,8 +170,9 @@ async function login(ev) {
 		$('login-password').value = '';
 		clearError();
 		await enterConsole();
+		focusAfterSignIn();
 	} catch (e) {
-		showError(e, 'Sign-in failed');
+		showError(e, 'Sign-in failed', e.code === 'AUTH-1001' ? 'The user ID or password is not right.' : undefined);
 		$('login-password').select();
 	} finally {
 		$('login-submit').disabled = false;
@@ -255,7 +185,7 @@ async function logout() {
 	stopFollowing();    /* else a poll sent after the revocation meets 401 */
 	const had = state.session;
 	try {
-		if (had)
+		if (had && !sessionDead())
 			await api('DELETE', '/basicauth');
 	} catch (e) {
 		if (e.status !== 401)
@@ -269,18 +199,13 @@ async function logout() {
 }
 
 function endSession() {
+	stopWatchingExpiry();
 	state.session = null;
 	sessionStorage.removeItem(SESSION_KEY);
 	resetMapping();
 	state.users = new Map();
 	state.usersCc = null;
 	showLogin();
-}
-
-/* A request answered 401: the token expired or was revoked. */
-function sessionLost(err) {
-	endSession();
-	showError(err, 'Your session has ended; please sign in again');
 }
 
 function showLogin() {
@@ -299,6 +224,7 @@ async function enterConsole() {
 	$('session-role').textContent = s.role === 'System' ? 'System administrator' : s.role;
 	$('session-cc').textContent = '';
 	$('readonly-note').hidden = canWrite();
+	watchExpiry();
 	const want = readHash();
 	try {
 		if (isSystem()) {
@@ -742,12 +668,16 @@ async function saveMoves() {
 		state.busy = false;
 		await loadMapping();
 		setStatus(`Saved: ${said.join('; ')}.`);
+		focusAfterSave();
 		state.historyOffset = 0;
 		loadHistory();
 	} catch (e) {
 		conflictOr(e, 'Saving');
 	} finally {
 		setBusy(false);
+		/* Save was disabled while busy, which took the focus from it */
+		if (focusLost() && !sessionDead())
+			focusFirst(['save-btn', document.querySelector('#alert .alert-head'), 'mapping-title']);
 	}
 }
 
@@ -884,6 +814,8 @@ function pauseFollowing() {
 }
 
 function resumeFollowing() {
+	if (sessionDead())
+		return;     /* it would meet 401: resumed after the new sign-in */
 	const at = state.pausedAt;
 	state.pausedAt = null;
 	if (at && state.mapping && !state.feed)
@@ -1208,6 +1140,7 @@ function wireList(side) {
 
 function init() {
 	$('login-form').addEventListener('submit', login);
+	wireRenewal();
 	$('logout').addEventListener('click', logout);
 	$('picker').addEventListener('submit', (ev) => ev.preventDefault());
 	picker($('pick-cc'), 'cc', (v) => chooseCc(v));

@@ -675,9 +675,10 @@ async function saveMoves() {
 		conflictOr(e, 'Saving');
 	} finally {
 		setBusy(false);
-		/* Save was disabled while busy, which took the focus from it */
+		/* Save was disabled while busy, which took the focus from it: to the
+		 * error when there is one (on a phone it is a screen away), else back */
 		if (focusLost() && !sessionDead())
-			focusFirst(['save-btn', document.querySelector('#alert .alert-head'), 'mapping-title']);
+			focusFirst([document.querySelector('#alert .alert-head'), 'save-btn', 'mapping-title']);
 	}
 }
 

@@ -56,5 +56,5 @@ function focusAfterSave() {
 /* After the alert's Dismiss: back into the work, if nothing else took it. */
 function focusAfterDismiss() {
 	if (focusLost())
-		focusFirst(['mapping-title', 'login-username', 'main']);
+		focusFirst(['save-btn', 'mapping-title', 'login-username', 'main']);
 }

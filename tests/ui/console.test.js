@@ -194,13 +194,15 @@ async function main(base, browser) {
 		await axe(page, 'sign-in');
 	});
 
-	await step("a wrong password shows AUTH-1001's words in the alert", async () => {
+	await step('a wrong password is said in words, with AUTH-1001 kept for support', async () => {
 		await logIn(page, SUPERVISOR, 'not-the-password');
 		await page.waitForSelector('#alert .alert-box');
 		const text = await alertText(page);
+		check(text.includes('The user ID or password is not right.'), `alert says: ${text}`);
 		check(text.includes('AUTH-1001') && text.includes('Authentication required'), `alert says: ${text}`);
 		check(await page.locator('#login-form').isVisible(), 'the sign-in form went away');
 		check(await page.getAttribute('#alert', 'role') === 'alert', 'the alert region has no role="alert"');
+		await axe(page, 'sign-in, wrong password');
 	});
 
 	await step('a supervisor logs in; the token is kept in sessionStorage', async () => {
@@ -210,6 +212,7 @@ async function main(base, browser) {
 		check(await alertText(page) === '', 'the alert still shows: ' + await alertText(page));
 		check(await page.evaluate(() => Object.keys(sessionStorage).length > 0), 'nothing in sessionStorage');
 		check(await page.isHidden('#cc-field'), 'a contact-center user was asked for a contact center');
+		await axe(page, 'console, nothing picked');
 	});
 
 	await step('pick process, campaign and lead list: the lead\'s users side by side', async () => {
@@ -217,6 +220,7 @@ async function main(base, browser) {
 		same(await shown(page, 'assigned'), ['amara.okafor'], 'assigned');
 		same(await shown(page, 'unassigned'), AGENTS.slice(1).map((a) => a[0]), 'unassigned');
 		check((await page.innerText('#mapping-title')).includes('Spring renewals'), 'the title names no lead');
+		await axe(page, 'lead open');
 	});
 
 	await step('the filter box narrows a list (by user id or name)', async () => {
@@ -225,6 +229,7 @@ async function main(base, browser) {
 		await page.fill('#unassigned-filter', 'ramos');
 		same(await shown(page, 'unassigned'), ['diego.ramos'], 'filtered by name');
 		check((await page.innerText('#unassigned-count')).includes('1 of 7'), 'the count does not say "1 of 7"');
+		await axe(page, 'list filtered');
 		await page.fill('#unassigned-filter', '');
 		same((await shown(page, 'unassigned')).length, 7, 'unfiltered');
 	});
@@ -236,6 +241,7 @@ async function main(base, browser) {
 		same(await movedIn(page, 'assigned'), ['bilal.khan', 'diego.ramos'], 'marked as moved');
 		const pending = await page.innerText('#pending');
 		check(pending.includes('2 to assign'), `pending says: ${pending}`);
+		await axe(page, 'unsaved moves');
 	});
 
 	await step('double-click moves a user; Enter in a list moves it back', async () => {
@@ -261,6 +267,7 @@ async function main(base, browser) {
 		}
 		same(await page.innerText('#preview-assigned'), 'bilal.khan, diego.ramos', 'preview: assign');
 		same(await page.innerText('#preview-unassigned'), 'nobody', 'preview: unassign');
+		await axe(page, 'preview');
 	}, false);
 
 	let etagSeen = null;
@@ -285,6 +292,7 @@ async function main(base, browser) {
 		same(await movedIn(page, 'assigned'), [], 'still marked as moved after saving');
 		same((await api.ok('GET', mappingPath)).data.assignedUserIds,
 			['amara.okafor', 'bilal.khan', 'diego.ramos'], 'the server after saving');
+		await axe(page, 'saved');
 	});
 
 	await step('after a reload the two users are shown assigned', async () => {
@@ -322,6 +330,7 @@ async function main(base, browser) {
 		const rows = await page.locator('#history-body tr').count();
 		same(rows, 2, 'history rows (set-up PUT and the console\'s)');
 		check((await page.innerText('#history-range')).includes('of 2'), 'the range does not say "of 2"');
+		await axe(page, 'history');
 	}, false);
 
 	await step('screenshot saved to tests/ui/out/console.png', async () => {
@@ -354,6 +363,7 @@ async function main(base, browser) {
 		check(await page.isVisible('#conflict'), 'no offer to reload');
 		check(await page.isDisabled('#save-btn'), 'Save is still enabled before the reload');
 		await page.screenshot({ path: path.join(OUT, 'conflict.png'), fullPage: true });
+		await axe(page, 'conflict (412)');
 		same((await api.ok('GET', mappingPath)).data.assignedUserIds,
 			['amara.okafor', 'bilal.khan', 'diego.ramos', 'elif.yilmaz'], 'the server after the 412');
 		await page.click('#conflict-keep');
@@ -440,6 +450,7 @@ async function main(base, browser) {
 		}), 'polite', 'the notice\'s live region');
 		same(await page.evaluate(() => document.activeElement.id), 'unassigned-filter', 'the focus');
 		await page.screenshot({ path: path.join(OUT, 'updated.png'), fullPage: true });
+		await axe(page, 'changed elsewhere (feed notice)');
 		check(await page.isHidden('#conflict'), 'the reload offer shows with nothing to keep');
 		same(await alertText(page), '', 'the alert');
 		const etag = (await api.ok('GET', mappingPath)).headers.get('ETag');
@@ -462,6 +473,7 @@ async function main(base, browser) {
 		same(await page.evaluate(() => document.activeElement.id), 'unassigned-list', 'the focus');
 		await page.waitForFunction(() => document.querySelector('#history-body tr').textContent.includes('chen.wei'));
 		await page.screenshot({ path: path.join(OUT, 'changed-on-server.png'), fullPage: true });
+		await axe(page, 'changed on the server under unsaved moves');
 		await page.click('#save-btn');
 		await page.waitForSelector('#alert .alert-box');
 		check((await alertText(page)).includes('CONF-1006'), 'saving did not meet 412: ' + await alertText(page));
@@ -574,6 +586,7 @@ async function main(base, browser) {
 		const text = await alertText(page);
 		check(text.includes('CONF-1001') && text.includes("Object doesn't exist"), `alert says: ${text}`);
 		check(text.includes(`lead "${ids.trade}"`), `the alert names no lead: ${text}`);
+		await axe(page, 'error with details');
 		await page.click('#reset-btn');
 		await page.click('#alert .alert-close');
 		same(await alertText(page), '', 'the alert after Dismiss');
@@ -588,6 +601,7 @@ async function main(base, browser) {
 		await until(() => polls.open.size === 0, 3000, 'the feed\'s poll ended');
 		const r = await fetch(`${base}/cms/configuration/cc`, { headers: { Authorization: 'Bearer ' + token } });
 		same(r.status, 401, 'the old token answers');
+		await axe(page, 'signed out');
 	});
 
 	await step('the system administrator picks a contact center first', async () => {
@@ -597,6 +611,7 @@ async function main(base, browser) {
 		await page.waitForFunction(() => document.querySelector('#pick-process').options.length > 2);
 		const names = await page.$eval('#pick-process', (s) => [...s.options].filter((o) => o.value).map((o) => o.textContent));
 		same(names, ['Inbound Support', 'Outbound Sales'], 'processes');
+		await axe(page, 'system administrator, contact center picked');
 		await page.click('#logout');
 		await page.waitForSelector('#login-form', { state: 'visible' });
 	}, false);

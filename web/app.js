@@ -713,6 +713,9 @@ async function reloadAfterConflict(keepMoves) {
 		setStatus(keepMoves
 			? `Reloaded the current mapping; ${kept} of your moves kept. Review, then save again.`
 			: 'Reloaded the current mapping.', true);
+		/* the panel whose button had the focus is gone */
+		if (focusLost())
+			focusFirst(['save-btn', 'mapping-title']);
 		state.historyOffset = 0;
 		loadHistory();
 	} catch (e) {

@@ -66,7 +66,8 @@ function checkExpiry() {
 	else if (left <= WARN_BEFORE && renewal.phase !== 'warn') {
 		renewal.phase = 'warn';
 		showSessionBar();
-	}
+	} else if (renewal.phase === 'warn')
+		showTimeLeft();
 }
 
 function movesKept() {
@@ -85,15 +86,23 @@ function showSessionBar() {
 	}
 	if (renewal.phase === 'warn') {
 		const at = new Date(Date.parse(state.session.expiresAt));
-		const min = Math.max(1, Math.round(sessionLeft() / 60000));
-		text.textContent = `Your session ends at ${at.toLocaleTimeString()} (in about ${min} `
-			+ `${min === 1 ? 'minute' : 'minutes'}). Sign in again now to keep working without a break.`;
+		text.textContent = `Your session ends at ${at.toLocaleTimeString()}.`
+			+ ' Sign in again now to keep working without a break.';
 		document.getElementById('session-bar-btn').textContent = 'Stay signed in';
 	} else {
 		text.textContent = 'Your session has ended.' + movesKept() + ' Sign in again to go on.';
 		document.getElementById('session-bar-btn').textContent = 'Sign in again';
 	}
+	showTimeLeft();
 	bar.hidden = false;
+}
+
+/* "(about 4 minutes left)": outside the alert's words, so that its
+ * change each minute is not read out again and again. */
+function showTimeLeft() {
+	const left = document.getElementById('session-bar-left');
+	const min = Math.max(1, Math.round(sessionLeft() / 60000));
+	left.textContent = renewal.phase === 'warn' ? `About ${min} ${min === 1 ? 'minute' : 'minutes'} left.` : '';
 }
 
 /* The token is dead (why: 'expired' or 'revoked'): stop what uses it, keep
@@ -107,10 +116,16 @@ function sessionEnded(why) {
 	openRenewal(why);
 }
 
-/* A request answered 401 (api() calls this): the token expired or was revoked. */
+/* A request answered 401 (api() calls this): the token expired or was
+ * revoked.  Already known (the dialog was closed with Escape, and Save
+ * pressed): the dialog again. */
 function sessionLost(err) {
 	err.renewing = true;
-	sessionEnded(sessionLeft() <= 0 ? 'expired' : 'revoked');
+	const why = sessionLeft() <= 0 ? 'expired' : 'revoked';
+	if (renewal.phase === 'ended')
+		openRenewal(why);
+	else
+		sessionEnded(why);
 }
 
 /* Is the token known to be dead (requests would only meet 401)? */

@@ -313,6 +313,13 @@ async function atSize(browser, base, ids, size) {
 			same(await alertText(page), '', 'the page\'s alert (the dialog says it)');
 			await axe(page, at('sign-in dialog'));
 			await screenshot(page, `renew-${size.name}`);
+			await page.keyboard.press('Escape');
+			await page.waitForSelector('#renew', { state: 'hidden' });
+			check((await alertText(page, 'session-bar')).startsWith('Your session has ended. Your 1 unsaved move is kept.'),
+				'the bar after Escape says: ' + await alertText(page, 'session-bar'));
+			await page.click('#save-btn');     /* meets 401 again: the dialog again */
+			await page.waitForSelector('#renew[open]');
+			same(await alertText(page), '', 'the page\'s alert after Save without a session');
 			await page.fill('#renew-password', 'not-the-password');
 			await page.click('#renew-submit');
 			await page.waitForFunction(() => document.querySelector('#renew-alert').textContent.includes('AUTH-1001'));
@@ -334,8 +341,9 @@ async function atSize(browser, base, ids, size) {
 			const old = await token(page);
 			await page.clock.fastForward(await expiresAt(page) - Date.now() - 4 * 60 * 1000);
 			await page.waitForSelector('#session-bar:not([hidden])');
-			const text = await alertText(page, 'session-bar-text');
-			check(/^Your session ends at [0-9:]+ \(in about [45] minutes\)\./.test(text), `the bar says: ${text}`);
+			const text = await alertText(page, 'session-bar');
+			check(/^Your session ends at [0-9:]+\. Sign in again now .* About [45] minutes left\./.test(text),
+				`the bar says: ${text}`);
 			same(await page.getAttribute('#session-bar-text', 'role'), 'alert', 'the bar\'s role');
 			await narrow('the expiry warning');
 			await axe(page, at('expiry warning'));

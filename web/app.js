@@ -17,6 +17,10 @@
  *  - The change feed (API.md §8, docs/feed.md): while a lead is open, its
  *    changes are followed from the X-Change-Cursor of the GET that loaded
  *    it, so that a change made elsewhere shows at once, not at save time.
+ *
+ * The session's end (session.js), the words of errors (messages.js) and
+ * where the focus goes (focus.js) live in files of their own, loaded before
+ * this one (init() runs as soon as this file does).
  */
 'use strict';
 

@@ -6,8 +6,8 @@
  * store and a free port.
  *
  * It sets up a contact center through the API as the system administrator,
- * then, as a supervisor in the browser: a wrong password shows AUTH-1001's
- * words; log in; pick process, campaign and lead; filter; move users with
+ * then, as a supervisor in the browser: a wrong password is said in words,
+ * AUTH-1001 kept; log in; pick process, campaign and lead; filter; move users with
  * buttons, double-click and the keyboard; preview; save (one PUT listing
  * what moved, If-Match when the GET sent an ETag); reload and see them
  * assigned; the history; a 412 when the mapping changed behind the page's
@@ -18,7 +18,8 @@
  * the "changed on the server" offer shows and saving meets 412; the
  * console's own save announces nothing; a campaign user deleted elsewhere
  * leaves the open lead; a 410 takes a new snapshot; failed polls back off;
- * leaving the lead or logging out ends the long-poll.  Parts that need a server feature the cmsd under
+ * leaving the lead or logging out ends the long-poll.  axe-core checks every
+ * screen shown.  Parts that need a server feature the cmsd under
  * test lacks (ETag, dryRun, history) print "SKIP name: reason".
  *
  * Environment: CMSD_BIN (default build/cmsd), CHROMIUM_BIN (default

@@ -636,10 +636,16 @@ function putHeaders() {
 	return state.mapping.etag ? { 'If-Match': state.mapping.etag } : {};
 }
 
+/* Busy: the buttons are disabled, which takes the focus from the one
+ * pressed; it is given back after (focus.js). */
 function setBusy(b) {
 	state.busy = b;
+	if (b)
+		holdFocus();
 	$('mapping').setAttribute('aria-busy', b ? 'true' : 'false');
 	renderPending();
+	if (!b)
+		releaseFocus();
 }
 
 /* Save the moves.  The feed's events wait for it (state.saving), so that the
@@ -677,12 +683,11 @@ async function saveMoves() {
 		loadHistory();
 	} catch (e) {
 		conflictOr(e, 'Saving');
+		/* to the error (on a phone it is a screen away from Save) */
+		if (focusLost() && !sessionDead())
+			focusOn(document.querySelector('#alert .alert-head'));
 	} finally {
 		setBusy(false);
-		/* Save was disabled while busy, which took the focus from it: to the
-		 * error when there is one (on a phone it is a screen away), else back */
-		if (focusLost() && !sessionDead())
-			focusFirst([document.querySelector('#alert .alert-head'), 'save-btn', 'mapping-title']);
 	}
 }
 
@@ -773,6 +778,8 @@ function undo() {
 	$('preview-box').hidden = true;
 	render();
 	setStatus('Your unsaved moves were undone.');
+	if (focusLost())    /* Undo is disabled now: nothing left to undo */
+		focusFirst(['mapping-title']);
 }
 
 /* ---------- following the open lead (the change feed) ---------- */

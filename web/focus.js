@@ -58,3 +58,19 @@ function focusAfterDismiss() {
 	if (focusLost())
 		focusFirst(['save-btn', 'mapping-title', 'login-username', 'main']);
 }
+
+/* A button pressed is disabled while its request runs, which takes the
+ * focus from it: holdFocus() before, releaseFocus() after gives it back,
+ * unless something else took the focus meanwhile (an error, a dialog). */
+let heldFocus = null;
+
+function holdFocus() {
+	heldFocus = document.activeElement;
+}
+
+function releaseFocus() {
+	const el = heldFocus;
+	heldFocus = null;
+	if (el && el !== document.body && focusLost())
+		focusOn(el);
+}

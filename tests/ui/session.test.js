@@ -274,7 +274,11 @@ async function atSize(browser, base, ids, size) {
 			await screenshot(page, `console-${size.name}`);
 		});
 
-		await step(at('after Save the focus is on the lead\'s title, not the page'), async () => {
+		await step(at('after Preview the focus is back on Preview; after Save on the lead\'s title'), async () => {
+			await page.focus('#preview-btn');
+			await page.keyboard.press('Enter');
+			await page.waitForSelector('#preview-box:not([hidden])');
+			same(await focused(page), 'preview-btn', 'the focus after Preview');
 			await page.click('#save-btn');
 			await page.waitForFunction(() => /Saved/.test(document.querySelector('#status').textContent));
 			same(await focused(page), 'mapping-title', 'the focus');
@@ -320,6 +324,7 @@ async function atSize(browser, base, ids, size) {
 			same(await alertText(page), '', 'the page\'s alert (the dialog says it)');
 			await axe(page, at('sign-in dialog'));
 			await screenshot(page, `renew-${size.name}`);
+			await narrow('the sign-in dialog');
 			await page.keyboard.press('Escape');
 			await page.waitForSelector('#renew', { state: 'hidden' });
 			check((await alertText(page, 'session-bar')).startsWith('Your session has ended. Your 1 unsaved move is kept.'),

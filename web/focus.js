@@ -44,7 +44,7 @@ function focusAfterSignIn() {
 		.map((id) => document.getElementById(id))
 		.filter((s) => focusable(s) && !s.value);
 	if (!focusFirst(pickers))
-		focusFirst(['mapping-title', 'pick-lead', 'console-view']);
+		focusFirst(['mapping-title', 'empty-hint', 'console-title']);
 }
 
 /* After Save: the open lead's title, from which the lists follow; the

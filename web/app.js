@@ -37,7 +37,7 @@ const OWN_REQUESTS_KEPT = 32;       /* request ids of this page's saves remember
 const $ = (id) => document.getElementById(id);
 
 const state = {
-	session: null,          /* {token, userId, role, context, contextId, expiresAt} */
+	session: null,          /* {token, userId, role, context, contextId, expiresAt, skew}: session.js */
 	cc: null,               /* chosen contact center id */
 	process: null,
 	campaign: null,
@@ -141,7 +141,7 @@ function setStatus(text, sticky) {
 function loadSession() {
 	try {
 		const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-		if (s && s.token && (!s.expiresAt || Date.parse(s.expiresAt) > Date.now()))
+		if (s && s.token && sessionLeft(s) > 0)
 			return s;
 	} catch (e) { /* a broken entry is no session */ }
 	sessionStorage.removeItem(SESSION_KEY);
@@ -168,7 +168,7 @@ async function login(ev) {
 		const d = r.data;
 		state.session = {
 			token: d.authToken, userId: username, role: d.userRole,
-			context: d.context, contextId: d.contextId, expiresAt: d.expiresAt,
+			context: d.context, contextId: d.contextId, expiresAt: d.expiresAt, skew: clockSkew(r.headers),
 		};
 		sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
 		$('login-password').value = '';

@@ -74,3 +74,9 @@ function releaseFocus() {
 	if (el && el !== document.body && focusLost())
 		focusOn(el);
 }
+
+/* Where the focus is, for giving it back later: the element that has it, or
+ * the button that lost it to being disabled while busy. */
+function focusOrigin() {
+	return focusLost() ? heldFocus : document.activeElement;
+}

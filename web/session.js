@@ -28,13 +28,23 @@ const renewal = {
 	returnTo: null,     /* the element that had the focus when the dialog opened */
 };
 
-/* Milliseconds the session has left (Infinity when the server gave no expiry). */
-function sessionLeft() {
-	const s = state.session;
+/* The server's clock minus the browser's, in ms, from an answer's Date
+ * header (0 when there is none, or within its one-second grain): expiresAt
+ * is the server's time, and a browser whose clock is a day ahead must not
+ * think every new token already expired. */
+function clockSkew(headers) {
+	const d = Date.parse(headers.get('Date') || '');
+	const skew = Number.isNaN(d) ? 0 : d - Date.now();
+	return Math.abs(skew) < 5000 ? 0 : skew;
+}
+
+/* Milliseconds session s (default the current one) has left: Infinity
+ * when the server gave no expiry. */
+function sessionLeft(s = state.session) {
 	if (!s || !s.expiresAt)
 		return Infinity;
 	const at = Date.parse(s.expiresAt);
-	return Number.isNaN(at) ? Infinity : at - Date.now();
+	return Number.isNaN(at) ? Infinity : at - (Date.now() + (s.skew || 0));
 }
 
 /* Start watching the clock for the signed-in session. */
@@ -85,7 +95,7 @@ function showSessionBar() {
 		return;
 	}
 	if (renewal.phase === 'warn') {
-		const at = new Date(Date.parse(state.session.expiresAt));
+		const at = new Date(Date.parse(state.session.expiresAt) - (state.session.skew || 0));
 		text.textContent = `Your session ends at ${at.toLocaleTimeString()}.`
 			+ ' Sign in again now to keep working without a break.';
 		document.getElementById('session-bar-btn').textContent = 'Stay signed in';
@@ -147,8 +157,7 @@ function openRenewal(why) {
 	document.getElementById('renew-username').value = state.session.userId;
 	document.getElementById('renew-password').value = '';
 	if (!d.open) {
-		const a = document.activeElement;
-		renewal.returnTo = a && a !== document.body ? a : null;
+		renewal.returnTo = focusOrigin();
 		d.showModal();
 	}
 	document.getElementById('renew-password').focus();
@@ -168,7 +177,7 @@ async function renew(ev) {
 			{ body: { username: state.session.userId, password }, noAuth: true });
 		const d = r.data;
 		Object.assign(state.session, { token: d.authToken, role: d.userRole, context: d.context,
-			contextId: d.contextId, expiresAt: d.expiresAt });
+			contextId: d.contextId, expiresAt: d.expiresAt, skew: clockSkew(r.headers) });
 		sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
 		if (old)    /* the early renewal's old token: of no more use to anyone */
 			fetch(API + '/basicauth', { method: 'DELETE', headers: { Authorization: 'Bearer ' + old },
@@ -203,7 +212,7 @@ function renewalClosed() {
 	const back = renewal.returnTo;
 	renewal.returnTo = null;
 	if (!(back && focusOn(back)) && focusLost())
-		focusFirst(['session-bar-btn', 'mapping-title', 'main']);
+		focusFirst(['session-bar-btn', 'save-btn', 'mapping-title', 'main']);
 }
 
 function wireRenewal() {

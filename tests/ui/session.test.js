@@ -17,6 +17,7 @@
  *    where it was after the dialog;
  *  - errors in words with the code kept: a wrong password, a real 429 of the
  *    login throttle with its Retry-After's wait, a network failure at Save;
+ *  - a browser clock two days ahead does not end every session at once;
  *  - axe-core on every screen shown (lib.js axe: no violation of any impact);
  *  - screenshots of the main screens (UI_SCREENSHOTS=docs writes them into
  *    docs/screenshots/ for the README).
@@ -75,6 +76,16 @@ function focused(page) {
 		const a = document.activeElement;
 		return a && a !== document.body ? a.id || a.tagName.toLowerCase() : 'body';
 	});
+}
+
+/* The focus comes to #id within 3 s (it may move after a dialog's close
+ * event, or once the page is loaded). */
+async function focusOn(page, id) {
+	try {
+		await until(async () => (await focused(page)) === id, 3000, `the focus on #${id}`);
+	} catch (e) {
+		throw new Error(`${e.message}: it is on ${await focused(page)}`);
+	}
 }
 
 function pending(page) {
@@ -242,7 +253,7 @@ async function atSize(browser, base, ids, size) {
 		await step(at('after sign-in the focus is on the first choice left (the process)'), async () => {
 			await logIn(page, SUPERVISOR, PASSWORD);
 			await page.waitForSelector('#console-view', { state: 'visible' });
-			await until(async () => (await focused(page)) === 'pick-process', 5000, 'the focus on #pick-process');
+			await focusOn(page, 'pick-process');
 			same(await alertText(page), '', 'the alert');
 			await axe(page, at('console, nothing picked'));
 		});
@@ -343,7 +354,7 @@ async function atSize(browser, base, ids, size) {
 			check(await token(page) !== old, 'the same token');
 			same(await pending(page), 1, 'unsaved moves after signing in again');
 			check((await page.textContent('#status')).includes('Your 1 unsaved move is kept.'), 'the status says nothing of the move');
-			check((await focused(page)) !== 'body', 'the focus fell back to the page');
+			await focusOn(page, 'save-btn');
 			await page.click('#save-btn');
 			await page.waitForFunction(() => /Saved/.test(document.querySelector('#status').textContent));
 			same(await assigned(), ['bilal.khan', 'chen.wei', 'diego.ramos'], 'the server');
@@ -367,7 +378,8 @@ async function atSize(browser, base, ids, size) {
 			await page.click('#renew-submit');
 			await page.waitForSelector('#renew', { state: 'hidden' });
 			check(await page.isHidden('#session-bar'), 'the bar still shows');
-			check(!['body', 'session-bar-btn'].includes(await focused(page)), `the focus is on ${await focused(page)}`);
+			await until(async () => !['body', 'session-bar-btn'].includes(await focused(page)), 3000,
+				'the focus back in the page (the bar\'s button is gone)');
 			await until(async () => (await fetch(`${base}/cms/configuration/cc/${ids.cc}`,
 				{ headers: { Authorization: 'Bearer ' + old } })).status === 401, 3000, 'the old token revoked');
 		});
@@ -382,7 +394,7 @@ async function atSize(browser, base, ids, size) {
 			await page.waitForSelector('#renew', { state: 'hidden' });
 			const bar = await alertText(page, 'session-bar-text');
 			same(bar, 'Your session has ended. Your 1 unsaved move is kept. Sign in again to go on.', 'the bar');
-			check((await focused(page)) !== 'body', 'the focus fell back to the page');
+			await until(async () => (await focused(page)) !== 'body', 3000, 'the focus back in the page');
 			await narrow('the ended session');
 			await axe(page, at('session ended'));
 			await page.clock.setSystemTime(Date.now());
@@ -408,8 +420,32 @@ async function atSize(browser, base, ids, size) {
 	}
 }
 
+/* A browser whose clock is two days ahead of the server's: the token's
+ * expiry is read on the server's clock (the Date header), so signing in
+ * opens no "session ended" dialog and shows no warning. */
+async function clockAhead(browser, base) {
+	const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+	try {
+		const page = await context.newPage();
+		await page.clock.install({ time: Date.now() + 2 * 24 * 3600 * 1000 });
+		await step('a browser clock two days ahead: no "session ended" after sign-in', async () => {
+			await page.goto(base + '/cms/ui/');
+			await logIn(page, SUPERVISOR, PASSWORD);
+			await page.waitForSelector('#console-view', { state: 'visible' });
+			await page.clock.runFor(20000);     /* past a look at the clock */
+			check(await page.isHidden('#session-bar'), 'the session bar shows: ' + await page.textContent('#session-bar'));
+			check(!(await page.$('#renew[open]')), 'the sign-in dialog opened');
+			const left = await page.evaluate(() => sessionLeft());
+			check(left > 23 * 3600 * 1000 && left <= 24 * 3600 * 1000, `the session has ${left} ms left`);
+		});
+	} finally {
+		await context.close();
+	}
+}
+
 run(() => withCmsd('session', async (base, browser) => {
 	const ids = await setUp(client(base));
 	for (const size of SIZES)
 		await atSize(browser, base, ids, size);
+	await clockAhead(browser, base);
 }));

@@ -68,8 +68,12 @@ function stopWatchingExpiry() {
 }
 
 function checkExpiry() {
-	if (!state.session || renewal.phase === 'ended')
+	if (!state.session)
 		return;
+	if (renewal.phase === 'ended') {
+		showSessionBar();   /* the count of kept moves, if it changed */
+		return;
+	}
 	const left = sessionLeft();
 	if (left <= 0)
 		sessionEnded('expired');
@@ -94,15 +98,17 @@ function showSessionBar() {
 		text.textContent = '';
 		return;
 	}
+	let words;
 	if (renewal.phase === 'warn') {
 		const at = new Date(Date.parse(state.session.expiresAt) - (state.session.skew || 0));
-		text.textContent = `Your session ends at ${at.toLocaleTimeString()}.`
-			+ ' Sign in again now to keep working without a break.';
+		words = `Your session ends at ${at.toLocaleTimeString()}. Sign in again now to keep working without a break.`;
 		document.getElementById('session-bar-btn').textContent = 'Stay signed in';
 	} else {
-		text.textContent = 'Your session has ended.' + movesKept() + ' Sign in again to go on.';
+		words = 'Your session has ended.' + movesKept() + ' Sign in again to go on.';
 		document.getElementById('session-bar-btn').textContent = 'Sign in again';
 	}
+	if (text.textContent !== words)     /* an alert is read out again when rewritten */
+		text.textContent = words;
 	showTimeLeft();
 	bar.hidden = false;
 }

@@ -187,8 +187,14 @@ async function expiresAt(page) {
 	return Date.parse(await page.evaluate(() => state.session.expiresAt));
 }
 
+/* Assign one user: select it and press Assign.  The lists are <select>s
+ * here and listboxes of [data-value] rows on the 20,000-user branch, where
+ * a click selects. */
 async function assignOne(page, userId) {
-	await page.selectOption('#unassigned-list', [userId]);
+	if (await page.$eval('#unassigned-list', (el) => el.tagName === 'SELECT'))
+		await page.selectOption('#unassigned-list', [userId]);
+	else
+		await page.click(`#unassigned-list [data-value="${userId}"]`);
 	await page.click('#assign-btn');
 }
 

@@ -44,7 +44,7 @@ function focusAfterSignIn() {
 		.map((id) => document.getElementById(id))
 		.filter((s) => focusable(s) && !s.value);
 	if (!focusFirst(pickers))
-		focusFirst(['mapping-title', 'empty-hint', document.querySelector('#console-view h1')]);
+		focusFirst(['mapping-title', 'empty-hint', 'console-title']);
 }
 
 /* After Save: the open lead's title, from which the lists follow; the

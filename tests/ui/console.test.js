@@ -153,6 +153,8 @@ function notice(page) {
 	return page.textContent('#feed-notice').then((t) => t.trim());
 }
 
+const { finish } = require('./lib.js');     /* apart from the list above: other branches edit it */
+
 async function main() {
 	if (!toolsThere())
 		return;
@@ -641,15 +643,7 @@ async function main() {
 		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
 		keepDir = true;
 	} finally {
-		if (browser)
-			await browser.close().catch(() => {});
-		await stopCmsd(cmsd);
-		if (failures())
-			keepDir = true;
-		if (keepDir)
-			console.log(`# cmsd's log and store kept in ${dir}`);
-		else
-			fs.rmSync(dir, { recursive: true, force: true });
+		await finish(browser, cmsd, dir, keepDir);
 	}
 }
 

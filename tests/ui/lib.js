@@ -260,20 +260,25 @@ async function withCmsd(name, body) {
 		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
 		keepDir = true;
 	} finally {
-		if (browser)
-			await browser.close().catch(() => {});
-		await stopCmsd(cmsd);
+		await finish(browser, cmsd, dir, keepDir);
 		console.log(`# ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-		if (failed)
-			keepDir = true;
-		if (keepDir)
-			console.log(`# cmsd's log and store kept in ${dir}`);
-		else
-			fs.rmSync(dir, { recursive: true, force: true });
 	}
 }
 
+/* The end of a test: Chromium and cmsd stopped; the store and cmsd's log
+ * in dir kept, and the folder printed, when anything failed (or keep). */
+async function finish(browser, cmsd, dir, keep) {
+	if (browser)
+		await browser.close().catch(() => {});
+	await stopCmsd(cmsd);
+	if (keep || failed)
+		console.log(`# cmsd's log and store kept in ${dir}`);
+	else
+		fs.rmSync(dir, { recursive: true, force: true });
+}
+
 module.exports.withCmsd = withCmsd;
+module.exports.finish = finish;
 
 /* Sign in through the console's form. */
 async function logIn(page, user, password) {

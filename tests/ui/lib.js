@@ -242,10 +242,11 @@ async function screenshot(page, name, fullPage = false) {
 
 module.exports.screenshot = screenshot;
 
-/* Run body(base, browser) against a cmsd of its own (a temporary store, a
- * free port) and Debian's Chromium; a throw is one failed check.  Both are
- * stopped at the end; the store and cmsd's log are kept, and their folder
- * printed, when anything failed. */
+/* Run body({base, browser, dir}) against a cmsd of its own (a temporary
+ * store in dir, a free port) and Debian's Chromium; a throw is one failed
+ * check.  Both are stopped at the end; the store and cmsd's log are kept,
+ * and their folder printed, when anything failed.  (The enrolment branch
+ * adds the same function with the same signature: keep one.) */
 async function withCmsd(name, body) {
 	if (!toolsThere())
 		return;
@@ -255,7 +256,7 @@ async function withCmsd(name, body) {
 	try {
 		cmsd = await startCmsd(dir);
 		browser = await launch();
-		await body(`http://127.0.0.1:${cmsd.port}`, browser);
+		await body({ base: `http://127.0.0.1:${cmsd.port}`, browser, dir });
 	} catch (e) {
 		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
 		keepDir = true;

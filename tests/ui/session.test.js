@@ -449,7 +449,7 @@ async function clockAhead(browser, base) {
 	}
 }
 
-run(() => withCmsd('session', async (base, browser) => {
+run(() => withCmsd('session', async ({ base, browser }) => {
 	const ids = await setUp(client(base));
 	for (const size of SIZES)
 		await atSize(browser, base, ids, size);

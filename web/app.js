@@ -17,6 +17,10 @@
  *  - The change feed (API.md §8, docs/feed.md): while a lead is open, its
  *    changes are followed from the X-Change-Cursor of the GET that loaded
  *    it, so that a change made elsewhere shows at once, not at save time.
+ *
+ * The session's end (session.js), the words of errors (messages.js) and
+ * where the focus goes (focus.js) live in files of their own, loaded before
+ * this one (init() runs as soon as this file does).
  */
 'use strict';
 
@@ -33,7 +37,7 @@ const OWN_REQUESTS_KEPT = 32;       /* request ids of this page's saves remember
 const $ = (id) => document.getElementById(id);
 
 const state = {
-	session: null,          /* {token, userId, role, context, contextId, expiresAt} */
+	session: null,          /* {token, userId, role, context, contextId, expiresAt, skew}: session.js */
 	cc: null,               /* chosen contact center id */
 	process: null,
 	campaign: null,
@@ -58,12 +62,14 @@ const state = {
 /* ---------- the API ---------- */
 
 class ApiError extends Error {
-	constructor(status, envelope, requestId, text) {
+	constructor(status, envelope, requestId, text, retryAfter) {
 		super(envelope && envelope.errorMessage ? envelope.errorMessage : `HTTP ${status}`);
 		this.status = status;
 		this.envelope = envelope;
 		this.requestId = requestId;
 		this.text = text;
+		this.retryAfter = retryAfter || null;   /* the Retry-After header of a 429 or 503 */
+		this.renewing = false;                   /* a 401 the renewal dialog handles (session.js) */
 	}
 	get code() { return this.envelope ? this.envelope.errorCode : undefined; }
 }
@@ -84,7 +90,7 @@ async function api(method, path, opts = {}) {
 	} catch (e) {
 		if (e.name === 'AbortError')
 			throw e;
-		throw new ApiError(0, null, null, 'Could not reach the server: ' + e.message);
+		throw new ApiError(0, null, null, e.message);
 	}
 	const text = await res.text();
 	let data = null;
@@ -94,7 +100,7 @@ async function api(method, path, opts = {}) {
 	if (!res.ok) {
 		const env = data && typeof data === 'object' && data.errorCode ? data : null;
 		const err = new ApiError(res.status, env, res.headers.get('X-Request-Id'),
-			env ? null : `HTTP ${res.status} ${res.statusText}`.trim());
+			env ? null : `HTTP ${res.status} ${res.statusText}`.trim(), res.headers.get('Retry-After'));
 		if (res.status === 401 && !opts.noAuth && state.session)
 			sessionLost(err);
 		throw err;
@@ -119,80 +125,7 @@ async function apiAll(path) {
 
 /* ---------- messages ---------- */
 
-function describeDetail(d) {
-	if (d === null || typeof d !== 'object')
-		return String(d);
-	if ('field' in d && 'reason' in d)
-		return `${d.field}: ${d.reason}`;
-	if ('object' in d && 'id' in d)
-		return `${d.object} "${d.id}"`;
-	return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
-}
-
-/* Show an error in the alert region: the envelope's errorCode, errorMessage
- * and details, as the server said them. */
-function showError(err, context) {
-	const box = document.createElement('div');
-	box.className = 'alert-box';
-	box.dataset.testid = 'alert-box';
-	const head = document.createElement('p');
-	head.className = 'alert-head';
-	if (context) {
-		const c = document.createElement('span');
-		c.className = 'alert-context';
-		c.textContent = context + ': ';
-		head.append(c);
-	}
-	if (err instanceof ApiError && err.envelope) {
-		const code = document.createElement('strong');
-		code.className = 'alert-code';
-		code.dataset.testid = 'alert-code';
-		code.textContent = err.envelope.errorCode;
-		const msg = document.createElement('span');
-		msg.dataset.testid = 'alert-message';
-		msg.textContent = ' ' + err.envelope.errorMessage;
-		head.append(code, msg);
-	} else {
-		const msg = document.createElement('span');
-		msg.dataset.testid = 'alert-message';
-		msg.textContent = err instanceof ApiError ? err.text : String(err && err.message || err);
-		head.append(msg);
-	}
-	box.append(head);
-	const details = err instanceof ApiError && err.envelope && Array.isArray(err.envelope.details)
-		? err.envelope.details : [];
-	if (details.length) {
-		const ul = document.createElement('ul');
-		ul.className = 'alert-details';
-		ul.dataset.testid = 'alert-details';
-		for (const d of details) {
-			const li = document.createElement('li');
-			li.textContent = describeDetail(d);
-			ul.append(li);
-		}
-		box.append(ul);
-	}
-	if (err instanceof ApiError && (err.status || err.requestId)) {
-		const meta = document.createElement('p');
-		meta.className = 'alert-meta';
-		meta.textContent = [err.status ? `HTTP ${err.status}` : '',
-			err.requestId ? `request id ${err.requestId}` : ''].filter(Boolean).join(' · ');
-		box.append(meta);
-	}
-	const close = document.createElement('button');
-	close.type = 'button';
-	close.className = 'alert-close';
-	close.textContent = 'Dismiss';
-	close.addEventListener('click', clearError);
-	box.append(close);
-	$('alert').replaceChildren(box);
-	setStatus('');
-	$('alert').scrollIntoView({ block: 'nearest' });
-}
-
-function clearError() {
-	$('alert').replaceChildren();
-}
+/* showError, clearError: messages.js */
 
 let statusTimer = 0;
 function setStatus(text, sticky) {
@@ -208,7 +141,7 @@ function setStatus(text, sticky) {
 function loadSession() {
 	try {
 		const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-		if (s && s.token && (!s.expiresAt || Date.parse(s.expiresAt) > Date.now()))
+		if (s && s.token && sessionLeft(s) > 0)
 			return s;
 	} catch (e) { /* a broken entry is no session */ }
 	sessionStorage.removeItem(SESSION_KEY);
@@ -235,14 +168,15 @@ async function login(ev) {
 		const d = r.data;
 		state.session = {
 			token: d.authToken, userId: username, role: d.userRole,
-			context: d.context, contextId: d.contextId, expiresAt: d.expiresAt,
+			context: d.context, contextId: d.contextId, expiresAt: d.expiresAt, skew: clockSkew(r.headers),
 		};
 		sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
 		$('login-password').value = '';
 		clearError();
 		await enterConsole();
+		focusAfterSignIn();
 	} catch (e) {
-		showError(e, 'Sign-in failed');
+		showError(e, 'Sign-in failed', e.code === 'AUTH-1001' ? 'The user ID or password is not right.' : undefined);
 		$('login-password').select();
 	} finally {
 		$('login-submit').disabled = false;
@@ -255,7 +189,7 @@ async function logout() {
 	stopFollowing();    /* else a poll sent after the revocation meets 401 */
 	const had = state.session;
 	try {
-		if (had)
+		if (had && !sessionDead())
 			await api('DELETE', '/basicauth');
 	} catch (e) {
 		if (e.status !== 401)
@@ -269,18 +203,13 @@ async function logout() {
 }
 
 function endSession() {
+	stopWatchingExpiry();
 	state.session = null;
 	sessionStorage.removeItem(SESSION_KEY);
 	resetMapping();
 	state.users = new Map();
 	state.usersCc = null;
 	showLogin();
-}
-
-/* A request answered 401: the token expired or was revoked. */
-function sessionLost(err) {
-	endSession();
-	showError(err, 'Your session has ended; please sign in again');
 }
 
 function showLogin() {
@@ -299,6 +228,7 @@ async function enterConsole() {
 	$('session-role').textContent = s.role === 'System' ? 'System administrator' : s.role;
 	$('session-cc').textContent = '';
 	$('readonly-note').hidden = canWrite();
+	watchExpiry();
 	const want = readHash();
 	try {
 		if (isSystem()) {
@@ -706,10 +636,16 @@ function putHeaders() {
 	return state.mapping.etag ? { 'If-Match': state.mapping.etag } : {};
 }
 
+/* Busy: the buttons are disabled, which takes the focus from the one
+ * pressed; it is given back after (focus.js). */
 function setBusy(b) {
 	state.busy = b;
+	if (b)
+		holdFocus();
 	$('mapping').setAttribute('aria-busy', b ? 'true' : 'false');
 	renderPending();
+	if (!b)
+		releaseFocus();
 }
 
 /* Save the moves.  The feed's events wait for it (state.saving), so that the
@@ -742,10 +678,14 @@ async function saveMoves() {
 		state.busy = false;
 		await loadMapping();
 		setStatus(`Saved: ${said.join('; ')}.`);
+		focusAfterSave();
 		state.historyOffset = 0;
 		loadHistory();
 	} catch (e) {
 		conflictOr(e, 'Saving');
+		/* to the error (on a phone it is a screen away from Save) */
+		if (focusLost() && !sessionDead())
+			focusOn(document.querySelector('#alert .alert-head'));
 	} finally {
 		setBusy(false);
 	}
@@ -782,6 +722,9 @@ async function reloadAfterConflict(keepMoves) {
 		setStatus(keepMoves
 			? `Reloaded the current mapping; ${kept} of your moves kept. Review, then save again.`
 			: 'Reloaded the current mapping.', true);
+		/* the panel whose button had the focus is gone */
+		if (focusLost())
+			focusFirst(['save-btn', 'mapping-title']);
 		state.historyOffset = 0;
 		loadHistory();
 	} catch (e) {
@@ -835,6 +778,8 @@ function undo() {
 	$('preview-box').hidden = true;
 	render();
 	setStatus('Your unsaved moves were undone.');
+	if (focusLost())    /* Undo is disabled now: nothing left to undo */
+		focusFirst(['mapping-title']);
 }
 
 /* ---------- following the open lead (the change feed) ---------- */
@@ -884,6 +829,8 @@ function pauseFollowing() {
 }
 
 function resumeFollowing() {
+	if (sessionDead())
+		return;     /* it would meet 401: resumed after the new sign-in */
 	const at = state.pausedAt;
 	state.pausedAt = null;
 	if (at && state.mapping && !state.feed)
@@ -1208,6 +1155,7 @@ function wireList(side) {
 
 function init() {
 	$('login-form').addEventListener('submit', login);
+	wireRenewal();
 	$('logout').addEventListener('click', logout);
 	$('picker').addEventListener('submit', (ev) => ev.preventDefault());
 	picker($('pick-cc'), 'cc', (v) => chooseCc(v));

@@ -6,8 +6,8 @@
  * store and a free port.
  *
  * It sets up a contact center through the API as the system administrator,
- * then, as a supervisor in the browser: a wrong password shows AUTH-1001's
- * words; log in; pick process, campaign and lead; filter; move users with
+ * then, as a supervisor in the browser: a wrong password is said in words,
+ * AUTH-1001 kept; log in; pick process, campaign and lead; filter; move users with
  * buttons, double-click and the keyboard; preview; save (one PUT listing
  * what moved, If-Match when the GET sent an ETag); reload and see them
  * assigned; the history; a 412 when the mapping changed behind the page's
@@ -18,7 +18,8 @@
  * the "changed on the server" offer shows and saving meets 412; the
  * console's own save announces nothing; a campaign user deleted elsewhere
  * leaves the open lead; a 410 takes a new snapshot; failed polls back off;
- * leaving the lead or logging out ends the long-poll.  Parts that need a server feature the cmsd under
+ * leaving the lead or logging out ends the long-poll.  axe-core checks every
+ * screen shown.  Parts that need a server feature the cmsd under
  * test lacks (ETag, dryRun, history) print "SKIP name: reason".
  *
  * Environment: CMSD_BIN (default build/cmsd), CHROMIUM_BIN (default
@@ -152,6 +153,8 @@ function notice(page) {
 	return page.textContent('#feed-notice').then((t) => t.trim());
 }
 
+const { finish } = require('./lib.js');     /* apart from the list above: other branches edit it */
+
 async function main() {
 	if (!toolsThere())
 		return;
@@ -210,13 +213,15 @@ async function main() {
 			await axe(page, 'sign-in');
 		});
 
-		await step("a wrong password shows AUTH-1001's words in the alert", async () => {
+		await step('a wrong password is said in words, with AUTH-1001 kept for support', async () => {
 			await logIn(page, SUPERVISOR, 'not-the-password');
 			await page.waitForSelector('#alert .alert-box');
 			const text = await alertText(page);
+			check(text.includes('The user ID or password is not right.'), `alert says: ${text}`);
 			check(text.includes('AUTH-1001') && text.includes('Authentication required'), `alert says: ${text}`);
 			check(await page.locator('#login-form').isVisible(), 'the sign-in form went away');
 			check(await page.getAttribute('#alert', 'role') === 'alert', 'the alert region has no role="alert"');
+			await axe(page, 'sign-in, wrong password');
 		});
 
 		await step('a supervisor logs in; the token is kept in sessionStorage', async () => {
@@ -226,6 +231,7 @@ async function main() {
 			check(await alertText(page) === '', 'the alert still shows: ' + await alertText(page));
 			check(await page.evaluate(() => Object.keys(sessionStorage).length > 0), 'nothing in sessionStorage');
 			check(await page.isHidden('#cc-field'), 'a contact-center user was asked for a contact center');
+			await axe(page, 'console, nothing picked');
 		});
 
 		await step('pick process, campaign and lead list: the lead\'s users side by side', async () => {
@@ -233,6 +239,7 @@ async function main() {
 			same(await shown(page, 'assigned'), ['amara.okafor'], 'assigned');
 			same(await shown(page, 'unassigned'), AGENTS.slice(1).map((a) => a[0]), 'unassigned');
 			check((await page.innerText('#mapping-title')).includes('Spring renewals'), 'the title names no lead');
+			await axe(page, 'lead open');
 		});
 
 		await step('the filter box narrows a list (by user id or name)', async () => {
@@ -241,6 +248,7 @@ async function main() {
 			await page.fill('#unassigned-filter', 'ramos');
 			same(await shown(page, 'unassigned'), ['diego.ramos'], 'filtered by name');
 			check((await page.innerText('#unassigned-count')).includes('1 of 7'), 'the count does not say "1 of 7"');
+			await axe(page, 'list filtered');
 			await page.fill('#unassigned-filter', '');
 			same((await shown(page, 'unassigned')).length, 7, 'unfiltered');
 		});
@@ -262,6 +270,7 @@ async function main() {
 			await page.keyboard.press('Enter');
 			check((await shown(page, 'unassigned')).includes('farah.haddad'), 'Enter did not unassign');
 			same(await movedIn(page, 'assigned'), ['bilal.khan', 'diego.ramos'], 'moved after the round trip');
+			await axe(page, 'unsaved moves');
 		});
 
 		await step('Preview shows what saving would change, and changes nothing', async () => {
@@ -277,6 +286,7 @@ async function main() {
 			}
 			same(await page.innerText('#preview-assigned'), 'bilal.khan, diego.ramos', 'preview: assign');
 			same(await page.innerText('#preview-unassigned'), 'nobody', 'preview: unassign');
+			await axe(page, 'preview');
 		}, false);
 
 		let etagSeen = null;
@@ -301,6 +311,7 @@ async function main() {
 			same(await movedIn(page, 'assigned'), [], 'still marked as moved after saving');
 			same((await api.ok('GET', mappingPath)).data.assignedUserIds,
 				['amara.okafor', 'bilal.khan', 'diego.ramos'], 'the server after saving');
+			await axe(page, 'saved');
 		});
 
 		await step('after a reload the two users are shown assigned', async () => {
@@ -338,6 +349,7 @@ async function main() {
 			const rows = await page.locator('#history-body tr').count();
 			same(rows, 2, 'history rows (set-up PUT and the console\'s)');
 			check((await page.innerText('#history-range')).includes('of 2'), 'the range does not say "of 2"');
+			await axe(page, 'history');
 		}, false);
 
 		await step('screenshot saved to tests/ui/out/console.png', async () => {
@@ -370,6 +382,7 @@ async function main() {
 			check(await page.isVisible('#conflict'), 'no offer to reload');
 			check(await page.isDisabled('#save-btn'), 'Save is still enabled before the reload');
 			await page.screenshot({ path: path.join(OUT, 'conflict.png'), fullPage: true });
+			await axe(page, 'conflict (412)');
 			same((await api.ok('GET', mappingPath)).data.assignedUserIds,
 				['amara.okafor', 'bilal.khan', 'diego.ramos', 'elif.yilmaz'], 'the server after the 412');
 			await page.click('#conflict-keep');
@@ -456,6 +469,7 @@ async function main() {
 			}), 'polite', 'the notice\'s live region');
 			same(await page.evaluate(() => document.activeElement.id), 'unassigned-filter', 'the focus');
 			await page.screenshot({ path: path.join(OUT, 'updated.png'), fullPage: true });
+			await axe(page, 'changed elsewhere (feed notice)');
 			check(await page.isHidden('#conflict'), 'the reload offer shows with nothing to keep');
 			same(await alertText(page), '', 'the alert');
 			const etag = (await api.ok('GET', mappingPath)).headers.get('ETag');
@@ -478,6 +492,7 @@ async function main() {
 			same(await page.evaluate(() => document.activeElement.id), 'unassigned-list', 'the focus');
 			await page.waitForFunction(() => document.querySelector('#history-body tr').textContent.includes('chen.wei'));
 			await page.screenshot({ path: path.join(OUT, 'changed-on-server.png'), fullPage: true });
+			await axe(page, 'changed on the server under unsaved moves');
 			await page.click('#save-btn');
 			await page.waitForSelector('#alert .alert-box');
 			check((await alertText(page)).includes('CONF-1006'), 'saving did not meet 412: ' + await alertText(page));
@@ -590,6 +605,7 @@ async function main() {
 			const text = await alertText(page);
 			check(text.includes('CONF-1001') && text.includes("Object doesn't exist"), `alert says: ${text}`);
 			check(text.includes(`lead "${ids.trade}"`), `the alert names no lead: ${text}`);
+			await axe(page, 'error with details');
 			await page.click('#reset-btn');
 			await page.click('#alert .alert-close');
 			same(await alertText(page), '', 'the alert after Dismiss');
@@ -604,6 +620,7 @@ async function main() {
 			await until(() => polls.open.size === 0, 3000, 'the feed\'s poll ended');
 			const r = await fetch(`${base}/cms/configuration/cc`, { headers: { Authorization: 'Bearer ' + token } });
 			same(r.status, 401, 'the old token answers');
+			await axe(page, 'signed out');
 		});
 
 		await step('the system administrator picks a contact center first', async () => {
@@ -613,6 +630,7 @@ async function main() {
 			await page.waitForFunction(() => document.querySelector('#pick-process').options.length > 2);
 			const names = await page.$eval('#pick-process', (s) => [...s.options].filter((o) => o.value).map((o) => o.textContent));
 			same(names, ['Inbound Support', 'Outbound Sales'], 'processes');
+			await axe(page, 'system administrator, contact center picked');
 			await page.click('#logout');
 			await page.waitForSelector('#login-form', { state: 'visible' });
 		}, false);
@@ -625,15 +643,7 @@ async function main() {
 		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
 		keepDir = true;
 	} finally {
-		if (browser)
-			await browser.close().catch(() => {});
-		await stopCmsd(cmsd);
-		if (failures())
-			keepDir = true;
-		if (keepDir)
-			console.log(`# cmsd's log and store kept in ${dir}`);
-		else
-			fs.rmSync(dir, { recursive: true, force: true });
+		await finish(browser, cmsd, dir, keepDir);
 	}
 }
 

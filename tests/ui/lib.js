@@ -14,6 +14,7 @@ const { chromium } = require('playwright-core');
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -229,3 +230,62 @@ module.exports = {
 	ROOT, CMSD, CHROMIUM, OUT, ADMIN, ADMIN_PASSWORD,
 	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
 };
+
+/* A screenshot of what the page shows, named `name`: into docs/screenshots/
+ * when UI_SCREENSHOTS=docs (the README shows those; run after a change to
+ * the console's look), else into tests/ui/out/. */
+async function screenshot(page, name, fullPage = false) {
+	const dir = process.env.UI_SCREENSHOTS === 'docs' ? path.join(ROOT, 'docs', 'screenshots') : OUT;
+	fs.mkdirSync(dir, { recursive: true });
+	await page.screenshot({ path: path.join(dir, name + '.png'), fullPage, animations: 'disabled', caret: 'hide' });
+}
+
+module.exports.screenshot = screenshot;
+
+/* Run body({base, browser, dir}) against a cmsd of its own (a temporary
+ * store in dir, a free port) and Debian's Chromium; a throw is one failed
+ * check.  Both are stopped at the end; the store and cmsd's log are kept,
+ * and their folder printed, when anything failed.  (The enrolment branch
+ * adds the same function with the same signature: keep one.) */
+async function withCmsd(name, body) {
+	if (!toolsThere())
+		return;
+	const started = Date.now();
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cmsd-ui-${name}.`));
+	let cmsd = null, browser = null, keepDir = false;
+	try {
+		cmsd = await startCmsd(dir);
+		browser = await launch();
+		await body({ base: `http://127.0.0.1:${cmsd.port}`, browser, dir });
+	} catch (e) {
+		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
+		keepDir = true;
+	} finally {
+		await finish(browser, cmsd, dir, keepDir);
+		console.log(`# ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	}
+}
+
+/* The end of a test: Chromium and cmsd stopped; the store and cmsd's log
+ * in dir kept, and the folder printed, when anything failed (or keep). */
+async function finish(browser, cmsd, dir, keep) {
+	if (browser)
+		await browser.close().catch(() => {});
+	await stopCmsd(cmsd);
+	if (keep || failed)
+		console.log(`# cmsd's log and store kept in ${dir}`);
+	else
+		fs.rmSync(dir, { recursive: true, force: true });
+}
+
+module.exports.withCmsd = withCmsd;
+module.exports.finish = finish;
+
+/* Sign in through the console's form. */
+async function logIn(page, user, password) {
+	await page.fill('#login-username', user);
+	await page.fill('#login-password', password);
+	await page.click('#login-submit');
+}
+
+module.exports.logIn = logIn;

@@ -24,6 +24,7 @@ const API = '/cms/configuration';
 const SESSION_KEY = 'cms.console.session';
 const PAGE = 1000;          /* list page size when reading whole collections */
 const MAX_PAGES = 50;       /* never read more than 50,000 rows of one list */
+const PAGES_AT_ONCE = 4;    /* pages of one list read at the same time */
 const HISTORY_PAGE = 10;
 const FEED_WAIT = 25;               /* s: how long the server may hold one poll of the feed */
 const FEED_BACKOFF_MAX = 30000;     /* ms: the longest pause after failed polls */
@@ -107,17 +108,26 @@ async function api(method, path, opts = {}) {
 	return { data, headers: res.headers, status: res.status };
 }
 
-/* Every element of a paginated collection (limit/offset, X-Total-Count). */
+/* Every element of a paginated collection (limit/offset, X-Total-Count).
+ * The first page says how many there are; the others are then read a few
+ * at a time (20,000 users are 20 pages: one after another they took 20
+ * round trips). */
 async function apiAll(path) {
-	const out = [];
 	const sep = path.includes('?') ? '&' : '?';
-	for (let page = 0; page < MAX_PAGES; page++) {
-		const r = await api('GET', `${path}${sep}limit=${PAGE}&offset=${out.length}`);
-		const rows = Array.isArray(r.data) ? r.data : [];
-		out.push(...rows);
-		const total = Number(r.headers.get('X-Total-Count'));
-		if (!rows.length || !(total > out.length))
-			break;
+	const page = (offset) => api('GET', `${path}${sep}limit=${PAGE}&offset=${offset}`);
+	const first = await page(0);
+	const out = Array.isArray(first.data) ? first.data : [];
+	const total = Math.min(Number(first.headers.get('X-Total-Count')), PAGE * MAX_PAGES);
+	if (!(total > out.length) || out.length < PAGE)
+		return out;
+	const offsets = [];
+	for (let o = PAGE; o < total; o += PAGE)
+		offsets.push(o);
+	for (let i = 0; i < offsets.length; i += PAGES_AT_ONCE) {
+		const pages = await Promise.all(offsets.slice(i, i + PAGES_AT_ONCE).map(page));
+		for (const r of pages)
+			if (Array.isArray(r.data))
+				out.push(...r.data);
 	}
 	return out;
 }
@@ -1170,6 +1180,9 @@ function onDemand(label, cls, fill) {
 	sum.append(count);
 	const body = document.createElement('div');
 	body.className = 'who';
+	body.tabIndex = 0;      /* it may scroll: the keyboard must reach it */
+	body.setAttribute('role', 'region');
+	body.setAttribute('aria-label', label);
 	d.append(sum, body);
 	d.addEventListener('toggle', () => {
 		if (d.open && !body.childNodes.length)

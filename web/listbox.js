@@ -144,8 +144,10 @@ class Listbox {
 	draw(force) {
 		const n = this.items.length;
 		const h = this.el.clientHeight || LISTBOX_ROW * 12;
-		const first = Math.max(0, Math.floor(this.el.scrollTop / LISTBOX_ROW) - LISTBOX_OVERSCAN);
-		const last = Math.min(n, Math.ceil((this.el.scrollTop + h) / LISTBOX_ROW) + LISTBOX_OVERSCAN);
+		/* a list that just got shorter may not have clamped its scroll yet */
+		const top = Math.min(this.el.scrollTop, Math.max(0, n * LISTBOX_ROW - h));
+		const first = Math.max(0, Math.floor(top / LISTBOX_ROW) - LISTBOX_OVERSCAN);
+		const last = Math.min(n, Math.ceil((top + h) / LISTBOX_ROW) + LISTBOX_OVERSCAN);
 		const key = `${first}:${last}`;
 		if (!force && key === this.drawn)
 			return;

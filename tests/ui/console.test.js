@@ -34,9 +34,9 @@ const path = require('node:path');
 const {
 	ROOT, OUT, ADMIN, ADMIN_PASSWORD,
 	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
-	listShown, listMoved, pickUsers,
 } = require('./lib.js');
 const crypto = require('node:crypto');
+const { listShown, listMoved, pickUsers } = require('./lib.js');
 
 const SCREENSHOT = path.join(OUT, 'console.png');
 const SUPERVISOR = 'lena.fischer';

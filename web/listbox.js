@@ -11,7 +11,8 @@
  * the anchor; with Ctrl they only move; Space toggles the row (Shift+Space:
  * the range); Ctrl+A selects every row; Enter activates the selection;
  * typing a row's first letters goes to it.  Mouse: click selects one row,
- * Ctrl+click toggles, Shift+click the range, double-click activates a row.
+ * Ctrl+click or a click on a row's check box toggles it (touch has no
+ * Ctrl), Shift+click the range, double-click activates a row.
  *
  * Each row's words come from the caller: describe(id) answers {text, cls}.
  * Loaded before app.js (a classic script: Listbox is a global).
@@ -232,7 +233,9 @@ class Listbox {
 		if (ev.shiftKey && this.anchor >= 0) {
 			ev.preventDefault();    /* no text selection */
 			this.range(this.anchor, i, ev.ctrlKey || ev.metaKey);
-		} else if (ev.ctrlKey || ev.metaKey) {
+		} else if (ev.ctrlKey || ev.metaKey || ev.target.closest('.lb-check')) {
+			/* the check box toggles its row: several rows by touch, where
+			 * there is no Ctrl */
 			this.toggle(i);
 			this.anchor = i;
 		} else {

@@ -183,7 +183,8 @@ class Listbox {
 			if (!row.parentNode)
 				this.rows.append(row);
 		this.shownRows = rows;
-		if (this.active >= 0 && this.active < n && document.activeElement === this.el)
+		/* it names a row in the page only: one scrolled away has none */
+		if (rows.has(this.active) && document.activeElement === this.el)
 			this.el.setAttribute('aria-activedescendant', this.optionId(this.active));
 		else if (!n && document.activeElement === this.el)
 			this.el.setAttribute('aria-activedescendant', this.optionId(0));

@@ -155,6 +155,15 @@ async function atSize(browser, base, api, ids, size, who) {
 			check(rows > 5 && rows < 80, `${side}: ${rows} rows in the page`);
 		}
 		same((await listShown(page, 'unassigned')).slice(0, 2), before.unassignedUserIds.slice(0, 2), 'the first rows');
+		/* scrolled to the middle: the rows there are drawn, the first ones gone */
+		const mid = Math.floor(before.unassignedUserIds.length / 2);
+		await page.$eval('#unassigned-list', (e, i) => { e.scrollTop = i * 34; }, mid);
+		await page.waitForSelector(`#unassigned-list [data-index="${mid}"]`);
+		same(await page.getAttribute(`#unassigned-list [data-index="${mid}"]`, 'data-value'),
+			before.unassignedUserIds[mid], 'the row in the middle');
+		same(await page.locator('#unassigned-list [data-index="0"]').count(), 0, 'the first row, scrolled away');
+		await page.$eval('#unassigned-list', (e) => { e.scrollTop = 0; });
+		await page.waitForSelector('#unassigned-list [data-index="0"]');
 		same(await page.getAttribute('#unassigned-list [role="option"]', 'aria-setsize'),
 			String(before.unassignedUserIds.length), 'aria-setsize');
 		await axe(page, `${at} lists of 20,000 users`);

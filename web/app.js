@@ -630,7 +630,8 @@ function describeRow(side, id) {
 }
 
 const fmtCount = (n) => n.toLocaleString('en');
-const users = (n) => `${fmtCount(n)} user${n === 1 ? '' : 's'}`;
+/* "1 user", "20,000 users" */
+const userCount = (n) => `${fmtCount(n)} user${n === 1 ? '' : 's'}`;
 
 /* Show both lists from state, keeping what was selected. */
 function render() {
@@ -663,9 +664,9 @@ function renderPending() {
 	const n = p.toAssign.length + p.toUnassign.length;
 	const parts = [];
 	if (p.toAssign.length)
-		parts.push(`${users(p.toAssign.length)} to assign`);
+		parts.push(`${userCount(p.toAssign.length)} to assign`);
 	if (p.toUnassign.length)
-		parts.push(`${users(p.toUnassign.length)} to unassign`);
+		parts.push(`${userCount(p.toUnassign.length)} to unassign`);
 	const text = n ? `Unsaved: ${parts.join(', ')}.` : 'No unsaved changes.';
 	if ($('pending').textContent !== text)
 		$('pending').textContent = text;
@@ -689,7 +690,7 @@ function renderPendingWho(p = pendingChanges()) {
 			continue;
 		const h = document.createElement('p');
 		h.className = 'who-head';
-		h.textContent = `${users(ids.length)} ${what}:`;
+		h.textContent = `${userCount(ids.length)} ${what}:`;
 		const list = document.createElement('p');
 		list.className = 'who-ids';
 		list.textContent = ids.join(', ');
@@ -723,7 +724,7 @@ function move(from, ids) {
 	if (list.items.length)
 		list.selectAt(Math.max(firstIndex, 0));
 	const to = from === 'unassigned' ? 'Assigned' : 'Unassigned';
-	setStatus(`Moved ${ids.length === 1 ? ids[0] : users(ids.length)} to ${to}.`);
+	setStatus(`Moved ${ids.length === 1 ? ids[0] : userCount(ids.length)} to ${to}.`);
 }
 
 /* "Assign all shown" / "Unassign all shown": every user the filter shows;
@@ -738,11 +739,11 @@ function moveAllShown(from) {
 	}
 	const verb = from === 'unassigned' ? 'Assign' : 'Unassign';
 	const filter = $(`${from}-filter`).value.trim();
-	$('bulk-confirm-title').textContent = `${verb} all ${users(ids.length)} shown?`;
+	$('bulk-confirm-title').textContent = `${verb} all ${userCount(ids.length)} shown?`;
 	$('bulk-confirm-text').textContent = (filter ? `Every ${from} user matching "${filter}"`
 		: `Every ${from} user of this lead (no filter is set)`)
 		+ ` will be ${from === 'unassigned' ? 'assigned' : 'unassigned'}. Nothing is saved until you press Save.`;
-	$('bulk-confirm-ok').textContent = `${verb} ${users(ids.length)}`;
+	$('bulk-confirm-ok').textContent = `${verb} ${userCount(ids.length)}`;
 	state.bulk = { from, ids };
 	$('bulk-confirm').showModal();
 	$('bulk-confirm-cancel').focus();
@@ -799,9 +800,9 @@ async function saveMoves() {
 		notify('');
 		const said = [];
 		if (body.assignedUserIds.length)
-			said.push(`${users(body.assignedUserIds.length)} assigned`);
+			said.push(`${userCount(body.assignedUserIds.length)} assigned`);
 		if (body.unassignedUserIds.length)
-			said.push(`${users(body.unassignedUserIds.length)} unassigned`);
+			said.push(`${userCount(body.unassignedUserIds.length)} unassigned`);
 		state.busy = false;
 		await loadMapping();
 		setStatus(`Saved: ${said.join('; ')}.`);
@@ -1104,7 +1105,7 @@ function markStale(events) {
 /* Up to IDS_INLINE ids by name, more by count. */
 function namesOrCount(ids) {
 	ids = ids || [];
-	return ids.length <= IDS_INLINE ? ids.join(', ') : users(ids.length);
+	return ids.length <= IDS_INLINE ? ids.join(', ') : userCount(ids.length);
 }
 
 const CAUSES = {
@@ -1166,7 +1167,7 @@ function idList(ids, cls) {
 		chips(span);
 		return span;
 	}
-	return onDemand(users(ids.length), `chip ${cls}`, chips);
+	return onDemand(userCount(ids.length), `chip ${cls}`, chips);
 }
 
 /* "N users" that opens to what fill(into) puts in it, built when opened. */
@@ -1197,7 +1198,7 @@ function idSummary(ids, none) {
 		return document.createTextNode(none);
 	if (ids.length <= IDS_INLINE)
 		return document.createTextNode(ids.join(', '));
-	return onDemand(users(ids.length), '', (into) => { into.textContent = ids.join(', '); });
+	return onDemand(userCount(ids.length), '', (into) => { into.textContent = ids.join(', '); });
 }
 
 async function loadHistory() {
@@ -1322,7 +1323,7 @@ function wireList(side) {
 	});
 	$(`${side}-select-all`).addEventListener('click', () => {
 		list.selectAll();
-		setStatus(`Selected all ${users(list.items.length)} ${$(`${side}-filter`).value.trim() ? 'matching the filter' : 'shown'}.`);
+		setStatus(`Selected all ${userCount(list.items.length)} ${$(`${side}-filter`).value.trim() ? 'matching the filter' : 'shown'}.`);
 	});
 }
 

@@ -236,6 +236,7 @@ async function atSize(browser, base, api, ids, size, who) {
 		same(await text(page, '#bulk-confirm-title'), `Assign all ${n} users shown?`, 'the question');
 		same(await text(page, '#bulk-confirm-ok'), `Assign ${n} users`, 'the button');
 		same(await page.evaluate(() => document.activeElement.id), 'bulk-confirm-cancel', 'the focus');
+		await page.screenshot({ path: path.join(OUT, `bulk-confirm-${at}.png`) });
 		await axe(page, `${at} confirm "Assign all shown"`);
 		await page.click('#bulk-confirm-cancel');
 		await page.waitForFunction(() => !document.querySelector('#bulk-confirm').open);

@@ -33,8 +33,8 @@ const { execFileSync } = require('node:child_process');
 const {
 	OUT, ADMIN, ADMIN_PASSWORD,
 	report, step, check, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
-	listShown,
 } = require('./lib.js');
+const { listShown } = require('./lists.js');
 
 const USERS = 20000;
 const ASSIGNED = 2000;          /* agent00001..agent02000 are mapped to the lead at the start */

@@ -36,7 +36,7 @@ const {
 	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
 } = require('./lib.js');
 const crypto = require('node:crypto');
-const { listShown, listMoved, pickUsers } = require('./lib.js');
+const { listShown, listMoved, pickUsers } = require('./lists.js');
 
 const SCREENSHOT = path.join(OUT, 'console.png');
 const SUPERVISOR = 'lena.fischer';

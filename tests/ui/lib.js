@@ -225,30 +225,7 @@ function failures() {
 	return failed;
 }
 
-/* ---------- the console's two user lists (web/listbox.js) ---------- */
-
-/* The userIds a list's rows show, in order (every row drawn: a short list,
- * or the rows in view of a long one). */
-function listShown(page, side) {
-	return page.$$eval(`#${side}-list [role="option"]:not([aria-disabled="true"])`,
-		(rows) => rows.map((r) => r.dataset.value));
-}
-
-/* The userIds of the rows marked as unsaved moves. */
-function listMoved(page, side) {
-	return page.$$eval(`#${side}-list .moved`, (rows) => rows.map((r) => r.dataset.value));
-}
-
-/* Select these users of a list as a user would: click the first, Ctrl+click
- * the others. */
-async function pickUsers(page, side, ids) {
-	for (let i = 0; i < ids.length; i++)
-		await page.click(`#${side}-list [data-value="${ids[i]}"]`, { modifiers: i ? ['Control'] : [] });
-}
-
 module.exports = {
 	ROOT, CMSD, CHROMIUM, OUT, ADMIN, ADMIN_PASSWORD,
 	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
 };
-/* the lists' helpers, apart so that other helpers' lines above merge cleanly */
-Object.assign(module.exports, { listShown, listMoved, pickUsers });

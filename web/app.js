@@ -681,6 +681,21 @@ function renderPending() {
 	$('reset-btn').disabled = !n || state.busy;
 	for (const id of ['assign-btn', 'assign-all-btn', 'unassign-btn', 'unassign-all-btn'])
 		$(id).disabled = !w || state.busy;
+	clearSaveBar();
+}
+
+/* The save bar is sticky at the bottom of the view: a message (#status, a
+ * toast fixed at the bottom) is lifted above it while the bar is there, so
+ * that it never covers Save.  Called on scroll, resize and each render. */
+function clearSaveBar() {
+	const bar = $('save-bar');
+	let space = 0;
+	if (!$('mapping').hidden) {
+		const r = bar.getBoundingClientRect();
+		if (r.top < window.innerHeight && r.bottom > window.innerHeight - r.height - 8)
+			space = Math.max(0, window.innerHeight - r.top);
+	}
+	document.documentElement.style.setProperty('--save-bar-space', `${Math.round(space)}px`);
 }
 
 function renderPendingWho(p = pendingChanges()) {
@@ -1348,6 +1363,8 @@ function init() {
 		if ($('pending-details').open)
 			renderPendingWho();
 	});
+	window.addEventListener('scroll', clearSaveBar, { passive: true });
+	window.addEventListener('resize', clearSaveBar);
 	$('save-btn').addEventListener('click', save);
 	$('preview-btn').addEventListener('click', preview);
 	$('reset-btn').addEventListener('click', undo);

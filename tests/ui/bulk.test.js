@@ -278,6 +278,18 @@ async function atSize(browser, base, api, ids, size, who) {
 		await page.$eval('#unassigned-list', (e) => e.scrollIntoView({ block: 'start' }));
 		const box = await page.locator('#save-btn').boundingBox();
 		check(box && box.y >= 0 && box.y + box.height <= h, `Save at y ${box && box.y} of ${h}`);
+		/* the page at its top: the bar is stuck at the bottom of the view, and
+		 * a message shown now sits above it, not on Save */
+		await page.evaluate(() => window.scrollTo(0, 0));
+		const bar = await page.locator('#save-bar').boundingBox();
+		check(Math.abs(bar.y + bar.height - h) <= 1, `the save bar is not at the bottom of the view: ${JSON.stringify(bar)}`);
+		await page.click('#assigned-select-all');
+		await page.waitForSelector('#status:not(:empty)');
+		const toast = await page.locator('#status').boundingBox();
+		const save = await page.locator('#save-btn').boundingBox();
+		check(toast.y + toast.height <= save.y || save.y + save.height <= toast.y
+			|| toast.x + toast.width <= save.x || save.x + save.width <= toast.x,
+			`the message (${JSON.stringify(toast)}) covers Save (${JSON.stringify(save)})`);
 		await page.screenshot({ path: path.join(OUT, `bulk-pending-${at}.png`) });
 	});
 

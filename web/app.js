@@ -28,11 +28,14 @@ const API = '/cms/configuration';
 const SESSION_KEY = 'cms.console.session';
 const PAGE = 1000;          /* list page size when reading whole collections */
 const MAX_PAGES = 50;       /* never read more than 50,000 rows of one list */
+const PAGES_AT_ONCE = 4;    /* pages of one list read at the same time */
 const HISTORY_PAGE = 10;
 const FEED_WAIT = 25;               /* s: how long the server may hold one poll of the feed */
 const FEED_BACKOFF_MAX = 30000;     /* ms: the longest pause after failed polls */
 const FEED_HIDDEN_PAUSE = 120000;   /* ms: a page hidden this long stops polling until shown */
 const OWN_REQUESTS_KEPT = 32;       /* request ids of this page's saves remembered */
+const BULK_CONFIRM = 50;            /* "assign/unassign all shown" asks first above this many */
+const IDS_INLINE = 5;               /* up to this many ids are named; more are counted, named on demand */
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,6 +46,7 @@ const state = {
 	campaign: null,
 	lead: null,
 	users: new Map(),       /* userId -> user object of the contact center (names) */
+	hay: new Map(),         /* userId -> "id name role" in lower case, what the filters search */
 	usersCc: null,
 	leadNames: new Map(),   /* leadId -> leadName in the chosen process */
 	mapping: null,          /* {campaignId, leadId, etag, cursor, orig: Set, all: [userId]} */
@@ -57,6 +61,8 @@ const state = {
 	pausedAt: null,         /* the cursor to resume from when following was paused */
 	saving: null,           /* the save in flight: feed events wait for its answer */
 	ownRequests: [],        /* X-Request-Id of this page's saves, newest last */
+	lists: {},              /* {assigned, unassigned}: the two Listboxes (web/listbox.js) */
+	bulk: null,             /* the "all shown" move the dialog asks about: {from, ids} */
 };
 
 /* ---------- the API ---------- */
@@ -108,17 +114,26 @@ async function api(method, path, opts = {}) {
 	return { data, headers: res.headers, status: res.status };
 }
 
-/* Every element of a paginated collection (limit/offset, X-Total-Count). */
+/* Every element of a paginated collection (limit/offset, X-Total-Count).
+ * The first page says how many there are; the others are then read a few
+ * at a time (20,000 users are 20 pages: one after another they took 20
+ * round trips). */
 async function apiAll(path) {
-	const out = [];
 	const sep = path.includes('?') ? '&' : '?';
-	for (let page = 0; page < MAX_PAGES; page++) {
-		const r = await api('GET', `${path}${sep}limit=${PAGE}&offset=${out.length}`);
-		const rows = Array.isArray(r.data) ? r.data : [];
-		out.push(...rows);
-		const total = Number(r.headers.get('X-Total-Count'));
-		if (!rows.length || !(total > out.length))
-			break;
+	const page = (offset) => api('GET', `${path}${sep}limit=${PAGE}&offset=${offset}`);
+	const first = await page(0);
+	const out = Array.isArray(first.data) ? first.data : [];
+	const total = Math.min(Number(first.headers.get('X-Total-Count')), PAGE * MAX_PAGES);
+	if (!(total > out.length) || out.length < PAGE)
+		return out;
+	const offsets = [];
+	for (let o = PAGE; o < total; o += PAGE)
+		offsets.push(o);
+	for (let i = 0; i < offsets.length; i += PAGES_AT_ONCE) {
+		const pages = await Promise.all(offsets.slice(i, i + PAGES_AT_ONCE).map(page));
+		for (const r of pages)
+			if (Array.isArray(r.data))
+				out.push(...r.data);
 	}
 	return out;
 }
@@ -410,9 +425,10 @@ function resetMapping() {
 	$('preview-box').hidden = true;
 	$('empty-hint').hidden = false;
 	for (const side of ['assigned', 'unassigned']) {
-		$(`${side}-list`).replaceChildren();
 		$(`${side}-filter`).value = '';
+		state.lists[side].setItems([], '');
 	}
+	$('pending-details').open = false;
 }
 
 async function loadUsers() {
@@ -421,10 +437,12 @@ async function loadUsers() {
 	try {
 		const users = await apiAll(`/cc/${state.cc}/user`);
 		state.users = new Map(users.map((u) => [u.userId, u]));
+		state.hay = new Map();
 		state.usersCc = state.cc;
 	} catch (e) {
 		/* names are a nicety: the mapping works with ids alone */
 		state.users = new Map();
+		state.hay = new Map();
 	}
 }
 
@@ -456,8 +474,9 @@ async function loadMapping(keep, snap) {
 	state.stale = null;
 	let kept = 0;
 	if (keep) {
+		const all = new Set(state.mapping.all);
 		for (const u of keep.toAssign)
-			if (state.mapping.all.includes(u) && !state.assigned.has(u)) {
+			if (all.has(u) && !state.assigned.has(u)) {
 				state.assigned.add(u);
 				kept++;
 			}
@@ -508,74 +527,83 @@ function userLabel(id) {
 	return text;
 }
 
-function matches(id, filter) {
-	if (!filter)
-		return true;
-	const u = state.users.get(id);
-	const hay = (id + ' ' + (u && u.name ? u.name : '')).toLowerCase();
-	return filter.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
+/* What a filter searches for a user: its id, name and role, in lower case. */
+function hayOf(id) {
+	let h = state.hay.get(id);
+	if (h === undefined) {
+		const u = state.users.get(id);
+		h = [id, u && u.name, u && u.role].filter(Boolean).join(' ').toLowerCase();
+		state.hay.set(id, h);
+	}
+	return h;
 }
 
-/* Rebuild both lists from state, keeping what was selected. */
+/* The ids that a filter's words all occur in (by id, name or role). */
+function filterIds(ids, filter) {
+	const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+	if (!words.length)
+		return ids;
+	return ids.filter((id) => {
+		const h = hayOf(id);
+		return words.every((w) => h.includes(w));
+	});
+}
+
+/* A row of a list: the user's words, and whether it is an unsaved move. */
+function describeRow(side, id) {
+	const orig = state.mapping ? state.mapping.orig : new Set();
+	if (side === 'assigned' && !orig.has(id))
+		return { text: userLabel(id) + '  · to assign', cls: 'moved moved-in' };
+	if (side === 'unassigned' && orig.has(id))
+		return { text: userLabel(id) + '  · to unassign', cls: 'moved moved-out' };
+	return { text: userLabel(id), cls: '' };
+}
+
+const fmtCount = (n) => n.toLocaleString('en');
+/* "1 user", "20,000 users" */
+const userCount = (n) => `${fmtCount(n)} user${n === 1 ? '' : 's'}`;
+
+/* Show both lists from state, keeping what was selected. */
 function render() {
 	if (!state.mapping)
 		return;
-	const orig = state.mapping.orig;
 	for (const side of ['assigned', 'unassigned']) {
-		const list = $(`${side}-list`);
-		const selected = new Set([...list.selectedOptions].map((o) => o.value));
-		const filter = $(`${side}-filter`).value.trim();
 		const ids = state.mapping.all.filter((u) => state.assigned.has(u) === (side === 'assigned'));
-		const opts = [];
-		let shown = 0;
-		for (const id of ids) {
-			const o = document.createElement('option');
-			o.value = id;
-			let text = userLabel(id);
-			if (side === 'assigned' && !orig.has(id)) {
-				o.className = 'moved moved-in';
-				text += '  · to assign';
-			} else if (side === 'unassigned' && orig.has(id)) {
-				o.className = 'moved moved-out';
-				text += '  · to unassign';
-			}
-			o.textContent = text;
-			o.hidden = !matches(id, filter);
-			o.selected = selected.has(id) && !o.hidden;
-			if (!o.hidden)
-				shown++;
-			opts.push(o);
-		}
-		if (!ids.length) {
-			const o = document.createElement('option');
-			o.disabled = true;
-			o.className = 'empty';
-			o.textContent = side === 'assigned' ? 'Nobody is assigned' : 'Every campaign user is assigned';
-			opts.push(o);
-		} else if (!shown) {
-			const o = document.createElement('option');
-			o.disabled = true;
-			o.className = 'empty';
-			o.textContent = 'No user matches the filter';
-			opts.push(o);
-		}
-		list.replaceChildren(...opts);
-		$(`${side}-count`).textContent = filter && shown !== ids.length
-			? `${shown} of ${ids.length} shown` : `${ids.length}`;
+		const filter = $(`${side}-filter`).value.trim();
+		const shownIds = filterIds(ids, filter);
+		state.lists[side].setItems(shownIds, !ids.length
+			? (side === 'assigned' ? 'Nobody is assigned' : 'Every campaign user is assigned')
+			: 'No user matches the filter');
+		$(`${side}-count`).textContent = filter && shownIds.length !== ids.length
+			? `${fmtCount(shownIds.length)} of ${fmtCount(ids.length)} shown` : fmtCount(ids.length);
 	}
 	renderPending();
 }
 
+/* A list's selection changed: say how many are selected. */
+function renderSelected(side) {
+	const list = state.lists[side];
+	$(`${side}-selected`).textContent = `${fmtCount(list.sel.size)} selected`;
+	$(`${side}-select-all`).disabled = !list.items.length || list.sel.size === list.items.length;
+}
+
+/* The save bar: counts, never ids (a screen reader reads this line out);
+ * who exactly, on demand under "Show who". */
 function renderPending() {
 	const p = pendingChanges();
 	const n = p.toAssign.length + p.toUnassign.length;
 	const parts = [];
 	if (p.toAssign.length)
-		parts.push(`${p.toAssign.length} to assign (${p.toAssign.join(', ')})`);
+		parts.push(`${userCount(p.toAssign.length)} to assign`);
 	if (p.toUnassign.length)
-		parts.push(`${p.toUnassign.length} to unassign (${p.toUnassign.join(', ')})`);
-	$('pending').textContent = n ? `Unsaved: ${parts.join('; ')}.` : 'No unsaved changes.';
+		parts.push(`${userCount(p.toUnassign.length)} to unassign`);
+	const text = n ? `Unsaved: ${parts.join(', ')}.` : 'No unsaved changes.';
+	if ($('pending').textContent !== text)
+		$('pending').textContent = text;
 	$('pending').classList.toggle('dirty', n > 0);
+	$('pending-details').hidden = !n;
+	if ($('pending-details').open)
+		renderPendingWho(p);
 	const w = canWrite();
 	$('save-btn').disabled = !n || !w || state.busy || state.conflict;
 	$('preview-btn').disabled = !n || !w || state.busy || state.conflict || state.dryRun === false;
@@ -583,21 +611,51 @@ function renderPending() {
 	$('reset-btn').disabled = !n || state.busy;
 	for (const id of ['assign-btn', 'assign-all-btn', 'unassign-btn', 'unassign-all-btn'])
 		$(id).disabled = !w || state.busy;
+	clearSaveBar();
 }
 
-/* Move users to the other list: `ids`, or the visible selection of `from`. */
+/* The save bar is sticky at the bottom of the view: a message (#status, a
+ * toast fixed at the bottom) is lifted above it while the bar is there, so
+ * that it never covers Save.  Called on scroll, resize and each render. */
+function clearSaveBar() {
+	const bar = $('save-bar');
+	let space = 0;
+	if (!$('mapping').hidden) {
+		const r = bar.getBoundingClientRect();
+		if (r.top < window.innerHeight && r.bottom > window.innerHeight - r.height - 8)
+			space = Math.max(0, window.innerHeight - r.top);
+	}
+	document.documentElement.style.setProperty('--save-bar-space', `${Math.round(space)}px`);
+}
+
+function renderPendingWho(p = pendingChanges()) {
+	const rows = [];
+	for (const [ids, what] of [[p.toAssign, 'to assign'], [p.toUnassign, 'to unassign']]) {
+		if (!ids.length)
+			continue;
+		const h = document.createElement('p');
+		h.className = 'who-head';
+		h.textContent = `${userCount(ids.length)} ${what}:`;
+		const list = document.createElement('p');
+		list.className = 'who-ids';
+		list.textContent = ids.join(', ');
+		rows.push(h, list);
+	}
+	$('pending-who').replaceChildren(...rows);
+}
+
+/* Move users to the other list: `ids`, or the selection of `from`. */
 function move(from, ids) {
 	if (!canWrite() || !state.mapping || state.busy)
 		return;
-	const list = $(`${from}-list`);
-	if (!ids) {
-		ids = [...list.selectedOptions].filter((o) => !o.hidden && !o.disabled).map((o) => o.value);
-	}
+	const list = state.lists[from];
+	if (!ids)
+		ids = list.selected();
 	if (!ids.length) {
 		setStatus(`Select one or more ${from} users first.`);
 		return;
 	}
-	const firstIndex = [...list.options].findIndex((o) => o.value === ids[0]);
+	const firstIndex = list.position(ids[0]);
 	for (const id of ids) {
 		if (from === 'unassigned')
 			state.assigned.add(id);
@@ -605,23 +663,44 @@ function move(from, ids) {
 			state.assigned.delete(id);
 	}
 	$('preview-box').hidden = true;
-	for (const o of list.options)
-		o.selected = false;
+	list.select([]);
 	render();
 	/* keep the keyboard where it was: select the next user of the source */
-	const visible = [...list.options].filter((o) => !o.hidden && !o.disabled);
-	if (visible.length) {
-		const next = [...list.options].slice(Math.max(firstIndex, 0)).find((o) => !o.hidden && !o.disabled)
-			|| visible[visible.length - 1];
-		next.selected = true;
-	}
+	if (list.items.length)
+		list.selectAt(Math.max(firstIndex, 0));
 	const to = from === 'unassigned' ? 'Assigned' : 'Unassigned';
-	setStatus(`Moved ${ids.length === 1 ? ids[0] : ids.length + ' users'} to ${to}.`);
+	setStatus(`Moved ${ids.length === 1 ? ids[0] : userCount(ids.length)} to ${to}.`);
 }
 
+/* "Assign all shown" / "Unassign all shown": every user the filter shows;
+ * above BULK_CONFIRM users, only after the dialog said how many. */
 function moveAllShown(from) {
-	const ids = [...$(`${from}-list`).options].filter((o) => !o.hidden && !o.disabled).map((o) => o.value);
-	move(from, ids);
+	if (!canWrite() || !state.mapping || state.busy)
+		return;
+	const ids = state.lists[from].items.slice();
+	if (ids.length <= BULK_CONFIRM) {
+		move(from, ids);
+		return;
+	}
+	const verb = from === 'unassigned' ? 'Assign' : 'Unassign';
+	const filter = $(`${from}-filter`).value.trim();
+	$('bulk-confirm-title').textContent = `${verb} all ${userCount(ids.length)} shown?`;
+	$('bulk-confirm-text').textContent = (filter ? `Every ${from} user matching "${filter}"`
+		: `Every ${from} user of this lead (no filter is set)`)
+		+ ` will be ${from === 'unassigned' ? 'assigned' : 'unassigned'}. Nothing is saved until you press Save.`;
+	$('bulk-confirm-ok').textContent = `${verb} ${userCount(ids.length)}`;
+	state.bulk = { from, ids };
+	$('bulk-confirm').showModal();
+	$('bulk-confirm-cancel').focus();
+}
+
+function bulkConfirmed() {
+	const b = state.bulk;
+	state.bulk = null;
+	$('bulk-confirm').close();
+	if (b)
+		move(b.from, b.ids);
+	$(b && b.from === 'assigned' ? 'unassign-all-btn' : 'assign-all-btn').focus();
 }
 
 function putBody() {
@@ -672,9 +751,9 @@ async function saveMoves() {
 		notify('');
 		const said = [];
 		if (body.assignedUserIds.length)
-			said.push(`assigned ${body.assignedUserIds.join(', ')}`);
+			said.push(`${userCount(body.assignedUserIds.length)} assigned`);
 		if (body.unassignedUserIds.length)
-			said.push(`unassigned ${body.unassignedUserIds.join(', ')}`);
+			said.push(`${userCount(body.unassignedUserIds.length)} unassigned`);
 		state.busy = false;
 		await loadMapping();
 		setStatus(`Saved: ${said.join('; ')}.`);
@@ -759,9 +838,8 @@ async function preview() {
 		const r = await api('PUT', '/voice/campaignLeadUserMapping?dryRun=true',
 			{ body: putBody(), headers: putHeaders() });
 		const ch = r.data.changes || {};
-		const fmt = (a) => (Array.isArray(a) && a.length ? a.join(', ') : 'nobody');
-		$('preview-assigned').textContent = fmt(ch.assignedUserIds);
-		$('preview-unassigned').textContent = fmt(ch.unassignedUserIds);
+		$('preview-assigned').replaceChildren(idSummary(ch.assignedUserIds, 'nobody'));
+		$('preview-unassigned').replaceChildren(idSummary(ch.unassignedUserIds, 'nobody'));
 		$('preview-box').hidden = false;
 		setStatus('');
 	} catch (e) {
@@ -986,9 +1064,15 @@ function markStale(events) {
 		+ ' Your unsaved moves are kept; reload to see the change.');
 }
 
+/* Up to IDS_INLINE ids by name, more by count. */
+function namesOrCount(ids) {
+	ids = ids || [];
+	return ids.length <= IDS_INLINE ? ids.join(', ') : userCount(ids.length);
+}
+
 const CAUSES = {
-	campaignUserRemoved: (e) => `${(e.unassigned || []).join(', ')} removed from the campaign`,
-	userDeleted: (e) => `${(e.unassigned || []).join(', ')} deleted`,
+	campaignUserRemoved: (e) => `${namesOrCount(e.unassigned)} removed from the campaign`,
+	userDeleted: (e) => `${namesOrCount(e.unassigned)} deleted`,
 	leadDetached: () => 'the lead list was detached from the campaign',
 	campaignDeleted: () => 'the campaign was deleted',
 	leadDeleted: () => 'the lead list was deleted',
@@ -1024,6 +1108,8 @@ function formatWhen(v) {
 	return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/* ids as chips; more than IDS_INLINE as a count whose chips show on demand
+ * (a <details>, filled when first opened). */
 function idList(ids, cls) {
 	const span = document.createElement('span');
 	if (!Array.isArray(ids) || !ids.length) {
@@ -1031,13 +1117,50 @@ function idList(ids, cls) {
 		span.textContent = '—';
 		return span;
 	}
-	for (const id of ids) {
-		const chip = document.createElement('span');
-		chip.className = `chip ${cls}`;
-		chip.textContent = id;
-		span.append(chip, ' ');
+	const chips = (into) => {
+		for (const id of ids) {
+			const chip = document.createElement('span');
+			chip.className = `chip ${cls}`;
+			chip.textContent = id;
+			into.append(chip, ' ');
+		}
+	};
+	if (ids.length <= IDS_INLINE) {
+		chips(span);
+		return span;
 	}
-	return span;
+	return onDemand(userCount(ids.length), `chip ${cls}`, chips);
+}
+
+/* "N users" that opens to what fill(into) puts in it, built when opened. */
+function onDemand(label, cls, fill) {
+	const d = document.createElement('details');
+	d.className = 'who-details';
+	const sum = document.createElement('summary');
+	const count = document.createElement('span');
+	count.className = cls;
+	count.textContent = label;
+	sum.append(count);
+	const body = document.createElement('div');
+	body.className = 'who';
+	body.tabIndex = 0;      /* it may scroll: the keyboard must reach it */
+	body.setAttribute('role', 'region');
+	body.setAttribute('aria-label', label);
+	d.append(sum, body);
+	d.addEventListener('toggle', () => {
+		if (d.open && !body.childNodes.length)
+			fill(body);
+	});
+	return d;
+}
+
+/* The preview's words: ids when few, else a count with the ids on demand. */
+function idSummary(ids, none) {
+	if (!Array.isArray(ids) || !ids.length)
+		return document.createTextNode(none);
+	if (ids.length <= IDS_INLINE)
+		return document.createTextNode(ids.join(', '));
+	return onDemand(userCount(ids.length), '', (into) => { into.textContent = ids.join(', '); });
 }
 
 async function loadHistory() {
@@ -1123,33 +1246,46 @@ function historyPage(delta) {
 
 /* ---------- wiring ---------- */
 
+/* A list's tools above it: "Select all matching" and how many are selected. */
+function listTools(side) {
+	const tools = document.createElement('div');
+	tools.className = 'pane-tools';
+	const all = document.createElement('button');
+	all.type = 'button';
+	all.id = `${side}-select-all`;
+	all.className = 'ghost small-btn';
+	all.dataset.testid = all.id;
+	all.textContent = 'Select all matching';
+	const count = document.createElement('span');
+	count.id = `${side}-selected`;
+	count.className = 'muted small';
+	count.dataset.testid = count.id;
+	tools.append(all, count);
+	$(`${side}-list`).before(tools);
+}
+
 function wireList(side) {
-	const list = $(`${side}-list`);
+	listTools(side);
+	const list = state.lists[side] = new Listbox($(`${side}-list`), {
+		describe: (id) => describeRow(side, id),
+		activate: (ids) => move(side, ids),
+		changed: () => renderSelected(side),
+	});
 	const filter = $(`${side}-filter`);
-	list.addEventListener('dblclick', (ev) => {
-		const o = ev.target.closest ? ev.target.closest('option') : null;
-		if (o && !o.disabled && o.value)
-			move(side, [o.value]);
-		else
-			move(side);
-	});
-	list.addEventListener('keydown', (ev) => {
-		if (ev.key === 'Enter') {
-			ev.preventDefault();
-			move(side);
-		}
-	});
 	filter.addEventListener('input', render);
 	filter.addEventListener('keydown', (ev) => {
 		if (ev.key === 'ArrowDown') {
 			ev.preventDefault();
-			list.focus();
-			const first = [...list.options].find((o) => !o.hidden && !o.disabled);
-			if (first && !list.selectedOptions.length)
-				first.selected = true;
+			list.el.focus();
+			if (list.items.length && !list.sel.size)
+				list.selectAt(0);
 		} else if (ev.key === 'Enter') {
 			ev.preventDefault(); /* no form to submit */
 		}
+	});
+	$(`${side}-select-all`).addEventListener('click', () => {
+		list.selectAll();
+		setStatus(`Selected all ${userCount(list.items.length)} ${$(`${side}-filter`).value.trim() ? 'matching the filter' : 'shown'}.`);
 	});
 }
 
@@ -1168,6 +1304,15 @@ function init() {
 	$('unassign-btn').addEventListener('click', () => move('assigned'));
 	$('assign-all-btn').addEventListener('click', () => moveAllShown('unassigned'));
 	$('unassign-all-btn').addEventListener('click', () => moveAllShown('assigned'));
+	$('bulk-confirm-ok').addEventListener('click', bulkConfirmed);
+	$('bulk-confirm-cancel').addEventListener('click', () => $('bulk-confirm').close());
+	$('bulk-confirm').addEventListener('close', () => { state.bulk = null; });
+	$('pending-details').addEventListener('toggle', () => {
+		if ($('pending-details').open)
+			renderPendingWho();
+	});
+	window.addEventListener('scroll', clearSaveBar, { passive: true });
+	window.addEventListener('resize', clearSaveBar);
 	$('save-btn').addEventListener('click', save);
 	$('preview-btn').addEventListener('click', preview);
 	$('reset-btn').addEventListener('click', undo);

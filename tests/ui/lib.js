@@ -167,6 +167,33 @@ function client(base) {
 	};
 }
 
+/* Run body({base, browser, dir}) against a cmsd of its own on a new
+ * temporary store and one Chromium; stop both afterwards, and keep the
+ * store and cmsd's log (saying where) when anything failed. */
+async function withCmsd(name, body) {
+	if (!toolsThere())
+		return;
+	const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), `cmsd-ui-${name}.`));
+	let cmsd = null, browser = null;
+	const t0 = Date.now();
+	try {
+		cmsd = await startCmsd(dir);
+		browser = await launch();
+		await body({ base: `http://127.0.0.1:${cmsd.port}`, browser, dir });
+	} catch (e) {
+		report(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
+	} finally {
+		if (browser)
+			await browser.close().catch(() => {});
+		await stopCmsd(cmsd);
+		console.log(`# ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+		if (failed)
+			console.log(`# cmsd's log and store kept in ${dir}`);
+		else
+			fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
 /* Choose the option of <select> `selector` named `name`: the lead picker's
  * options carry counts after the name ("Spring renewals · 2 assigned",
  * web/counts.js), so the bare name is matched against data-name first. */
@@ -241,5 +268,5 @@ function failures() {
 module.exports = {
 	ROOT, CMSD, CHROMIUM, OUT, ADMIN, ADMIN_PASSWORD,
 	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
-	pickNamed,
+	pickNamed, withCmsd,
 };

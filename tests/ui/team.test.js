@@ -18,7 +18,8 @@
 'use strict';
 
 const crypto = require('node:crypto');
-const { ADMIN, ADMIN_PASSWORD, step, check, until, same, client, run, axe, pickNamed, withCmsd } = require('./lib.js');
+const path = require('node:path');
+const { OUT, ADMIN, ADMIN_PASSWORD, step, check, until, same, client, run, axe, pickNamed, withCmsd } = require('./lib.js');
 
 const PASSWORD = 'sup-' + crypto.randomBytes(12).toString('hex');
 const SIZES = [['desktop', 1366, 768], ['phone', 390, 844]];
@@ -30,7 +31,7 @@ async function setUp(api, s) {
 	const u = (name) => `${name}.${s}`;
 	const cc = (await api.ok('POST', '/cc', { name: `Team test ${s}` })).data.contactCenterId;
 	const users = [[u('sup'), 'Sam Supervisor', 'Supervisor', PASSWORD],
-		[u('red.anna'), 'Anna Red'], [u('red.ben'), 'Ben Red'], [u('red.cai'), 'Cai Red'],
+		[u('red.anna'), 'Anna Red', 'Agent', PASSWORD], [u('red.ben'), 'Ben Red'], [u('red.cai'), 'Cai Red'],
 		[u('blue.dan'), 'Dan Blue'], [u('blue.eve'), 'Eve Blue'],
 		[u('zoe.ng'), 'Zoe Ng'], [u('out.sam'), 'Sam Outside']];
 	for (let i = 0; i < TEMPS; i++)
@@ -258,6 +259,28 @@ async function screen(browser, base, api, [size, width, height]) {
 		await until(async () => (await shownIds(page, 'assigned')).includes(u('out.sam')), 5000, 'sam in the open lead');
 	});
 
+	await page.screenshot({ path: path.join(OUT, `team-${size}.png`), fullPage: true });
+
+	await step(`${at}: an Agent sees its own lead lists, read-only, and no campaign-wide tool`, async () => {
+		await page.click('#logout');
+		await page.waitForSelector('#login-form', { state: 'visible' });
+		await page.fill('#login-username', u('red.anna'));
+		await page.fill('#login-password', PASSWORD);
+		await page.click('#login-submit');
+		await page.waitForSelector('#agent-table:not([hidden])');
+		same((await page.innerText('#agent-title')).trim(), 'Your lead lists', 'the title');
+		same(await page.inputValue('#agent-id'), u('red.anna'), 'the user shown');
+		const boxes = await page.$$eval('#agent-body input', (bs) => bs.map((b) => [b.getAttribute('aria-label'), b.checked, b.disabled]));
+		same(boxes, [['May work North list (Spring drive)', true, true], ['May work South list (Spring drive)', true, true]], 'the boxes');
+		check(await page.isHidden('#agent-actions'), 'Save is offered to an Agent');
+		await page.waitForFunction(() => document.querySelector('#pick-campaign').options.length > 1);
+		await pickNamed(page, '#pick-campaign', 'Spring drive');
+		await page.waitForFunction(() => document.querySelector('#pick-lead').options.length > 1);
+		await pickNamed(page, '#pick-lead', 'North list');
+		await page.waitForSelector('#mapping:not([hidden])');
+		check(await page.isHidden('#enrol') && await page.isHidden('#team'), 'enrol or team shown to an Agent');
+		await axe(page, `${at} an Agent's own lead lists`);
+	});
 	await step(`${at}: no script error`, async () => {
 		same(problems, [], 'problems');
 	}, false);

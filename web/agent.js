@@ -204,13 +204,20 @@ async function agentSave() {
 	agent.busy = true;
 	agentRender();
 	clearError();
-	const errors = await eachAtMost(changes, 2, (row) => api('PUT', '/voice/campaignLeadUserMapping', {
-		body: {
-			leadId: row.leadId, campaignId: row.campaignId,
-			assignedUserIds: agent.want.get(row.key) ? [userId] : [],
-			unassignedUserIds: agent.want.get(row.key) ? [] : [userId],
-		},
-	}));
+	const open = state.mapping && changes.some((r) => r.campaignId === state.mapping.campaignId
+		&& r.leadId === state.mapping.leadId);
+	const errors = await asOwnChange(async () => {
+		const errs = await eachAtMost(changes, 2, (row) => ownRequest('PUT', '/voice/campaignLeadUserMapping', {
+			body: {
+				leadId: row.leadId, campaignId: row.campaignId,
+				assignedUserIds: agent.want.get(row.key) ? [userId] : [],
+				unassignedUserIds: agent.want.get(row.key) ? [] : [userId],
+			},
+		}));
+		if (open)
+			await reloadOpenLead();
+		return errs;
+	});
 	agent.busy = false;
 	if (errors.length) {
 		if (state.session)
@@ -220,8 +227,6 @@ async function agentSave() {
 		setStatus(`Saved ${userId}'s lead lists: ${plural(changes.length, 'change')}.`);
 	}
 	await agentLoad(userId);
-	if (state.mapping && changes.some((r) => r.campaignId === state.mapping.campaignId && r.leadId === state.mapping.leadId))
-		await reloadOpenLead();
 	if (changes.some((r) => String(r.campaignId) === String(state.campaign)))
 		recountLeads();
 }

@@ -201,16 +201,21 @@ async function removeChecked() {
 	enrolButtons();
 	clearError();
 	const base = `${campaignPath()}/campaign-user/`;
-	const errors = await eachAtMost(ids, REMOVE_WIDTH,
-		(id) => api('DELETE', base + encodeURIComponent(id)).catch((e) => {
-			if (e.status !== 404)   /* already gone: what was asked */
-				throw e;
-		}));
-	roster.busy = false;
-	const failed = new Set(errors.map((x) => x.item));
-	for (const id of ids)
-		if (!failed.has(id))
-			enrolChecked.in.delete(id);
+	/* the feed's events of these removals are this page's own */
+	const errors = await asOwnChange(async () => {
+		const errs = await eachAtMost(ids, REMOVE_WIDTH,
+			(id) => ownRequest('DELETE', base + encodeURIComponent(id)).catch((e) => {
+				if (e.status !== 404)   /* already gone: what was asked */
+					throw e;
+			}));
+		roster.busy = false;
+		const failed = new Set(errs.map((x) => x.item));
+		for (const id of ids)
+			if (!failed.has(id))
+				enrolChecked.in.delete(id);
+		await rosterChanged();
+		return errs;
+	});
 	if (errors.length) {
 		if (state.session)
 			showError(errors[0].error, `Removing from the campaign: ${errors.length} of ${ids.length} failed, `
@@ -218,7 +223,6 @@ async function removeChecked() {
 	} else {
 		setStatus(`Removed ${who} from the campaign.`);
 	}
-	await rosterChanged();
 }
 
 function wireEnrol() {

@@ -119,3 +119,31 @@ async function reloadOpenLead() {
 			showError(e, 'Reloading the lead');
 	}
 }
+
+/* Run fn() - which changes mappings or campaign users through ownRequest()
+ * - the way app.js runs a Save: the change feed's events wait until it is
+ * done (state.saving), and its requests' ids are this page's own
+ * (state.ownRequests), so that the feed does not announce this page's own
+ * change as someone else's.  One such change at a time: a Save or another
+ * change in flight is waited for first. */
+async function asOwnChange(fn) {
+	while (state.saving)
+		await state.saving.catch(() => {});
+	const p = fn();
+	state.saving = p;
+	try {
+		return await p;
+	} finally {
+		if (state.saving === p)
+			state.saving = null;
+	}
+}
+
+/* api(), remembering the request's id as this page's own. */
+async function ownRequest(method, path, opts) {
+	const r = await api(method, path, opts);
+	const id = r.headers.get('X-Request-Id');
+	if (id)
+		state.ownRequests = [...state.ownRequests, id].slice(-OWN_REQUESTS_KEPT);
+	return r;
+}

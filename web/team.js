@@ -135,12 +135,17 @@ async function teamApply(on, button) {
 		for (const ids of chunks(members, IDS_PER_BODY))
 			parts.push({ leadId, ids });
 	const campaignId = Number(state.campaign);
-	const errors = await eachAtMost(parts, 2, (part) => api('PUT', '/voice/campaignLeadUserMapping', {
-		body: {
-			leadId: Number(part.leadId), campaignId,
-			assignedUserIds: on ? part.ids : [], unassignedUserIds: on ? [] : part.ids,
-		},
-	}));
+	const errors = await asOwnChange(async () => {
+		const errs = await eachAtMost(parts, 2, (part) => ownRequest('PUT', '/voice/campaignLeadUserMapping', {
+			body: {
+				leadId: Number(part.leadId), campaignId,
+				assignedUserIds: on ? part.ids : [], unassignedUserIds: on ? [] : part.ids,
+			},
+		}));
+		if (state.mapping && leads.includes(String(state.mapping.leadId)))
+			await reloadOpenLead();
+		return errs;
+	});
 	team.busy = false;
 	if (errors.length) {
 		if (state.session)
@@ -150,8 +155,6 @@ async function teamApply(on, button) {
 		setStatus(`${on ? 'Assigned' : 'Unassigned'} ${plural(members.length, 'user')} ${on ? 'to' : 'from'} `
 			+ `${plural(leads.length, 'lead list')}.`);
 	}
-	if (state.mapping && leads.includes(String(state.mapping.leadId)))
-		await reloadOpenLead();
 	await recountLeads();
 	teamRender();
 }

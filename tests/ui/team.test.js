@@ -103,6 +103,13 @@ async function fits(page, id) {
 	same(r.scrolls, [], `#${id}: elements that scroll sideways`);
 }
 
+/* The page's own change, followed through the change feed, is not
+ * announced as someone else's ("Updated by ..."). */
+async function ownChangeQuiet(page) {
+	await page.waitForTimeout(1500);    /* the feed's event arrives within ~100 ms */
+	same((await page.textContent('#feed-notice')).trim(), '', 'the feed notice');
+}
+
 async function screen(browser, base, api, [size, width, height]) {
 	const ids = await setUp(api, size);
 	const u = ids.u;
@@ -184,6 +191,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		same(await assigned(api, ids, ids.north), [u('red.anna')], 'North on the server');
 		await until(async () => (await leadOptions(page))[0] === 'North list · 1 assigned', 5000, 'the count of North');
 		await until(async () => !(await shownIds(page, 'assigned')).includes(u('blue.dan')), 5000, 'dan gone from the lead');
+		await ownChangeQuiet(page);
 		await fits(page, 'enrol');
 	});
 
@@ -208,6 +216,7 @@ async function screen(browser, base, api, [size, width, height]) {
 			=== JSON.stringify(['North list · 3 assigned', 'South list · 3 assigned']), 5000, 'the counts');
 		await until(async () => JSON.stringify(await shownIds(page, 'assigned')) === JSON.stringify(red), 5000,
 			'the open lead shows the team');
+		await ownChangeQuiet(page);
 		/* the saved team comes back after the words were cleared */
 		await page.fill('#team-words', '');
 		await page.selectOption('#team-saved', 'Red team');
@@ -257,6 +266,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		await page.click('#agent-save');
 		await until(async () => (await assigned(api, ids, ids.north)).includes(u('out.sam')), 5000, 'sam on North');
 		await until(async () => (await shownIds(page, 'assigned')).includes(u('out.sam')), 5000, 'sam in the open lead');
+		await ownChangeQuiet(page);
 	});
 
 	await page.screenshot({ path: path.join(OUT, `team-${size}.png`), fullPage: true });

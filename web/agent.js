@@ -227,6 +227,7 @@ async function agentSave() {
 		setStatus(`Saved ${userId}'s lead lists: ${plural(changes.length, 'change')}.`);
 	}
 	await agentLoad(userId);
+	$('agent-id').focus();     /* Save is disabled now: nothing is unsaved */
 	if (changes.some((r) => String(r.campaignId) === String(state.campaign)))
 		recountLeads();
 }

@@ -180,6 +180,7 @@ async function enrol(ids, back) {
 		for (const id of ids)
 			enrolChecked.out.delete(id);
 		setStatus(`Enrolled ${ids.length === 1 ? ids[0] : plural(ids.length, 'user')} in the campaign.`);
+		back = $('enrol-out-filter');    /* the button pressed is disabled now: nothing is checked */
 	} catch (e) {
 		if (state.session)
 			showError(e, done ? `Enrolling (${done.toLocaleString('en')} of ${ids.length.toLocaleString('en')} enrolled)` : 'Enrolling');
@@ -187,6 +188,8 @@ async function enrol(ids, back) {
 		roster.busy = false;
 	}
 	await rosterChanged();
+	if (back && !back.disabled)
+		back.focus();
 }
 
 async function removeChecked() {
@@ -223,6 +226,7 @@ async function removeChecked() {
 	} else {
 		setStatus(`Removed ${who} from the campaign.`);
 	}
+	$('enrol-in-filter').focus();
 }
 
 function wireEnrol() {

@@ -44,10 +44,10 @@ function askInline(box, question, yes, back) {
 		box.cancelAsk = () => done(false);
 		ok.addEventListener('click', () => done(true));
 		no.addEventListener('click', () => done(false));
-		box.addEventListener('keydown', (ev) => {
-			if (ev.key === 'Escape' && box.cancelAsk)
+		box.onkeydown = (ev) => {
+			if (ev.key === 'Escape')
 				done(false);
-		});
+		};
 		box.replaceChildren(p, buttons);
 		box.hidden = false;
 		ok.focus();

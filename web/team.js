@@ -157,6 +157,8 @@ async function teamApply(on, button) {
 	}
 	await recountLeads();
 	teamRender();
+	if (!button.disabled)
+		button.focus();
 }
 
 function teamSave() {

@@ -152,6 +152,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		await until(async () => (await shownIds(page, 'unassigned')).includes(u('zoe.ng')), 5000, 'zoe in the unassigned list');
 		check((await enrolled(api, ids)).includes(u('zoe.ng')), 'the server has not enrolled zoe');
 		check(await page.isHidden('#outside-hint'), 'the hint still shows');
+		same(await page.evaluate(() => document.activeElement.id), 'enrol-out-filter', 'the focus after enrolling');
 		await page.fill('#unassigned-filter', '');
 	});
 
@@ -188,6 +189,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		await axe(page, `${at} removal confirmation`);
 		await page.click('#remove-ask [data-testid="ask-yes"]');
 		await until(async () => !(await enrolled(api, ids)).includes(u('blue.dan')), 5000, 'dan removed');
+		await until(() => page.evaluate(() => document.activeElement.id === 'enrol-in-filter'), 5000, 'the focus after removing');
 		same(await assigned(api, ids, ids.north), [u('red.anna')], 'North on the server');
 		await until(async () => (await leadOptions(page))[0] === 'North list · 1 assigned', 5000, 'the count of North');
 		await until(async () => !(await shownIds(page, 'assigned')).includes(u('blue.dan')), 5000, 'dan gone from the lead');

@@ -103,10 +103,26 @@ async function fits(page, id) {
 	same(r.scrolls, [], `#${id}: elements that scroll sideways`);
 }
 
-/* The page's own change, followed through the change feed, is not
- * announced as someone else's ("Updated by ..."). */
-async function ownChangeQuiet(page) {
-	await page.waitForTimeout(1500);    /* the feed's event arrives within ~100 ms */
+/* The next answer of the change feed that carries an event; call before
+ * what causes it. */
+function feedEvent(page) {
+	return page.waitForResponse(async (r) => {
+		if (!r.url().includes('/campaignLeadUserMapping/changes') || r.status() !== 200)
+			return false;
+		try {
+			return ((await r.json()).events || []).length > 0;
+		} catch (e) {
+			return false;
+		}
+	}, { timeout: 10000 });
+}
+
+/* The page's own change, followed through the change feed (`seen`), is
+ * not announced as someone else's ("Updated by ..."). */
+async function ownChangeQuiet(page, seen) {
+	await seen;
+	await until(() => page.evaluate(() => !state.saving), 5000, 'the change done');
+	await page.waitForTimeout(200);     /* app.js's changed() reads the lead again */
 	same((await page.textContent('#feed-notice')).trim(), '', 'the feed notice');
 }
 
@@ -187,13 +203,14 @@ async function screen(browser, base, api, [size, width, height]) {
 		await page.waitForSelector('#remove-ask:not([hidden])');
 		check((await page.innerText('#remove-ask')).includes('also removed from every lead list'), 'the question');
 		await axe(page, `${at} removal confirmation`);
+		const seen = feedEvent(page);
 		await page.click('#remove-ask [data-testid="ask-yes"]');
 		await until(async () => !(await enrolled(api, ids)).includes(u('blue.dan')), 5000, 'dan removed');
 		await until(() => page.evaluate(() => document.activeElement.id === 'enrol-in-filter'), 5000, 'the focus after removing');
 		same(await assigned(api, ids, ids.north), [u('red.anna')], 'North on the server');
 		await until(async () => (await leadOptions(page))[0] === 'North list · 1 assigned', 5000, 'the count of North');
 		await until(async () => !(await shownIds(page, 'assigned')).includes(u('blue.dan')), 5000, 'dan gone from the lead');
-		await ownChangeQuiet(page);
+		await ownChangeQuiet(page, seen);
 		await fits(page, 'enrol');
 	});
 
@@ -210,6 +227,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		check((await page.innerText('#team-ask')).includes('Assign 3 users to 2 lead lists (North list, South list)?'),
 			'the question: ' + await page.innerText('#team-ask'));
 		await axe(page, `${at} team confirmation`);
+		const seen = feedEvent(page);
 		await page.click('#team-ask [data-testid="ask-yes"]');
 		const red = [u('red.anna'), u('red.ben'), u('red.cai')];
 		await until(async () => JSON.stringify(await assigned(api, ids, ids.south)) === JSON.stringify(red), 5000, 'South has the team');
@@ -218,7 +236,7 @@ async function screen(browser, base, api, [size, width, height]) {
 			=== JSON.stringify(['North list · 3 assigned', 'South list · 3 assigned']), 5000, 'the counts');
 		await until(async () => JSON.stringify(await shownIds(page, 'assigned')) === JSON.stringify(red), 5000,
 			'the open lead shows the team');
-		await ownChangeQuiet(page);
+		await ownChangeQuiet(page, seen);
 		/* the saved team comes back after the words were cleared */
 		await page.fill('#team-words', '');
 		await page.selectOption('#team-saved', 'Red team');
@@ -265,10 +283,11 @@ async function screen(browser, base, api, [size, width, height]) {
 		await until(async () => (await enrolled(api, ids)).includes(u('out.sam')), 5000, 'sam enrolled');
 		await until(async () => page.isHidden('#agent-enrol'), 5000, 'the enrol offer gone');
 		await page.check('#agent-body input[aria-label="May work North list (Spring drive)"]');
+		const seen = feedEvent(page);
 		await page.click('#agent-save');
 		await until(async () => (await assigned(api, ids, ids.north)).includes(u('out.sam')), 5000, 'sam on North');
 		await until(async () => (await shownIds(page, 'assigned')).includes(u('out.sam')), 5000, 'sam in the open lead');
-		await ownChangeQuiet(page);
+		await ownChangeQuiet(page, seen);
 	});
 
 	await page.screenshot({ path: path.join(OUT, `team-${size}.png`), fullPage: true });

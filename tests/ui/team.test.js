@@ -5,7 +5,7 @@
  * center of its own in one cmsd): the lead picker counts each lead's
  * assigned users; the unassigned filter says when it matches users outside
  * the campaign, and they are enrolled from there (then shown in the list);
- * "Enrol all matching" asks first above its threshold and sends one POST;
+ * "Enrol all matching" asks first above its threshold (Escape cancels) and sends one POST;
  * removing users from the campaign asks, takes them off its leads, and the
  * counts follow; a team (a filter of the campaign's users, saved in the
  * browser) is assigned to two lead lists and unassigned from one in one go;
@@ -172,7 +172,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		await page.fill('#unassigned-filter', '');
 	});
 
-	await step(`${at}: "Enrol all matching" asks first above 20 users, then sends one POST`, async () => {
+	await step(`${at}: "Enrol all matching" asks first above 20 users (Escape cancels), then sends one POST`, async () => {
 		const posts = [];
 		const onReq = (r) => {
 			if (r.method() === 'POST' && r.url().endsWith('/campaign-user'))
@@ -187,6 +187,11 @@ async function screen(browser, base, api, [size, width, height]) {
 		same(await page.evaluate(() => document.activeElement.dataset.testid), 'ask-yes', 'the focus');
 		await axe(page, `${at} enrol confirmation`);
 		same(posts.length, 0, 'POSTs before the answer');
+		await page.keyboard.press('Escape');
+		check(await page.isHidden('#enrol-ask'), 'Escape left the question up');
+		same(await page.evaluate(() => document.activeElement.id), 'enrol-all-btn', 'the focus after Escape');
+		same(posts.length, 0, 'POSTs after Escape');
+		await page.click('#enrol-all-btn');
 		await page.click('#enrol-ask [data-testid="ask-yes"]');
 		await until(async () => (await enrolled(api, ids)).filter((x) => x.startsWith('temp')).length === TEMPS, 5000, 'the temps enrolled');
 		await until(async () => (await page.innerText('#enrol-out-count')).trim() === '0 of 2', 5000,

@@ -39,6 +39,13 @@ const IDS_INLINE = 5;               /* up to this many ids are named; more are c
 
 const $ = (id) => document.getElementById(id);
 
+/* Tell the console's other scripts (enrol.js, agent.js, team.js,
+ * counts.js) that something changed: a "cms:NAME" event on document, with
+ * detail.  They listen from the start, whatever order they load in. */
+function announce(name, detail) {
+	document.dispatchEvent(new CustomEvent('cms:' + name, { detail: detail || {} }));
+}
+
 const state = {
 	session: null,          /* {token, userId, role, context, contextId, expiresAt, skew}: session.js */
 	cc: null,               /* chosen contact center id */
@@ -224,6 +231,7 @@ function endSession() {
 	resetMapping();
 	state.users = new Map();
 	state.usersCc = null;
+	announce('ended');
 	showLogin();
 }
 
@@ -323,6 +331,7 @@ async function chooseCc(cc, want = {}) {
 	clearSelect($('pick-lead'));
 	resetMapping();
 	writeHash();
+	announce('cc');
 	if (!cc)
 		return;
 	const seq = ++state.seq.process;
@@ -342,8 +351,10 @@ async function chooseProcess(p, want = {}) {
 	clearSelect($('pick-lead'));
 	resetMapping();
 	writeHash();
-	if (!p)
+	if (!p) {
+		announce('campaign');
 		return;
+	}
 	const seq = ++state.seq.campaign;
 	const base = `/cc/${state.cc}/process/${p}`;
 	const [campaigns, leads] = await Promise.all([apiAll(`${base}/campaign`), apiAll(`${base}/lead`)]);
@@ -362,6 +373,7 @@ async function chooseCampaign(c, want = {}) {
 	clearSelect($('pick-lead'));
 	resetMapping();
 	writeHash();
+	announce('campaign');
 	if (!c)
 		return;
 	const seq = ++state.seq.lead;
@@ -372,6 +384,7 @@ async function chooseCampaign(c, want = {}) {
 		const name = state.leadNames.get(String(cl.leadId)) || `Lead ${cl.leadId}`;
 		return cl.enabled === false ? `${name} (disabled)` : name;
 	}, 'lead list');
+	announce('leads', { attached });
 	const l = pick($('pick-lead'), want.lead);
 	$('pick-lead').value = l;
 	await chooseLead(l);
@@ -486,8 +499,8 @@ async function loadMapping(keep, snap) {
 				kept++;
 			}
 	}
-	$('mapping-lead').textContent = $('pick-lead').selectedOptions[0]
-		? $('pick-lead').selectedOptions[0].textContent : `lead ${state.lead}`;
+	const chosen = $('pick-lead').selectedOptions[0];
+	$('mapping-lead').textContent = chosen ? chosen.dataset.name || chosen.textContent : `lead ${state.lead}`;
 	$('mapping-version').textContent = 'as read at ' + new Date().toLocaleTimeString();
 	$('mapping-version').title = state.mapping.etag ? `version (ETag) ${state.mapping.etag}` : '';
 	$('empty-hint').hidden = true;
@@ -495,6 +508,7 @@ async function loadMapping(keep, snap) {
 	$('conflict').hidden = true;
 	$('preview-box').hidden = true;
 	render();
+	announce('mapping');
 	return kept;
 }
 

@@ -34,7 +34,7 @@ const os = require('node:os');
 const path = require('node:path');
 const {
 	ROOT, OUT, ADMIN, ADMIN_PASSWORD,
-	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
+	report, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe, pickNamed,
 } = require('./lib.js');
 const crypto = require('node:crypto');
 const { listShown, listMoved, pickUsers } = require('./lists.js');
@@ -106,7 +106,7 @@ async function pickLead(page) {
 	await page.waitForFunction(() => document.querySelector('#pick-campaign').options.length > 1);
 	await page.selectOption('#pick-campaign', { label: 'Renewal drive' });
 	await page.waitForFunction(() => document.querySelector('#pick-lead').options.length > 1);
-	await page.selectOption('#pick-lead', { label: 'Spring renewals' });
+	await pickNamed(page, '#pick-lead', 'Spring renewals');
 	await page.waitForSelector('#mapping:not([hidden])');
 }
 
@@ -431,12 +431,12 @@ async function main() {
 			await other.login(OTHER, OTHER_PASSWORD);
 			check((await api.ok('GET', mappingPath)).headers.get('X-Change-Cursor'),
 				'the mapping GET carries no X-Change-Cursor: this cmsd has no change feed');
-			await page.selectOption('#pick-lead', { label: 'Trade-show contacts' });
+			await pickNamed(page, '#pick-lead', 'Trade-show contacts');
 			await until(() => [...polls.open].some((r) => param(r, 'leadId') === String(ids.trade)), 5000,
 				'a poll of the trade-show lead');
 			const got = page.waitForResponse((r) => r.url().includes(`/campaignLeadUserMapping?campaignId=${ids.c}&leadId=${ids.lead}`));
 			const from = polls.sent.length;
-			await page.selectOption('#pick-lead', { label: 'Spring renewals' });
+			await pickNamed(page, '#pick-lead', 'Spring renewals');
 			const cursor = (await got).headers()['x-change-cursor'];
 			check(/^[0-9a-f]{16}$/.test(cursor || ''), `the page's GET answered X-Change-Cursor ${cursor}`);
 			await until(() => polls.sent.slice(from).some((r) => param(r, 'leadId') === String(ids.lead)), 5000,
@@ -594,7 +594,7 @@ async function main() {
 		}, false);
 
 		await step('an error shows its details: a lead detached behind the page\'s back', async () => {
-			await page.selectOption('#pick-lead', { label: 'Trade-show contacts' });
+			await pickNamed(page, '#pick-lead', 'Trade-show contacts');
 			await page.waitForFunction(() => document.querySelector('#mapping-title').textContent.includes('Trade-show'));
 			await pickUsers(page, 'unassigned', ['hana.sato']);
 			await page.click('#assign-btn');

@@ -168,6 +168,19 @@ function client(base) {
 	};
 }
 
+/* Choose the option of <select> `selector` named `name`: the lead picker's
+ * options carry counts after the name ("Spring renewals · 2 assigned",
+ * web/counts.js), so the bare name is matched against data-name first. */
+async function pickNamed(page, selector, name) {
+	const value = await page.$eval(selector, (s, n) => {
+		const o = [...s.options].find((x) => (x.dataset.name || x.textContent).trim() === n);
+		return o ? o.value : null;
+	}, name);
+	if (value === null)
+		throw new Error(`${selector} has no option "${name}"`);
+	await page.selectOption(selector, value);
+}
+
 /* axe-core's rules: WCAG 2.0, 2.1 and 2.2 A and AA, and the best practices */
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 let axeSource = null;
@@ -229,6 +242,7 @@ function failures() {
 module.exports = {
 	ROOT, CMSD, CHROMIUM, OUT, ADMIN, ADMIN_PASSWORD,
 	report, Skip, skip, step, check, until, same, startCmsd, stopCmsd, client, launch, toolsThere, run, failures, axe,
+	pickNamed,
 };
 
 /* A screenshot of what the page shows, named `name`: into docs/screenshots/
@@ -245,8 +259,7 @@ module.exports.screenshot = screenshot;
 /* Run body({base, browser, dir}) against a cmsd of its own (a temporary
  * store in dir, a free port) and Debian's Chromium; a throw is one failed
  * check.  Both are stopped at the end; the store and cmsd's log are kept,
- * and their folder printed, when anything failed.  (The enrolment branch
- * adds the same function with the same signature: keep one.) */
+ * and their folder printed, when anything failed. */
 async function withCmsd(name, body) {
 	if (!toolsThere())
 		return;

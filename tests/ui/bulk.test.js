@@ -317,6 +317,20 @@ async function atSize(browser, base, api, ids, size, who) {
 			+ `select all matching ${times.selectAll} ms, move ${times.move} ms, save ${times.save} ms`);
 	});
 
+	await step(`${at}: the move buttons' arrows point where the users go (sideways, or down and up when the lists are stacked)`, async () => {
+		const stacked = await page.evaluate(() => {
+			const u = document.querySelector('#unassigned-list').getBoundingClientRect();
+			const a = document.querySelector('#assigned-list').getBoundingClientRect();
+			return a.top >= u.bottom;
+		});
+		const texts = [];
+		for (const id of ['assign-btn', 'assign-all-btn', 'unassign-btn', 'unassign-all-btn'])
+			texts.push((await page.locator('#' + id).innerText()).replace(/\s+/g, ' ').trim());
+		same(texts, stacked
+			? ['Assign ↓', 'Assign all shown ⇓', '↑ Unassign', '⇑ Unassign all shown']
+			: ['Assign →', 'Assign all shown ⇒', '← Unassign', '⇐ Unassign all shown'], `the buttons (lists ${stacked ? '' : 'not '}stacked)`);
+	}, false);
+
 	await step(`${at}: no script error`, async () => same(problems, [], 'problems'));
 	await context.close();
 }

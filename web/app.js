@@ -1260,24 +1260,6 @@ function historyPage(delta) {
 
 /* ---------- wiring ---------- */
 
-/* A list's tools above it: "Select all matching" and how many are selected. */
-function listTools(side) {
-	const tools = document.createElement('div');
-	tools.className = 'pane-tools';
-	const all = document.createElement('button');
-	all.type = 'button';
-	all.id = `${side}-select-all`;
-	all.className = 'ghost small-btn';
-	all.dataset.testid = all.id;
-	all.textContent = 'Select all matching';
-	const count = document.createElement('span');
-	count.id = `${side}-selected`;
-	count.className = 'muted small';
-	count.dataset.testid = count.id;
-	tools.append(all, count);
-	$(`${side}-list`).before(tools);
-}
-
 function wireList(side) {
 	listTools(side);
 	const list = state.lists[side] = new Listbox($(`${side}-list`), {
@@ -1287,16 +1269,7 @@ function wireList(side) {
 	});
 	const filter = $(`${side}-filter`);
 	filter.addEventListener('input', render);
-	filter.addEventListener('keydown', (ev) => {
-		if (ev.key === 'ArrowDown') {
-			ev.preventDefault();
-			list.el.focus();
-			if (list.items.length && !list.sel.size)
-				list.selectAt(0);
-		} else if (ev.key === 'Enter') {
-			ev.preventDefault(); /* no form to submit */
-		}
-	});
+	list.wireFilter(filter);
 	$(`${side}-select-all`).addEventListener('click', () => {
 		list.selectAll();
 		setStatus(`Selected all ${userCount(list.items.length)} ${$(`${side}-filter`).value.trim() ? 'matching the filter' : 'shown'}.`);

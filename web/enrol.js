@@ -12,9 +12,15 @@
  * filter matches users of the contact center who are not in the campaign
  * (they could not be seen there before; issue 15, point 6).
  *
- * Each list shows at most ENROL_SHOWN rows (a contact center may have
- * 20,000 users): the filter narrows it, "Enrol all matching" acts on every
- * match.  Checked users stay checked while the filter changes.
+ * The two lists ("Not in the campaign", "In the campaign") are listboxes
+ * (web/listbox.js, as the lead's two lists): every user that matches the
+ * filter (by id, name or role) is in the list, only the rows in view are
+ * drawn (a contact center may have 20,000 users), and the selection is
+ * what "Enrol selected" and "Remove selected" act on.  "Select all
+ * matching" selects every user the filter matches, so enrolling all of
+ * them is two clicks (and a confirmation above ENROL_ASK_ABOVE).  As in
+ * the lead's lists, the selection is part of what is shown: users the
+ * filter hides are no longer selected.
  *
  * Loaded before app.js: listens to its "cms:" events from the start and
  * uses its globals (state, api, apiAll, loadUsers, loadMapping, ...) only
@@ -22,14 +28,17 @@
  */
 'use strict';
 
-const ENROL_SHOWN = 200;        /* rows shown in each list at most */
 const ENROL_ASK_ABOVE = 20;     /* enrolling more users than this at once asks first */
 const REMOVE_WIDTH = 4;         /* DELETEs in flight at once */
 
 /* The open campaign's users: {campaign, ids: Set of userId, ready:
  * promise of the load in flight or done, seq}. */
 const roster = { campaign: null, ids: new Set(), ready: Promise.resolve(), seq: 0 };
-const enrolChecked = { out: new Set(), in: new Set() };
+/* The two Listboxes, {out, in}, made by wireEnrol. */
+const enrolLists = {};
+/* Each side's users, sorted, worked out again when the roster or the
+ * contact center's users were read again (not on each key typed). */
+let enrolSides = { users: null, ids: null, out: [], in: [] };
 
 function campaignPath() {
 	return `/cc/${state.cc}/process/${state.process}/campaign/${state.campaign}`;
@@ -52,65 +61,55 @@ function loadRoster(fresh) {
 		if (seq !== roster.seq)
 			return;
 		roster.ids = new Set(rows.map((r) => r.userId));
-		for (const side of ['out', 'in'])
-			for (const id of enrolChecked[side])
-				if (roster.ids.has(id) !== (side === 'in'))
-					enrolChecked[side].delete(id);
 		document.dispatchEvent(new CustomEvent('cms:roster'));
 	});
 	return roster.ready;
 }
 
-/* The users a side shows: 'out' the contact center's users not enrolled,
- * 'in' the enrolled ones; those matching its filter, sorted. */
+/* Every user of a side: 'out' the contact center's users not enrolled,
+ * 'in' the enrolled ones, sorted. */
+function enrolAll(side) {
+	if (enrolSides.users !== state.users || enrolSides.ids !== roster.ids)
+		enrolSides = {
+			users: state.users, ids: roster.ids,
+			in: [...roster.ids].sort(byCodePoint),
+			out: [...state.users.keys()].filter((u) => !roster.ids.has(u)).sort(byCodePoint),
+		};
+	return enrolSides[side];
+}
+
+/* The users a side shows: those matching its filter (app.js's filterIds:
+ * id, name and role, as the lead's lists). */
 function enrolMatches(side) {
-	const words = document.getElementById(`enrol-${side}-filter`).value;
-	const ids = side === 'in' ? [...roster.ids]
-		: [...state.users.keys()].filter((u) => !roster.ids.has(u));
-	return ids.filter((u) => userMatches(u, words)).sort(byCodePoint);
+	return filterIds(enrolAll(side), $(`enrol-${side}-filter`).value.trim());
 }
 
 function enrolRenderSide(side) {
-	const all = side === 'in' ? roster.ids.size : [...state.users.keys()].filter((u) => !roster.ids.has(u)).length;
+	const all = enrolAll(side).length;
 	const ids = enrolMatches(side);
-	const list = $(`enrol-${side}-list`);
-	const rows = ids.slice(0, ENROL_SHOWN).map((id) => {
-		const label = document.createElement('label');
-		label.className = 'check-row';
-		const box = document.createElement('input');
-		box.type = 'checkbox';
-		box.value = id;
-		box.checked = enrolChecked[side].has(id);
-		label.append(box, ' ', userLabel(id));
-		return label;
-	});
-	if (!rows.length) {
-		const p = document.createElement('p');
-		p.className = 'muted check-empty';
-		p.textContent = all ? 'No user matches the filter.'
-			: side === 'in' ? 'Nobody is enrolled yet.' : 'Every user of the contact center is enrolled.';
-		rows.push(p);
-	}
-	list.replaceChildren(...rows);
+	enrolLists[side].setItems(ids, !all
+		? (side === 'in' ? 'Nobody is enrolled yet' : 'Every user of the contact center is enrolled')
+		: 'No user matches the filter');
 	const filtered = !!$(`enrol-${side}-filter`).value.trim();
 	$(`enrol-${side}-count`).textContent = filtered ? `${ids.length.toLocaleString('en')} of ${all.toLocaleString('en')}`
 		: all.toLocaleString('en');
-	$(`enrol-${side}-more`).textContent = ids.length > ENROL_SHOWN
-		? `Showing the first ${ENROL_SHOWN} of ${plural(ids.length, 'matching user')}: narrow the filter`
-			+ (side === 'out' ? ', or enrol all matching.' : '.') : '';
+}
+
+/* A list's selection changed: its count, its "Select all matching", the buttons. */
+function enrolSelected(side) {
+	const list = enrolLists[side];
+	$(`enrol-${side}-selected`).textContent = `${list.sel.size.toLocaleString('en')} selected`;
+	$(`enrol-${side}-select-all`).disabled = !list.items.length || list.sel.size === list.items.length;
 	enrolButtons();
 }
 
 function enrolButtons() {
 	const busy = !!roster.busy;
-	const nOut = enrolChecked.out.size, nIn = enrolChecked.in.size;
-	$('enrol-btn').textContent = nOut ? `Enrol ${plural(nOut, 'checked user')}` : 'Enrol checked users';
+	const nOut = enrolLists.out.sel.size, nIn = enrolLists.in.sel.size;
+	$('enrol-btn').textContent = nOut ? `Enrol ${plural(nOut, 'selected user')}` : 'Enrol selected users';
 	$('enrol-btn').disabled = busy || !nOut;
-	const matching = state.campaign ? enrolMatches('out').length : 0;
-	$('enrol-all-btn').textContent = `Enrol all ${matching.toLocaleString('en')} matching`;
-	$('enrol-all-btn').disabled = busy || !matching;
-	$('remove-btn').textContent = nIn ? `Remove ${plural(nIn, 'checked user')} from the campaign`
-		: 'Remove checked users from the campaign';
+	$('remove-btn').textContent = nIn ? `Remove ${plural(nIn, 'selected user')} from the campaign`
+		: 'Remove selected users from the campaign';
 	$('remove-btn').disabled = busy || !nIn;
 }
 
@@ -132,7 +131,7 @@ function outsideHint() {
 	const filter = $('unassigned-filter');
 	const words = filter ? filter.value.trim() : '';
 	const n = words && state.mapping && roster.campaign === state.campaign
-		? [...state.users.keys()].filter((u) => !roster.ids.has(u) && userMatches(u, words)).length : 0;
+		? filterIds(enrolAll('out'), words).length : 0;
 	hint.hidden = !n;
 	if (!n)
 		return;
@@ -177,10 +176,8 @@ async function enrol(ids, back) {
 			await api('POST', `${campaignPath()}/campaign-user`, { body: { userIds: part } });
 			done += part.length;
 		}
-		for (const id of ids)
-			enrolChecked.out.delete(id);
 		setStatus(`Enrolled ${ids.length === 1 ? ids[0] : plural(ids.length, 'user')} in the campaign.`);
-		back = $('enrol-out-filter');    /* the button pressed is disabled now: nothing is checked */
+		back = $('enrol-out-filter');    /* the button pressed is disabled now: nothing is selected */
 	} catch (e) {
 		if (state.session)
 			showError(e, done ? `Enrolling (${done.toLocaleString('en')} of ${ids.length.toLocaleString('en')} enrolled)` : 'Enrolling');
@@ -192,8 +189,8 @@ async function enrol(ids, back) {
 		back.focus();
 }
 
-async function removeChecked() {
-	const ids = [...enrolChecked.in].sort(byCodePoint);
+async function removeSelected() {
+	const ids = enrolLists.in.selected();
 	if (!ids.length)
 		return;
 	const who = ids.length === 1 ? ids[0] : plural(ids.length, 'user');
@@ -212,11 +209,7 @@ async function removeChecked() {
 					throw e;
 			}));
 		roster.busy = false;
-		const failed = new Set(errs.map((x) => x.item));
-		for (const id of ids)
-			if (!failed.has(id))
-				enrolChecked.in.delete(id);
-		await rosterChanged();
+		await rosterChanged();  /* the removed leave the list, and its selection */
 		return errs;
 	});
 	if (errors.length) {
@@ -231,22 +224,25 @@ async function removeChecked() {
 
 function wireEnrol() {
 	const el = (id) => document.getElementById(id);
+	const act = { out: (ids) => enrol(ids, el('enrol-out-list')), in: () => removeSelected() };
 	for (const side of ['out', 'in']) {
-		el(`enrol-${side}-filter`).addEventListener('input', () => enrolRenderSide(side));
-		el(`enrol-${side}-list`).addEventListener('change', (ev) => {
-			const box = ev.target;
-			if (box.type !== 'checkbox')
-				return;
-			if (box.checked)
-				enrolChecked[side].add(box.value);
-			else
-				enrolChecked[side].delete(box.value);
-			enrolButtons();
+		listTools(`enrol-${side}`);
+		const list = enrolLists[side] = new Listbox(el(`enrol-${side}-list`), {
+			describe: (id) => ({ text: userLabel(id), cls: '' }),
+			activate: (ids) => act[side](ids),
+			changed: () => enrolSelected(side),
+		});
+		const filter = el(`enrol-${side}-filter`);
+		filter.addEventListener('input', () => enrolRenderSide(side));
+		list.wireFilter(filter);
+		el(`enrol-${side}-select-all`).addEventListener('click', () => {
+			list.selectAll();
+			setStatus(`Selected all ${plural(list.items.length, 'user')} `
+				+ (filter.value.trim() ? 'matching the filter.' : 'shown.'));
 		});
 	}
-	el('enrol-btn').addEventListener('click', () => enrol([...enrolChecked.out].sort(byCodePoint), el('enrol-btn')));
-	el('enrol-all-btn').addEventListener('click', () => enrol(enrolMatches('out'), el('enrol-all-btn')));
-	el('remove-btn').addEventListener('click', removeChecked);
+	el('enrol-btn').addEventListener('click', () => enrol(enrolLists.out.selected(), el('enrol-btn')));
+	el('remove-btn').addEventListener('click', removeSelected);
 	el('enrol-refresh').addEventListener('click', async () => {
 		try {
 			await loadRoster(true);
@@ -263,9 +259,9 @@ function wireEnrol() {
 			outsideHint();
 	});
 	const campaignChanged = () => {
-		enrolChecked.out.clear();
-		enrolChecked.in.clear();
 		el('enrol-out-filter').value = el('enrol-in-filter').value = '';
+		for (const side of ['out', 'in'])
+			enrolLists[side].setItems([], '');
 		el('enrol').hidden = true;
 		el('outside-hint').hidden = true;
 		if (state.campaign)
@@ -284,6 +280,8 @@ function wireEnrol() {
 		roster.seq++;
 		roster.campaign = null;
 		roster.ids = new Set();
+		for (const side of ['out', 'in'])
+			enrolLists[side].setItems([], '');
 		el('enrol').hidden = true;
 	});
 }

@@ -309,6 +309,21 @@ class Listbox {
 		}
 	}
 
+	/* The filter box above the list: Down goes to the list (selecting its
+	 * first row when none is), Enter submits nothing. */
+	wireFilter(input) {
+		input.addEventListener('keydown', (ev) => {
+			if (ev.key === 'ArrowDown') {
+				ev.preventDefault();
+				this.el.focus();
+				if (this.items.length && !this.sel.size)
+					this.selectAt(0);
+			} else if (ev.key === 'Enter') {
+				ev.preventDefault();
+			}
+		});
+	}
+
 	/* Go to the next row whose words start with what was just typed. */
 	typeAhead(ch) {
 		const now = Date.now();
@@ -327,4 +342,23 @@ class Listbox {
 			}
 		}
 	}
+}
+
+/* The tools above the list #{side}-list (app.js's and enrol.js's lists):
+ * "Select all matching" and how many are selected. */
+function listTools(side) {
+	const tools = document.createElement('div');
+	tools.className = 'pane-tools';
+	const all = document.createElement('button');
+	all.type = 'button';
+	all.id = `${side}-select-all`;
+	all.className = 'ghost small-btn';
+	all.dataset.testid = all.id;
+	all.textContent = 'Select all matching';
+	const count = document.createElement('span');
+	count.id = `${side}-selected`;
+	count.className = 'muted small';
+	count.dataset.testid = count.id;
+	tools.append(all, count);
+	document.getElementById(`${side}-list`).before(tools);
 }

@@ -5,13 +5,17 @@
  * center of its own in one cmsd): the lead picker counts each lead's
  * assigned users; the unassigned filter says when it matches users outside
  * the campaign, and they are enrolled from there (then shown in the list);
- * "Enrol all matching" asks first above its threshold (Escape cancels) and sends one POST;
- * removing users from the campaign asks, takes them off its leads, and the
- * counts follow; a team (a filter of the campaign's users, saved in the
+ * the enrolment lists are listboxes (web/listbox.js): "Select all matching"
+ * then "Enrol" asks first above its threshold (Escape cancels) and sends one
+ * POST; removing users from the campaign asks, takes them off its leads,
+ * and the counts follow; a team (a filter of the campaign's users, saved in the
  * browser) is assigned to two lead lists and unassigned from one in one go;
  * one user's lead lists in every campaign are shown and changed, and a
- * user outside the campaign is enrolled from there.  axe-core runs on each
- * state shown; nothing of the new sections overflows the 390 px width.
+ * user outside the campaign is enrolled from there; 20,000 more users of
+ * the contact center (put in the SQLite store with the sqlite3 shell, as
+ * bulk.test.js does) are filtered (by role, then by name), all selected and
+ * enrolled, the times printed ("# timing ...", not asserted).  axe-core runs
+ * on each state shown; nothing of the new sections overflows the 390 px width.
  *
  * Environment: as console.test.js (CMSD_BIN, CHROMIUM_BIN, UI_TEST_HEADED).
  */
@@ -19,12 +23,14 @@
 
 const crypto = require('node:crypto');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { OUT, ADMIN, ADMIN_PASSWORD, step, check, until, same, client, run, axe, pickNamed, withCmsd } = require('./lib.js');
-const { listShown } = require('./lists.js');
+const { listShown, pickUsers } = require('./lists.js');
 
 const PASSWORD = 'sup-' + crypto.randomBytes(12).toString('hex');
 const SIZES = [['desktop', 1366, 768], ['phone', 390, 844]];
 const TEMPS = 25;   /* users enrolled at once: above enrol.js's ENROL_ASK_ABOVE (20) */
+const MANY = 20000; /* users of the contact center outside the campaign, for the lists at scale */
 
 /* One contact center per screen size; user ids carry the size (`s`), since
  * a user id is unique across the installation. */
@@ -69,6 +75,18 @@ function leadOptions(page) {
 	return page.$eval('#pick-lead', (s) => [...s.options].filter((o) => o.value).map((o) => o.textContent));
 }
 
+const text = (page, sel) => page.innerText(sel).then((t) => t.trim());
+const num = (s) => Number(String(s).replace(/[^\d]/g, ''));
+const fmt = (n) => n.toLocaleString('en');
+
+/* Milliseconds from doing to the page showing it, from the test's side. */
+async function timed(page, doIt, shownFn, arg) {
+	const t = Date.now();
+	await doIt();
+	await page.waitForFunction(shownFn, arg, { timeout: 15000, polling: 'raf' });
+	return Date.now() - t;
+}
+
 function shownIds(page, side) {
 	return listShown(page, side);
 }
@@ -90,8 +108,11 @@ async function fits(page, id) {
 			const b = x.getBoundingClientRect();
 			return b.width && (b.right > box.right + 1 || b.left < box.left - 1);
 		}).map((x) => x.id || x.tagName.toLowerCase() + '.' + x.className);
+		/* a listbox row's long label ends in an ellipsis (its whole text is
+		 * what a screen reader reads): cut with a sign, not scrolled */
 		const scrolls = [el, ...el.querySelectorAll('*')].filter((x) => x.scrollWidth > x.clientWidth + 1
-			&& getComputedStyle(x).overflowX !== 'visible' && !x.closest('.sr-only')
+			&& getComputedStyle(x).overflowX !== 'visible' && getComputedStyle(x).textOverflow !== 'ellipsis'
+			&& !x.closest('.sr-only')
 			&& !x.classList.contains('table-wrap')).map((x) => x.id || x.className);
 		const width = box.width;
 		const grids = [...el.querySelectorAll('*')].filter((x) => getComputedStyle(x).display === 'grid')
@@ -127,7 +148,7 @@ async function ownChangeQuiet(page, seen) {
 	same((await page.textContent('#feed-notice')).trim(), '', 'the feed notice');
 }
 
-async function screen(browser, base, api, [size, width, height]) {
+async function screen(browser, base, api, db, [size, width, height]) {
 	const ids = await setUp(api, size);
 	const u = ids.u;
 	const context = await browser.newContext({ viewport: { width, height }, locale: 'en-GB', timezoneId: 'UTC' });
@@ -163,8 +184,11 @@ async function screen(browser, base, api, [size, width, height]) {
 		await page.click('#outside-hint-go');
 		same(await page.evaluate(() => document.activeElement.id), 'enrol-out-filter', 'the focus');
 		same(await page.inputValue('#enrol-out-filter'), 'zoe', 'the enrol filter');
-		await page.check(`#enrol-out-list input[value="${u('zoe.ng')}"]`);
-		same((await page.innerText('#enrol-btn')).trim(), 'Enrol 1 checked user', 'the button');
+		same(await page.getAttribute('#enrol-out-list', 'role'), 'listbox', 'the enrol list\'s role');
+		same(await shownIds(page, 'enrol-out'), [u('zoe.ng')], 'the enrol list');
+		await pickUsers(page, 'enrol-out', [u('zoe.ng')]);
+		same((await page.innerText('#enrol-out-selected')).trim(), '1 selected', 'the selected count');
+		same((await page.innerText('#enrol-btn')).trim(), 'Enrol 1 selected user', 'the button');
 		await page.click('#enrol-btn');
 		await until(async () => (await shownIds(page, 'unassigned')).includes(u('zoe.ng')), 5000, 'zoe in the unassigned list');
 		check((await enrolled(api, ids)).includes(u('zoe.ng')), 'the server has not enrolled zoe');
@@ -173,7 +197,7 @@ async function screen(browser, base, api, [size, width, height]) {
 		await page.fill('#unassigned-filter', '');
 	});
 
-	await step(`${at}: "Enrol all matching" asks first above 20 users (Escape cancels), then sends one POST`, async () => {
+	await step(`${at}: "Select all matching" then "Enrol" asks first above 20 users (Escape cancels), then sends one POST`, async () => {
 		const posts = [];
 		const onReq = (r) => {
 			if (r.method() === 'POST' && r.url().endsWith('/campaign-user'))
@@ -181,8 +205,12 @@ async function screen(browser, base, api, [size, width, height]) {
 		};
 		page.on('request', onReq);
 		await page.fill('#enrol-out-filter', 'temp');
-		same((await page.innerText('#enrol-all-btn')).trim(), `Enrol all ${TEMPS} matching`, 'the button');
-		await page.click('#enrol-all-btn');
+		same((await page.innerText('#enrol-out-count')).trim(), `${TEMPS} of ${TEMPS + 2}`, 'the count');
+		await page.click('#enrol-out-select-all');
+		same((await page.innerText('#enrol-out-selected')).trim(), `${TEMPS} selected`, 'the selected count');
+		check(await page.isDisabled('#enrol-out-select-all'), '"Select all matching" with all selected');
+		same((await page.innerText('#enrol-btn')).trim(), `Enrol ${TEMPS} selected users`, 'the button');
+		await page.click('#enrol-btn');
 		await page.waitForSelector('#enrol-ask:not([hidden])');
 		check((await page.innerText('#enrol-ask')).includes(`Enrol ${TEMPS} users in Spring drive?`), 'the question');
 		same(await page.evaluate(() => document.activeElement.dataset.testid), 'ask-yes', 'the focus');
@@ -190,9 +218,10 @@ async function screen(browser, base, api, [size, width, height]) {
 		same(posts.length, 0, 'POSTs before the answer');
 		await page.keyboard.press('Escape');
 		check(await page.isHidden('#enrol-ask'), 'Escape left the question up');
-		same(await page.evaluate(() => document.activeElement.id), 'enrol-all-btn', 'the focus after Escape');
+		same(await page.evaluate(() => document.activeElement.id), 'enrol-btn', 'the focus after Escape');
 		same(posts.length, 0, 'POSTs after Escape');
-		await page.click('#enrol-all-btn');
+		same((await page.innerText('#enrol-out-selected')).trim(), `${TEMPS} selected`, 'the selection after Escape');
+		await page.click('#enrol-btn');
 		await page.click('#enrol-ask [data-testid="ask-yes"]');
 		await until(async () => (await enrolled(api, ids)).filter((x) => x.startsWith('temp')).length === TEMPS, 5000, 'the temps enrolled');
 		await until(async () => (await page.innerText('#enrol-out-count')).trim() === '0 of 2', 5000,
@@ -204,7 +233,8 @@ async function screen(browser, base, api, [size, width, height]) {
 
 	await step(`${at}: removing users from the campaign asks, takes them off its leads, counts follow`, async () => {
 		await page.fill('#enrol-in-filter', 'dan');
-		await page.check(`#enrol-in-list input[value="${u('blue.dan')}"]`);
+		await pickUsers(page, 'enrol-in', [u('blue.dan')]);
+		same((await page.innerText('#remove-btn')).trim(), 'Remove 1 selected user from the campaign', 'the button');
 		await page.click('#remove-btn');
 		await page.waitForSelector('#remove-ask:not([hidden])');
 		check((await page.innerText('#remove-ask')).includes('also removed from every lead list'), 'the question');
@@ -298,6 +328,59 @@ async function screen(browser, base, api, [size, width, height]) {
 
 	await page.screenshot({ path: path.join(OUT, `team-${size}.png`), fullPage: true });
 
+	await step(`${at}: 20,000 users outside the campaign are filtered by role and name, all selected and enrolled`, async () => {
+		await page.fill('#enrol-out-filter', '');
+		await page.fill('#enrol-in-filter', '');
+		const inBefore = num(await text(page, '#enrol-in-count'));
+		execFileSync('sqlite3', [db], { input: `.timeout 15000
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${MANY})
+INSERT INTO users(user_id, cc_id, name, role)
+ SELECT printf('crowd%05d.${size}', i), ${ids.cc}, 'Crowd Member ' || i,
+  CASE WHEN i % 100 = 0 THEN 'Supervisor' ELSE 'Agent' END FROM n;
+COMMIT;
+` });
+		const out = MANY + 2;   /* and the supervisor and blue.dan, removed above */
+		await page.click('#enrol-refresh');
+		await until(async () => await text(page, '#enrol-out-count') === fmt(out), 15000, `the enrol count ${fmt(out)}`);
+		const rows = await page.locator('#enrol-out-list [role="option"]').count();
+		check(rows > 5 && rows < 80, `${rows} rows in the page`);
+		same(await page.getAttribute('#enrol-out-list [role="option"]', 'aria-setsize'), String(out), 'aria-setsize');
+		const supervisors = MANY / 100 + 1;
+		const tRole = await timed(page, () => page.fill('#enrol-out-filter', 'supervisor'),
+			(want) => document.querySelector('#enrol-out-count').textContent === want, `${fmt(supervisors)} of ${fmt(out)}`);
+		same((await shownIds(page, 'enrol-out')).slice(0, 2), ['crowd00100.' + size, 'crowd00200.' + size], 'the first Supervisors');
+		const tFilter = await timed(page, () => page.fill('#enrol-out-filter', 'crowd member'),
+			(want) => document.querySelector('#enrol-out-count').textContent === want, `${fmt(MANY)} of ${fmt(out)}`);
+		const tSelect = await timed(page, () => page.click('#enrol-out-select-all'),
+			(want) => document.querySelector('#enrol-out-selected').textContent === want, `${fmt(MANY)} selected`);
+		same(await text(page, '#enrol-btn'), `Enrol ${fmt(MANY)} selected users`, 'the button');
+		await axe(page, `${at} 20,000 users to enrol, all selected`);
+		await fits(page, 'enrol');
+		const posts = [];
+		const onReq = (r) => {
+			if (r.method() === 'POST' && r.url().endsWith('/campaign-user'))
+				posts.push(r.postDataJSON().userIds.length);
+		};
+		page.on('request', onReq);
+		await page.click('#enrol-btn');
+		await page.waitForSelector('#enrol-ask:not([hidden])');
+		check((await page.innerText('#enrol-ask')).includes(`Enrol ${fmt(MANY)} users in Spring drive?`), 'the question');
+		const tEnrol = await timed(page, () => page.click('#enrol-ask [data-testid="ask-yes"]'),
+			(want) => document.querySelector('#enrol-in-count').textContent === want
+				&& document.querySelector('#enrol-out-count').textContent === '0 of 2',
+			fmt(inBefore + MANY));
+		page.off('request', onReq);
+		same(posts, [5000, 5000, 5000, 5000], 'the ids of each POST');
+		const onServer = Number(execFileSync('sqlite3', [db, `SELECT count(*) FROM campaign_user WHERE campaign_id = ${ids.c}`]).toString());
+		same(onServer, inBefore + MANY, 'users of the campaign on the server');
+		console.log(`# timing ${at}: enrol lists of ${fmt(out)}: filter by role ${tRole} ms, filter by name ${tFilter} ms, `
+			+ `select all matching ${tSelect} ms, enrol ${fmt(MANY)} (4 POSTs and the lists read again) ${tEnrol} ms`);
+		await page.fill('#enrol-in-filter', 'crowd');
+		await until(async () => await text(page, '#enrol-in-count') === `${fmt(MANY)} of ${fmt(inBefore + MANY)}`, 5000, 'the in-campaign filter');
+		await axe(page, `${at} 20,000 users enrolled`);
+	});
+
 	await step(`${at}: an Agent sees its own lead lists, read-only, and no campaign-wide tool`, async () => {
 		await page.click('#logout');
 		await page.waitForSelector('#login-form', { state: 'visible' });
@@ -324,9 +407,9 @@ async function screen(browser, base, api, [size, width, height]) {
 	await context.close();
 }
 
-run(() => withCmsd('team', async ({ base, browser }) => {
+run(() => withCmsd('team', async ({ base, browser, dir }) => {
 	const api = client(base);
 	await api.login(ADMIN, ADMIN_PASSWORD);
 	for (const size of SIZES)
-		await screen(browser, base, api, size);
+		await screen(browser, base, api, path.join(dir, 'ui.db'), size);
 }));

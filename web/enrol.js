@@ -152,7 +152,14 @@ function goEnrol() {
 /* After the campaign's users changed: read them again, show them, and
  * reload the open lead (keeping unsaved moves) and the lead counts. */
 async function rosterChanged() {
-	await loadRoster();
+	try {
+		await loadRoster();
+	} catch (e) {
+		/* signed out meanwhile: the session's dialog says so, not this */
+		if (state.session)
+			showError(e, 'Reading the campaign\'s users');
+		return;
+	}
 	enrolRender();
 	outsideHint();
 	if (state.mapping)
@@ -170,23 +177,29 @@ async function enrol(ids, back) {
 	roster.busy = true;
 	enrolButtons();
 	clearError();
-	let done = 0;
+	const done = [];
 	try {
 		for (const part of chunks(ids, IDS_PER_BODY)) {
 			await api('POST', `${campaignPath()}/campaign-user`, { body: { userIds: part } });
-			done += part.length;
+			done.push(...part);
 		}
 		setStatus(`Enrolled ${ids.length === 1 ? ids[0] : plural(ids.length, 'user')} in the campaign.`);
 		back = $('enrol-out-filter');    /* the button pressed is disabled now: nothing is selected */
 	} catch (e) {
 		if (state.session)
-			showError(e, done ? `Enrolling (${done.toLocaleString('en')} of ${ids.length.toLocaleString('en')} enrolled)` : 'Enrolling');
+			showError(e, done.length ? `Enrolling (${done.length.toLocaleString('en')} of ${ids.length.toLocaleString('en')} enrolled)` : 'Enrolling');
 	} finally {
 		roster.busy = false;
 	}
-	await rosterChanged();
+	/* what the server answered 201 to shows at once; the roster read
+	 * again (20 pages for 20,000 users) and the open lead follow */
+	if (done.length) {
+		roster.ids = new Set([...roster.ids, ...done]);
+		enrolRender();
+	}
 	if (back && !back.disabled)
 		back.focus();
+	await rosterChanged();
 }
 
 async function removeSelected() {

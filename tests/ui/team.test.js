@@ -7,7 +7,7 @@
  * the campaign, and they are enrolled from there (then shown in the list);
  * the enrolment lists are listboxes (web/listbox.js): "Select all matching"
  * then "Enrol" asks first above its threshold (Escape cancels) and sends one
- * POST; removing users from the campaign asks, takes them off its leads,
+ * POST; removing users from the campaign (by keyboard) asks, takes them off its leads,
  * and the counts follow; a team (a filter of the campaign's users, saved in the
  * browser) is assigned to two lead lists and unassigned from one in one go;
  * one user's lead lists in every campaign are shown and changed, and a
@@ -233,9 +233,13 @@ async function screen(browser, base, api, db, [size, width, height]) {
 
 	await step(`${at}: removing users from the campaign asks, takes them off its leads, counts follow`, async () => {
 		await page.fill('#enrol-in-filter', 'dan');
-		await pickUsers(page, 'enrol-in', [u('blue.dan')]);
+		/* by keyboard: Down from the filter selects the list's first row, Enter removes the selection */
+		await page.press('#enrol-in-filter', 'ArrowDown');
+		same(await page.evaluate(() => document.activeElement.id), 'enrol-in-list', 'the focus after Down');
+		same(await page.$$eval('#enrol-in-list [aria-selected="true"]', (r) => r.map((x) => x.dataset.value)),
+			[u('blue.dan')], 'the selection');
 		same((await page.innerText('#remove-btn')).trim(), 'Remove 1 selected user from the campaign', 'the button');
-		await page.click('#remove-btn');
+		await page.keyboard.press('Enter');
 		await page.waitForSelector('#remove-ask:not([hidden])');
 		check((await page.innerText('#remove-ask')).includes('also removed from every lead list'), 'the question');
 		await axe(page, `${at} removal confirmation`);

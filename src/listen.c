@@ -40,12 +40,10 @@ static int local_address(int fd, struct passed_socket *ps)
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)&ss;
 
 		addr = &in->sin_addr;
-		ps->port = ntohs(in->sin_port);
 	} else if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&ss;
 
 		addr = &in6->sin6_addr;
-		ps->port = ntohs(in6->sin6_port);
 	} else {
 		return -1;
 	}

@@ -12,7 +12,6 @@ struct passed_socket {
 	int fd;            /* the listening socket, or -1: none was passed */
 	int family;        /* AF_INET or AF_INET6 */
 	char address[64];  /* its local address, numeric ("::", "127.0.0.1") */
-	unsigned port;     /* its local port */
 };
 
 /* Take the one listening TCP socket systemd passed to this process into

@@ -1018,19 +1018,24 @@ def attach(auth, cc, p, c, lead, srv=None, **extra):
     return expect(r, 201, "attach lead %s" % lead)["campaignLeadId"]
 
 
-def campaign_users(auth, cc, p, c, srv=None):
-    """{userId: campaignUserId} of every campaign user of the campaign."""
-    out = {}
+def list_all(path, auth, srv=None, what="list"):
+    """Every item of a paginated list (API.md: at most 1,000 a page), read
+    page by page until a short page."""
+    out = []
     offset = 0
     while True:
-        r = req("GET", camp_path(cc, p, c) + "/campaign-user?limit=1000&offset=%d" % offset,
-                auth=auth, srv=srv)
-        page = expect(r, 200, "list campaign users")
-        for o in page:
-            out[o["userId"]] = o["campaignUserId"]
+        r = req("GET", "%s?limit=1000&offset=%d" % (path, offset), auth=auth, srv=srv)
+        page = expect(r, 200, what)
+        out += page
         if len(page) < 1000:
             return out
         offset += 1000
+
+
+def campaign_users(auth, cc, p, c, srv=None):
+    """{userId: campaignUserId} of every campaign user of the campaign."""
+    return {o["userId"]: o["campaignUserId"] for o in
+            list_all(camp_path(cc, p, c) + "/campaign-user", auth, srv, "list campaign users")}
 
 
 def put_mapping(auth, campaign, lead, assigned=(), unassigned=(), srv=None, headers=None):

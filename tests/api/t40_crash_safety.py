@@ -261,9 +261,10 @@ def crash_round(world, what):
     assert n_acked > 0, "%s: no PUT was acknowledged before the kill" % what
 
     # creates: every acknowledged process exists; nothing beyond the one in flight
-    r = req("GET", cc_path(world.cc) + "/process?limit=1000", auth=world.auth(), srv=srv)
-    have = set(p["processName"] for p in expect(r, 200, "process list") if
-               p["processName"].startswith("crash-%s-" % tag))
+    # every page: three rounds of creates outgrow one page of 1,000
+    have = set(p["processName"] for p in
+               list_all(cc_path(world.cc) + "/process", world.auth(), srv, "process list")
+               if p["processName"].startswith("crash-%s-" % tag))
     acked = set(n for n, _ in creates.acked)
     missing = acked - have
     assert not missing, "%s: acknowledged creates lost: %s" % (what, sorted(missing)[:5])

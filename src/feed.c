@@ -133,11 +133,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A stored JSON array of userIds as a sorted array (a JSON array and the
- * names); anything unreadable is an empty one. */
-static json_t *names_of(const char *text, char ***users, size_t *n)
+/* A stored JSON array of userIds, sorted, appended to out as a JSON array
+ * and to the event's names; anything unreadable is an empty one. */
+static void names_of(const char *text, struct strbuf *out, char ***users, size_t *n)
 {
-	json_t *a = text ? json_loads(text, 0, NULL) : NULL, *sorted = json_array();
+	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
 	const char **v;
 	size_t i, k = 0, len = json_is_array(a) ? json_array_size(a) : 0;
 
@@ -147,20 +147,25 @@ static json_t *names_of(const char *text, char ***users, size_t *n)
 			v[k++] = json_string_value(json_array_get(a, i));
 	qsort(v, k, sizeof(*v), cmp_str);
 	*users = xrealloc(*users, (*n + k + 1) * sizeof(**users));
+	strbuf_addch(out, '[');
 	for (i = 0; i < k; i++) {
-		json_array_append_new(sorted, json_string(v[i]));
+		if (i)
+			strbuf_addch(out, ',');
+		json_quote(out, v[i]);
 		(*users)[(*n)++] = xstrdup(v[i]);
 	}
+	strbuf_addch(out, ']');
 	free(v);
 	json_decref(a);
-	return sorted;
 }
 
+/* The event as served: written field by field (json_quote escapes as
+ * jansson does), without building a jansson object for each. */
 static struct ev *ev_new(const struct history_entry *h)
 {
 	struct ev *e = xcalloc(1, sizeof(*e));
+	struct strbuf o = STRBUF_INIT;
 	char cursor[17], at[32];
-	json_t *o = json_object();
 
 	e->id = h->id;
 	e->cc = h->cc;
@@ -168,22 +173,31 @@ static struct ev *ev_new(const struct history_entry *h)
 	e->lead = h->lead_id;
 	feed_cursor_text(h->id, cursor);
 	json_time_ms(h->changed_at, at);
-	json_object_set_new(o, "cursor", json_string(cursor));
-	json_object_set_new(o, "contactCenterId", json_integer(h->cc));
-	json_object_set_new(o, "campaignId", json_integer(h->campaign_id));
-	json_object_set_new(o, "leadId", json_integer(h->lead_id));
-	json_object_set_new(o, "campaignLeadId", json_integer(h->campaign_lead_id));
-	json_object_set_new(o, "assigned", names_of(h->assigned, &e->users, &e->nusers));
-	json_object_set_new(o, "unassigned", names_of(h->unassigned, &e->users, &e->nusers));
-	json_object_set_new(o, "cause", json_string(h->cause));
-	json_object_set_new(o, "actor", json_string(h->changed_by));
-	json_object_set_new(o, "at", json_string(at));
-	json_object_set_new(o, "requestId", json_string(h->request_id));
-	e->json = json_dumps(o, JSON_COMPACT);
-	if (!e->json)
-		e->json = xstrdup("{}");
-	e->len = strlen(e->json);
-	json_decref(o);
+	strbuf_addstr(&o, "{\"cursor\":\"");
+	strbuf_addstr(&o, cursor);
+	strbuf_addstr(&o, "\",\"contactCenterId\":");
+	strbuf_addint(&o, h->cc);
+	strbuf_addstr(&o, ",\"campaignId\":");
+	strbuf_addint(&o, h->campaign_id);
+	strbuf_addstr(&o, ",\"leadId\":");
+	strbuf_addint(&o, h->lead_id);
+	strbuf_addstr(&o, ",\"campaignLeadId\":");
+	strbuf_addint(&o, h->campaign_lead_id);
+	strbuf_addstr(&o, ",\"assigned\":");
+	names_of(h->assigned, &o, &e->users, &e->nusers);
+	strbuf_addstr(&o, ",\"unassigned\":");
+	names_of(h->unassigned, &o, &e->users, &e->nusers);
+	strbuf_addstr(&o, ",\"cause\":");
+	json_quote(&o, h->cause);
+	strbuf_addstr(&o, ",\"actor\":");
+	json_quote(&o, h->changed_by);
+	strbuf_addstr(&o, ",\"at\":\"");
+	strbuf_addstr(&o, at);
+	strbuf_addstr(&o, "\",\"requestId\":");
+	json_quote(&o, h->request_id);
+	strbuf_addch(&o, '}');
+	e->len = o.len;
+	e->json = strbuf_detach(&o);
 	qsort(e->users, e->nusers, sizeof(*e->users), cmp_str);
 	return e;
 }

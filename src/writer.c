@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "feed.h"
 #include "log.h"
@@ -57,9 +58,18 @@ static struct {
 	size_t last; /* requests in the last group: more than one, a load that
 			groups (writer_here leaves them to the thread) */
 	size_t max; /* requests in a group at most */
+	int64_t began, ended; /* ns (monotonic): the last group's run */
 	pthread_t thread;
 	struct store *s;
-} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, false, 0, 0, 0, NULL };
+} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, false, 0, 0, 0, 0, 0, NULL };
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 bool writer_running(void)
 {
@@ -120,6 +130,7 @@ static size_t take(struct job **g)
 	while (W.head ? W.busy : !W.stop)
 		pthread_cond_wait(&W.more, &W.lock);
 	W.busy = W.head != NULL;
+	W.began = now_ns();
 	while (W.head && n < W.max) {
 		struct job *j = W.head;
 
@@ -318,6 +329,7 @@ static void idle(size_t n)
 	pthread_mutex_lock(&W.lock);
 	W.busy = false;
 	W.last = n;
+	W.ended = now_ns();
 	if (W.head) /* queued while a worker ran its own: the thread takes them */
 		pthread_cond_signal(&W.more);
 	pthread_mutex_unlock(&W.lock);
@@ -340,12 +352,19 @@ bool writer_here(struct request *rq, struct reply *rp)
 {
 	struct job j, *g = &j;
 
+	int64_t now = now_ns();
+
 	pthread_mutex_lock(&W.lock);
-	if (W.busy || W.head || W.stop || W.last > 1) {
+	/* a PUT that came sooner after the last group than that group took
+	 * is a load, not a PUT alone: PUTs waiting unread on this worker's
+	 * other connections (all of a client's connections can be on one
+	 * worker) would each run here in turn, groups of one for ever */
+	if (W.busy || W.head || W.stop || W.last > 1 || now - W.ended < W.ended - W.began) {
 		pthread_mutex_unlock(&W.lock);
 		return false;
 	}
 	W.busy = true;
+	W.began = now;
 	pthread_mutex_unlock(&W.lock);
 	memset(&j, 0, sizeof(j));
 	j.rq = rq;

@@ -44,11 +44,16 @@ static const uint64_t bounds_us[] = {
 static const char *const store_kinds[] = { "retry", "unavailable", "error" };
 #define NKINDS (sizeof(store_kinds) / sizeof(store_kinds[0]))
 
+/* A latency histogram over bounds_us. */
+struct histogram {
+	atomic_uint_fast64_t bucket[NBOUNDS + 1]; /* last: +Inf */
+	atomic_uint_fast64_t sum_us;
+};
+
 /* One series set per route name; slot MAX_ROUTES - 1 is route="none". */
 struct series {
 	atomic_uint_fast64_t by_code[NCODES + 1]; /* last: "other" */
-	atomic_uint_fast64_t bucket[NBOUNDS + 1]; /* last: +Inf */
-	atomic_uint_fast64_t sum_us;
+	struct histogram took;
 };
 
 static struct series series[MAX_ROUTES];
@@ -81,18 +86,25 @@ void metrics_init(const char *const *names, size_t n)
 	started = time(NULL);
 }
 
+static void observe(struct histogram *h, uint64_t us)
+{
+	size_t b;
+
+	for (b = 0; b < NBOUNDS && us > bounds_us[b]; b++)
+		;
+	atomic_fetch_add(&h->bucket[b], 1);
+	atomic_fetch_add(&h->sum_us, us);
+}
+
 void metrics_request(size_t row, unsigned status, uint64_t us)
 {
 	struct series *s = &series[row < MAX_ROUTES - 1 ? slot_of_row[row] : MAX_ROUTES - 1];
-	size_t c, b;
+	size_t c;
 
 	for (c = 0; c < NCODES && codes[c] != status; c++)
 		;
 	atomic_fetch_add(&s->by_code[c], 1);
-	for (b = 0; b < NBOUNDS && us > bounds_us[b]; b++)
-		;
-	atomic_fetch_add(&s->bucket[b], 1);
-	atomic_fetch_add(&s->sum_us, us);
+	observe(&s->took, us);
 }
 
 void metrics_store_error(int rc)
@@ -133,33 +145,75 @@ void metrics_in_flight(int delta)
 	atomic_fetch_add(&in_flight, delta);
 }
 
+/* SQLite checkpoints: [0] by the checkpoint thread, [1] forced on a
+ * writer; the writers' wait for them. */
+static const char *const checkpoint_by[] = { "thread", "writer" };
+static atomic_uint_fast64_t checkpoints[2], checkpoint_pages;
+static struct histogram checkpoint_hold[2];
+
+void metrics_checkpoint(bool forced, uint64_t pages, uint64_t held_us)
+{
+	atomic_fetch_add(&checkpoints[forced], 1);
+	atomic_fetch_add(&checkpoint_pages, pages);
+	observe(&checkpoint_hold[forced], held_us);
+}
+
 /* One family's HELP and TYPE lines. */
 static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
 {
 	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void route_series(struct strbuf *sb, size_t slot)
+/* A counter family of one series. */
+static void counter(struct strbuf *sb, const char *name, const char *help,
+		    atomic_uint_fast64_t *v)
 {
-	const struct series *s = &series[slot];
-	const char *name = slot_name[slot];
-	uint64_t cum = 0, n;
+	family(sb, name, "counter", help);
+	strbuf_addf(sb, "%s %llu\n", name, (unsigned long long)atomic_load(v));
+}
+
+/* A counter family of n series, v[i] under label="keys[i]". */
+static void counters_by(struct strbuf *sb, const char *name, const char *help,
+			const char *label, const char *const *keys, atomic_uint_fast64_t *v,
+			size_t n)
+{
+	size_t i;
+
+	family(sb, name, "counter", help);
+	for (i = 0; i < n; i++)
+		strbuf_addf(sb, "%s{%s=\"%s\"} %llu\n", name, label, keys[i],
+			    (unsigned long long)atomic_load(&v[i]));
+}
+
+/* The lines of histogram h of family `name`, with labels `labels` ("k=\"v\""). */
+static void histogram_series(struct strbuf *sb, const char *name, const char *labels,
+			     const struct histogram *h)
+{
+	uint64_t cum = 0;
 	size_t i;
 
 	for (i = 0; i < NBOUNDS + 1; i++) {
-		cum += atomic_load(&s->bucket[i]);
+		cum += atomic_load(&h->bucket[i]);
 		if (i < NBOUNDS)
-			strbuf_addf(sb, "cmsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-				    name, (double)bounds_us[i] / 1e6, (unsigned long long)cum);
+			strbuf_addf(sb, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+				    (double)bounds_us[i] / 1e6, (unsigned long long)cum);
 		else
-			strbuf_addf(sb, "cmsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-				    name, (unsigned long long)cum);
+			strbuf_addf(sb, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+				    (unsigned long long)cum);
 	}
-	n = atomic_load(&s->sum_us);
-	strbuf_addf(sb, "cmsd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
-		    (double)n / 1e6);
-	strbuf_addf(sb, "cmsd_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
-		    (unsigned long long)cum);
+	strbuf_addf(sb, "%s_sum{%s} %.6f\n", name, labels,
+		    (double)atomic_load(&h->sum_us) / 1e6);
+	strbuf_addf(sb, "%s_count{%s} %llu\n", name, labels, (unsigned long long)cum);
+}
+
+static void route_series(struct strbuf *sb, size_t slot)
+{
+	struct strbuf labels = STRBUF_INIT;
+
+	strbuf_addf(&labels, "route=\"%s\"", slot_name[slot]);
+	histogram_series(sb, "cmsd_http_request_duration_seconds", strbuf_str(&labels),
+			 &series[slot].took);
+	strbuf_release(&labels);
 }
 
 static bool route_used(size_t slot)
@@ -205,15 +259,11 @@ char *metrics_text(void)
 	for (i = 0; i < MAX_ROUTES; i++)
 		if (slot_name[i] && route_used(i))
 			route_series(&sb, i);
-	family(&sb, "cmsd_store_errors_total", "counter",
-	       "Store calls that failed: retry (busy, serialization, deadlock), unavailable, error.");
-	for (i = 0; i < NKINDS; i++)
-		strbuf_addf(&sb, "cmsd_store_errors_total{kind=\"%s\"} %llu\n", store_kinds[i],
-			    (unsigned long long)atomic_load(&store_errors[i]));
-	family(&sb, "cmsd_store_transaction_reruns_total", "counter",
-	       "Request transactions run again after the store asked for a retry.");
-	strbuf_addf(&sb, "cmsd_store_transaction_reruns_total %llu\n",
-		    (unsigned long long)atomic_load(&store_reruns));
+	counters_by(&sb, "cmsd_store_errors_total",
+		    "Store calls that failed: retry (busy, serialization, deadlock), unavailable, error.",
+		    "kind", store_kinds, store_errors, NKINDS);
+	counter(&sb, "cmsd_store_transaction_reruns_total",
+		"Request transactions run again after the store asked for a retry.", &store_reruns);
 	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	deadline_counts(&dc);
@@ -228,19 +278,31 @@ char *metrics_text(void)
 		    (unsigned long long)dc.busy);
 	family(&sb, "cmsd_http_requests_in_flight", "gauge", "Requests being answered now.");
 	strbuf_addf(&sb, "cmsd_http_requests_in_flight %d\n", atomic_load(&in_flight));
-	family(&sb, "cmsd_write_groups_total", "counter",
-	       "Transactions of the group writer, by how many mapping PUTs they held.");
-	for (i = 0; i < 4; i++)
-		strbuf_addf(&sb, "cmsd_write_groups_total{size=\"%s\"} %llu\n", group_sizes[i],
-			    (unsigned long long)atomic_load(&groups[i]));
-	family(&sb, "cmsd_write_group_requests_total", "counter",
-	       "Mapping PUTs run in the group writer's transactions (reruns included).");
-	strbuf_addf(&sb, "cmsd_write_group_requests_total %llu\n",
-		    (unsigned long long)atomic_load(&grouped));
-	family(&sb, "cmsd_write_group_statements_total", "counter",
-	       "Store statements the group writer ran (on PostgreSQL, each a round trip).");
-	strbuf_addf(&sb, "cmsd_write_group_statements_total %llu\n",
-		    (unsigned long long)atomic_load(&group_statements));
+	counters_by(&sb, "cmsd_write_groups_total",
+		    "Transactions of the group writer, by how many mapping PUTs they held.",
+		    "size", group_sizes, groups, 4);
+	counter(&sb, "cmsd_write_group_requests_total",
+		"Mapping PUTs run in the group writer's transactions (reruns included).", &grouped);
+	counter(&sb, "cmsd_write_group_statements_total",
+		"Store statements the group writer ran (on PostgreSQL, each a round trip).",
+		&group_statements);
+	counters_by(&sb, "cmsd_sqlite_checkpoints_total",
+		    "Checkpoints of the SQLite store's WAL: by the checkpoint thread, or forced on a "
+		    "committing writer when the WAL outgrew the thread.",
+		    "by", checkpoint_by, checkpoints, 2);
+	counter(&sb, "cmsd_sqlite_checkpoint_pages_total",
+		"WAL pages the SQLite store's checkpoints copied into the database.",
+		&checkpoint_pages);
+	family(&sb, "cmsd_sqlite_checkpoint_writers_held_seconds", "histogram",
+	       "How long each checkpoint held this process's writers (mapping PUTs wait "
+	       "meanwhile): the thread's last pass, or a forced checkpoint whole.");
+	for (i = 0; i < 2; i++) {
+		char labels[32];
+
+		snprintf(labels, sizeof(labels), "by=\"%s\"", checkpoint_by[i]);
+		histogram_series(&sb, "cmsd_sqlite_checkpoint_writers_held_seconds", labels,
+				 &checkpoint_hold[i]);
+	}
 	cache_stats(&cs);
 	family(&sb, "cmsd_cache_lookups_total", "counter",
 	       "Lookups in the cache of tokens, scopes and mappings, by result.");

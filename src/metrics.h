@@ -7,6 +7,7 @@
 #ifndef CMSD_METRICS_H
 #define CMSD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ void metrics_store_rerun(void);
 void metrics_write_group(size_t n);
 /* ... and ran n store statements for it. */
 void metrics_write_group_statements(uint64_t n);
+/* A checkpoint of the SQLite store ran: by the checkpoint thread (forced
+ * false), holding this process's writers for held_us at its end, or by a
+ * committing writer itself because the WAL outgrew the thread (forced true),
+ * for held_us; pages: the WAL's pages it copied into the database. */
+void metrics_checkpoint(bool forced, uint64_t pages, uint64_t held_us);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

@@ -50,6 +50,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sql.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -400,6 +401,14 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 
 /* ---- checkpoints ---- */
 
+static int64_t mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 /*
  * One round of the checkpoint thread: the bulk of the WAL while writers go
  * on, then the frames they added meanwhile with this process's writers held,
@@ -416,6 +425,7 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 static int ckpt_round(void)
 {
 	int rc = SQLITE_OK, k, wal = 0, done = 0;
+	int64_t held = 0;
 
 	for (k = 0; rc == SQLITE_OK; k++) {
 		rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
@@ -424,13 +434,16 @@ static int ckpt_round(void)
 		if (!writer_take(BUSY_TIMEOUT_MS))
 			break;
 		if (atomic_load(&ckpt.frames) - done <= CKPT_TAIL || k >= CKPT_CATCH_UP) {
+			held = mono_us();
 			rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 						       &wal, &done);
+			held = mono_us() - held;
 			writer_give();
 			break;
 		}
 		writer_give();
 	}
+	metrics_checkpoint(false, done > 0 ? (uint64_t)done : 0, (uint64_t)held);
 	return rc;
 }
 
@@ -491,7 +504,11 @@ static int on_wal(void *unused, sqlite3 *db, const char *name, int frames)
 	(void)unused;
 	atomic_store(&ckpt.frames, frames);
 	if (frames >= pages / 2 * 5) {
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		int64_t t0 = mono_us();
+		int done = 0;
+
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &done);
+		metrics_checkpoint(true, done > 0 ? (uint64_t)done : 0, (uint64_t)(mono_us() - t0));
 	} else if (frames >= pages) {
 		pthread_mutex_lock(&ckpt.lock);
 		ckpt.due = true;

@@ -24,6 +24,7 @@ printed ("# t40 seed N"); CMSD_T40_SEED=N replays it.
 import http.client
 import os
 import random
+import re
 import threading
 import time
 
@@ -409,6 +410,28 @@ def test_checkpoints_carry_the_wal_into_the_database():
     # PUTs of 500 pages in the WAL
     assert in_file >= total - 1000, \
         "only %d of %d changes reached the database file: no checkpoints?" % (in_file, total)
+    # /metrics counts those rounds, the pages they copied and how long each
+    # held the writers (README, "Metrics")
+    r = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"})
+    eq(r.status, 200, "/metrics")
+    text = r.raw.decode("utf-8")
+
+    def series(name):
+        m = re.search(r"^%s (\d+(?:\.\d+)?)$" % re.escape(name), text, re.M)
+        assert m, "/metrics has no %s" % name
+        return float(m.group(1))
+    rounds = series('cmsd_sqlite_checkpoints_total{by="thread"}')
+    forced = series('cmsd_sqlite_checkpoints_total{by="writer"}')
+    pages = series("cmsd_sqlite_checkpoint_pages_total")
+    print("# t40 checkpoints: /metrics %d rounds by the thread, %d forced, %d pages"
+          % (rounds, forced, pages), flush=True)
+    assert rounds >= 1, "/metrics counts no checkpoint round"
+    assert pages >= 500, "/metrics counts %d pages checkpointed, under one round's 500" % pages
+    for by, n in (("thread", rounds), ("writer", forced)):
+        eq(series('cmsd_sqlite_checkpoint_writers_held_seconds_count{by="%s"}' % by), n,
+           "held-time observations by the %s" % by)
+        eq(series('cmsd_sqlite_checkpoint_writers_held_seconds_bucket{by="%s",le="+Inf"}' % by),
+           n, "the +Inf bucket by the %s" % by)
     eq(srv.stop(), 0, "exit code")
     eq(int(store_sql(srv.store_url(), "SELECT count(*) FROM mapping_history WHERE lead_id = %d"
                      % F.lead)[0][0]), total, "history rows after the stop")

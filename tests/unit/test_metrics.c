@@ -205,6 +205,40 @@ static void histogram_cumulative(void)
 	free(after);
 }
 
+/* The SQLite checkpoints: rounds by who ran them, pages, and how long the
+ * writers were held, in a histogram per kind. */
+static void checkpoints(void)
+{
+	static const char *const held[] = {
+		"cmsd_sqlite_checkpoint_writers_held_seconds_bucket{by=\"thread\",le=\"0.0005\"}",
+		"cmsd_sqlite_checkpoint_writers_held_seconds_bucket{by=\"thread\",le=\"0.005\"}",
+		"cmsd_sqlite_checkpoint_writers_held_seconds_bucket{by=\"thread\",le=\"+Inf\"}",
+		"cmsd_sqlite_checkpoint_writers_held_seconds_count{by=\"writer\"}",
+	};
+	static const double want[] = { 1, 2, 2, 1 };
+	char *before, *after;
+	double sum;
+	size_t i;
+
+	before = metrics_text();
+	metrics_checkpoint(false, 4000, 0);    /* the turn not taken */
+	metrics_checkpoint(false, 4100, 3000); /* 3 ms */
+	metrics_checkpoint(true, 10000, 20000);
+	after = metrics_text();
+	CHECK(well_formed(after));
+	CHECK(delta(before, after, "cmsd_sqlite_checkpoints_total{by=\"thread\"}") == 2);
+	CHECK(delta(before, after, "cmsd_sqlite_checkpoints_total{by=\"writer\"}") == 1);
+	CHECK(delta(before, after, "cmsd_sqlite_checkpoint_pages_total") == 18100);
+	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		CHECK(strstr(after, held[i]) != NULL);
+		CHECK(delta(before, after, held[i]) == want[i]);
+	}
+	sum = delta(before, after, "cmsd_sqlite_checkpoint_writers_held_seconds_sum{by=\"writer\"}");
+	CHECK(sum > 0.02 - 1e-6 && sum < 0.02 + 1e-6);
+	free(before);
+	free(after);
+}
+
 static void store_errors_and_reruns(void)
 {
 	struct fixture f;
@@ -277,6 +311,7 @@ void suite_metrics(void)
 		{ "requests_by_route_and_status", requests_by_route_and_status },
 		{ "histogram_cumulative", histogram_cumulative },
 		{ "store_errors_and_reruns", store_errors_and_reruns },
+		{ "checkpoints", checkpoints },
 		{ "gauges", gauges },
 	};
 

@@ -148,13 +148,13 @@ void metrics_in_flight(int delta)
 /* SQLite checkpoints: [0] by the checkpoint thread, [1] forced on a
  * writer; the writers' wait for them. */
 static const char *const checkpoint_by[] = { "thread", "writer" };
-static atomic_uint_fast64_t checkpoints[2], checkpoint_pages;
+static atomic_uint_fast64_t checkpoints[2], checkpoint_frames;
 static struct histogram checkpoint_hold[2];
 
-void metrics_checkpoint(bool forced, uint64_t pages, uint64_t held_us)
+void metrics_checkpoint(bool forced, uint64_t frames, uint64_t held_us)
 {
 	atomic_fetch_add(&checkpoints[forced], 1);
-	atomic_fetch_add(&checkpoint_pages, pages);
+	atomic_fetch_add(&checkpoint_frames, frames);
 	observe(&checkpoint_hold[forced], held_us);
 }
 
@@ -208,12 +208,10 @@ static void histogram_series(struct strbuf *sb, const char *name, const char *la
 
 static void route_series(struct strbuf *sb, size_t slot)
 {
-	struct strbuf labels = STRBUF_INIT;
+	char labels[128];
 
-	strbuf_addf(&labels, "route=\"%s\"", slot_name[slot]);
-	histogram_series(sb, "cmsd_http_request_duration_seconds", strbuf_str(&labels),
-			 &series[slot].took);
-	strbuf_release(&labels);
+	snprintf(labels, sizeof(labels), "route=\"%s\"", slot_name[slot]);
+	histogram_series(sb, "cmsd_http_request_duration_seconds", labels, &series[slot].took);
 }
 
 static bool route_used(size_t slot)
@@ -290,9 +288,10 @@ char *metrics_text(void)
 		    "Checkpoints of the SQLite store's WAL: by the checkpoint thread, or forced on a "
 		    "committing writer when the WAL outgrew the thread.",
 		    "by", checkpoint_by, checkpoints, 2);
-	counter(&sb, "cmsd_sqlite_checkpoint_pages_total",
-		"WAL pages the SQLite store's checkpoints copied into the database.",
-		&checkpoint_pages);
+	counter(&sb, "cmsd_sqlite_checkpoint_frames_total",
+		"WAL frames (a page each) that the SQLite store's checkpoints carried into the "
+		"database; a page written in several frames is copied once.",
+		&checkpoint_frames);
 	family(&sb, "cmsd_sqlite_checkpoint_writers_held_seconds", "histogram",
 	       "How long each checkpoint held this process's writers (mapping PUTs wait "
 	       "meanwhile): the thread's last pass, or a forced checkpoint whole.");

@@ -29,8 +29,8 @@ void metrics_write_group_statements(uint64_t n);
 /* A checkpoint of the SQLite store ran: by the checkpoint thread (forced
  * false), holding this process's writers for held_us at its end, or by a
  * committing writer itself because the WAL outgrew the thread (forced true),
- * for held_us; pages: the WAL's pages it copied into the database. */
-void metrics_checkpoint(bool forced, uint64_t pages, uint64_t held_us);
+ * for held_us; frames: the WAL frames it carried into the database. */
+void metrics_checkpoint(bool forced, uint64_t frames, uint64_t held_us);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

@@ -422,11 +422,11 @@ def test_checkpoints_carry_the_wal_into_the_database():
         return float(m.group(1))
     rounds = series('cmsd_sqlite_checkpoints_total{by="thread"}')
     forced = series('cmsd_sqlite_checkpoints_total{by="writer"}')
-    pages = series("cmsd_sqlite_checkpoint_pages_total")
-    print("# t40 checkpoints: /metrics %d rounds by the thread, %d forced, %d pages"
-          % (rounds, forced, pages), flush=True)
+    frames = series("cmsd_sqlite_checkpoint_frames_total")
+    print("# t40 checkpoints: /metrics %d rounds by the thread, %d forced, %d frames"
+          % (rounds, forced, frames), flush=True)
     assert rounds >= 1, "/metrics counts no checkpoint round"
-    assert pages >= 500, "/metrics counts %d pages checkpointed, under one round's 500" % pages
+    assert frames >= 500, "/metrics counts %d frames checkpointed, under one round's 500" % frames
     for by, n in (("thread", rounds), ("writer", forced)):
         eq(series('cmsd_sqlite_checkpoint_writers_held_seconds_count{by="%s"}' % by), n,
            "held-time observations by the %s" % by)

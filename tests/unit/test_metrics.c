@@ -228,7 +228,7 @@ static void checkpoints(void)
 	CHECK(well_formed(after));
 	CHECK(delta(before, after, "cmsd_sqlite_checkpoints_total{by=\"thread\"}") == 2);
 	CHECK(delta(before, after, "cmsd_sqlite_checkpoints_total{by=\"writer\"}") == 1);
-	CHECK(delta(before, after, "cmsd_sqlite_checkpoint_pages_total") == 18100);
+	CHECK(delta(before, after, "cmsd_sqlite_checkpoint_frames_total") == 18100);
 	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
 		CHECK(strstr(after, held[i]) != NULL);
 		CHECK(delta(before, after, held[i]) == want[i]);

@@ -257,6 +257,23 @@ bool cache_stamps(const struct cache_key *key, int64_t *epoch, int64_t *version)
 	return true;
 }
 
+void cache_drop_older(const struct cache_key *key, int64_t version)
+{
+	uint64_t h;
+	struct shard *sh;
+	struct entry **p;
+
+	if (!share)
+		return;
+	h = hash_of(key);
+	sh = shard_of(h);
+	pthread_mutex_lock(&sh->lock);
+	p = slot(sh, key, h);
+	if (*p && (*p)->version < version)
+		drop(sh, p);
+	pthread_mutex_unlock(&sh->lock);
+}
+
 char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version, size_t *len)
 {
 	struct shard *sh;

@@ -68,6 +68,10 @@ char *cache_get_copy(const struct cache_key *key, int64_t epoch, int64_t version
 void cache_put(const struct cache_key *key, int64_t epoch, int64_t version, const void *val,
 	       size_t len);
 
+/* Drops the entry of key if its version is older than `version`, whatever
+ * its epoch: a change the caller knows of (the feed's) made it stale. */
+void cache_drop_older(const struct cache_key *key, int64_t version);
+
 struct cache_stats {
 	uint64_t hits, misses, evictions;
 	size_t bytes, entries, max_bytes;

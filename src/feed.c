@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "json.h"
 #include "log.h"
 #include "xalloc.h"
@@ -381,15 +382,43 @@ static void batch_free(struct batch *b)
 	b->n = 0;
 }
 
+/*
+ * This process's commits that appended events (feed_committed), and how
+ * many of them a read of the store has taken in: the count is taken before
+ * the read, so each commit it holds is in what the read sees.
+ */
+static atomic_uint_fast64_t own_commits, own_read;
+
+bool feed_has_own_commits(void)
+{
+	return atomic_load(&own_read) == atomic_load(&own_commits);
+}
+
+/* Each event read makes what the cache held of its lead before it stale:
+ * dropped, so that the next GET of the lead reads it in its look at once
+ * (store_look) instead of finding its stamps moved. */
+static void drop_cached(const struct batch *b)
+{
+	struct cache_key key;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		key = cache_key(CACHE_MAPPING, b->v[i]->campaign, b->v[i]->lead, 0, 0);
+		cache_drop_older(&key, b->v[i]->id);
+	}
+}
+
 /* Reads into memory what the store has committed since its head. */
 static int sync_from(struct store *s)
 {
 	int64_t last = 0, purged = 0, head;
+	uint_fast64_t commits;
 	struct batch b = { NULL, 0 };
 	int rc;
 	size_t i;
 
 	pthread_mutex_lock(&F.fetch);
+	commits = atomic_load(&own_commits);
 	rc = store_feed_head(s, &last, &purged);
 	pthread_mutex_lock(&F.lock);
 	if (!rc && purged > F.purged)
@@ -400,6 +429,7 @@ static int sync_from(struct store *s)
 		rc = store_feed_read(s, head, READ_BATCH, collect, &b);
 		if (rc || !b.n)
 			break;
+		drop_cached(&b);
 		pthread_mutex_lock(&F.lock);
 		for (i = 0; i < b.n; i++) {
 			if (b.v[i]->id > F.head) {
@@ -421,11 +451,17 @@ static int sync_from(struct store *s)
 		F.base = F.head = last;
 	}
 	pthread_mutex_unlock(&F.lock);
+	/* events purged before they were read dropped nothing: the cache's
+	 * stamps still say, and the caller's look, not knowing, costs more */
+	if (!rc)
+		atomic_store(&own_read, commits);
 	pthread_mutex_unlock(&F.fetch);
 	return rc;
 }
 
 /* ---- readers ---- */
+
+static void poke(void);
 
 struct feed_sub *feed_sub_new(const struct feed_filter *f, int64_t after)
 {
@@ -560,7 +596,7 @@ bool feed_sub_wait(struct feed_sub *sub, int64_t until, void (*arm)(void *),
 	nudge = until < F.next_wake;
 	pthread_mutex_unlock(&F.lock);
 	if (nudge) /* the thread sleeps past this deadline: let it know */
-		feed_committed();
+		poke();
 	return true;
 }
 
@@ -576,18 +612,24 @@ static int64_t head_now(void)
 	return h;
 }
 
-/* Set by feed_committed(), cleared by the thread before it reads the
+/* Set by poke(), cleared by the thread before it reads the
  * store: while set, the thread is bound to read again, and another commit
  * need not write to the pipe. */
 static atomic_bool poked;
 
-void feed_committed(void)
+static void poke(void)
 {
 	char c = 1;
 
 	if (!atomic_exchange(&poked, true) && F.pipe[1] >= 0 && write(F.pipe[1], &c, 1) < 0 &&
 	    errno != EAGAIN)
 		log_msgf("warn", "feed: cannot wake the feed thread");
+}
+
+void feed_committed(void)
+{
+	atomic_fetch_add(&own_commits, 1);
+	poke();
 }
 
 /* Wakes waiters whose time is up; returns the next deadline. */
@@ -734,7 +776,7 @@ void feed_stop(void)
 		wake_sub(F.waiters.next);
 	pthread_mutex_unlock(&F.lock);
 	if (F.started) {
-		feed_committed();
+		poke();
 		pthread_join(F.thread, NULL);
 		F.started = false;
 	}

@@ -46,8 +46,14 @@ int feed_start(const char *db, int64_t retention);
 void feed_stop(void);
 bool feed_stopping(void);
 void feed_release(void);
-/* A transaction of this process has appended events: look now. */
+/* A transaction of this process has appended events: look now.  Call it
+ * after the commit and before answering the request that made it. */
 void feed_committed(void);
+/* Whether every event this process committed (feed_committed) has been
+ * read by the feed, and so has dropped what the cache held of its lead
+ * (cache_drop_older): then a lead the cache holds was not changed by this
+ * process since, only perhaps by another node, very lately. */
+bool feed_has_own_commits(void);
 
 /* A cursor as the API writes it: 16 lowercase hex digits. */
 void feed_cursor_text(int64_t cursor, char out[17]);

@@ -135,6 +135,20 @@ void metrics_write_group_statements(uint64_t n)
 	atomic_fetch_add(&group_statements, n);
 }
 
+/* Looks: [0] plain, [1] aimed; and plain ones found stale. */
+static const char *const look_kinds[] = { "plain", "aimed" };
+static atomic_uint_fast64_t looks[2], looks_stale;
+
+void metrics_look(bool aimed)
+{
+	atomic_fetch_add(&looks[aimed], 1);
+}
+
+void metrics_look_stale(void)
+{
+	atomic_fetch_add(&looks_stale, 1);
+}
+
 void metrics_connection(int delta)
 {
 	atomic_fetch_add(&open_connections, delta);
@@ -262,6 +276,15 @@ char *metrics_text(void)
 		    "kind", store_kinds, store_errors, NKINDS);
 	counter(&sb, "cmsd_store_transaction_reruns_total",
 		"Request transactions run again after the store asked for a retry.", &store_reruns);
+	counters_by(&sb, "cmsd_store_looks_total",
+		    "Looks at the store that keep the caches fresh (one statement each): plain "
+		    "(the feed's head, the epoch, a lead's version), or aimed at a lead (PostgreSQL: "
+		    "its rows too, unless the cache's copy is current).",
+		    "look", look_kinds, looks, 2);
+	counter(&sb, "cmsd_store_looks_stale_total",
+		"Plain looks at a lead the cache held that found its copy stale (changed by another "
+		"node or process lately), each followed by an aimed look.",
+		&looks_stale);
 	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	deadline_counts(&dc);

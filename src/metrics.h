@@ -31,6 +31,12 @@ void metrics_write_group_statements(uint64_t n);
  * committing writer itself because the WAL outgrew the thread (forced true),
  * for held_us; frames: the WAL frames it carried into the database. */
 void metrics_checkpoint(bool forced, uint64_t frames, uint64_t held_us);
+/* A look at the store for the caches (store_look): aimed (PostgreSQL: the
+ * lead's rows too unless the cache's copy is current) or plain. */
+void metrics_look(bool aimed);
+/* A plain look at a lead held in the cache found the copy stale after all
+ * (changed by another node or process lately): an aimed look follows. */
+void metrics_look_stale(void);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

@@ -184,7 +184,10 @@ static int64_t quiet_id(const struct request *rq, const char *name)
 /* What the request's one look at the store reads besides the epoch, for
  * the routes that say so: the version of the lead it answers and, unless
  * the cache holds the lead's mapping at the lead's stamps, what that
- * mapping is made of (mapping.c renders it from the look's rows). */
+ * mapping is made of (mapping.c renders it from the look's rows).  A lead
+ * the cache holds gets the plain look, which costs PostgreSQL less, when
+ * it is likely current (docs/decisions.md, "A lead held and believed
+ * current gets the plain look"). */
 static void aim_look(struct request *rq)
 {
 	struct cache_key key;
@@ -197,8 +200,13 @@ static void aim_look(struct request *rq)
 	lk->lead = quiet_id(rq, "leadId");
 	if (!rq->store || !store_look_reads_rows(rq->store))
 		return; /* the plain look: no stamps to tell it */
+	/* held and, unless another node changed it this very moment, current:
+	 * every change this process made was dropped from the cache (feed.c),
+	 * the drops done before the count says so, and looked at after it */
+	lk->plain = feed_has_own_commits();
 	key = cache_key(CACHE_MAPPING, lk->campaign, lk->lead, 0, 0);
 	lk->held = cache_stamps(&key, &lk->held_epoch, &lk->held_version);
+	lk->plain = lk->plain && lk->held;
 }
 
 /* ---- admission: the request line and headers alone ---- */

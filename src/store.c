@@ -25,6 +25,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "sql.h"
 #include "store_exec.h"
 #include "strbuf.h"
@@ -1027,23 +1028,26 @@ static bool look_row(struct rows *r, struct store_look *lk, struct store_look_re
  * Not aimed at a lead: ST_LOOK, one row.  Aimed at one: ST_LOOK_LEAD with
  * the held stamps (-1 when none: stamps are never negative), whose rows
  * beyond the first are there exactly when the lead's stamps are not those.
+ * A held lead's look is plain when the caller says so (`plain`), followed
+ * by an aimed one when the stamps turn out stale: the rows, the stamps and
+ * the head are then all the second look's, one snapshot as ever.
  */
 bool store_look_reads_rows(const struct store *s)
 {
 	return sql_text(s->be, ST_LOOK_LEAD) != NULL;
 }
 
-int store_look(struct store *s, struct store_look *lk)
+/* One look, aimed at lk's lead (reading its rows unless held at its
+ * stamps) or plain. */
+static int look_once(struct store *s, struct store_look *lk, bool aimed)
 {
 	struct store_look_read *rd = NULL;
 	struct rows r;
-	/* the lead's rows too where the backend reads them in the look */
-	bool aimed = lk->campaign && lk->lead && store_look_reads_rows(s), have = false;
+	bool have = false;
 	int rc;
 
-	if (lk->done)
-		return STORE_OK;
 	store_look_release(lk);
+	metrics_look(aimed);
 	if (aimed)
 		rc = exec_query(s, &r, ST_LOOK_LEAD,
 				ARGS(A_I(lk->campaign), A_I(lk->lead),
@@ -1084,6 +1088,24 @@ int store_look(struct store *s, struct store_look *lk)
 	if (rd) {
 		mu_release(&rd->m);
 		free(rd);
+	}
+	return rc;
+}
+
+int store_look(struct store *s, struct store_look *lk)
+{
+	/* the lead's rows too where the backend reads them in the look */
+	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
+	bool plain = rows && lk->held && lk->plain;
+	int rc;
+
+	if (lk->done)
+		return STORE_OK;
+	rc = look_once(s, lk, rows && !plain);
+	if (!rc && plain && (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
+		lk->done = false; /* what is held is stale after all: read the rows */
+		metrics_look_stale();
+		rc = look_once(s, lk, true);
 	}
 	return rc;
 }

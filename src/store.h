@@ -129,7 +129,10 @@ typedef int (*store_row_fn)(void *ctx, const void *row);
  * snapshot, what the lead's
  * mapping is made of (its campaign lead, the campaign's users, which are
  * mapped), unless the lead's stamps are the `held` ones: what the caller
- * already holds of it.  Those rows are read before the caller is known, in
+ * already holds of it.  When the caller believes what it holds is current
+ * (`plain`), the look is the plain one, which costs the server less, and
+ * only if the stamps moved after all an aimed one follows: two round
+ * trips, and the rows, stamps and head all the second look's.  Those rows are read before the caller is known, in
  * no contact center's scope: use them only for a campaign that the
  * pipeline checked to be the caller's.
  */
@@ -141,6 +144,7 @@ struct store_look {
 	int64_t head, epoch, version;
 	bool held;                        /* in: the caller holds the lead's... */
 	int64_t held_epoch, held_version; /* ...mapping at these stamps */
+	bool plain;                       /* in: and believes them current */
 	struct store_look_read *read;     /* out: the lead's rows, or NULL when
 					     not read; store_look_release() */
 };

@@ -179,10 +179,11 @@ static void settle(struct job **g, size_t n, int rc, int commit_fault, size_t ra
 		rc = store_commit(s);
 	if (rc)
 		store_rollback(s);
-	for (i = 0; i < n; i++)
-		request_group_done(g[i]->rq, g[i]->rp, s);
+	/* before any answer: feed_has_own_commits() must know of this one */
 	if (!rc && store_take_appended(s))
 		feed_committed(); /* followers of the feed look now */
+	for (i = 0; i < n; i++)
+		request_group_done(g[i]->rq, g[i]->rp, s);
 	if (rc && rc == STORE_RETRY && !ran) { /* a busy store before anything ran */
 		for (i = n; i-- > 0;)
 			retry(g[i], false); /* the group again, as it was */

@@ -313,6 +313,47 @@ def _pg_admin_url():
     return PG_BASE if u.path.strip("/") else pg_url("postgres")
 
 
+# psql as psql() runs it, else the one tests/pgserver uses
+PSQL_BIN = shutil.which("psql") or os.path.join(
+    os.environ.get("PGSERVER_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+
+
+def direct_dml(url, statements):
+    """Run DML statements in one transaction on the store of `url` (a --db
+    URL) while cmsd runs on it, as another process would (python's sqlite3
+    on the SQLite file, psql on the PostgreSQL database); return the number
+    of rows each changed."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+        db = sqlite3.connect(url[len("sqlite:"):], timeout=20 * SLOW, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout = %d" % (20000 * SLOW))
+            db.execute("PRAGMA foreign_keys = ON")
+            eq(db.execute("PRAGMA journal_mode").fetchone()[0], "wal", "the store's journal mode")
+            db.execute("BEGIN IMMEDIATE")
+            counts = []
+            try:
+                for st in statements:
+                    counts.append(db.execute(st).rowcount)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.close()
+        return counts
+    # one psql, one transaction (-1), one result line per statement
+    cmd = [PSQL_BIN, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-1", "-d", url]
+    for st in statements:
+        cmd += ["-c", "WITH d AS (%s RETURNING 1) SELECT count(*) FROM d" % st]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0, "psql exited %d: %s" % (p.returncode, short(p.stderr))
+    counts = [int(x) for x in p.stdout.decode().split()]
+    eq(len(counts), len(statements), "psql result lines")
+    return counts
+
+
 def psql(sql, url=None, timeout=60):
     """Run `sql` (one or more statements, one transaction unless they say
     otherwise) with psql on `url` (default: the maintenance database of the

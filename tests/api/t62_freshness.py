@@ -41,7 +41,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import subprocess
 import time
 import types
@@ -58,9 +57,6 @@ GC_PUTS = 20
 GC_LEADS = 5
 WARM = 2 if VALGRIND else 4             # how often a node serves a thing before it changes
 SEED = int(os.environ.get("T62_SEED") or random.SystemRandom().randrange(1 << 30))
-# psql as harness.psql runs it, else the one tests/pgserver uses
-PSQL = shutil.which("psql") or os.path.join(
-    os.environ.get("PGSERVER_BIN", "/usr/lib/postgresql/15/bin"), "psql")
 
 N = []          # the nodes (harness.Server), one store
 F = None        # make_fixture() on N[0]
@@ -189,39 +185,8 @@ def token_hash(tok):
 
 
 def direct(statements):
-    """Run DML statements in one transaction on the store while the nodes
-    run, as another process would (python's sqlite3 on the SQLite file, psql
-    on the PostgreSQL database); return the number of rows each changed."""
-    url = store_url()
-    if url.startswith("sqlite:"):
-        import sqlite3
-        db = sqlite3.connect(url[len("sqlite:"):], timeout=20 * SLOW, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout = %d" % (20000 * SLOW))
-            db.execute("PRAGMA foreign_keys = ON")
-            eq(db.execute("PRAGMA journal_mode").fetchone()[0], "wal", "the store's journal mode")
-            db.execute("BEGIN IMMEDIATE")
-            counts = []
-            try:
-                for st in statements:
-                    counts.append(db.execute(st).rowcount)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        finally:
-            db.close()
-        return counts
-    # one psql, one transaction (-1), one result line per statement
-    cmd = [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-1", "-d", url]
-    for st in statements:
-        cmd += ["-c", "WITH d AS (%s RETURNING 1) SELECT count(*) FROM d" % st]
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60)
-    assert p.returncode == 0, "psql exited %d: %s" % (p.returncode, short(p.stderr))
-    counts = [int(x) for x in p.stdout.decode().split()]
-    eq(len(counts), len(statements), "psql result lines")
-    return counts
+    """direct_dml (harness) on the nodes' store."""
+    return direct_dml(store_url(), statements)
 
 
 # ---- 1. read-your-writes ----------------------------------------------------------------

@@ -26,6 +26,11 @@ read once before), on PostgreSQL:
        a hit and a 304 are 1 statement, and a miss reads in a transaction
        of its own: at most 7 (the look, BEGIN, its own look, the campaign
        lead, the users, the mapped ones, COMMIT).
+       A hit takes the plain look (/metrics cmsd_store_looks_total) once
+       the feed has read this node's last change; a lead changed behind
+       cmsd's back (no event to drop the cache's copy by) is found stale
+       by that plain look and read by an aimed one on PostgreSQL, the
+       new state.
 
     5. without --faults, PUTs sent together are committed in groups by the
        writer (src/writer.c): a GROUP_BURST of concurrent PUTs, tokens and
@@ -41,9 +46,10 @@ there the same requests must answer the same, and their count is at most
 what a PUT did before issue 13 (12).
 """
 import re
+import time
 
 from harness import *  # noqa: F401,F403
-from harness import VALGRIND
+from harness import SLOW, VALGRIND
 
 GROUP_BURST = 8 if VALGRIND else 32     # test 5: concurrent PUTs of a burst
 GROUP_TRIES = 5                         # test 5: bursts until a group of more than one forms
@@ -219,6 +225,83 @@ def test_get_of_a_lead_not_attached_is_one_statement():
         r = req("GET", path, auth=F.auth("agent"))
         assert_missing(assert_error(r, 404, "CONF-1001", path), [("lead", lead)])
         one_statement(r, path + ": a lead not attached", miss=True)
+
+
+def looks():
+    """(plain, aimed, stale) looks of S so far, from /metrics."""
+    text = req("GET", "/metrics", headers={"Accept": "text/plain"}).raw.decode()
+    out = []
+    for look in ("plain", "aimed"):
+        m = re.search(r'^cmsd_store_looks_total\{look="%s"\} (\d+)$' % look, text, re.M)
+        assert m, "/metrics has no cmsd_store_looks_total{look=%r}" % look
+        out.append(int(m.group(1)))
+    m = re.search(r"^cmsd_store_looks_stale_total (\d+)$", text, re.M)
+    assert m, "/metrics has no cmsd_store_looks_stale_total"
+    return tuple(out + [int(m.group(1))])
+
+
+def looks_of(fn):
+    """fn's result, and the looks S took while it ran."""
+    before = looks()
+    r = fn()
+    return r, tuple(x - y for x, y in zip(looks(), before))
+
+
+def plain_hit(path, what):
+    """A GET answered from memory after the plain look: once the feed has
+    read this node's last commit (a moment after it), until then the aimed
+    look, which reads nothing more when the stamps match.  Fails when the
+    plain look does not come within 5 s."""
+    deadline = time.time() + 5 * SLOW
+    while True:
+        r, d = looks_of(lambda: get_one(path, what=what))
+        one_statement(r, what)
+        if d == (1, 0, 0):
+            return r
+        eq(d, (0, 1, 0), what + ": looks (plain, aimed, stale) before the feed has read")
+        assert time.time() < deadline, what + ": still the aimed look after 5 s"
+        time.sleep(0.01)
+
+
+def test_a_lead_held_in_memory_gets_the_plain_look():
+    """A GET of a lead the cache holds, when the feed has read every change
+    this node made, takes the plain look, which costs PostgreSQL less than
+    the aimed one, and answers from memory.  A change made behind cmsd's
+    back (another process writes lead_user: no event for the feed to drop
+    the copy by; the epoch moves) is found by that plain look, and an aimed
+    one follows on PostgreSQL, and the new state is answered.  After a PUT
+    of this node the next GET takes the aimed look at once (one statement,
+    the miss of test 4), whether or not the feed has read the PUT's event."""
+    a = F.agents
+    path = get_forms(F.lead)[0]
+    pg = backend() == "postgresql"
+    expect(put(body([a[0]], a[1:])), 200, "set-up")
+    get_one(path, what="warm")
+    plain_hit(path, "hit")
+
+    r, d = looks_of(lambda: expect(put(body([a[1]], [])), 200, "PUT"))
+    r, d = looks_of(lambda: get_one(path, what="the GET after this node's PUT"))
+    one_statement(r, "the GET after this node's PUT", miss=True)
+    eq(sorted(r.json["assignedUserIds"]), sorted([a[0], a[1]]), "the state after the PUT")
+    eq(d, (0, 1, 0) if pg else (d[0], 0, 0), "looks of the GET after the PUT")
+    plain_hit(path, "hit after the PUT")
+
+    eq(direct_dml(S.store_url(), [
+        "INSERT INTO lead_user (campaign_lead_id, campaign_user_id) VALUES (%d, %d)"
+        % (F.campaign_lead, F.cu[a[2]])]), [1], "lead_user row inserted behind cmsd's back")
+    r, d = looks_of(lambda: get_one(path, what="the GET after the direct write"))
+    eq(sorted(r.json["assignedUserIds"]), sorted(a[:3]), "the state after the direct write")
+    if pg:
+        # the epoch moved too: the token and the scope are read again
+        assert ran(r) > 2, "the GET after the direct write ran %d statements" % ran(r)
+        eq(d, (1, 1, 1), "looks of the GET after the direct write (plain, aimed, stale)")
+    else:
+        eq(d[1:], (0, 0), "looks of the GET after the direct write (aimed, stale)")
+    r2, d = looks_of(lambda: get_one(path, what="hit after the direct write"))
+    one_statement(r2, "hit after the direct write")
+    eq(d, (1, 0, 0), "looks of the hit after the direct write")
+    eq(r2.raw, r.raw, "the hit's body")
+    eq(r2.headers.get("etag"), r.headers.get("etag"), "the hit's ETag")
 
 
 # ---- 5. a group's round trips ----------------------------------------------------------------

@@ -1,7 +1,8 @@
 /*
  * test_cache.c - the bounded cache (src/cache.c): an entry answers only the
  * stamps it was kept under, a newer entry is never replaced by an older
- * one, the size stays within --cache-size with the least recently used
+ * one, a change read from the feed drops only older entries of its key,
+ * the size stays within --cache-size with the least recently used
  * entries going first, and threads that share it see whole values.
  */
 #include <pthread.h>
@@ -88,6 +89,21 @@ static void stamps(void)
 	/* empty values: a check that held */
 	cache_put(&other, 2, 0, NULL, 0);
 	CHECK(cache_get(&other, 2, 0, NULL, 0) == 0);
+	/* a change the feed read drops an entry of an older version only,
+	 * whatever its epoch, and nothing of another key */
+	k = key_of(3);
+	put(3, 8, 20, "lead three");
+	put(4, 8, 20, "lead four");
+	cache_drop_older(&k, 20);
+	CHECK(holds(3, 8, 20, "lead three"));
+	cache_drop_older(&k, 19);
+	CHECK(holds(3, 8, 20, "lead three"));
+	cache_drop_older(&k, 21);
+	CHECK(!cache_stamps(&k, &e, &v));
+	CHECK(holds(4, 8, 20, "lead four"));
+	k = key_of(5); /* none */
+	cache_drop_older(&k, 21);
+	CHECK(holds(4, 8, 20, "lead four"));
 	cache_release();
 	CHECK(!cache_enabled());
 }

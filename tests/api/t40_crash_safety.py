@@ -353,7 +353,7 @@ def test_checkpoints_carry_the_wal_into_the_database():
         skip("checkpoints are SQLite's; this run is on %s" % backend())
     import shutil
     import sqlite3
-    # a round every 500 WAL pages (the default is 16,000: README), so that
+    # a round every 500 WAL pages (the default is 4,000: README), so that
     # 1,500 PUTs see several however they group: four writers' groups of up
     # to four PUTs write 1.3 to 6 pages a PUT (at 4,000 a loaded run stayed
     # under the threshold and left everything in the WAL)

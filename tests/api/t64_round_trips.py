@@ -269,7 +269,9 @@ def test_a_lead_held_in_memory_gets_the_plain_look():
     the aimed one, and answers from memory.  A change made behind cmsd's
     back (another process writes lead_user: no event for the feed to drop
     the copy by; the epoch moves) is found by that plain look, and an aimed
-    one follows on PostgreSQL, and the new state is answered.  After a PUT
+    one follows on PostgreSQL, and the new state is answered; when that
+    second look fails the answer is the envelope and the next GET reads
+    the lead whole.  After a PUT
     of this node the next GET takes the aimed look at once (one statement,
     the miss of test 4), whether or not the feed has read the PUT's event."""
     a = F.agents
@@ -302,6 +304,20 @@ def test_a_lead_held_in_memory_gets_the_plain_look():
     eq(d, (1, 0, 0), "looks of the hit after the direct write")
     eq(r2.raw, r.raw, "the hit's body")
     eq(r2.headers.get("etag"), r.headers.get("etag"), "the hit's ETag")
+
+    # the aimed look after a stale plain one fails: the envelope, and the
+    # next GET reads the lead as if nothing had happened
+    eq(direct_dml(S.store_url(), [
+        "DELETE FROM lead_user WHERE campaign_lead_id = %d AND campaign_user_id = %d"
+        % (F.campaign_lead, F.cu[a[2]])]), [1], "lead_user row deleted behind cmsd's back")
+    if pg:
+        r, d = looks_of(lambda: req("GET", path, auth=F.auth("agent"),
+                                    headers={"X-Cmsd-Fault": "store-unavailable@2"}))
+        assert_error(r, 503, "SYS-1003", "the second look failed")
+        eq(d, (1, 1, 1), "looks of the GET whose second look failed")
+    r, d = looks_of(lambda: get_one(path, what="the GET after the direct delete"))
+    eq(sorted(r.json["assignedUserIds"]), sorted(a[:2]), "the state after the direct delete")
+    eq(d, (1, 1, 1) if pg else (d[0], 0, 0), "looks of the GET after the direct delete")
 
 
 # ---- 5. a group's round trips ----------------------------------------------------------------

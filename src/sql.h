@@ -87,6 +87,7 @@ enum stmt {
 	ST_CL_ADD,
 	ST_CL_FIND,
 	ST_CL_LOCK,
+	ST_CL_HOLD,
 	ST_CL_COUNT,
 	ST_CL_PAGE,
 	ST_CL_DELETE,
@@ -188,6 +189,17 @@ enum stmt_flag {
 #define CL_LOCK_SQL                                                            \
 	"SELECT cl.id FROM campaign_lead cl WHERE cl.id = ?1"                  \
 	" AND " CAMPAIGN_LEAD_IN_CC("?1", "2")
+
+/* A PUT's steps (store.c, mapping_put_steps()) find the campaign lead of
+ * campaign ?1 and lead ?2 in the caller's contact center ?3, hold it (as
+ * CL_LOCK_SQL) and read its contact center, the history entry's, in one
+ * statement: three lookups of primary keys. */
+#define CL_HOLD_SQL                                                            \
+	"SELECT cl.id, p.cc_id FROM campaign_lead cl"                          \
+	" JOIN campaign c ON c.id = cl.campaign_id"                            \
+	" JOIN process p ON p.id = c.process_id"                               \
+	" WHERE cl.campaign_id = ?1 AND cl.lead_id = ?2"                       \
+	" AND (?3 = 0 OR p.cc_id = ?3)"
 
 /*
  * The history of mappings that a delete takes with it: one entry per campaign

@@ -93,6 +93,15 @@ static void read_campaign_lead(struct rows *r, int col, struct campaign_lead *cl
 	cl->enabled = rows_int(r, col + 4) != 0;
 }
 
+/* Two integers (int64_t[2]). */
+static void fill_pair(struct rows *r, void *row)
+{
+	int64_t *v = row;
+
+	v[0] = rows_int(r, 0);
+	v[1] = rows_int(r, 1);
+}
+
 static void fill_campaign_lead(struct rows *r, void *row)
 {
 	read_campaign_lead(r, 0, row);
@@ -1148,21 +1157,34 @@ static void mark_changed(const int64_t *cu, size_t ncu, int64_t *done, size_t n,
 		changed[i] = n && bsearch(&cu[i], done, n, sizeof(*done), cmp_id);
 }
 
+int store_history_add(struct store *s, const struct history_entry *h)
+{
+	int64_t n = 0;
+	int rc = exec_run(s, ST_HISTORY_ADD,
+			  ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
+			       A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
+			       A_T(h->assigned), A_T(h->unassigned), A_I(h->cc)),
+			  STORE_ERROR, &n);
+
+	s->appended += n;
+	return rc;
+}
+
 /* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT_GROUP). */
 static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 {
-	struct campaign_lead cl;
 	struct strbuf a = STRBUF_INIT, u = STRBUF_INIT;
 	struct history_entry h;
+	int64_t held[2] = { 0, 0 }; /* the campaign lead, its contact center */
 	int64_t *done = xcalloc(m->nas + m->nun + 1, sizeof(*done));
 	size_t i, n;
 	bool any = false;
 	int rc;
 
-	if ((rc = store_campaign_lead_find(s, cc, m->campaign, m->lead, &cl)) ||
-	    (rc = store_campaign_lead_lock(s, cc, cl.id)))
+	if ((rc = exec_fetch(s, ST_CL_HOLD, ARGS(A_I(m->campaign), A_I(m->lead), A_I(cc)),
+			     STORE_ERROR, fill_pair, held)))
 		goto out;
-	m->cl = cl.id;
+	m->cl = held[0];
 	if ((rc = store_campaign_users_resolve(s, cc, m->campaign, m->as, m->nas, m->acu)) ||
 	    (rc = store_campaign_users_resolve(s, cc, m->campaign, m->un, m->nun, m->ucu)))
 		goto out;
@@ -1172,10 +1194,10 @@ static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 	for (i = 0; i < m->nun; i++)
 		if (!m->ucu[i])
 			goto out;
-	if ((rc = store_mapping_set(s, cc, cl.id, m->acu, m->nas, true, done, &n)))
+	if ((rc = store_mapping_set(s, cc, m->cl, m->acu, m->nas, true, done, &n)))
 		goto out;
 	mark_changed(m->acu, m->nas, done, n, m->achanged);
-	if ((rc = store_mapping_set(s, cc, cl.id, m->ucu, m->nun, false, done, &n)))
+	if ((rc = store_mapping_set(s, cc, m->cl, m->ucu, m->nun, false, done, &n)))
 		goto out;
 	mark_changed(m->ucu, m->nun, done, n, m->uchanged);
 	for (i = 0; i < m->nas; i++)
@@ -1189,13 +1211,14 @@ static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 	memset(&h, 0, sizeof(h));
 	h.campaign_id = m->campaign;
 	h.lead_id = m->lead;
-	h.campaign_lead_id = cl.id;
+	h.campaign_lead_id = m->cl;
 	h.changed_at = m->changed_at;
 	snprintf(h.changed_by, sizeof(h.changed_by), "%s", m->changed_by);
 	snprintf(h.request_id, sizeof(h.request_id), "%s", m->request_id);
 	h.assigned = strbuf_str(&a);
 	h.unassigned = strbuf_str(&u);
-	rc = store_history_add(s, cc, &h);
+	h.cc = held[1];
+	rc = store_history_add(s, &h);
 out:
 	free(done);
 	strbuf_release(&a);
@@ -1410,20 +1433,6 @@ static void fill_history(struct rows *r, void *row)
 	h->unassigned = rows_text_ref(r, 8, &n);
 	h->cc = rows_int(r, 9);
 	rows_text(r, 10, h->cause, sizeof(h->cause));
-}
-
-/* Inserts nothing, NOT_FOUND, when the campaign is not in contact center cc. */
-int store_history_add(struct store *s, int64_t cc, const struct history_entry *h)
-{
-	int64_t n = 0;
-	int rc = exec_run(s, ST_HISTORY_ADD,
-			  ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
-			       A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
-			       A_T(h->assigned), A_T(h->unassigned), A_I(cc)),
-			  STORE_ERROR, &n);
-
-	s->appended += n;
-	return rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc;
 }
 
 int store_history_list(struct store *s, int64_t cc, int64_t campaign,

@@ -411,14 +411,15 @@ struct history_entry {
 	char request_id[17];
 	const char *assigned;   /* JSON arrays of userIds; borrowed */
 	const char *unassigned;
-	/* read back only: */
 	int64_t cc;             /* the contact center of the users it names */
+	/* read back only: */
 	char cause[24];         /* "mapping", "userDeleted", ... (API.md §8) */
 };
 
-/* NOT_FOUND when h's campaign is not in contact center cc (cc 0: anything
- * is written, the history outliving what it names). */
-int store_history_add(struct store *s, int64_t cc, const struct history_entry *h);
+/* Appends h (cause "mapping"), an entry of contact center h->cc, which the
+ * caller has read from the campaign in this transaction (a PUT's steps hold
+ * the campaign lead first, scope checked there). */
+int store_history_add(struct store *s, const struct history_entry *h);
 /* Who runs the transactions that follow, and for which request: deletes
  * that take mappings away with them (a campaign user, a campaign lead, a user,
  * a campaign) record those removals in the history under this name. */

@@ -107,6 +107,7 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
 	[ST_CL_LOCK] = CL_LOCK_SQL " FOR UPDATE OF cl",
+	[ST_CL_HOLD] = CL_HOLD_SQL " FOR UPDATE OF cl",
 	/* the campaign and the user are held (FOR KEY SHARE) as they are read:
 	 * one being deleted is waited for and then read as missing, so the
 	 * insert never fails on a foreign key (the transaction stays usable
@@ -162,9 +163,7 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_HISTORY_ADD] =
 		"WITH s AS (" FEED_NEXT("1") ")"
 		" INSERT INTO mapping_history (id, " HISTORY_COLS ")"
-		" SELECT s.last, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, p.cc_id, 'mapping'"
-		" FROM s, campaign c JOIN process p ON p.id = c.process_id"
-		" WHERE c.id = ?1 AND (?9 = 0 OR p.cc_id = ?9)",
+		" SELECT s.last, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'mapping' FROM s",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),

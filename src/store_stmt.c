@@ -221,6 +221,7 @@ static const struct {
 	 * the same lead queue instead of interleaving (SQLite's write lock
 	 * already covers the whole database; PostgreSQL adds FOR UPDATE) */
 	S(ST_CL_LOCK, RERUN, CL_LOCK_SQL),
+	S(ST_CL_HOLD, RERUN, CL_HOLD_SQL),
 	S(ST_CL_COUNT, RERUN,
 	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"
 	  " AND " CAMPAIGN_IN_CC("?1", "2")),
@@ -279,13 +280,11 @@ static const struct {
 	  "SELECT " CL_COLS " FROM campaign_lead cl"
 	  " ORDER BY cl.id LIMIT ?1 OFFSET ?2"),
 
-	/* ?1..?8 the entry, ?9 the caller's contact center: nothing is
-	 * written when the campaign is not in it */
+	/* ?1..?9 the entry, ?9 its contact center, which ST_CL_HOLD read in
+	 * the same transaction (so no join here) */
 	S(ST_HISTORY_ADD, ONCE,
 	  "INSERT INTO mapping_history (" HISTORY_COLS ")"
-	  " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, p.cc_id, 'mapping'"
-	  " FROM campaign c JOIN process p ON p.id = c.process_id"
-	  " WHERE c.id = ?1 AND (?9 = 0 OR p.cc_id = ?9)"),
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'mapping')"),
 	/* mappings that a delete takes with it, one entry per campaign lead
 	 * (sql.h): each backend's own */
 	S(ST_HISTORY_CU_GONE, ONCE, NULL),

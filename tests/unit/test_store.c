@@ -1319,10 +1319,11 @@ static void history(void)
 		snprintf(h.request_id, sizeof(h.request_id), "0123456789abcde%d", i);
 		h.assigned = i == 1 ? "[\"a\",\"b\"]" : "[]";
 		h.unassigned = i == 2 ? "[\"a\"]" : "[]";
-		EXPECT(SC(history_add, &h), STORE_OK);
+		h.cc = t.cc;
+		EXPECT(ST(history_add, &h), STORE_OK);
 	}
 	h.lead_id = t.lead + 100; /* another lead's history */
-	EXPECT(SC(history_add, &h), STORE_OK);
+	EXPECT(ST(history_add, &h), STORE_OK);
 	keep();
 	EXPECT(SC(history_list, t.campaign, t.lead, NULL, see_history, &got, &total), STORE_OK);
 	CHECK(total == 3 && got.n == 3);
@@ -1330,7 +1331,7 @@ static void history(void)
 	CHECK(got.e[0].changed_at == 1002 && !strcmp(got.e[0].changed_by, "sup2"));
 	CHECK(!strcmp(got.e[0].request_id, "0123456789abcde2"));
 	CHECK(got.e[0].campaign_id == t.campaign && got.e[0].lead_id == t.lead);
-	CHECK(got.e[0].campaign_lead_id == 77);
+	CHECK(got.e[0].campaign_lead_id == 77 && got.e[0].cc == t.cc);
 	CHECK(json_same(got.e[0].unassigned, "[\"a\"]") && json_same(got.e[0].assigned, "[]"));
 	CHECK(json_same(got.e[1].assigned, "[\"a\",\"b\"]"));
 	memset(&got, 0, sizeof(got));
@@ -1436,6 +1437,7 @@ static void mapping_put(void)
 	}
 	EXPECT(SC(history_list, t.campaign, t.lead, NULL, see_history, &got, &total), STORE_OK);
 	CHECK(total == 1 && got.n == 1 && got.e[0].campaign_lead_id == cl);
+	CHECK(got.e[0].cc == t.cc); /* the campaign's contact center, as held */
 	CHECK(got.e[0].changed_at == 4242 && !strcmp(got.e[0].changed_by, "sup"));
 	CHECK(!strcmp(got.e[0].request_id, "0123456789abcdef"));
 	CHECK(json_same(got.e[0].assigned, "[\"b\",\"a\"]"));
@@ -1715,7 +1717,6 @@ static void tenant_scope(void)
 	struct campaign_lead cl;
 	struct seen w = { 0 };
 	struct hist h = { 0 };
-	struct history_entry he;
 	const char *ids[] = { "carol" };
 	int64_t carol, ocu, ocl, lead2, res[1], total, changed[1];
 	size_t nchanged = 0;
@@ -1730,12 +1731,6 @@ static void tenant_scope(void)
 	lead2 = make_lead(o.process, "lead2");
 	CHECK(map(ocl, true, 1, &ocu) == 1);
 	keep();
-	memset(&he, 0, sizeof(he));
-	he.campaign_id = o.campaign;
-	he.lead_id = o.lead;
-	he.campaign_lead_id = ocl;
-	he.assigned = "[]";
-	he.unassigned = "[]";
 
 	fx.cc = t.cc; /* the other tenant asks for o's rows */
 	EXPECT(SC(lead_get, o.process, o.lead, &c), STORE_NOT_FOUND);
@@ -1761,7 +1756,6 @@ static void tenant_scope(void)
 	EXPECT(SC(campaign_lead_lock, ocl), STORE_NOT_FOUND);
 	EXPECT(SC(campaign_user_add, o.campaign, carol, &cu), STORE_NOT_FOUND);
 	EXPECT(SC(campaign_lead_add, o.campaign, lead2, 1, true, &cl), STORE_NOT_FOUND);
-	EXPECT(SC(history_add, &he), STORE_NOT_FOUND);
 	CHECK(SC(mapping_set, ocl, &ocu, 1, false, changed, &nchanged) != STORE_OK ||
 	      nchanged == 0);
 	EXPECT(SC(campaign_user_delete, o.campaign, "carol"), STORE_NOT_FOUND);
@@ -1804,7 +1798,7 @@ static struct store_look look_at(int64_t campaign, int64_t lead)
 }
 
 /* One history entry of (campaign, lead), as a mapping PUT writes it. */
-static void add_event(int64_t campaign, int64_t lead)
+static void add_event(int64_t cc, int64_t campaign, int64_t lead)
 {
 	struct history_entry h;
 
@@ -1815,7 +1809,8 @@ static void add_event(int64_t campaign, int64_t lead)
 	h.changed_at = 1000;
 	h.assigned = "[\"a\"]";
 	h.unassigned = "[]";
-	EXPECT(SC(history_add, &h), STORE_OK);
+	h.cc = cc;
+	EXPECT(ST(history_add, &h), STORE_OK);
 }
 
 /*
@@ -1845,7 +1840,7 @@ static void look_moves(void)
 	other = look_at(t.campaign, t.lead + 1000);
 	CHECK(a.version == 0 && other.version == 0);
 	/* the lead's own event moves its version and the head, not the epoch */
-	add_event(t.campaign, t.lead);
+	add_event(t.cc, t.campaign, t.lead);
 	keep();
 	b = look_at(t.campaign, t.lead);
 	CHECK(b.version > a.version && b.head == b.version && b.head > a.head);

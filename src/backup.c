@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "banned.h"
@@ -94,19 +95,11 @@ static int parse(struct backup_opts *o, int argc, char **argv)
 	return 0;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 int backup_main(int argc, char **argv)
 {
 	struct backup_opts o = { 0 };
 	struct store_backup_info info;
-	struct timespec t0;
+	int64_t t0;
 	char err[512];
 	int rc;
 
@@ -123,7 +116,7 @@ int backup_main(int argc, char **argv)
 		log_msgf("error", "backup: --to FILE is required (cmsd backup --help)");
 		return 2;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_us();
 	err[0] = '\0';
 	rc = store_backup(o.db, o.to, o.force, &info, err, sizeof(err));
 	if (rc) {
@@ -137,7 +130,7 @@ int backup_main(int argc, char **argv)
 			{ .key = "pages", .num = (double)info.pages },
 			{ .key = "bytes", .num = (double)info.bytes },
 			{ .key = "schema_version", .num = (double)info.schema_version },
-			{ .key = "ms", .num = ms_since(&t0) },
+			{ .key = "ms", .num = (double)(mono_us() - t0) / 1e3 },
 		};
 
 		log_fields("info", "backup written", f, sizeof(f) / sizeof(f[0]));

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "clock.h"
 #include "feed.h"
 #include "json.h"
 #include "negotiate.h"
@@ -97,9 +98,9 @@ static int changes(const struct request *rq, struct reply *rp)
 	}
 	rp->cursor = feed_sub_cursor(sub);
 	if (c->sse || (!n && at_end && c->wait && !feed_stopping() &&
-		       (first || feed_now_ms() < rq->wait_until))) {
+		       (first || mono_ms() < rq->wait_until))) {
 		rp->follow = sub;
-		rp->follow_until = c->sse ? 0 : first ? feed_now_ms() + 1000 * c->wait : rq->wait_until;
+		rp->follow_until = c->sse ? 0 : first ? mono_ms() + 1000 * c->wait : rq->wait_until;
 		rp->status = 200;
 		strbuf_release(&text);
 		return RES_OK;

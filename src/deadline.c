@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -66,14 +67,6 @@ static int64_t limit_ms, busy_ms;
 static unsigned open_now, cutting, high; /* cutting: cut, not yet closed */
 static uint64_t cut_late, cut_busy;
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Lock held, for this and the list functions below. */
 static void unlink_watch(struct watch *w)
 {
@@ -94,7 +87,7 @@ static void unlink_watch(struct watch *w)
 /* Its clock starts now, at the tail: the list stays in start order. */
 static void append_watch(struct watch *w)
 {
-	w->since_ms = now_ms();
+	w->since_ms = mono_ms();
 	w->prev = tail;
 	w->next = NULL;
 	if (tail)
@@ -158,7 +151,7 @@ static void *reaper_main(void *arg)
 		pthread_cond_timedwait(&wake, &lock, &until);
 		if (stopping)
 			break;
-		now = now_ms();
+		now = mono_ms();
 		reap(now, &late, &busy);
 		log_late += late;
 		log_busy += busy;

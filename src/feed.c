@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "xalloc.h"
@@ -88,14 +89,6 @@ static struct {
 	int64_t retention_ms;
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER, .fetch = PTHREAD_MUTEX_INITIALIZER,
 	.pipe = { -1, -1 } };
-
-int64_t feed_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void feed_cursor_text(int64_t cursor, char out[17])
 {
@@ -682,7 +675,7 @@ static void *follow(void *arg)
 		purge_every = 500;
 	for (;;) {
 		struct pollfd p[2] = { { F.pipe[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
-		int64_t now = feed_now_ms(), soonest = expire(now);
+		int64_t now = mono_ms(), soonest = expire(now);
 		char drain[256];
 		bool stop;
 
@@ -710,7 +703,7 @@ static void *follow(void *arg)
 			failing = rc != 0;
 			found = !rc && head_now() != head;
 		} while (!failing && store_notified(F.store));
-		now = feed_now_ms();
+		now = mono_ms();
 		if (now >= next_purge) {
 			if (next_purge)
 				purge();
@@ -745,7 +738,7 @@ int feed_start(const char *db, int64_t retention)
 	}
 	for (i = 0; i < 2; i++)
 		fcntl(F.pipe[i], F_SETFL, fcntl(F.pipe[i], F_GETFL) | O_NONBLOCK);
-	F.next_wake = feed_now_ms();
+	F.next_wake = mono_ms();
 	if (pthread_create(&F.thread, NULL, follow, NULL)) {
 		log_msgf("error", "feed: cannot start its thread");
 		goto fail;

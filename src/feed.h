@@ -59,8 +59,6 @@ bool feed_has_own_commits(void);
 void feed_cursor_text(int64_t cursor, char out[17]);
 /* "0" or 16 hex digits into *out; -1 for anything else. */
 int feed_cursor_parse(const char *text, int64_t *out);
-/* CLOCK_MONOTONIC in milliseconds: the clock of waits. */
-int64_t feed_now_ms(void);
 
 /* One reader's place in the feed. */
 struct feed_sub;
@@ -85,7 +83,7 @@ int feed_sub_read(struct feed_sub *sub, struct store *s, bool fresh, size_t limi
 		  struct strbuf *out, size_t *n, bool *at_end, int *store_rc);
 
 /*
- * Wait for the reader's next event, until `until` (feed_now_ms() time) or
+ * Wait for the reader's next event, until `until` (mono_ms() time, clock.h) or
  * feed_stop(): then wake(ctx) is called once, from another thread.  arm(ctx)
  * runs before any wake can (libmicrohttpd's suspend).  Returns false, having
  * called neither, when there is something to read already or the feed is

@@ -26,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "cms_limits.h"
 #include "config.h"
 #include "json.h"
@@ -136,7 +137,7 @@ struct exchange {
 	char id[17];             /* request id, hex */
 	char addr[PROXY_ADDR_MAX]; /* the client's address, numeric (proxy.h) */
 	char peer[PROXY_ADDR_MAX]; /* the socket's, when a trusted proxy's */
-	struct timespec t0;
+	int64_t t0_us; /* mono_us() as it began */
 	struct feed_sub *waiting; /* parked: a long-poll waits for the feed */
 	bool written;             /* parked: the writer runs it (writer.h) */
 };
@@ -212,7 +213,7 @@ static struct exchange *exchange_new(struct MHD_Connection *conn, const char *ur
 	x->path = clean_path(url);
 	client_address(conn, ci ? ci->client_addr : NULL, x);
 	request_id(x->id);
-	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+	x->t0_us = mono_us();
 	x->rp = (struct reply)REPLY_INIT;
 	x->rq.method = method;
 	x->rq.path = x->path;
@@ -251,7 +252,7 @@ struct stream {
 	char id[17];                /* the request's id, for the log */
 	struct strbuf buf;  /* bytes not yet taken by libmicrohttpd */
 	size_t off;
-	int64_t next_beat;  /* feed_now_ms() time of the next heartbeat */
+	int64_t next_beat;  /* mono_ms() time of the next heartbeat */
 	/* a stream opened with a token ends once the token is revoked or
 	 * expires (or its user is deleted): checked at each heartbeat */
 	bool via_token;
@@ -351,11 +352,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		}
 		if (st->buf.len)
 			continue;
-		if (feed_now_ms() >= st->next_beat) {
+		if (mono_ms() >= st->next_beat) {
 			if (!stream_token_stands(st))
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			strbuf_addstr(&st->buf, ": heartbeat\n\n");
-			st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
+			st->next_beat = mono_ms() + 1000LL * conf->sse_heartbeat;
 			continue;
 		}
 		if (at_end &&
@@ -399,7 +400,7 @@ static struct MHD_Response *stream_response(struct exchange *x, struct answer *a
 	}
 	if (st->sub)
 		strbuf_addstr(&st->buf, "retry: 2000\n\n");
-	st->next_beat = feed_now_ms() + 1000LL * conf->sse_heartbeat;
+	st->next_beat = mono_ms() + 1000LL * conf->sse_heartbeat;
 	res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
 						stream_free);
 	if (!res)
@@ -684,7 +685,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct exchange *x = *con_cls;
 	struct log_field fields[11];
-	struct timespec t1;
 	uint64_t us;
 	size_t n;
 
@@ -692,8 +692,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	deadline_next(watch_of(conn));
 	if (!x || x == QUERY_CUT)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = (uint64_t)((t1.tv_sec - x->t0.tv_sec) * 1000000L + (t1.tv_nsec - x->t0.tv_nsec) / 1000);
+	us = (uint64_t)(mono_us() - x->t0_us);
 	metrics_request(x->rq.route ? router_index(x->rq.route) : METRICS_NO_ROUTE, x->rp.status,
 			us);
 	metrics_in_flight(-1);

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "xalloc.h"
@@ -115,7 +116,7 @@ static void *linger_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		n = epoll_wait(ep, ev, 32, TICK_MS);
-		now = feed_now_ms(); /* the process's monotonic clock */
+		now = mono_ms(); /* the process's monotonic clock */
 		pthread_mutex_lock(&lock);
 		for (k = 0; k < n; k++) {
 			i = ev[k].data.u32;
@@ -211,7 +212,7 @@ void linger_closing(int fd)
 	}
 	for (i = 0; slots[i].fd >= 0; i++)
 		;
-	now = feed_now_ms();
+	now = mono_ms();
 	/* the answer is out: the end of stream follows it now (libmicrohttpd
 	 * shut a plain socket down already; after TLS's close_notify it did not) */
 	shutdown(copy, SHUT_WR);

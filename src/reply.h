@@ -63,7 +63,7 @@ struct reply {
 	/* Instead of an answer now, the change feed (changes.c): a reader
 	 * (struct feed_sub *, owned) that the glue streams as Server-Sent
 	 * Events (follow_until 0), or waits with until follow_until
-	 * (feed_now_ms() time) before it runs the request again. */
+	 * (mono_ms() time, clock.h) before it runs the request again. */
 	struct feed_sub *follow;
 	int64_t follow_until;
 	/* The rest of the body after bytes, made as it is sent (owned). */

@@ -49,6 +49,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "sql.h"
@@ -404,14 +405,6 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 }
 
 /* ---- checkpoints ---- */
-
-static int64_t mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
 
 /*
  * One round of the checkpoint thread: the bulk of the WAL while writers go

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
@@ -62,14 +63,6 @@ static struct {
 	pthread_t thread;
 	struct store *s;
 } W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, false, 0, 0, 0, 0, 0, NULL };
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 bool writer_running(void)
 {
@@ -130,7 +123,7 @@ static size_t take(struct job **g)
 	while (W.head ? W.busy : !W.stop)
 		pthread_cond_wait(&W.more, &W.lock);
 	W.busy = W.head != NULL;
-	W.began = now_ns();
+	W.began = mono_ns();
 	while (W.head && n < W.max) {
 		struct job *j = W.head;
 
@@ -330,7 +323,7 @@ static void idle(size_t n)
 	pthread_mutex_lock(&W.lock);
 	W.busy = false;
 	W.last = n;
-	W.ended = now_ns();
+	W.ended = mono_ns();
 	if (W.head) /* queued while a worker ran its own: the thread takes them */
 		pthread_cond_signal(&W.more);
 	pthread_mutex_unlock(&W.lock);
@@ -353,7 +346,7 @@ bool writer_here(struct request *rq, struct reply *rp)
 {
 	struct job j, *g = &j;
 
-	int64_t now = now_ns();
+	int64_t now = mono_ns();
 
 	pthread_mutex_lock(&W.lock);
 	/* a PUT that came sooner after the last group than that group took

@@ -155,7 +155,10 @@ enum stmt_flag {
  * missing row.  Each check is an EXISTS over primary keys whose id is a
  * parameter (`id`, "?1"), never a column: it is uncorrelated, so it runs
  * once per statement (PostgreSQL: an InitPlan, skipped when `?N = 0`), never
- * once per row nor as a hash of a whole table.
+ * once per row nor as a hash of a whole table.  One exception: a PUT's
+ * history entry (ST_HISTORY_ADD) is written with the contact center that
+ * ST_CL_HOLD read, scope checked, in the same transaction, so it repeats no
+ * check (store.h, store_history_add()).
  */
 #define PROCESS_IN_CC(id, n)                                                   \
 	"(?" n " = 0 OR EXISTS (SELECT 1 FROM process sp"                      \

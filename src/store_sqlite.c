@@ -414,7 +414,9 @@ static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
  * write back all that the passes before it copied, up to the whole round's
  * 16 MB, while PUTs waited (6 to 10 ms here, docs/performance.md); now it
  * finds only its own last frames to write.  A sync is a sync whoever asks:
- * this changes when the data reaches the disk, never whether it does.
+ * this changes when the data reaches the disk, never whether it does.  A
+ * failure is left to the held pass, whose own sync of the same files fails
+ * and stops the round with its error (logged by ckpt_main()).
  */
 static void ckpt_presync(void)
 {

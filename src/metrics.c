@@ -136,12 +136,17 @@ void metrics_write_group_statements(uint64_t n)
 }
 
 /* Looks: [0] plain, [1] aimed; and plain ones found stale. */
-static const char *const look_kinds[] = { "plain", "aimed" };
-static atomic_uint_fast64_t looks[2], looks_stale;
+static const char *const look_kinds[] = { "plain", "aimed", "memo" };
+static atomic_uint_fast64_t looks[3], looks_stale;
 
 void metrics_look(bool aimed)
 {
 	atomic_fetch_add(&looks[aimed], 1);
+}
+
+void metrics_look_memo(void)
+{
+	atomic_fetch_add(&looks[2], 1);
 }
 
 void metrics_look_stale(void)
@@ -279,8 +284,10 @@ char *metrics_text(void)
 	counters_by(&sb, "cmsd_store_looks_total",
 		    "Looks at the store that keep the caches fresh (one statement each): plain "
 		    "(the feed's head, the epoch, a lead's version), or aimed at a lead (PostgreSQL: "
-		    "its rows too, unless the cache's copy is current).",
-		    "look", look_kinds, looks, 2);
+		    "its rows too, unless the cache's copy is current); memo: answered without a "
+		    "statement, nothing committed since the connection's last look at the lead "
+		    "(SQLite: by the WAL index).",
+		    "look", look_kinds, looks, 3);
 	counter(&sb, "cmsd_store_looks_stale_total",
 		"Plain looks at a lead the cache held that found its copy stale (changed by another "
 		"node or process lately), each followed by an aimed look.",

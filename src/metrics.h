@@ -37,6 +37,8 @@ void metrics_look(bool aimed);
 /* A plain look at a lead held in the cache found the copy stale after all
  * (changed by another node or process lately): an aimed look follows. */
 void metrics_look_stale(void);
+/* A look answered from the connection's memo (store.c): no statement. */
+void metrics_look_memo(void);
 /* A client connection opened (+1) or closed (-1). */
 void metrics_connection(int delta);
 /* A request started (+1) or ended (-1). */

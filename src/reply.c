@@ -160,8 +160,8 @@ void reply_finish(struct reply *rp, const char *request_id, struct answer *a)
 		add(a, "Allow", rp->allow);
 	if (code == ERR_TOO_LARGE || rp->close)
 		add(a, "Connection", "close");
-	if (rp->statements) {
-		snprintf(a->statements, sizeof(a->statements), "%u", rp->statements);
+	if (rp->statements >= 0) {
+		snprintf(a->statements, sizeof(a->statements), "%d", rp->statements);
 		add(a, "X-Cmsd-Statements", a->statements);
 	}
 	/* 429, or 503 (the store is away or busy): a client should come back soon */

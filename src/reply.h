@@ -57,8 +57,8 @@ struct reply {
 	bool close;              /* close the connection after the answer */
 	bool cacheable;          /* the same bytes for every caller (the embedded
 				    files): no Cache-Control: no-store */
-	unsigned statements;     /* tests only (--faults): store statements run,
-				    sent as X-Cmsd-Statements when not 0 */
+	int statements;          /* tests only (--faults): store statements run,
+				    sent as X-Cmsd-Statements; -1: not counted */
 	int64_t cursor;          /* X-Change-Cursor when >= 0 */
 	/* Instead of an answer now, the change feed (changes.c): a reader
 	 * (struct feed_sub *, owned) that the glue streams as Server-Sent
@@ -71,7 +71,7 @@ struct reply {
 };
 
 #define REPLY_INIT                                                             \
-	{ .total = -1, .err = ERROR_INIT, .cursor = -1 }
+	{ .total = -1, .err = ERROR_INIT, .cursor = -1, .statements = -1 }
 
 /* Forget any answer and error (before a handler runs again). */
 void reply_reset(struct reply *rp);

@@ -573,7 +573,7 @@ void request_group_done(struct request *rq, struct reply *rp, struct store *s)
 {
 	if (!faults_on)
 		return;
-	rp->statements = rq->statements_before + store_statement_count(s);
+	rp->statements = (int)(rq->statements_before + store_statement_count(s));
 	store_fault_arm(s, 0, STORE_OK);
 }
 
@@ -581,7 +581,7 @@ void request_run(struct request *rq, struct reply *rp)
 {
 	run(rq, rp);
 	if (faults_on && rq->store) /* so that a fault sweep knows when it ran out */
-		rp->statements = store_statement_count(rq->store);
+		rp->statements = (int)store_statement_count(rq->store);
 }
 
 /* Frees the parse step's input. */

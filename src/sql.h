@@ -379,6 +379,11 @@ struct sql_backend {
 	bool (*notified)(struct store *s);
 	/* Optional (NULL: not offered, `hint` says what to use): store_backup()
 	 * for this backend. */
+	/* Optional (NULL: none): a number that moves whenever anything may
+	 * have been committed to the store since this connection last asked,
+	 * read without a statement; 0 when it cannot tell.  store_look()'s
+	 * memo (store.c) rests on it. */
+	uint64_t (*generation)(struct store *s);
 	int (*backup)(const char *url, const char *to, bool force,
 		      struct store_backup_info *info, char *err, size_t errlen);
 	const char *backup_hint;
@@ -407,6 +412,8 @@ struct store {
 	/* a statement of the open transaction failed (or a fault said so):
 	 * on PostgreSQL the transaction is then good only for a rollback */
 	bool failed;
+	/* store_look()'s memo (store.c): allocated on first use */
+	struct look_memo *memo;
 };
 
 extern const struct sql_backend sqlite_backend;

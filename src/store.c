@@ -171,8 +171,13 @@ int store_backup(const char *url, const char *to, bool force, struct store_backu
 /* NULL is fine. */
 void store_close(struct store *s)
 {
-	if (s)
-		s->be->close(s);
+	struct look_memo *memo;
+
+	if (!s)
+		return;
+	memo = s->memo;
+	s->be->close(s);
+	free(memo);
 }
 
 /*
@@ -1101,14 +1106,79 @@ static int look_once(struct store *s, struct store_look *lk, bool aimed)
 	return rc;
 }
 
+/*
+ * The memo: what this connection's last looks found of each lead (head,
+ * epoch, the lead's version), each under the backend's generation read just
+ * before its look.  While the generation has not moved nothing has
+ * committed since, by this process or any other, so the look would find
+ * the same: it is answered from here without a statement.  Only a look of
+ * its own counts (none in a transaction open or due: that snapshot may be
+ * older, or the look must share it), never with a fault armed (the
+ * statements a fault counts stay those of a store without the memo).  A
+ * slot per (campaign, lead) hash; a collision only costs a look.
+ */
+#define MEMO_SLOTS 4096 /* 48 bytes each: 192 KiB per connection */
+
+struct look_memo {
+	uint64_t gen; /* 0: empty */
+	int64_t campaign, lead, head, epoch, version;
+};
+
+/* The generation to look under, or 0: no memo for this look. */
+static uint64_t memo_gen(struct store *s)
+{
+	if (!s->be->generation || s->faults || s->begin != ST_NONE || exec_in_txn(s))
+		return 0;
+	return s->be->generation(s);
+}
+
+static struct look_memo *memo_slot(struct store *s, const struct store_look *lk)
+{
+	uint64_t h = (uint64_t)lk->campaign * 0x9E3779B97F4A7C15u ^
+		     (uint64_t)lk->lead * 0xC2B2AE3D27D4EB4Fu;
+
+	if (!s->memo)
+		s->memo = xcalloc(MEMO_SLOTS, sizeof(*s->memo));
+	return &s->memo[(h >> 32) % MEMO_SLOTS];
+}
+
+/* lk from the memo, when it holds the look under generation gen and the
+ * look would read no rows (none wanted, or the caller's are current). */
+static bool memo_answer(struct store *s, struct store_look *lk, uint64_t gen, bool rows)
+{
+	struct look_memo *m = memo_slot(s, lk);
+
+	if (m->gen != gen || m->campaign != lk->campaign || m->lead != lk->lead)
+		return false;
+	if (rows && !(lk->held && m->epoch == lk->held_epoch && m->version == lk->held_version))
+		return false;
+	lk->head = m->head;
+	lk->epoch = m->epoch;
+	lk->version = m->version;
+	lk->done = true;
+	metrics_look_memo();
+	return true;
+}
+
+static void memo_keep(struct store *s, const struct store_look *lk, uint64_t gen)
+{
+	struct look_memo *m = memo_slot(s, lk);
+
+	*m = (struct look_memo){ gen, lk->campaign, lk->lead, lk->head, lk->epoch, lk->version };
+}
+
 int store_look(struct store *s, struct store_look *lk)
 {
 	/* the lead's rows too where the backend reads them in the look */
 	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
 	bool plain = rows && lk->held && lk->plain;
+	uint64_t gen;
 	int rc;
 
 	if (lk->done)
+		return STORE_OK;
+	gen = memo_gen(s);
+	if (gen && memo_answer(s, lk, gen, rows))
 		return STORE_OK;
 	rc = look_once(s, lk, rows && !plain);
 	if (!rc && plain && (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
@@ -1116,6 +1186,8 @@ int store_look(struct store *s, struct store_look *lk)
 		metrics_look_stale();
 		rc = look_once(s, lk, true);
 	}
+	if (!rc && gen)
+		memo_keep(s, lk, gen);
 	return rc;
 }
 

@@ -67,12 +67,24 @@
 #define CKPT_TAIL 32          /* frames copied with the writers held, at most */
 #define CKPT_CATCH_UP 8       /* passes without them before that bound goes */
 
+/* The wal-index header (https://sqlite.org/walformat.html, "The WAL-Index
+ * Header"): 48 bytes, written twice, the second copy first; a commit (any
+ * process's) and a WAL restart rewrite it, moving its change counter and
+ * checksums. */
+#define WAL_HDR_WORDS 12
+#define WAL_HDR_ISINIT 12 /* the byte that is 1 once the header is valid */
+
 struct sq {
 	struct store base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
 	bool writing;                /* holds `writer` */
 	bool hooked;                 /* counted in ckpt.users */
+	/* sq_generation(): the wal-index (the -shm file, as SQLite maps it),
+	 * its header as last read, and how often that was seen to move */
+	const volatile uint32_t *shm;
+	uint32_t hdr[WAL_HDR_WORDS];
+	uint64_t gen;
 };
 
 /* This process's writers, one at a time: a turn that any thread may give
@@ -736,6 +748,46 @@ out:
 }
 
 /* Finalizes the cached statements and closes the connection; NULL is fine. */
+/*
+ * A number that moves whenever a transaction may have committed since the
+ * last call on this connection, by any process: the wal-index header read
+ * as SQLite's own readers read it (walIndexTryHdr: the first copy, a
+ * barrier, the second, the two equal), without a statement or a lock.  0
+ * when it cannot tell: not a WAL database, no statement run yet (the
+ * connection's WAL opens with its first read, and its mapping with it),
+ * or a header being written right now.
+ */
+static uint64_t sq_generation(struct store *base)
+{
+	struct sq *s = (struct sq *)base;
+	uint32_t h[2][WAL_HDR_WORDS];
+	size_t i;
+
+	if (!s->shm) {
+		sqlite3_file *f = NULL;
+		volatile void *p = NULL;
+
+		if (!s->hooked || !base->statements_all ||
+		    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+		    !f || !f->pMethods || f->pMethods->iVersion < 2 || !f->pMethods->xShmMap ||
+		    f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || !p)
+			return 0;
+		s->shm = p;
+	}
+	for (i = 0; i < WAL_HDR_WORDS; i++)
+		h[0][i] = s->shm[i];
+	atomic_thread_fence(memory_order_seq_cst);
+	for (i = 0; i < WAL_HDR_WORDS; i++)
+		h[1][i] = s->shm[WAL_HDR_WORDS + i];
+	if (memcmp(h[0], h[1], sizeof(h[0])) || !((const uint8_t *)h[0])[WAL_HDR_ISINIT])
+		return 0;
+	if (!s->gen || memcmp(h[0], s->hdr, sizeof(h[0]))) {
+		memcpy(s->hdr, h[0], sizeof(h[0]));
+		s->gen++;
+	}
+	return s->gen;
+}
+
 static void sq_close(struct store *base)
 {
 	struct sq *s = (struct sq *)base;
@@ -772,5 +824,6 @@ const struct sql_backend sqlite_backend = {
 	.col_text = sq_col_text,
 	.script = sq_script,
 	.in_txn = sq_in_txn,
+	.generation = sq_generation,
 	.backup = sqlite_backup,
 };

@@ -25,7 +25,10 @@ read once before), on PostgreSQL:
        exactly the state, with the ETag that If-Match compares.  On SQLite
        a hit and a 304 are 1 statement, and a miss reads in a transaction
        of its own: at most 7 (the look, BEGIN, its own look, the campaign
-       lead, the users, the mapped ones, COMMIT).
+       lead, the users, the mapped ones, COMMIT); a hit costs no statement
+       at all while nothing has committed since the worker's connection
+       last looked at that lead (the look's memo, by the WAL index:
+       cmsd_store_looks_total{look="memo"}), so 0 or 1 there.
        A hit takes the plain look (/metrics cmsd_store_looks_total) once
        the feed has read this node's last change; a lead changed behind
        cmsd's back (no event to drop the cache's copy by) is found stale
@@ -40,6 +43,11 @@ read once before), on PostgreSQL:
        (cmsd_write_group_statements_total against cmsd_write_groups_total);
        bursts until one group holds more than one PUT.  The figures are
        printed on both stores.
+
+    6. SQLite: a GET repeated while nothing commits is answered with no
+       statement (the memo), and one commit by another process (sqlite3,
+       behind cmsd's back) ends that on every connection: the GETs after it
+       look at the store and answer the new state.
 
 On SQLite a statement costs no round trip, and the steps run one by one:
 there the same requests must answer the same, and their count is at most
@@ -179,9 +187,12 @@ def get_one(path, status=200, headers=None, what=""):
 
 
 def one_statement(r, what, miss=False):
-    """1 statement; on SQLite a miss reads in its own read transaction."""
+    """1 statement; on SQLite a miss reads in its own read transaction, and
+    a hit may be answered by the look's memo (no statement)."""
     if miss and backend() == "sqlite":
         assert 1 < ran(r) <= 7, "%s: %d statements of %s %s" % (what, ran(r), r.method, r.path)
+    elif backend() == "sqlite":
+        assert ran(r) in (0, 1), "%s: %d statements of %s %s" % (what, ran(r), r.method, r.path)
     else:
         eq(ran(r), 1, "%s: statements of %s %s" % (what, r.method, r.path))
 
@@ -227,17 +238,27 @@ def test_get_of_a_lead_not_attached_is_one_statement():
         one_statement(r, path + ": a lead not attached", miss=True)
 
 
-def looks():
-    """(plain, aimed, stale) looks of S so far, from /metrics."""
+def look_counts():
+    """{plain, aimed, memo, stale}: the looks of S so far, from /metrics."""
     text = req("GET", "/metrics", headers={"Accept": "text/plain"}).raw.decode()
-    out = []
-    for look in ("plain", "aimed"):
+    out = {}
+    for look in ("plain", "aimed", "memo"):
         m = re.search(r'^cmsd_store_looks_total\{look="%s"\} (\d+)$' % look, text, re.M)
         assert m, "/metrics has no cmsd_store_looks_total{look=%r}" % look
-        out.append(int(m.group(1)))
+        out[look] = int(m.group(1))
     m = re.search(r"^cmsd_store_looks_stale_total (\d+)$", text, re.M)
     assert m, "/metrics has no cmsd_store_looks_stale_total"
-    return tuple(out + [int(m.group(1))])
+    out["stale"] = int(m.group(1))
+    if backend() == "postgresql":
+        eq(out["memo"], 0, "memo looks on PostgreSQL (no WAL index to tell by)")
+    return out
+
+
+def looks():
+    """(plain, aimed, stale) looks of S so far, a memo's answer counting as
+    the plain look it stands for."""
+    c = look_counts()
+    return (c["plain"] + c["memo"], c["aimed"], c["stale"])
 
 
 def looks_of(fn):
@@ -379,3 +400,43 @@ def test_a_group_of_puts_is_two_statements_on_postgresql():
             "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
     finally:
         eq(T.stop(), 0, "exit code of the server without --faults")
+
+
+# ---- 6. the look's memo (SQLite) -----------------------------------------------------------
+
+def test_sqlite_memo_answers_while_nothing_commits():
+    if backend() != "sqlite":
+        skip("the memo reads SQLite's WAL index")
+    a = F.agents
+    path = get_forms(F.lead)[0]
+    expect(put(body([a[0]], a[1:])), 200, "set-up")
+    state = get_one(path, what="warm").json["assignedUserIds"]
+    # every worker's connection looks once and then answers from the memo:
+    # enough GETs that each worker gets more than one
+    before = look_counts()
+    zero = 0
+    for i in range(40):
+        r = get_one(path, what="GET %d with nothing committing" % i)
+        eq(r.json["assignedUserIds"], state, "GET %d: the state" % i)
+        zero += ran(r) == 0
+    after = look_counts()
+    assert zero > 0, "no GET of 40 was answered without a statement"
+    eq(after["memo"] - before["memo"], zero, "memo looks against GETs of no statement")
+    assert zero >= 40 - 8, "only %d of 40 GETs from the memo" % zero
+
+    # one commit by another process: no connection's memo answers after it
+    for rnd, (sql, want) in enumerate((
+            ("INSERT INTO lead_user (campaign_lead_id, campaign_user_id) VALUES (%d, %d)"
+             % (F.campaign_lead, F.cu[a[1]]), sorted([a[0], a[1]])),
+            ("DELETE FROM lead_user WHERE campaign_lead_id = %d AND campaign_user_id = %d"
+             % (F.campaign_lead, F.cu[a[0]]), [a[1]]))):
+        for i in range(10):     # the memo warm on every connection again
+            get_one(path, what="round %d: warm %d" % (rnd, i))
+        eq(direct_dml(S.store_url(), [sql]), [1], "round %d: written behind cmsd's back" % rnd)
+        first = get_one(path, what="round %d: the GET after the direct write" % rnd)
+        assert ran(first) >= 1, "round %d: the GET after another process's commit ran no " \
+            "statement" % rnd
+        for i in range(8):
+            r = first if not i else get_one(path, what="round %d: GET %d after it" % (rnd, i))
+            eq(sorted(r.json["assignedUserIds"]), want,
+               "round %d: GET %d after the direct write" % (rnd, i))

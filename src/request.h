@@ -149,8 +149,8 @@ void request_hold(struct request *rq);
 /* Before a request held so runs whole on another thread: its store is that
  * thread's s (X-Cmsd-Fault armed on it afresh). */
 void request_move(struct request *rq, struct store *s);
-/* In the group's thread, inside its write transaction open on s (under a
- * savepoint of rq's own) whose look is lk: the credentials again when the
+/* In the group's thread, inside its write transaction open on s whose look
+ * is lk: the credentials again when the
  * cache's were older than its epoch, the access check and the handler; an
  * enum result.  Before it, request_group_arm() arms rq's statement fault on s
  * (--faults) and returns the commit's, which the group then fails with;

@@ -26,9 +26,6 @@ enum stmt {
 	ST_BEGIN_WRITE,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
 	ST_PING,
 	ST_SCHEMA_VERSION,
 	ST_SCHEMA_SET,
@@ -384,6 +381,8 @@ struct sql_backend {
 	 * read without a statement; 0 when it cannot tell.  store_look()'s
 	 * memo (store.c) rests on it. */
 	uint64_t (*generation)(struct store *s);
+	/* Optional (NULL: every statement counts): store_written(). */
+	int64_t (*written)(const struct store *s);
 	int (*backup)(const char *url, const char *to, bool force,
 		      struct store_backup_info *info, char *err, size_t errlen);
 	const char *backup_hint;

@@ -312,26 +312,14 @@ void store_rollback(struct store *s)
 	s->begin = ST_NONE;
 	s->alone = false;
 	s->failed = false;
+	s->appended = 0; /* nothing of it stands */
 	if (exec_in_txn(s))
 		exec_run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
 }
 
-int store_savepoint(struct store *s)
+int64_t store_written(const struct store *s)
 {
-	return exec_run(s, ST_SAVEPOINT, NULL, 0, STORE_ERROR, NULL);
-}
-
-int store_savepoint_release(struct store *s)
-{
-	return exec_run(s, ST_RELEASE, NULL, 0, STORE_ERROR, NULL);
-}
-
-/* Undoes what ran since store_savepoint() and ends the savepoint. */
-int store_savepoint_rollback(struct store *s)
-{
-	int rc = exec_run(s, ST_ROLLBACK_TO, NULL, 0, STORE_ERROR, NULL);
-
-	return rc ? rc : store_savepoint_release(s);
+	return s->be->written ? s->be->written(s) : (int64_t)s->statements_all;
 }
 
 /*

@@ -189,12 +189,11 @@ bool store_failed(const struct store *s);
  * writes sent first in it, store_mapping_put_group()). */
 bool store_ran_alone(const struct store *s);
 
-/* Inside a write transaction: one request of a group begins (savepoint),
- * is kept (savepoint_release), or is undone alone (savepoint_rollback,
- * which releases it too). */
-int store_savepoint(struct store *s);
-int store_savepoint_release(struct store *s);
-int store_savepoint_rollback(struct store *s);
+/* A count that moves whenever a statement of s may have written a row
+ * (on SQLite the rows its statements inserted, updated or deleted; where
+ * the backend cannot tell, every statement): a request of a group that
+ * failed without moving it left nothing to undo (writer.c). */
+int64_t store_written(const struct store *s);
 
 /* Fills lk (unless lk->done), outside any transaction or inside one;
  * frees rows a former look left in it.  Aimed at a lead, lk->read is then

@@ -408,6 +408,13 @@ static bool sq_in_txn(struct store *base)
 	return !sqlite3_get_autocommit(((struct sq *)base)->db);
 }
 
+/* Counts a statement's rows once it has finished, and none of a statement
+ * that failed (SQLite undid them). */
+static int64_t sq_written(const struct store *base)
+{
+	return sqlite3_total_changes64(((const struct sq *)base)->db);
+}
+
 /* Copies text column `col` of `st` into buf[size] (pragma values: short). */
 static void pragma_value(sqlite3_stmt *st, char *buf, size_t size)
 {
@@ -721,8 +728,8 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 	 * pages count in cmsd's resident size (issue 13: under 64 MiB) */
 	if (pragma(s, sync_sql, NULL, 0) || pragma(s, "PRAGMA cache_size = -4096", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) ||
-	    /* a group's savepoints (writer.c) keep what they would undo in
-	     * memory, not in a temporary file */
+	    /* a statement's journal (what it would undo inside a transaction)
+	     * in memory, not in a temporary file */
 	    pragma(s, "PRAGMA temp_store = MEMORY", NULL, 0) ||
 	    pragma(s, "PRAGMA foreign_keys", val, sizeof(val))) {
 		snprintf(err, errlen, "cannot set up %s: %s", path,
@@ -825,5 +832,6 @@ const struct sql_backend sqlite_backend = {
 	.script = sq_script,
 	.in_txn = sq_in_txn,
 	.generation = sq_generation,
+	.written = sq_written,
 	.backup = sqlite_backup,
 };

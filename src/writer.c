@@ -5,14 +5,17 @@
  * (at most MAX_GROUP) and runs them in one transaction; on SQLite
  * (run_group):
  *
- *   BEGIN IMMEDIATE                    (sent with the first savepoint)
- *   SAVEPOINT; access, handler; RELEASE   or ROLLBACK TO + RELEASE   per request
+ *   BEGIN IMMEDIATE                    (sent with the first look)
+ *   the look; access, handler          per request
  *   COMMIT
  *
- * A request whose handler fails (an unknown user, a precondition, a dry run)
- * is undone to its savepoint and answered as it says; the others commit.
- * When a statement of the group itself fails (BEGIN, a savepoint, COMMIT),
- * nothing is answered from it: every request of the group runs again alone,
+ * No savepoint: a request whose handler fails (an unknown user, no such
+ * lead, a precondition) fails before it writes, so it has nothing to undo
+ * and is answered as it says; the others commit.  One that fails after a
+ * write (a dry run, which writes to tell what would change; a statement that
+ * failed) has nothing but the transaction to undo it: then, as when a
+ * statement of the group itself fails (BEGIN, the look, COMMIT), nothing is
+ * answered from the group: every request of it runs again alone,
  * and a request alone that fails so is answered with the store's error (a
  * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
  * every group is one request, so that a fault hits the request it names.
@@ -205,14 +208,15 @@ static void settle(struct job **g, size_t n, int rc, int commit_fault, size_t ra
 	}
 }
 
-/* Runs g[0..n) in one transaction, each under a savepoint (SQLite), and
- * answers them (or queues them again). */
+/* Runs g[0..n) in one transaction (SQLite), and answers them (or queues
+ * them again). */
 static void run_group(struct job **g, size_t n)
 {
 	struct store *s = W.s;
 	struct store_look lk;
 	int rc = store_begin(s, true), commit_fault = STORE_OK;
 	size_t i, ran = 0; /* requests whose handler ran */
+	int64_t written;
 
 	memset(&lk, 0, sizeof(lk));
 	metrics_write_group(n);
@@ -220,13 +224,18 @@ static void run_group(struct job **g, size_t n)
 		commit_fault = request_group_arm(g[i]->rq, s);
 		/* the group's one look, first in its transaction: every token
 		 * taken from the cache is checked against its epoch */
-		if ((rc = store_look(s, &lk)) || (rc = store_savepoint(s)))
+		if ((rc = store_look(s, &lk)))
 			break;
+		written = store_written(s);
 		g[i]->res = request_in_group(g[i]->rq, g[i]->rp, s, &lk);
 		ran++;
-		rc = g[i]->res == RES_OK ? store_savepoint_release(s) : store_savepoint_rollback(s);
+		/* failed after a write, or with a statement failed: only the
+		 * group's rollback undoes it (alone, settle()'s undo) */
+		if (g[i]->res != RES_OK && n > 1 &&
+		    (store_failed(s) || store_written(s) != written))
+			rc = STORE_ERROR;
 	}
-	settle(g, n, rc, commit_fault, ran, false);
+	settle(g, n, rc, commit_fault, ran, !rc && n == 1 && g[0]->res != RES_OK);
 }
 
 /*

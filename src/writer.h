@@ -4,15 +4,16 @@
  *
  * One thread with a store connection of its own runs the requests of
  * RF_GROUP routes that the HTTP workers hand it: every request waiting when
- * it is free goes into one write transaction, each under a savepoint of its
- * own, so that one that fails is undone alone and the others commit; each is
+ * it is free goes into one write transaction, so that one that fails (before
+ * it writes, as a PUT that fails does) is answered alone and the others
+ * commit (writer.c says when the group runs again, each alone); each is
  * answered only after the commit (durable as --db says).  The workers go on
  * serving other connections meanwhile; a request's connection is suspended
  * until its answer is ready.  On SQLite, where writers queue for one lock
  * anyway, this replaces two workers waiting on each other with one writer
  * that never waits, and spreads the cost of a commit over the group.  On
  * PostgreSQL the group's writes go in one statement (a call of
- * cmsd_mapping_put_group, migration 8) instead of savepoints: the group
+ * cmsd_mapping_put_group, migration 8) instead: the group
  * pays one round trip, one commit, one lock of the feed's head and one
  * notification where each PUT paid its own.
  */

@@ -3,12 +3,12 @@ t63 - mapping PUTs committed in groups (src/writer.c; API.md sections 3, 5
 and 8; docs/decisions.md "Safe concurrent edits, dry runs, history").
 
 One writer thread takes every mapping PUT waiting (up to --write-group,
-default 64) and commits them in one transaction: on SQLite each under a
-savepoint of its own, on PostgreSQL all their writes in one call of
+default 64) and commits them in one transaction: on SQLite one after
+another (a PUT that fails fails before it writes; a dry run, which writes,
+sends its group again, each alone), on PostgreSQL all their writes in one call of
 cmsd_mapping_put_group (migration 8; a PUT with If-Match has the writes
 before it and its own sent at once, to read its new state).  One that
-fails is undone alone (or, on PostgreSQL, writes nothing: its failure is a
-result), the others commit, each is answered after the commit.  With
+fails has written nothing (its failure is a result), the others commit, each is answered after the commit.  With
 --write-group 0 each worker commits its own.  Whatever the store, a burst
 of concurrent PUTs must answer and change exactly what the same PUTs one
 after another would.

@@ -1487,7 +1487,7 @@ static void mapping_put_group(void)
 
 	if (!fx_open())
 		return;
-	if (!store_puts_grouped(fx.s)) { /* SQLite: the writer's savepoints */
+	if (!store_puts_grouped(fx.s)) { /* SQLite: the writer's steps, one statement each */
 		fx_close();
 		return;
 	}

@@ -122,7 +122,7 @@ void metrics_store_rerun(void)
 
 /* Groups by size: 1, 2-4, 5-16, 17 and more. */
 static const char *const group_sizes[] = { "1", "2-4", "5-16", "17+" };
-static atomic_uint_fast64_t groups[4], grouped, group_statements;
+static atomic_uint_fast64_t groups[4], grouped, group_statements, group_agains;
 
 void metrics_write_group(size_t n)
 {
@@ -133,6 +133,11 @@ void metrics_write_group(size_t n)
 void metrics_write_group_statements(uint64_t n)
 {
 	atomic_fetch_add(&group_statements, n);
+}
+
+void metrics_write_group_again(void)
+{
+	atomic_fetch_add(&group_agains, 1);
 }
 
 /* Looks: [0] plain, [1] aimed; and plain ones found stale. */
@@ -314,6 +319,10 @@ char *metrics_text(void)
 	counter(&sb, "cmsd_write_group_statements_total",
 		"Store statements the group writer ran (on PostgreSQL, each a round trip).",
 		&group_statements);
+	counter(&sb, "cmsd_write_group_agains_total",
+		"Groups of more than one mapping PUT undone whole and run again, each PUT alone: one "
+		"wrote and then failed (a dry run, on SQLite) or a statement of the group failed.",
+		&group_agains);
 	counters_by(&sb, "cmsd_sqlite_checkpoints_total",
 		    "Checkpoints of the SQLite store's WAL: by the checkpoint thread, or forced on a "
 		    "committing writer when the WAL outgrew the thread.",

@@ -26,6 +26,8 @@ void metrics_store_rerun(void);
 void metrics_write_group(size_t n);
 /* ... and ran n store statements for it. */
 void metrics_write_group_statements(uint64_t n);
+/* A group of more than one was undone whole: its requests run again, alone. */
+void metrics_write_group_again(void);
 /* A checkpoint of the SQLite store ran: by the checkpoint thread (forced
  * false), holding this process's writers for held_us at its end, or by a
  * committing writer itself because the WAL outgrew the thread (forced true),

@@ -186,6 +186,7 @@ static void settle(struct job **g, size_t n, int rc, int commit_fault, size_t ra
 		return;
 	}
 	if (rc && n > 1) { /* nothing of it stands: each again, alone */
+		metrics_write_group_again();
 		for (i = n; i-- > 0;)
 			again(g[i], true);
 		return;

@@ -45,7 +45,11 @@ read once before), on PostgreSQL:
        is BEGIN, the look and COMMIT, and at most five statements a PUT: no
        savepoint.  A burst where every third PUT names an unknown user too:
        those answer 404 having written nothing, the writer runs every PUT
-       once (no group runs again) and the others commit.  The figures are
+       once (no group runs again) and the others commit.  A burst where
+       every third PUT is a dry run: on SQLite a dry run writes and is undone,
+       so a group of more than one that holds one runs again, each PUT alone
+       (cmsd_write_group_agains_total, and its PUTs counted twice), with the
+       same answers; on PostgreSQL no group runs again.  The figures are
        printed on both stores.
 
     6. SQLite: a GET repeated while nothing commits is answered with no
@@ -348,24 +352,28 @@ def test_a_lead_held_in_memory_gets_the_plain_look():
 # ---- 5. a group's round trips ----------------------------------------------------------------
 
 def writer_counters(srv):
-    """(groups, requests, statements) of the group writer, from /metrics."""
+    """(groups, requests, statements, groups run again) of the group writer,
+    from /metrics."""
     text = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"}).raw.decode()
     sizes = re.findall(r'^cmsd_write_groups_total\{size="[^"]+"\} (\d+)$', text, re.M)
     assert len(sizes) == 4, "/metrics: cmsd_write_groups_total by size: %r" % (sizes,)
     out = [sum(int(x) for x in sizes)]
-    for name in ("cmsd_write_group_requests_total", "cmsd_write_group_statements_total"):
+    for name in ("cmsd_write_group_requests_total", "cmsd_write_group_statements_total",
+                 "cmsd_write_group_agains_total"):
         m = re.search(r"^%s (\d+)$" % name, text, re.M)
         assert m, "/metrics has no " + name
         out.append(int(m.group(1)))
     return tuple(out)
 
 
-def burst(T, f, sup, rnd, fails=()):
+def burst(T, f, sup, rnd, fails=(), dry=()):
     """One burst of GROUP_BURST concurrent PUTs, each assigning (even rounds)
     or unassigning its own agent; a PUT whose index is in `fails` names an
-    unknown user too and must answer 404 CONF-1001 having changed nothing.
-    Returns (PUTs run by the writer, groups, statements) from /metrics."""
-    g0, r0, s0 = writer_counters(T)
+    unknown user too and must answer 404 CONF-1001 having changed nothing; one
+    in `dry` (even rounds) is a dry run, which answers the change it would make
+    and makes none.  Returns (PUTs run by the writer, groups, statements,
+    groups run again) from /metrics."""
+    c0 = writer_counters(T)
     ghost = "nobody_" + f.u
     mine = [([a], []) if rnd % 2 == 0 else ([], [a]) for a in f.agents]
     for p in fails:
@@ -374,7 +382,10 @@ def burst(T, f, sup, rnd, fails=()):
     answers = [None] * GROUP_BURST
 
     def one(p):
-        answers[p] = put_mapping(sup, f.campaign, f.lead, mine[p][0], mine[p][1], srv=T)
+        b = {"leadId": f.lead, "campaignId": f.campaign, "assignedUserIds": mine[p][0],
+             "unassignedUserIds": mine[p][1]}
+        answers[p] = req("PUT", MAPPING + ("?dryRun=true" if p in dry else ""), b, auth=sup,
+                         srv=T)
     parallel([lambda p=p: one(p) for p in range(GROUP_BURST)], "burst %d" % rnd)
     for p, r in enumerate(answers):
         if p in fails:
@@ -384,14 +395,21 @@ def burst(T, f, sup, rnd, fails=()):
             continue
         b = expect(r, 200, "burst %d, PUT %d" % (rnd, p))
         eq(b["assignedUserIds"], mine[p][0], "burst %d, PUT %d: assignedUserIds" % (rnd, p))
-    g1, r1, s1 = writer_counters(T)
-    out = (r1 - r0, g1 - g0, s1 - s0)
-    print("# t64 %s burst %d%s: %d PUTs in %d groups, %d statements: %.1f a group, "
-          "%.2f a PUT" % (backend(), rnd, " (%d failing)" % len(fails) if fails else "", out[0],
-                          out[1], out[2], out[2] / max(out[1], 1), out[2] / max(out[0], 1)),
-          flush=True)
-    # the lead as the PUTs that succeeded left it: a failing one changed nothing
-    want = sorted(a for p, a in enumerate(f.agents) if p not in fails) if rnd % 2 == 0 else []
+        if p in dry:
+            eq(b.get("dryRun"), True, "burst %d, PUT %d: dryRun" % (rnd, p))
+            eq(b.get("changes"), {"assignedUserIds": mine[p][0], "unassignedUserIds": []},
+               "burst %d, PUT %d: the changes a dry run would make" % (rnd, p))
+    c1 = writer_counters(T)
+    out = (c1[1] - c0[1], c1[0] - c0[0], c1[2] - c0[2], c1[3] - c0[3])
+    print("# t64 %s burst %d%s%s: %d PUTs in %d groups, %d statements: %.1f a group, "
+          "%.2f a PUT; %d groups again" % (
+              backend(), rnd, " (%d failing)" % len(fails) if fails else "",
+              " (%d dry)" % len(dry) if dry else "", out[0], out[1], out[2],
+              out[2] / max(out[1], 1), out[2] / max(out[0], 1), out[3]), flush=True)
+    # the lead as the PUTs that succeeded left it: a failing one and a dry
+    # run changed nothing
+    want = sorted(a for p, a in enumerate(f.agents) if p not in fails and p not in dry) \
+        if rnd % 2 == 0 else []
     b = expect(req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, f.campaign, f.lead),
                    auth=sup, srv=T), 200, "burst %d: GET" % rnd)
     eq(b["assignedUserIds"], want, "burst %d: the lead after it" % rnd)
@@ -407,9 +425,10 @@ def test_a_group_of_puts_is_two_statements_on_postgresql():
                "warm: token and scope")
         seen = []
         for rnd in range(GROUP_TRIES):
-            puts, groups, stmts = burst(T, f, sup, rnd)
+            puts, groups, stmts, agains = burst(T, f, sup, rnd)
             seen.append((puts, groups, stmts))
             eq(puts, GROUP_BURST, "burst %d: PUTs run by the group writer" % rnd)
+            eq(agains, 0, "burst %d: groups run again" % rnd)
             assert 0 < groups <= puts, "burst %d: %d groups for %d PUTs" % (rnd, groups, puts)
             if backend() == "postgresql":
                 eq(stmts, 2 * groups, "burst %d: statements of %d groups (the look and one call "
@@ -442,14 +461,49 @@ def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
         seen = []
         for rnd in range(GROUP_TRIES):
             # odd rounds unassign what the even round before assigned
-            puts, groups, stmts = burst(T, f, sup, 2 * rnd, fails)
+            puts, groups, stmts, agains = burst(T, f, sup, 2 * rnd, fails)
             seen.append((puts, groups))
             eq(puts, GROUP_BURST, "burst %d: PUTs run by the writer, none again" % rnd)
+            eq(agains, 0, "burst %d: groups run again" % rnd)
             expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200, "reset")
             if groups < puts:
                 break
         assert any(g < p for p, g in seen), \
             "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
+    finally:
+        eq(T.stop(), 0, "exit code of the server without --faults")
+
+
+def test_a_dry_run_in_a_group_sends_it_again_on_sqlite_only():
+    """Every third PUT of a burst is a dry run.  On SQLite a dry run writes
+    (to learn what would change) and is then undone, which only the whole
+    transaction can do: a group of more than one that holds one runs again,
+    each PUT alone (cmsd_write_group_agains_total), and every answer and the
+    lead's state are as if each PUT had run alone.  On PostgreSQL a dry run
+    writes nothing: no group runs again."""
+    T = Server().start()
+    try:
+        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
+        sup = f.auth("sup")
+        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
+               "warm: token and scope")
+        dry = tuple(range(1, GROUP_BURST, 3))
+        seen = []
+        for rnd in range(2 * GROUP_TRIES):
+            puts, groups, stmts, agains = burst(T, f, sup, 2 * rnd, dry=dry)
+            seen.append((puts, groups, agains))
+            if backend() == "postgresql":
+                eq((puts, agains), (GROUP_BURST, 0), "burst %d: PUTs and groups again" % rnd)
+            else:
+                # the PUTs of a group run again are counted twice
+                eq(puts > GROUP_BURST, agains > 0, "burst %d: PUTs run again (%d) as groups "
+                   "again (%d)" % (rnd, puts - GROUP_BURST, agains))
+            expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200, "reset")
+            if agains or (backend() == "postgresql" and groups < puts):
+                break
+        if backend() == "sqlite" and not VALGRIND:
+            assert any(a for _, _, a in seen), \
+                "no group with a dry run ran again in %d bursts: %r" % (len(seen), seen)
     finally:
         eq(T.stop(), 0, "exit code of the server without --faults")
 

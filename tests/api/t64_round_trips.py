@@ -366,6 +366,21 @@ def writer_counters(srv):
     return tuple(out)
 
 
+def on_group_server(run):
+    """run(T, f, sup) on a server of its own without --faults (PUTs that
+    arrive together form groups), with a fixture of GROUP_BURST agents whose
+    Supervisor's token and campaign scope are warm."""
+    T = Server().start()
+    try:
+        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
+        sup = f.auth("sup")
+        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
+               "warm: token and scope")
+        run(T, f, sup)
+    finally:
+        eq(T.stop(), 0, "exit code of the server without --faults")
+
+
 def burst(T, f, sup, rnd, fails=(), dry=()):
     """One burst of GROUP_BURST concurrent PUTs, each assigning (even rounds)
     or unassigning its own agent; a PUT whose index is in `fails` names an
@@ -417,12 +432,7 @@ def burst(T, f, sup, rnd, fails=(), dry=()):
 
 
 def test_a_group_of_puts_is_two_statements_on_postgresql():
-    T = Server().start()     # no --faults: PUTs that arrive together form groups
-    try:
-        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
-        sup = f.auth("sup")
-        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
-               "warm: token and scope")
+    def run(T, f, sup):
         seen = []
         for rnd in range(GROUP_TRIES):
             puts, groups, stmts, agains = burst(T, f, sup, rnd)
@@ -443,20 +453,14 @@ def test_a_group_of_puts_is_two_statements_on_postgresql():
                 break
         assert any(g < p for p, g, _ in seen), \
             "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
-    finally:
-        eq(T.stop(), 0, "exit code of the server without --faults")
+    on_group_server(run)
 
 
 def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
     """Every third PUT of a burst names an unknown user: it answers 404 having
     written nothing, so its group neither undoes nor runs again anything (the
     writer's PUTs count exactly the burst) and the others commit."""
-    T = Server().start()
-    try:
-        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
-        sup = f.auth("sup")
-        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
-               "warm: token and scope")
+    def run(T, f, sup):
         fails = tuple(range(0, GROUP_BURST, 3))
         seen = []
         for rnd in range(GROUP_TRIES):
@@ -470,8 +474,7 @@ def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
                 break
         assert any(g < p for p, g in seen), \
             "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
-    finally:
-        eq(T.stop(), 0, "exit code of the server without --faults")
+    on_group_server(run)
 
 
 def test_a_dry_run_in_a_group_sends_it_again_on_sqlite_only():
@@ -481,12 +484,7 @@ def test_a_dry_run_in_a_group_sends_it_again_on_sqlite_only():
     each PUT alone (cmsd_write_group_agains_total), and every answer and the
     lead's state are as if each PUT had run alone.  On PostgreSQL a dry run
     writes nothing: no group runs again."""
-    T = Server().start()
-    try:
-        f = make_fixture(extra_agents=GROUP_BURST, srv=T)
-        sup = f.auth("sup")
-        expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200,
-               "warm: token and scope")
+    def run(T, f, sup):
         dry = tuple(range(1, GROUP_BURST, 3))
         seen = []
         for rnd in range(2 * GROUP_TRIES):
@@ -504,8 +502,7 @@ def test_a_dry_run_in_a_group_sends_it_again_on_sqlite_only():
         if backend() == "sqlite" and not VALGRIND:
             assert any(a for _, _, a in seen), \
                 "no group with a dry run ran again in %d bursts: %r" % (len(seen), seen)
-    finally:
-        eq(T.stop(), 0, "exit code of the server without --faults")
+    on_group_server(run)
 
 
 # ---- 6. the look's memo (SQLite) -----------------------------------------------------------

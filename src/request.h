@@ -150,8 +150,8 @@ void request_hold(struct request *rq);
  * thread's s (X-Cmsd-Fault armed on it afresh). */
 void request_move(struct request *rq, struct store *s);
 /* In the group's thread, inside its write transaction open on s whose look
- * is lk: the credentials again when the
- * cache's were older than its epoch, the access check and the handler; an
+ * is lk: the credentials again when the cache's were older than its epoch,
+ * the access check and the handler; an
  * enum result.  Before it, request_group_arm() arms rq's statement fault on s
  * (--faults) and returns the commit's, which the group then fails with;
  * after the commit, request_group_done() counts rq's statements. */

@@ -45,7 +45,6 @@ static const struct {
 	S(ST_BEGIN_WRITE, RERUN, "BEGIN"),
 	S(ST_COMMIT, ONCE, "COMMIT"),
 	S(ST_ROLLBACK, RERUN, "ROLLBACK"),
-	/* one request of a group (writer.c) inside the group's transaction */
 	/* reads the file, so a broken or vanished database fails the ping */
 	S(ST_PING, RERUN, "SELECT COUNT(*) FROM schema_version"),
 	S(ST_SCHEMA_VERSION, RERUN, "SELECT COALESCE(MAX(version), 0) FROM schema_version"),

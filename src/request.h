@@ -151,10 +151,10 @@ void request_hold(struct request *rq);
 void request_move(struct request *rq, struct store *s);
 /* In the group's thread, inside its write transaction open on s whose look
  * is lk: the credentials again when the cache's were older than its epoch,
- * the access check and the handler; an
- * enum result.  Before it, request_group_arm() arms rq's statement fault on s
- * (--faults) and returns the commit's, which the group then fails with;
- * after the commit, request_group_done() counts rq's statements. */
+ * the access check and the handler; an enum result.  Before it,
+ * request_group_arm() arms rq's statement fault on s (--faults) and returns
+ * the commit's, which the group then fails with; after the commit,
+ * request_group_done() counts rq's statements. */
 int request_in_group(struct request *rq, struct reply *rp, struct store *s,
 		     const struct store_look *lk);
 int request_group_arm(struct request *rq, struct store *s);

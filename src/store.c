@@ -1230,6 +1230,31 @@ int store_history_add(struct store *s, const struct history_entry *h)
 	return rc;
 }
 
+/*
+ * A dry run's changes, read rather than written (as migration 8 does on
+ * PostgreSQL), so that it leaves nothing to undo: an assigned campaign user
+ * changes unless it is mapped, an unassigned one if it is (a userId is in
+ * one list only, and a campaign user is one userId's).
+ */
+static int dry_changes(struct store *s, int64_t cc, struct mapping_put *m)
+{
+	struct mu_read r = MU_READ_INIT;
+	int64_t id;
+	size_t i;
+	int rc = exec_each(s, ST_MAP_MAPPED, ARGS(A_I(m->cl), A_I(cc)), rows_fill_int64, &id,
+			   collect_mapped, &r);
+
+	if (rc == STORE_OK) {
+		mu_sort(&r);
+		mark_changed(m->acu, m->nas, r.mapped, r.nmapped, m->achanged);
+		for (i = 0; i < m->nas; i++)
+			m->achanged[i] = !m->achanged[i];
+		mark_changed(m->ucu, m->nun, r.mapped, r.nmapped, m->uchanged);
+	}
+	mu_release(&r);
+	return rc;
+}
+
 /* The PUT's steps, one statement each (a backend without ST_MAPPING_PUT_GROUP). */
 static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 {
@@ -1254,6 +1279,10 @@ static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 	for (i = 0; i < m->nun; i++)
 		if (!m->ucu[i])
 			goto out;
+	if (m->dry) {
+		rc = dry_changes(s, cc, m);
+		goto out;
+	}
 	if ((rc = store_mapping_set(s, cc, m->cl, m->acu, m->nas, true, done, &n)))
 		goto out;
 	mark_changed(m->acu, m->nas, done, n, m->achanged);
@@ -1264,7 +1293,7 @@ static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 		any |= m->achanged[i];
 	for (i = 0; i < m->nun; i++)
 		any |= m->uchanged[i];
-	if (m->dry || !any)
+	if (!any)
 		goto out;
 	json_names(&a, m->as, m->achanged, m->nas);
 	json_names(&u, m->un, m->uchanged, m->nun);

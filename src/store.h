@@ -346,7 +346,8 @@ int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
  * center cc, held until the commit; each userId resolved to its campaign
  * user; then, unless one is missing, the mappings set and the history entry
  * (the userIds that changed, in request order) appended to the change feed.
- * With `dry` nothing is recorded, and the caller rolls back.
+ * With `dry` nothing is written: achanged/uchanged say what the writes
+ * would change, read from the mapping as it stands.
  *
  * NOT_FOUND: no such campaign lead (nothing else is set).  Else cl is set,
  * acu/ucu (room for nas/nun) hold each userId's campaign user (0: not one,

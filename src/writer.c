@@ -11,11 +11,11 @@
  *
  * No savepoint: a request whose handler fails (an unknown user, no such
  * lead, a precondition) fails before it writes, so it has nothing to undo
- * and is answered as it says; the others commit.  One that fails after a
- * write (a dry run, which writes to tell what would change; a statement that
- * failed) has nothing but the transaction to undo it: then, as when a
- * statement of the group itself fails (BEGIN, the look, COMMIT), nothing is
- * answered from the group: every request of it runs again alone,
+ * and is answered as it says; the others commit (a dry run reads what would
+ * change: it writes nothing either).  One that fails after a write (a
+ * statement that failed) has nothing but the transaction to undo it: then,
+ * as when a statement of the group itself fails (BEGIN, the look, COMMIT),
+ * nothing is answered from the group: every request of it runs again alone,
  * and a request alone that fails so is answered with the store's error (a
  * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
  * every group is one request, so that a fault hits the request it names.

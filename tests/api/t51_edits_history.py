@@ -174,6 +174,12 @@ def test_dry_run_answers_what_would_change_and_changes_nothing():
     eq(state(), before, "state after the dry run")
     eq(etag_of(mapping_get()), tag, "ETag after the dry run")
     eq(history().headers.get("x-total-count"), total, "no history for a dry run")
+    # the other way round: agent 0 (mapped) would be unassigned, agent 2 assigned
+    b = expect(put([F.agents[2]], [F.agents[0], F.agents[3]], query="?dryRun=true"), 200,
+               "dry run the other way")
+    eq(b["changes"], {"assignedUserIds": [F.agents[2]], "unassignedUserIds": [F.agents[0]]},
+       "changes the other way")
+    eq(state(), before, "state after the second dry run")
     b = expect(put([], [F.agents[0]], query="?dryRun=false"), 200, "dryRun=false")
     assert "dryRun" not in b and "changes" not in b, "a real PUT keeps the vendor's shape: %r" % b
     eq(state()[0] & {F.agents[0]}, set(), "dryRun=false really unassigned")

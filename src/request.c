@@ -481,9 +481,11 @@ void request_move(struct request *rq, struct store *s)
 		arm_statement_fault(rq);
 }
 
-bool request_faults_on(void)
+bool request_fault_alone(const struct request *rq)
 {
-	return faults_on;
+	const char *g = faults_on ? req_header(rq, "X-Cmsd-Group") : NULL;
+
+	return faults_on && !(g && !strcmp(g, "yes"));
 }
 
 int request_group_arm(struct request *rq, struct store *s)

@@ -175,8 +175,10 @@ void request_group_done(struct request *rq, struct reply *rp, struct store *s);
 /* Whether RF_GROUP routes go to a group writer: then their tokens are
  * checked at the group's look (request_in_group). */
 void request_groups(bool on);
-/* Whether --faults is on. */
-bool request_faults_on(void);
+/* Whether rq must be a group of its own: with --faults, so that "KIND@N"
+ * counts its statements from its group's start, unless it says
+ * `X-Cmsd-Group: yes` (a test of a fault inside a group of several). */
+bool request_fault_alone(const struct request *rq);
 /* Free what the pipeline added to rq (its input). */
 void request_release(struct request *rq);
 

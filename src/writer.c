@@ -18,7 +18,8 @@
  * nothing is answered from the group: every request of it runs again alone,
  * and a request alone that fails so is answered with the store's error (a
  * retry is tried up to MAX_ATTEMPTS times, as request.c does).  With --faults
- * every group is one request, so that a fault hits the request it names.
+ * every group is one request, so that a fault hits the request it names,
+ * unless the request asks to be grouped (request_fault_alone()).
  * On PostgreSQL the group's writes go in one statement instead (run_sent).
  */
 #include "writer.h"
@@ -80,6 +81,7 @@ void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), v
 	j->rp = rp;
 	j->done = done;
 	j->ctx = ctx;
+	j->alone = request_fault_alone(rq);
 	pthread_mutex_lock(&W.lock);
 	if (W.tail)
 		W.tail->next = j;
@@ -130,14 +132,14 @@ static size_t take(struct job **g)
 	while (W.head && n < W.max) {
 		struct job *j = W.head;
 
-		if (n && (j->alone || request_faults_on()))
+		if (n && j->alone)
 			break;
 		W.head = j->next;
 		if (!W.head)
 			W.tail = NULL;
 		j->next = NULL;
 		g[n++] = j;
-		if (j->alone || request_faults_on())
+		if (j->alone)
 			break;
 	}
 	pthread_mutex_unlock(&W.lock);

@@ -82,16 +82,6 @@ static void add_str(struct strbuf *list, const char *s)
 	json_quote(list, s);
 }
 
-/* 404 naming the lead unless it is attached to campaign (whose scope the
- * pipeline checked); fills *cl. */
-static int find_campaign_lead(const struct request *rq, struct reply *rp, int64_t campaign,
-			      int64_t lead, struct campaign_lead *cl)
-{
-	int rc = store_campaign_lead_find(rq->store, rq->who.cc, campaign, lead, cl);
-
-	return rc ? reply_store_error(rp, rc, "lead", lead) : RES_OK;
-}
-
 /* The four lists of a state, [1] the assigned users, [0] the others. */
 struct state {
 	struct strbuf cu[2], id[2];
@@ -580,12 +570,11 @@ static int parse_put(const struct request *rq, struct input *in, struct error *e
 static int check_if_match(const struct request *rq, struct reply *rp, const struct put_in *p,
 			  const char *if_match)
 {
-	struct campaign_lead cl;
+	struct campaign_lead cl = { 0, p->campaign, p->lead, 0, false };
 	int rc, src;
 
-	if ((rc = find_campaign_lead(rq, rp, p->campaign, p->lead, &cl)))
-		return rc;
-	if ((src = store_campaign_lead_lock(rq->store, rq->who.cc, cl.id)))
+	/* found and held in one statement (one round trip on PostgreSQL) */
+	if ((src = store_campaign_lead_hold(rq->store, rq->who.cc, p->campaign, p->lead, &cl.id)))
 		return reply_store_error(rp, src, "lead", p->lead);
 	if ((rc = etag_now(rq, rp, &cl)))
 		return rc;

@@ -83,7 +83,6 @@ enum stmt {
 
 	ST_CL_ADD,
 	ST_CL_FIND,
-	ST_CL_LOCK,
 	ST_CL_HOLD,
 	ST_CL_COUNT,
 	ST_CL_PAGE,
@@ -183,16 +182,11 @@ enum stmt_flag {
 	" JOIN users u ON u.cc_id = p.cc_id"                                   \
 	" WHERE c.id = ?1 AND u.pk = ?2 AND (?3 = 0 OR p.cc_id = ?3)"
 
-/* A PUT of one lead's mapping holds its campaign lead (?1, in the caller's
- * contact center ?2); PostgreSQL adds FOR UPDATE, which locks the
- * campaign_lead row only (not the rows the scope check reads). */
-#define CL_LOCK_SQL                                                            \
-	"SELECT cl.id FROM campaign_lead cl WHERE cl.id = ?1"                  \
-	" AND " CAMPAIGN_LEAD_IN_CC("?1", "2")
-
-/* A PUT's steps (store.c, mapping_put_steps()) find the campaign lead of
- * campaign ?1 and lead ?2 in the caller's contact center ?3, hold it (as
- * CL_LOCK_SQL) and read its contact center, the history entry's, in one
+/* A PUT's steps (store.c, mapping_put_steps()), and a PUT with If-Match
+ * before them, find the campaign lead of campaign ?1 and lead ?2 in the
+ * caller's contact center ?3, hold it (PostgreSQL adds FOR UPDATE OF cl,
+ * which locks the campaign_lead row only, not the rows the scope check
+ * reads) and read its contact center, the history entry's, in one
  * statement: three lookups of primary keys. */
 #define CL_HOLD_SQL                                                            \
 	"SELECT cl.id, p.cc_id FROM campaign_lead cl"                          \

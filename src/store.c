@@ -790,12 +790,15 @@ int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
 
 /* ---- the lead-user mapping ---- */
 
-int store_campaign_lead_lock(struct store *s, int64_t cc, int64_t cl)
+int store_campaign_lead_hold(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
+			     int64_t *cl)
 {
-	int64_t one = 0;
+	int64_t held[2] = { 0, 0 }; /* the campaign lead, its contact center */
+	int rc = exec_fetch(s, ST_CL_HOLD, ARGS(A_I(campaign), A_I(lead), A_I(cc)), STORE_ERROR,
+			    fill_pair, held);
 
-	return exec_fetch(s, ST_CL_LOCK, ARGS(A_I(cl), A_I(cc)), STORE_ERROR,
-			  rows_fill_int64, &one);
+	*cl = held[0];
+	return rc;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -827,7 +830,7 @@ static int collect_changed(void *ctx, const void *row)
  * changes once.  Ids that are not campaign users of the campaign lead's
  * campaign (store_campaign_users_resolve() gave them, so only a concurrent
  * delete makes one vanish) are left alone.  The caller holds the campaign
- * lead (store_campaign_lead_lock()).
+ * lead (store_campaign_lead_hold()).
  */
 int store_mapping_set(struct store *s, int64_t cc, int64_t cl,
 		      const int64_t *cu_ids, size_t n, bool mapped,

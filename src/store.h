@@ -329,9 +329,12 @@ int store_campaign_lead_delete(struct store *s, int64_t cc, int64_t campaign,
 int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
 			     int64_t lead, struct campaign_lead *out);
 
-/* Hold campaign lead cl until the transaction ends, so that writers of one
- * lead's mapping queue (on PostgreSQL; SQLite's write lock holds it all). */
-int store_campaign_lead_lock(struct store *s, int64_t cc, int64_t cl);
+/* Find the campaign lead of (campaign, lead) in *cl and hold it until the
+ * transaction ends, so that writers of one lead's mapping queue (on
+ * PostgreSQL; SQLite's write lock holds it all); NOT_FOUND when not
+ * attached.  One statement. */
+int store_campaign_lead_hold(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
+			     int64_t *cl);
 
 /* ---- the lead-user mapping ---- */
 /* Map (mapped=true) or unmap each of cu_ids[0..n) on campaign lead cl;

@@ -106,7 +106,6 @@ struct pg {
 static const char *const pg_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
-	[ST_CL_LOCK] = CL_LOCK_SQL " FOR UPDATE OF cl",
 	[ST_CL_HOLD] = CL_HOLD_SQL " FOR UPDATE OF cl",
 	/* the campaign and the user are held (FOR KEY SHARE) as they are read:
 	 * one being deleted is waited for and then read as missing, so the

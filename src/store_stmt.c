@@ -216,7 +216,6 @@ static const struct {
 	/* a PUT of one lead's mapping holds its campaign lead, so that PUTs of
 	 * the same lead queue instead of interleaving (SQLite's write lock
 	 * already covers the whole database; PostgreSQL adds FOR UPDATE) */
-	S(ST_CL_LOCK, RERUN, CL_LOCK_SQL),
 	S(ST_CL_HOLD, RERUN, CL_HOLD_SQL),
 	S(ST_CL_COUNT, RERUN,
 	  "SELECT COUNT(*) FROM campaign_lead WHERE campaign_id = ?1"

@@ -1020,8 +1020,14 @@ static void campaign_leads(void)
 	CHECK(cl.id == cl1 && cl.campaign_id == t.campaign && cl.lead_id == t.lead);
 	CHECK(cl.priority == 7 && cl.enabled);
 	EXPECT(SC(campaign_lead_find, o.campaign, t.lead, &cl), STORE_NOT_FOUND);
-	EXPECT(SC(campaign_lead_lock, cl1), STORE_OK);
-	EXPECT(SC(campaign_lead_lock, cl1 + 100), STORE_NOT_FOUND);
+	{
+		int64_t held = 0;
+
+		EXPECT(SC(campaign_lead_hold, t.campaign, t.lead, &held), STORE_OK);
+		CHECK(held == cl1);
+		EXPECT(SC(campaign_lead_hold, o.campaign, t.lead, &held), STORE_NOT_FOUND);
+		EXPECT(SC(campaign_lead_hold, t.campaign, t.lead + 100, &held), STORE_NOT_FOUND);
+	}
 
 	EXPECT(SC(campaign_lead_list, t.campaign, NULL, see_campaign_lead, &w, &total), STORE_OK);
 	CHECK(total == 2 && w.n == 2 && w.id[0] == cl1 && w.flag[0] && !w.flag[1]);
@@ -1753,7 +1759,11 @@ static void tenant_scope(void)
 	EXPECT(SC(campaign_users_resolve, o.campaign, ids, 1, res), STORE_OK);
 	CHECK(res[0] == 0);
 	EXPECT(SC(campaign_lead_find, o.campaign, o.lead, &cl), STORE_NOT_FOUND);
-	EXPECT(SC(campaign_lead_lock, ocl), STORE_NOT_FOUND);
+	{
+		int64_t held = 0;
+
+		EXPECT(SC(campaign_lead_hold, o.campaign, o.lead, &held), STORE_NOT_FOUND);
+	}
 	EXPECT(SC(campaign_user_add, o.campaign, carol, &cu), STORE_NOT_FOUND);
 	EXPECT(SC(campaign_lead_add, o.campaign, lead2, 1, true, &cl), STORE_NOT_FOUND);
 	CHECK(SC(mapping_set, ocl, &ocu, 1, false, changed, &nchanged) != STORE_OK ||

@@ -320,8 +320,8 @@ char *metrics_text(void)
 		"Store statements the group writer ran (on PostgreSQL, each a round trip).",
 		&group_statements);
 	counter(&sb, "cmsd_write_group_agains_total",
-		"Groups of more than one mapping PUT undone whole and run again, each PUT alone: one "
-		"wrote and then failed (a dry run, on SQLite) or a statement of the group failed.",
+		"Groups of more than one mapping PUT undone whole and run again, each PUT alone: a "
+		"statement of the group failed.",
 		&group_agains);
 	counters_by(&sb, "cmsd_sqlite_checkpoints_total",
 		    "Checkpoints of the SQLite store's WAL: by the checkpoint thread, or forced on a "

@@ -15,8 +15,9 @@ read once before), on PostgreSQL:
        (which changes nothing);
     2. a PUT naming unknown users or a lead not attached is 2 statements
        too, and changes nothing;
-    3. a PUT with If-Match holds the lead in a transaction first: more
-       statements, and a stale tag changes nothing (412);
+    3. a PUT with If-Match holds the lead in a transaction first: on
+       PostgreSQL 9 statements (the lead found and held in one), and a
+       stale tag changes nothing (412);
     4. a single-lead GET, both forms (campaignLeadUserMapping?campaignId=
        &leadId= and .../campaign/{c}/lead-user?leadId=), is 1 statement
        whether the cache holds its answer or not: a hit, a miss after a PUT

@@ -236,8 +236,9 @@ enum stmt_flag {
  */
 #define LOOK_HEAD(last)                                                        \
 	"SELECT " last " AS last, ch.epoch AS epoch,"                          \
-	" COALESCE((SELECT MAX(id) FROM mapping_history"                       \
-	" WHERE campaign_id = ?1 AND lead_id = ?2), ch.purged) AS version"     \
+	" COALESCE((SELECT id FROM mapping_history"                            \
+	" WHERE campaign_id = ?1 AND lead_id = ?2 ORDER BY id DESC LIMIT 1),"  \
+	" ch.purged) AS version"                                               \
 	" FROM change_head ch WHERE ch.id = 1"
 
 /*

@@ -281,9 +281,17 @@ static void ignore_notice(void *arg, const char *message)
 
 /* What every session of cmsd says first: it is cmsd, so the triggers that
  * count other programs' writes into change_head.epoch leave its writes alone
- * (migration 5; store.c bumps the epoch itself where it must); and a
+ * (migration 5; store.c bumps the epoch itself where it must); a
  * statement that is a transaction of its own (store_mapping_put()) runs at
- * READ COMMITTED, as BEGIN_WRITE says, whatever the server's default. */
+ * READ COMMITTED, as BEGIN_WRITE says, whatever the server's default; and
+ * no sequential scan where an index serves.  Every statement of cmsd is an
+ * index lookup or range, but a plan is made once per session (prepared,
+ * generic after five runs, or forced in migrations 6-8): one made while
+ * mapping_history was empty or its statistics said so (a new database, one
+ * made from a template, the minute before autovacuum analyzes it) scanned
+ * the whole history on every look and every feed read, until an ANALYZE
+ * happened to invalidate it: 4 ms a look at 50,000 entries, the bench's
+ * "first run" and its second-long p99 (docs/performance.md). */
 static int session_setup(struct pg *s)
 {
 	PGresult *res;
@@ -291,7 +299,8 @@ static int session_setup(struct pg *s)
 
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
 	res = PQexec(s->conn, "SET cmsd.writer = 'on';"
-			      " SET default_transaction_isolation = 'read committed'");
+			      " SET default_transaction_isolation = 'read committed';"
+			      " SET enable_seqscan = off");
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok ? STORE_OK : STORE_UNAVAILABLE;

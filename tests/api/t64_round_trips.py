@@ -241,6 +241,50 @@ def test_single_lead_get_is_one_statement_hit_or_miss():
                    200, what + ": If-Match with the miss's ETag")
 
 
+def test_looks_never_scan_the_history_on_postgresql():
+    """PostgreSQL: a look finds the lead's last history entry through
+    mapping_history_lead, never by reading the whole table, whatever the
+    statistics said when the session planned it (cmsd's sessions set
+    enable_seqscan off).  A server of its own, whose mapping_history is
+    analysed while empty, as a new database or a copy of a template is:
+    a plan made then scanned the whole history on every look.  Counted by the
+    server (pg_stat_user_tables.seq_scan), which a session reports at the
+    latest 10 s after it goes idle; psql's own scan shows the count moves."""
+    if backend() != "postgresql":
+        skip("the server's plans")
+    T = Server().start()
+    try:
+        url = T.store_url()
+
+        def seq_scans():
+            rows = psql("SELECT seq_scan FROM pg_stat_user_tables"
+                        " WHERE relname = 'mapping_history'", url=url)
+            eq(len(rows), 1, "pg_stat_user_tables rows of mapping_history")
+            return int(rows[0][0])
+        psql("ANALYZE mapping_history", url=url)
+        f = make_fixture(extra_agents=1, srv=T)
+        path = MAPPING + "?campaignId=%d&leadId=%d" % (f.campaign, f.lead)
+        sup = f.auth("sup")
+        for i in range(3):      # the first looks, planned on the empty table
+            expect(req("GET", path, auth=sup, srv=T), 200, "GET %d" % i)
+        expect(put_mapping(sup, f.campaign, f.lead, f.agents, [], srv=T), 200, "a PUT")
+        time.sleep(11)
+        before = seq_scans()
+        psql("SELECT count(*) FROM mapping_history", url=url)  # one scan, reported at exit
+        n = 100
+        for i in range(n):
+            expect(req("GET", path, auth=sup, srv=T), 200, "look %d" % i)
+        time.sleep(11)
+        scans = seq_scans() - before
+        print("# t64 %d GETs and one psql count: %d sequential scans of mapping_history"
+              % (n, scans), flush=True)
+        assert scans >= 1, "psql's count(*) was not counted: the statistics are not reported"
+        assert scans < 1 + n // 4, "%d GETs made %d sequential scans of mapping_history" % (
+            n, scans - 1)
+    finally:
+        eq(T.stop(), 0, "exit code of the server")
+
+
 def test_get_of_a_lead_not_attached_is_one_statement():
     lead = create_lead(S.sys_auth(), F.cc, F.process)
     for path in get_forms(lead):

@@ -24,7 +24,7 @@ static const struct option_def {
 } options[] = {
 	{ "listen", OPT_STR, offsetof(struct config, listen), "HOST:PORT to serve (default 127.0.0.1:8080; port 0 picks one)" },
 	{ "db", OPT_STR, offsetof(struct config, db), "store URL: sqlite:PATH (default sqlite:cms.db)" },
-	{ "threads", OPT_UINT, offsetof(struct config, threads), "worker threads (default: number of cores; on PostgreSQL four times that, at most 16 unless the cores are more)" },
+	{ "threads", OPT_UINT, offsetof(struct config, threads), "worker threads (default: number of cores)" },
 	{ "tls-cert", OPT_STR, offsetof(struct config, tls_cert), "PEM certificate: serve HTTPS" },
 	{ "tls-key", OPT_STR, offsetof(struct config, tls_key), "PEM private key for --tls-cert" },
 	{ "demo", OPT_FLAG, offsetof(struct config, demo), "load the vendor example into an empty store and print a curl command" },
@@ -129,6 +129,7 @@ int config_load(struct config *cfg, int argc, char **argv)
 	cfg->listen = "127.0.0.1:8080";
 	cfg->db = "sqlite:cms.db";
 	cfg->pwhash = "interactive";
+	cfg->threads = cores > 0 ? (unsigned)cores : 2;
 	cfg->body_limit = 1024 * 1024;
 	cfg->timeout = 30;
 	cfg->per_ip_limit = 256;
@@ -188,17 +189,6 @@ int config_load(struct config *cfg, int argc, char **argv)
 			goto bad;
 		if (set(cfg, &options[i], val))
 			goto bad;
-	}
-	/* a worker on PostgreSQL waits for the server's answer on its own
-	 * connection, one request at a time, and a client's connections may
-	 * all land on one worker: more workers than cores keep round trips
-	 * going side by side (docs/performance.md) */
-	if (!cfg->threads) {
-		unsigned n = cores > 0 ? (unsigned)cores : 2;
-
-		if (!strncmp(cfg->db, "postgres", 8)) /* four a core, 16 will do */
-			n = n * 4 < 16 ? n * 4 : n > 16 ? n : 16;
-		cfg->threads = n;
 	}
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		fprintf(stderr, "cmsd: --tls-cert and --tls-key go together\n");

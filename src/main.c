@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -171,17 +170,8 @@ int main(int argc, char **argv)
 	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group) ||
 	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
-	/* Basic headers' password checks run on the workers: one stays free,
-	 * and no more run than the cores (PostgreSQL's default has four
-	 * workers a core, and each check holds 64 MiB with --pwhash
-	 * interactive) */
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		unsigned n = cores > 0 && (unsigned long)cores < cfg.threads ? (unsigned)cores :
-									     cfg.threads;
-
-		auth_bound_header_checks(n > 1 ? n - 1 : 1);
-	}
+	/* Basic headers' password checks run on the workers: one stays free */
+	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);
 	request_groups(writer_running());
 	if (http_start(&cfg, &passed))
 		goto out;

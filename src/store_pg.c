@@ -284,14 +284,14 @@ static void ignore_notice(void *arg, const char *message)
  * (migration 5; store.c bumps the epoch itself where it must); a
  * statement that is a transaction of its own (store_mapping_put()) runs at
  * READ COMMITTED, as BEGIN_WRITE says, whatever the server's default; and
- * no sequential scan where an index serves.  Every statement of cmsd is an
- * index lookup or range, but a plan is made once per session (prepared,
- * generic after five runs, or forced in migrations 6-8): one made while
- * mapping_history was empty or its statistics said so (a new database, one
- * made from a template, the minute before autovacuum analyzes it) scanned
- * the whole history on every look and every feed read, until an ANALYZE
- * happened to invalidate it: 4 ms a look at 50,000 entries, the bench's
- * "first run" and its second-long p99 (docs/performance.md). */
+ * no sequential scan where an index serves.  cmsd's statements look up or
+ * read a range of an index (a few whole-table counts then read an index
+ * instead), but a prepared statement's generic plan (from its sixth run, or
+ * forced in migrations 6-8) is made once and kept: one made while
+ * mapping_history was nearly empty (a new database, a copy of a template)
+ * scanned the whole history on every look, until an ANALYZE happened to
+ * invalidate it: 4 ms a look at 50,000 entries, the bench's "first run"
+ * (docs/performance.md). */
 static int session_setup(struct pg *s)
 {
 	PGresult *res;

@@ -91,17 +91,6 @@ static void defaults(void)
 	CHECK(c.body_limit == 1048576 && c.timeout == 30 && c.per_ip_limit == 256);
 	CHECK(c.login_limit == 10 && c.login_addr_limit == 100 && c.login_window == 300);
 	CHECK(!c.faults && !c.demo);
-	/* on PostgreSQL a worker waits for round trips: four a core, up to 16
-	 * (or the cores, when they are more) */
-	CHECK(load(&c, ARGV("--db", "postgresql://u@h/d"), NULL) == 0);
-	{
-		unsigned n = cores > 0 ? (unsigned)cores : 2;
-
-		CHECK(c.threads == (n * 4 < 16 ? n * 4 : n > 16 ? n : 16));
-		CHECK(c.threads > n || n >= 16);
-	}
-	CHECK(load(&c, ARGV("--db", "postgres://u@h/d", "--threads", "3"), NULL) == 0);
-	CHECK(c.threads == 3);
 	env_restore();
 }
 

@@ -790,12 +790,21 @@ int store_campaign_lead_find(struct store *s, int64_t cc, int64_t campaign,
 
 /* ---- the lead-user mapping ---- */
 
+/* held = the campaign lead of (campaign, lead) and its contact center, held
+ * (ST_CL_HOLD); both 0 when not attached (NOT_FOUND). */
+static int hold_lead(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
+		     int64_t held[2])
+{
+	held[0] = held[1] = 0;
+	return exec_fetch(s, ST_CL_HOLD, ARGS(A_I(campaign), A_I(lead), A_I(cc)), STORE_ERROR,
+			  fill_pair, held);
+}
+
 int store_campaign_lead_hold(struct store *s, int64_t cc, int64_t campaign, int64_t lead,
 			     int64_t *cl)
 {
-	int64_t held[2] = { 0, 0 }; /* the campaign lead, its contact center */
-	int rc = exec_fetch(s, ST_CL_HOLD, ARGS(A_I(campaign), A_I(lead), A_I(cc)), STORE_ERROR,
-			    fill_pair, held);
+	int64_t held[2];
+	int rc = hold_lead(s, cc, campaign, lead, held);
 
 	*cl = held[0];
 	return rc;
@@ -1269,8 +1278,7 @@ static int mapping_put_steps(struct store *s, int64_t cc, struct mapping_put *m)
 	bool any = false;
 	int rc;
 
-	if ((rc = exec_fetch(s, ST_CL_HOLD, ARGS(A_I(m->campaign), A_I(m->lead), A_I(cc)),
-			     STORE_ERROR, fill_pair, held)))
+	if ((rc = hold_lead(s, cc, m->campaign, m->lead, held)))
 		goto out;
 	m->cl = held[0];
 	if ((rc = store_campaign_users_resolve(s, cc, m->campaign, m->as, m->nas, m->acu)) ||

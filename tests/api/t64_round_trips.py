@@ -518,19 +518,17 @@ def test_a_group_of_puts_is_two_statements_on_postgresql():
     on_group_server(run)
 
 
-def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
-    """Every third PUT of a burst names an unknown user: it answers 404 having
-    written nothing, so its group neither undoes nor runs again anything (the
-    writer's PUTs count exactly the burst) and the others commit."""
+def bursts_without_agains(**kinds):
+    """Bursts (burst()'s `kinds`: fails or dry) on a group server until a
+    group holds more than one PUT: the writer runs each PUT once (its PUTs
+    count exactly the burst) and no group runs again."""
     def run(T, f, sup):
-        fails = tuple(range(0, GROUP_BURST, 3))
         seen = []
         for rnd in range(GROUP_TRIES):
             # odd rounds unassign what the even round before assigned
-            puts, groups, stmts, agains = burst(T, f, sup, 2 * rnd, fails)
+            puts, groups, stmts, agains = burst(T, f, sup, 2 * rnd, **kinds)
             seen.append((puts, groups))
-            eq(puts, GROUP_BURST, "burst %d: PUTs run by the writer, none again" % rnd)
-            eq(agains, 0, "burst %d: groups run again" % rnd)
+            eq((puts, agains), (GROUP_BURST, 0), "burst %d: PUTs and groups again" % rnd)
             expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200, "reset")
             if groups < puts:
                 break
@@ -539,25 +537,19 @@ def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
     on_group_server(run)
 
 
+def test_a_put_that_fails_in_a_group_runs_once_and_the_others_commit():
+    """Every third PUT of a burst names an unknown user: it answers 404 having
+    written nothing, so its group neither undoes nor runs again anything and
+    the others commit."""
+    bursts_without_agains(fails=tuple(range(0, GROUP_BURST, 3)))
+
+
 def test_a_dry_run_in_a_group_writes_nothing_and_sends_nothing_again():
     """Every third PUT of a burst is a dry run.  A dry run reads what would
     change and writes nothing, on both stores, so its group neither undoes
-    nor runs again anything (the writer's PUTs count exactly the burst); its
-    answer says what would change after the PUTs before it, and the lead's
-    state is the other PUTs'."""
-    def run(T, f, sup):
-        dry = tuple(range(1, GROUP_BURST, 3))
-        seen = []
-        for rnd in range(GROUP_TRIES):
-            puts, groups, stmts, agains = burst(T, f, sup, 2 * rnd, dry=dry)
-            seen.append((puts, groups, agains))
-            eq((puts, agains), (GROUP_BURST, 0), "burst %d: PUTs and groups again" % rnd)
-            expect(put_mapping(sup, f.campaign, f.lead, [], f.agents, srv=T), 200, "reset")
-            if groups < puts:
-                break
-        assert any(g < p for p, g, _ in seen), \
-            "no group of more than one PUT in %d bursts: %r" % (len(seen), seen)
-    on_group_server(run)
+    nor runs again anything; its answer says what would change after the
+    PUTs before it, and the lead's state is the other PUTs'."""
+    bursts_without_agains(dry=tuple(range(1, GROUP_BURST, 3)))
 
 
 def test_a_statement_failing_in_a_group_sends_it_again_each_alone():

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "store_thread.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -137,7 +138,7 @@ static void *hasher_main(void *arg)
 
 int hasher_start(const char *url, unsigned threads, unsigned queue)
 {
-	char err[256], name[16];
+	char name[16];
 	unsigned i;
 
 	H.max_places = queue;
@@ -145,17 +146,10 @@ int hasher_start(const char *url, unsigned threads, unsigned queue)
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;
 	for (i = 0; i < threads; i++) {
-		if (store_open(url, &H.s[i], err, sizeof(err))) {
-			log_msgf("error", "hasher: cannot open the store: %s", err);
-			goto fail;
-		}
-		if (pthread_create(&H.threads[i], NULL, hasher_main, H.s[i])) {
-			log_msgf("error", "hasher: cannot start its thread");
-			store_close(H.s[i]);
-			goto fail;
-		}
 		snprintf(name, sizeof(name), "cmsd-hash%u", i);
-		pthread_setname_np(H.threads[i], name); /* seen in top -H, perf */
+		if (store_thread_start(url, "hasher", name, hasher_main, NULL, &H.threads[i],
+				       &H.s[i]))
+			goto fail;
 		H.nthreads = i + 1;
 	}
 	H.running = true;

@@ -45,6 +45,7 @@
 #include "strbuf.h"
 #include "throttle.h"
 #include "tls.h"
+#include "looker.h"
 #include "writer.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -140,6 +141,8 @@ struct exchange {
 	int64_t t0_us; /* mono_us() as it began */
 	struct feed_sub *waiting; /* parked: a long-poll waits for the feed */
 	bool written;             /* parked: the writer runs it (writer.h) */
+	bool looking;             /* admitted up to its look, to be shared */
+	bool looked;              /* parked: the looker takes it (looker.h) */
 };
 
 /* The pipeline's way to read a header or a query argument. */
@@ -534,7 +537,14 @@ static enum MHD_Result on_headers(struct exchange *x, const char *version)
 		error_set(&x->rp.err, ERR_TOO_LARGE);
 		return answer_early(x);
 	}
-	request_admit(&x->rq, &x->rp);
+	/* a request without a body whose look may be shared stops before its
+	 * credentials, and goes on once the whole of it has arrived and its
+	 * look is taken (on_request) */
+	if (request_admit_route(&x->rq, &x->rp)) {
+		x->looking = !body_announced(x->conn) && request_share_look(&x->rq);
+		if (!x->looking)
+			request_admit_rest(&x->rq, &x->rp);
+	}
 	x->limit = request_body_limit(&x->rq, conf->body_limit);
 	if (!x->rp.err.code && cl && strtoull(cl, &end, 10) > x->limit) {
 		x->too_large = true;
@@ -628,6 +638,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	/* the request has arrived whole: its deadline no longer runs, however
 	 * long the handler then waits for the store */
 	deadline_arrived(watch_of(conn));
+	if (x->looking) {
+		/* parked until the looker has taken its look with others' */
+		x->looking = false;
+		x->looked = true;
+		MHD_suspend_connection(conn);
+		looker_submit(&x->rq.look, resume_conn, conn);
+		return MHD_YES;
+	}
+	if (x->looked) { /* woken, its look done (or left to it): admitted now */
+		x->looked = false;
+		request_admit_rest(&x->rq, &x->rp);
+		if (x->rp.err.code)
+			return send_answer(x);
+	}
 	if (x->written) /* the writer has answered it */
 		return send_answer(x);
 	if (x->waiting) { /* woken: run it again */
@@ -982,6 +1006,7 @@ void http_stop(int grace)
 	 * answered 503, and their connections resumed, before the daemon stops
 	 * (libmicrohttpd refuses to stop with connections suspended) */
 	writer_abandon();
+	looker_abandon();
 	hasher_abandon();
 	for (waited = 0; atomic_load(&in_flight) > 0 && waited < 1000; waited++)
 		usleep(10000);

@@ -33,6 +33,7 @@
 #include "store.h"
 #include "proxy.h"
 #include "throttle.h"
+#include "looker.h"
 #include "writer.h"
 #include "banned.h"
 
@@ -168,7 +169,7 @@ int main(int argc, char **argv)
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
 	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group) ||
-	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
+	    looker_start(cfg.db) || hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
 	/* Basic headers' password checks run on the workers: one stays free */
 	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);
@@ -194,11 +195,13 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	http_stop(GRACE_SECONDS);
 	writer_stop(); /* after the requests it was running have been answered */
+	looker_stop();
 	hasher_stop();
 	log_msgf("info", "stopped");
 	status = 0;
 out:
 	writer_stop();
+	looker_stop();
 	hasher_stop();
 	feed_release(); /* a failed start may have begun it */
 	demo_clear(&demo);

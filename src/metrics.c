@@ -141,8 +141,8 @@ void metrics_write_group_again(void)
 }
 
 /* Looks: [0] plain, [1] aimed; and plain ones found stale. */
-static const char *const look_kinds[] = { "plain", "aimed", "memo" };
-static atomic_uint_fast64_t looks[3], looks_stale;
+static const char *const look_kinds[] = { "plain", "aimed", "memo", "shared" };
+static atomic_uint_fast64_t looks[4], looks_stale, shared_looks;
 
 void metrics_look(bool aimed)
 {
@@ -152,6 +152,12 @@ void metrics_look(bool aimed)
 void metrics_look_memo(void)
 {
 	atomic_fetch_add(&looks[2], 1);
+}
+
+void metrics_look_many(size_t n)
+{
+	atomic_fetch_add(&looks[3], n);
+	atomic_fetch_add(&shared_looks, 1);
 }
 
 void metrics_look_stale(void)
@@ -291,8 +297,13 @@ char *metrics_text(void)
 		    "(the feed's head, the epoch, a lead's version), or aimed at a lead (PostgreSQL: "
 		    "its rows too, unless the cache's copy is current); memo: answered without a "
 		    "statement, nothing committed since the connection's last look at the lead "
-		    "(SQLite: by the WAL index).",
-		    "look", look_kinds, looks, 3);
+		    "(SQLite: by the WAL index); shared: a plain look taken with other requests' "
+		    "in one statement (PostgreSQL, under load: looker.c).",
+		    "look", look_kinds, looks, 4);
+	counter(&sb, "cmsd_store_shared_looks_total",
+		"Statements that took many requests' plain looks at once (PostgreSQL); "
+		"cmsd_store_looks_total{look=\"shared\"} divided by this is their mean size.",
+		&shared_looks);
 	counter(&sb, "cmsd_store_looks_stale_total",
 		"Plain looks at a lead the cache held that found its copy stale (changed by another "
 		"node or process lately), each followed by an aimed look.",

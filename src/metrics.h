@@ -39,6 +39,8 @@ void metrics_look(bool aimed);
 /* A plain look at a lead held in the cache found the copy stale after all
  * (changed by another node or process lately): an aimed look follows. */
 void metrics_look_stale(void);
+/* A statement that took n plain looks at once (store_look_many). */
+void metrics_look_many(size_t n);
 /* A look answered from the connection's memo (store.c): no statement. */
 void metrics_look_memo(void);
 /* A client connection opened (+1) or closed (-1). */

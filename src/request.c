@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "feed.h"
 #include "json.h"
+#include "looker.h"
 #include "metrics.h"
 #include "negotiate.h"
 #include "router.h"
@@ -264,15 +265,14 @@ void request_groups(bool on)
 	groups_on = on;
 }
 
-void request_admit(struct request *rq, struct reply *rp)
+bool request_admit_route(struct request *rq, struct reply *rp)
 {
 	const struct route *rt;
-	bool has_body = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
 
 	rt = rq->route = router_match(rq->method, rq->path, &rq->ids, rq->bad_object,
 				      rq->bad_id, rp->allow, &rp->err);
 	if (!rt)
-		return;
+		return false;
 	/* a userId segment with more path after it, on its own */
 	if (rq->ids.user && rq->ids.user[rq->ids.user_len]) {
 		if (rq->ids.user_len > CMS_USERID_MAX && !rq->bad_object[0]) {
@@ -288,12 +288,39 @@ void request_admit(struct request *rq, struct reply *rp)
 		rq->store = thread_store ? thread_store() : NULL;
 		if (!rq->store) {
 			error_set(&rp->err, ERR_UNAVAILABLE);
-			return;
+			return false;
 		}
 		if (faults_on)
 			arm_statement_fault(rq);
 	}
 	aim_look(rq);
+	return true;
+}
+
+bool request_share_look(struct request *rq)
+{
+	const struct route *rt = rq->route;
+
+	/* what authenticate() would look at, plainly, for a token the cache
+	 * holds; a PUT of a group looks with its group, a fault counts the
+	 * request's own statements */
+	if (!looker_running() || faults_on || !rq->store || rt->role == ROLE_NONE ||
+	    (groups_on && (rt->flags & RF_GROUP)) || !store_look_plain(rq->store, &rq->look) ||
+	    !auth_token_held(req_header(rq, "Authorization")))
+		return false;
+	if (!looker_here())
+		return true;
+	/* alone: taken here; a failure is met again, and said, by authenticate() */
+	(void)store_look(rq->store, &rq->look);
+	looker_here_done();
+	return false;
+}
+
+void request_admit_rest(struct request *rq, struct reply *rp)
+{
+	const struct route *rt = rq->route;
+	bool has_body = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
+
 	/* a request of a group: its token is checked against the group's one
 	 * look, in the group's transaction (request_in_group) */
 	if (rt->role != ROLE_NONE &&
@@ -318,6 +345,12 @@ void request_admit(struct request *rq, struct reply *rp)
 		if (authenticate(rq, rp, &rq->look, false))
 			authorize(rq, rp);
 	}
+}
+
+void request_admit(struct request *rq, struct reply *rp)
+{
+	if (request_admit_route(rq, rp))
+		request_admit_rest(rq, rp);
 }
 
 size_t request_body_limit(const struct request *rq, size_t authenticated)

@@ -129,6 +129,16 @@ void request_setup(struct store *(*thread_store)(void), bool faults);
  * on it unchecked, and a token revoked or a role lowered since is refused
  * by its group (request_in_group), after its body has arrived. */
 void request_admit(struct request *rq, struct reply *rp);
+/* request_admit() in two parts, so that the request's look may be taken
+ * with others' between them (looker.h): the route, the store, what the
+ * look aims at (false, with rp->err, on a refusal); then the rest. */
+bool request_admit_route(struct request *rq, struct reply *rp);
+void request_admit_rest(struct request *rq, struct reply *rp);
+/* After request_admit_route(): true when rq->look should be handed to the
+ * looker (a plain look for a token the cache holds, under load), to be
+ * done before request_admit_rest(); false when the request takes its look
+ * as before (it may have taken it here: an idle node's look, alone). */
+bool request_share_look(struct request *rq);
 /* The largest body to collect for rq once admitted: `authenticated` for a
  * verified caller, CMS_ANON_BODY_LIMIT for a request without one (a login,
  * any route open to all), so that an anonymous client can make cmsd hold

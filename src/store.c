@@ -131,18 +131,28 @@ static const struct {
 	{ "postgres://", &pg_backend },
 };
 
-int store_open(const char *url, struct store **out, char *err, size_t errlen)
+/* The backend of `url`, or NULL. */
+static const struct sql_backend *backend_of(const char *url)
 {
 	size_t i;
+
+	for (i = 0; url && i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (!strncmp(url, backends[i].prefix, strlen(backends[i].prefix)))
+			return backends[i].be;
+	return NULL;
+}
+
+int store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	const struct sql_backend *be = backend_of(url);
 
 	*out = NULL;
 	if (!err) /* snprintf(NULL, 0, ...) writes nothing */
 		errlen = 0;
 	if (errlen)
 		err[0] = '\0';
-	for (i = 0; url && i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (!strncmp(url, backends[i].prefix, strlen(backends[i].prefix)))
-			return backends[i].be->open(url, out, err, errlen);
+	if (be)
+		return be->open(url, out, err, errlen);
 	snprintf(err, errlen,
 		 "unsupported database URL (want sqlite:PATH or postgresql://...)");
 	return -1;
@@ -151,20 +161,12 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 int store_backup(const char *url, const char *to, bool force, struct store_backup_info *info,
 		 char *err, size_t errlen)
 {
-	size_t i;
+	const struct sql_backend *be = backend_of(url);
 
 	memset(info, 0, sizeof(*info));
-	for (i = 0; url && i < sizeof(backends) / sizeof(backends[0]); i++) {
-		const struct sql_backend *be = backends[i].be;
-
-		if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)))
-			continue;
-		if (be->backup)
-			return be->backup(url, to, force, info, err, errlen);
-		snprintf(err, errlen, "%s", be->backup_hint);
-		return STORE_ERROR;
-	}
-	snprintf(err, errlen, "unsupported database URL (want sqlite:PATH)");
+	if (be && be->backup)
+		return be->backup(url, to, force, info, err, errlen);
+	snprintf(err, errlen, "%s", be ? be->backup_hint : "unsupported database URL (want sqlite:PATH)");
 	return STORE_ERROR;
 }
 
@@ -1167,11 +1169,19 @@ static void memo_keep(struct store *s, const struct store_look *lk, uint64_t gen
 	*m = (struct look_memo){ gen, lk->campaign, lk->lead, lk->head, lk->epoch, lk->version };
 }
 
-int store_look(struct store *s, struct store_look *lk)
+bool store_look_plain(const struct store *s, const struct store_look *lk)
 {
 	/* the lead's rows too where the backend reads them in the look */
 	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
-	bool plain = rows && lk->held && lk->plain;
+
+	return !rows || (lk->held && lk->plain);
+}
+
+int store_look(struct store *s, struct store_look *lk)
+{
+	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
+	bool aimed = !store_look_plain(s, lk);
+	bool plain = rows && !aimed; /* held: may turn out stale */
 	uint64_t gen;
 	int rc;
 
@@ -1180,7 +1190,7 @@ int store_look(struct store *s, struct store_look *lk)
 	gen = memo_gen(s);
 	if (gen && memo_answer(s, lk, gen, rows))
 		return STORE_OK;
-	rc = look_once(s, lk, rows && !plain);
+	rc = look_once(s, lk, aimed);
 	if (!rc && plain && (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
 		lk->done = false; /* what is held is stale after all: read the rows */
 		metrics_look_stale();
@@ -1188,6 +1198,58 @@ int store_look(struct store *s, struct store_look *lk)
 	}
 	if (!rc && gen)
 		memo_keep(s, lk, gen);
+	return rc;
+}
+
+bool store_url_looks_many(const char *url)
+{
+	const struct sql_backend *be = backend_of(url);
+
+	return be && sql_text(be, ST_LOOK_MANY) != NULL;
+}
+
+int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
+{
+	int64_t *c = xcalloc(n ? n : 1, sizeof(*c));
+	int64_t *l = xcalloc(n ? n : 1, sizeof(*l));
+	struct rows r;
+	bool have = false, opened;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		c[i] = lks[i]->campaign;
+		l[i] = lks[i]->lead;
+		lks[i]->done = false;
+	}
+	metrics_look_many(n);
+	rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, n), A_INTS(l, n)), STORE_ERROR);
+	opened = !rc;
+	for (i = 0; !rc && i < n; i++) {
+		struct store_look *lk = lks[i];
+
+		if ((rc = rows_next(&r, &have)) || !have) {
+			rc = STORE_ERROR;
+			break;
+		}
+		lk->head = rows_int(&r, 0);
+		lk->epoch = rows_int(&r, 1);
+		lk->version = rows_int(&r, 2);
+		if (lk->held && lk->plain &&
+		    (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
+			/* what is held is stale: its own look reads the rows */
+			lk->plain = false;
+			metrics_look_stale();
+		} else {
+			lk->done = true;
+		}
+	}
+	if (opened)
+		rows_done(&r);
+	for (i = 0; rc && i < n; i++)
+		lks[i]->done = false;
+	free(c);
+	free(l);
 	return rc;
 }
 

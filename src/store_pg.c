@@ -146,6 +146,14 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_LOOK_LEAD] = LOOK_LEAD_SQL("ch.last"),
+	/* ST_LOOK for each (?1[i], ?2[i]), in order, in one snapshot: each
+	 * lead's last entry by one backward probe of the history's index */
+	[ST_LOOK_MANY] =
+		"SELECT ch.last, ch.epoch, COALESCE(v.id, ch.purged) FROM change_head ch"
+		" CROSS JOIN unnest(?1::bigint[], ?2::bigint[]) WITH ORDINALITY AS q(c, l, ord)"
+		" LEFT JOIN LATERAL (SELECT h.id FROM mapping_history h"
+		" WHERE h.campaign_id = q.c AND h.lead_id = q.l ORDER BY h.id DESC LIMIT 1) v"
+		" ON true WHERE ch.id = 1 ORDER BY q.ord",
 	[ST_MAPPING_PUT_GROUP] =
 		"SELECT o_req, o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put_group("
 		"?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::int[], ?5::int[], ?6::text[],"

@@ -33,6 +33,7 @@
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
+#include "store_thread.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -387,23 +388,12 @@ bool writer_here(struct request *rq, struct reply *rp)
 
 int writer_start(const char *url, unsigned group)
 {
-	char err[256];
-
 	if (!group)
 		return 0;
 	W.max = group < MAX_GROUP ? group : MAX_GROUP;
-	if (store_open(url, &W.s, err, sizeof(err))) {
-		log_msgf("error", "writer: cannot open the store: %s", err);
-		return -1;
-	}
 	W.stop = false;
-	if (pthread_create(&W.thread, NULL, writer_main, NULL)) {
-		log_msgf("error", "writer: cannot start its thread");
-		store_close(W.s);
-		W.s = NULL;
+	if (store_thread_start(url, "writer", "cmsd-writer", writer_main, NULL, &W.thread, &W.s))
 		return -1;
-	}
-	pthread_setname_np(W.thread, "cmsd-writer"); /* seen in top -H, perf */
 	W.running = true;
 	return 0;
 }
@@ -428,12 +418,6 @@ void writer_stop(void)
 {
 	if (!W.running)
 		return;
-	pthread_mutex_lock(&W.lock);
-	W.stop = true;
-	pthread_cond_signal(&W.more);
-	pthread_mutex_unlock(&W.lock);
-	pthread_join(W.thread, NULL);
+	store_thread_stop(&W.lock, &W.more, &W.stop, W.thread, &W.s);
 	W.running = false;
-	store_close(W.s);
-	W.s = NULL;
 }

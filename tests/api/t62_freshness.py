@@ -19,7 +19,10 @@ one PostgreSQL database (CMSD_TEST_PG).
        another (every form, conditional ones with the old ETag too) answer
        the new state, its ETag and an X-Change-Cursor at or past the PUT's
        event, round after round; and while writers write, every GET (200 or
-       304) answers exactly the state at its own X-Change-Cursor;
+       304) answers exactly the state at its own X-Change-Cursor; and while
+       a crowd of GETs keeps one node's looks busy (on PostgreSQL shared,
+       many requests' looks in one statement: src/looker.c), its GET right
+       after each PUT on another node answers the new state;
     2. a revoked token, 3. a deleted user (token and password), 4. a role
        change, 5. a password change: refused or in force on every node at
        the next request;
@@ -41,7 +44,9 @@ import hashlib
 import json
 import os
 import random
+import re
 import subprocess
+import threading
 import time
 import types
 
@@ -348,6 +353,83 @@ def test_reads_during_writes_answer_the_state_at_their_cursor():
         eq(bodies.setdefault(tag, r.raw), r.raw, what + ": the body of ETag %s" % tag)
     print("# t62: %d reads (%d of them 304) during %d writes" % (len(reads), n304, len(evs)),
           flush=True)
+
+
+def shared_looks(srv):
+    """(requests, statements) of srv's shared looks so far, from /metrics."""
+    text = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"}).raw.decode()
+    m1 = re.search(r'^cmsd_store_looks_total\{look="shared"\} (\d+)$', text, re.M)
+    m2 = re.search(r"^cmsd_store_shared_looks_total (\d+)$", text, re.M)
+    assert m1 and m2, "/metrics: no cmsd_store_looks_total{look=\"shared\"} or " \
+        "cmsd_store_shared_looks_total"
+    return int(m1.group(1)), int(m2.group(1))
+
+
+def test_gets_under_load_share_their_looks_and_see_every_write():
+    # a crowd of GETs keeps node B busy, so that on PostgreSQL its looks are
+    # taken many in one statement (looker.c); meanwhile each PUT on node A
+    # (every fourth round a write by another process instead, which leaves
+    # B's copy in memory for its look to find stale) is followed at once by
+    # a GET on B of that lead, which B held as it was: the answer must be
+    # the new state.  A shared look
+    # whose snapshot came before the GET arrived (one already on its way to
+    # the server when the GET was queued, say) would find the old version,
+    # equal to the copy's, and answer it.
+    sup = F.auth("sup")
+    users = F.agents[:6]
+    k = new_campaign(users, leads=4)
+    A, B = N[0], N[1]
+    busy, watched = k.leads[0], k.leads[1:]
+    now = {l: set() for l in k.leads}
+    for lead in k.leads:
+        for j in range(WARM):
+            expect_state(get_one(sup, k, lead, B), k, lead, set(), what="warm GET %d" % j)
+    s0 = shared_looks(B)
+    done = threading.Event()
+    bad = []
+    rounds = [0]
+
+    def crowd():
+        while not done.is_set():
+            r = get_one(sup, k, busy, B)
+            if r.status != 200 or r.json["assignedUserIds"] != []:
+                bad.append("crowd GET: %d %s" % (r.status, short(r.raw, 200)))
+
+    def checker():
+        try:
+            for i in range(RYW_ROUNDS):
+                lead = watched[i % len(watched)]
+                u = users[i % len(users)]
+                on, off = ([u], []) if u not in now[lead] else ([], [u])
+                what = "round %d (lead %d, %s)" % (i, lead, u)
+                if i % 4 == 3:
+                    # behind cmsd's back: no event drops B's copy, only the
+                    # epoch moves, and B's look must find that
+                    sql = ("INSERT INTO lead_user (campaign_lead_id, campaign_user_id) "
+                           "VALUES (%d, %d)" if on else "DELETE FROM lead_user WHERE "
+                           "campaign_lead_id = %d AND campaign_user_id = %d")
+                    eq(direct([sql % (k.cl[lead], k.cu[u])]), [1], what + ": direct write")
+                else:
+                    expect(put_mapping(sup, k.campaign, lead, on, off, srv=A), 200,
+                           what + ": PUT on A")
+                now[lead] ^= {u}
+                expect_state(get_one(sup, k, lead, B), k, lead, now[lead],
+                             what=what + ": GET on B right after")
+                rounds[0] += 1
+        finally:
+            done.set()
+    parallel([checker] + [crowd] * 12, "a crowd of GETs and a checker")
+    eq(bad, [], "the crowd's answers")
+    eq(rounds[0], RYW_ROUNDS, "rounds checked")
+    s1 = shared_looks(B)
+    reqs, stmts = s1[0] - s0[0], s1[1] - s0[1]
+    print("# t62 %s: %d looks shared in %d statements on node B" % (backend(), reqs, stmts),
+          flush=True)
+    if backend() == "postgresql":
+        assert stmts > 0 and reqs > stmts, "no look shared under load: %d looks in %d " \
+            "statements" % (reqs, stmts)
+    else:
+        eq((reqs, stmts), (0, 0), "shared looks on SQLite (its look needs no round trip)")
 
 
 # ---- 2-5. credentials and roles -------------------------------------------------------------

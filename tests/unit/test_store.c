@@ -1903,6 +1903,64 @@ static void look_moves(void)
 	fx_close();
 }
 
+/*
+ * Many plain looks in one statement (store_look_many, PostgreSQL's): each
+ * the same as its own look, in the order given, whatever else is in the
+ * list; a held lead found stale is left not done and no longer plain.
+ */
+static void look_many(void)
+{
+	struct tree t;
+	struct store_look want[3], lk[5], *lks[5];
+	size_t i;
+
+	if (!fx_open())
+		return;
+	if (!store_url_looks_many(be == &pg_be ? "postgresql://x" : "sqlite:x")) {
+		CHECK(be != &pg_be); /* SQLite's looks need no round trip */
+		fx_close();
+		return;
+	}
+	t = make_tree("t");
+	attach(t.campaign, t.lead, 1);
+	add_event(t.cc, t.campaign, t.lead);
+	add_event(t.cc, t.campaign, t.lead);
+	keep();
+	want[0] = look_at(t.campaign, t.lead);
+	want[1] = (struct store_look){ .campaign = 0, .lead = 0 };
+	EXPECT(ST(look, &want[1]), STORE_OK); /* no lead: no rows */
+	CHECK(want[1].done && !want[1].read);
+	want[2] = look_at(t.campaign, t.lead + 1000);
+	CHECK(want[0].version > 0 && want[2].version == 0);
+	memset(lk, 0, sizeof(lk));
+	lk[0] = (struct store_look){ .campaign = t.campaign, .lead = t.lead };
+	lk[1] = (struct store_look){ .campaign = 0, .lead = 0 };
+	lk[2] = (struct store_look){ .campaign = t.campaign, .lead = t.lead + 1000 };
+	/* held at the current stamps, and at older ones */
+	lk[3] = (struct store_look){ .campaign = t.campaign, .lead = t.lead, .held = true,
+				     .held_epoch = want[0].epoch,
+				     .held_version = want[0].version, .plain = true };
+	lk[4] = lk[3];
+	lk[4].held_version = want[0].version - 1;
+	for (i = 0; i < 5; i++)
+		lks[i] = &lk[i];
+	EXPECT(store_look_many(fx.s, lks, 5), STORE_OK);
+	for (i = 0; i < 4; i++) {
+		const struct store_look *w = &want[i == 3 ? 0 : i];
+
+		CHECK(lk[i].done && !lk[i].read);
+		CHECK(lk[i].head == w->head && lk[i].epoch == w->epoch);
+		CHECK(i == 1 || lk[i].version == w->version);
+	}
+	CHECK(lk[3].plain);
+	CHECK(!lk[4].done && !lk[4].plain && !lk[4].read);
+	/* and its own look then reads the rows */
+	EXPECT(ST(look, &lk[4]), STORE_OK);
+	CHECK(lk[4].done && lk[4].read && lk[4].version == want[0].version);
+	store_look_release(&lk[4]);
+	fx_close();
+}
+
 static const struct unit_test tests[] = {
 	{ "open_and_migrate", open_and_migrate },
 	{ "transactions", transactions },
@@ -1929,6 +1987,7 @@ static const struct unit_test tests[] = {
 	{ "tokens", tokens },
 	{ "tenant_scope", tenant_scope },
 	{ "look_moves", look_moves },
+	{ "look_many", look_many },
 };
 
 static void run_on(const struct backend *b)

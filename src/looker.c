@@ -113,6 +113,9 @@ static void *looker_main(void *arg)
 	size_t n, i;
 
 	(void)arg;
+	/* one list statement, planned once: it fails here only with the
+	 * connection, which the first look then finds again */
+	(void)store_plans_once(L.s);
 	while ((n = take(g))) {
 		for (i = 0; i < n; i++)
 			lks[i] = g[i]->lk;

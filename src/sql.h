@@ -379,6 +379,8 @@ struct sql_backend {
 	uint64_t (*generation)(struct store *s);
 	/* Optional (NULL: every statement counts): store_written(). */
 	int64_t (*written)(const struct store *s);
+	/* Optional (NULL: nothing to do): store_plans_once(). */
+	int (*plans_once)(struct store *s);
 	int (*backup)(const char *url, const char *to, bool force,
 		      struct store_backup_info *info, char *err, size_t errlen);
 	const char *backup_hint;

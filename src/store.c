@@ -1201,6 +1201,11 @@ int store_look(struct store *s, struct store_look *lk)
 	return rc;
 }
 
+int store_plans_once(struct store *s)
+{
+	return s->be->plans_once ? s->be->plans_once(s) : STORE_OK;
+}
+
 bool store_url_looks_many(const char *url)
 {
 	const struct sql_backend *be = backend_of(url);

@@ -206,6 +206,11 @@ bool store_look_reads_rows(const struct store *s);
  * lead's version; no rows): not aimed at a lead whose rows the store reads
  * in the look, or aimed at one held and believed current (lk->plain). */
 bool store_look_plain(const struct store *s, const struct store_look *lk);
+/* This connection's statements planned once, not for each run's values
+ * (PostgreSQL: plan_cache_mode = force_generic_plan, kept across
+ * reconnects), for a connection whose statements' best plans do not depend
+ * on the values (the looker's, whose list is an array).  A store_rc. */
+int store_plans_once(struct store *s);
 /* Whether the store of --db `url` takes many plain looks in one statement
  * (store_look_many; PostgreSQL, where each statement is a round trip). */
 bool store_url_looks_many(const char *url);

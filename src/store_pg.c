@@ -63,6 +63,7 @@ struct pg {
 	bool prepared[ST__COUNT]; /* on this connection */
 	bool txn;                 /* a BEGIN of ours succeeded on it */
 	bool listening;           /* LISTEN cmsd_changes ran on this session */
+	bool generic;             /* store_plans_once(): in every session */
 };
 
 /*
@@ -306,12 +307,32 @@ static int session_setup(struct pg *s)
 	int ok;
 
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
-	res = PQexec(s->conn, "SET cmsd.writer = 'on';"
-			      " SET default_transaction_isolation = 'read committed';"
-			      " SET enable_seqscan = off");
+	res = PQexec(s->conn, s->generic ? "SET cmsd.writer = 'on';"
+					   " SET default_transaction_isolation = 'read committed';"
+					   " SET enable_seqscan = off;"
+					   " SET plan_cache_mode = force_generic_plan" :
+					   "SET cmsd.writer = 'on';"
+					   " SET default_transaction_isolation = 'read committed';"
+					   " SET enable_seqscan = off");
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok ? STORE_OK : STORE_UNAVAILABLE;
+}
+
+/*
+ * Every statement's plan made once and kept, in this session and the next
+ * (a reconnect runs session_setup again).  Left to itself PostgreSQL plans
+ * a prepared statement afresh each time while its generic plan looks
+ * dearer than the plans made for the values: for a list given as an array
+ * (ST_LOOK_MANY) it always does, since a plan for the values knows the
+ * list's length, at some 100 us a run (docs/performance.md).
+ */
+static int pg_plans_once(struct store *base)
+{
+	struct pg *s = (struct pg *)base;
+
+	s->generic = true;
+	return session_setup(s);
 }
 
 /* Opens a new connection for s (after a failure: re-opens it).  Returns a
@@ -714,6 +735,7 @@ const struct sql_backend pg_backend = {
 	.in_txn = pg_in_txn,
 	.listen = pg_listen,
 	.notified = pg_notified,
+	.plans_once = pg_plans_once,
 	/* PostgreSQL has its own tools for a consistent copy of a live
 	 * database; cmsd does not wrap them */
 	.backup_hint = "cmsd backup copies SQLite stores only: back up a PostgreSQL store "

@@ -216,25 +216,28 @@ def test_man_pages_name_every_option_and_variable():
 
 def undo_latest_migration(url):
     """Take the store back to the migration before the latest, as the
-    previous release left it.  Written for migration 8: on SQLite it changed
-    nothing (its version row only); on PostgreSQL it added
-    cmsd_mapping_put_group and made cmsd_mapping_put a group of one, which
-    0007's file puts back."""
+    previous release left it.  Written for migration 9: on SQLite it changed
+    nothing (its version row only); on PostgreSQL it replaced
+    cmsd_mapping_put_group with a leaner body of the same signature, which
+    0008's file puts back."""
     latest = latest_migration()
-    assert latest == 8, ("migration %04d is new: teach undo_latest_migration how to undo it "
+    assert latest == 9, ("migration %04d is new: teach undo_latest_migration how to undo it "
                          "(tests/api/t70_service.py)" % latest)
     statements = []
     if backend() == "postgresql":
         statements.append(open(os.path.join(REPO, "sql", "postgresql",
-                                            "0007_mapping_put_locks.sql")).read())
-        statements.append("DROP FUNCTION cmsd_mapping_put_group")
-    statements.append("DELETE FROM schema_version WHERE version = 8")
+                                            "0008_mapping_put_group.sql")).read())
+    statements.append("DELETE FROM schema_version WHERE version = 9")
     store_sql(url, statements)
 
 
-def pg_functions(name):
-    return int(store_sql(current_url[0], "SELECT count(*) FROM pg_proc WHERE proname = '%s'"
-                         % name)[0][0])
+def pg_lean_group():
+    """Whether cmsd_mapping_put_group is migration 9's (its single-userId
+    writes read their row count), not 8's."""
+    rows = store_sql(current_url[0], "SELECT position('GET DIAGNOSTICS' in prosrc) > 0 "
+                     "FROM pg_proc WHERE proname = 'cmsd_mapping_put_group'")
+    eq(len(rows), 1, "cmsd_mapping_put_group functions")
+    return rows[0][0] in ("t", "True", "true")
 
 
 current_url = [None]
@@ -250,17 +253,17 @@ def test_store_of_the_previous_migration_upgrades_on_start():
     eq(srv.stop(), 0, "stop")
     url = current_url[0] = srv.store_url()
     undo_latest_migration(url)
-    eq(store_sql(url, "SELECT max(version) FROM schema_version"), [["7"]], "rolled back")
+    eq(store_sql(url, "SELECT max(version) FROM schema_version"), [["8"]], "rolled back")
     if backend() == "postgresql":
-        eq(pg_functions("cmsd_mapping_put_group"), 0, "migration 8's function, rolled back")
+        eq(pg_lean_group(), False, "migration 9's function, rolled back to 8's")
     srv.start()
-    assert any('"schema migrated to version 8"' in l or "schema migrated to version 8" in l
+    assert any('"schema migrated to version 9"' in l or "schema migrated to version 9" in l
                for l in srv.run.stderr), "no migration logged: %s" % short(srv.stderr_text())
-    assert not any("schema migrated to version 7" in l for l in srv.run.stderr), \
+    assert not any("schema migrated to version 8" in l for l in srv.run.stderr), \
         "an applied migration ran again"
-    eq(store_sql_live(url), [["8"]], "schema version after the start")
+    eq(store_sql_live(url), [["9"]], "schema version after the start")
     if backend() == "postgresql":
-        eq(pg_functions("cmsd_mapping_put_group"), 1, "migration 8's function")
+        eq(pg_lean_group(), True, "migration 9's function")
     f.tok["sup"] = login(f.sup, f.pw[f.sup], "ContactCenter", f.cc, srv=srv)
     after = get_mapping(f.auth("sup"), f.campaign, f.lead, srv=srv)
     eq(after, before, "the mapping after the upgrade")

@@ -11,7 +11,7 @@
 --   PUT, and the history entries no longer join campaign and process, which
 --   the plan kept as a scan of every campaign's index (generic plans, no
 --   value to seek with) once a group;
--- - each PUT's rows are returned by a loop of RETURN NEXT, not a query.
+-- - a PUT of one userId returns its rows by RETURN NEXT, not a query.
 -- The assigned and the unassigned lists are resolved by two copies of the
 -- same statements, as in migration 8: a helper function would cost a call
 -- of its own for each, which is what this migration takes away.
@@ -27,7 +27,7 @@ CREATE OR REPLACE FUNCTION cmsd_mapping_put_group(p_cc bigint[], p_campaign bigi
  RETURNS TABLE (o_req int, o_kind int, o_index int, o_id bigint, o_changed int)
  LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
  DECLARE
- i int; k int; n int; off int := 0; c_campaign bigint; c_as text[]; c_un text[];
+ i int; n int; off int := 0; c_campaign bigint; c_as text[]; c_un text[];
  cl_id bigint; cl_cc bigint; one bigint; a_ids bigint[]; u_ids bigint[];
  a_flags int[]; u_flags int[]; appended int;
  h_i int[] := '{}'; h_cl bigint[] := '{}'; h_cc bigint[] := '{}';
@@ -133,14 +133,21 @@ CREATE OR REPLACE FUNCTION cmsd_mapping_put_group(p_cc bigint[], p_campaign bigi
  END IF;
  o_req := i - 1; o_kind := 0; o_index := 0; o_id := cl_id; o_changed := appended;
  RETURN NEXT;
- FOR k IN 1 .. cardinality(a_ids) LOOP
- o_kind := 1; o_index := k - 1; o_id := a_ids[k]; o_changed := a_flags[k];
+ IF cardinality(a_ids) <= 1 AND cardinality(u_ids) <= 1 THEN
+ IF cardinality(a_ids) = 1 THEN
+ o_kind := 1; o_id := a_ids[1]; o_changed := a_flags[1];
  RETURN NEXT;
- END LOOP;
- FOR k IN 1 .. cardinality(u_ids) LOOP
- o_kind := 2; o_index := k - 1; o_id := u_ids[k]; o_changed := u_flags[k];
+ END IF;
+ IF cardinality(u_ids) = 1 THEN
+ o_kind := 2; o_id := u_ids[1]; o_changed := u_flags[1];
  RETURN NEXT;
- END LOOP;
+ END IF;
+ ELSE
+ RETURN QUERY SELECT i - 1, 1, (j.ord - 1)::int, j.id, j.f
+ FROM unnest(a_ids, a_flags) WITH ORDINALITY AS j(id, f, ord)
+ UNION ALL SELECT i - 1, 2, (j.ord - 1)::int, j.id, j.f
+ FROM unnest(u_ids, u_flags) WITH ORDINALITY AS j(id, f, ord);
+ END IF;
  END LOOP;
  IF cardinality(h_i) > 0 THEN
  WITH s AS (UPDATE change_head h SET last = h.last + cardinality(h_i) WHERE h.id = 1

@@ -3,9 +3,10 @@
  *
  * The queue is a list under one lock; the thread takes every look waiting
  * (at most MAX_LOOKS) and asks for them in one statement, then wakes each
- * request.  A look fails as a whole or not at all: on failure each request
- * is woken with its look not done, and takes it itself on its worker's
- * connection, with that connection's retries and errors.
+ * request.  A look fails as a whole or not at all: on failure (the
+ * statement is run again after a reconnect, so the store is down) each
+ * request is woken with its look failed, and answers the store's error
+ * without asking it again.
  */
 #include "looker.h"
 
@@ -119,7 +120,7 @@ static void *looker_main(void *arg)
 	while ((n = take(g))) {
 		for (i = 0; i < n; i++)
 			lks[i] = g[i]->lk;
-		(void)store_look_many(L.s, lks, n); /* failed: each looks itself */
+		(void)store_look_many(L.s, lks, n); /* failed: each says so */
 		looker_here_done();
 		for (i = 0; i < n; i++) {
 			g[i]->done(g[i]->ctx);

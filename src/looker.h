@@ -35,8 +35,8 @@ bool looker_running(void);
 bool looker_here(void);
 void looker_here_done(void);
 /* Queues lk (store_look_plain); done(ctx) is called from the thread once
- * lk is done, or left not done (the store failed, or the lead's copy is
- * stale: the request then takes its own look). */
+ * lk is done, failed (lk->failed), or left not done (the lead's copy is
+ * stale, or the node is stopping: the request then takes its own look). */
 void looker_submit(struct store_look *lk, void (*done)(void *), void *ctx);
 /* Calls done for every look queued and not yet taken, left not done (a
  * stop whose grace ran out: their connections must be resumed before the

@@ -310,7 +310,8 @@ bool request_share_look(struct request *rq)
 		return false;
 	if (!looker_here())
 		return true;
-	/* alone: taken here; a failure is met again, and said, by authenticate() */
+	/* alone: taken here; a failure is said by authenticate(), which finds
+	 * it in the look (lk->failed) without asking the store again */
 	(void)store_look(rq->store, &rq->look);
 	looker_here_done();
 	return false;
@@ -633,6 +634,7 @@ static void release_input(struct request *rq)
 void request_rerun(struct request *rq, struct reply *rp)
 {
 	rq->look.done = false; /* a new look, when one is needed */
+	rq->look.failed = 0;
 	release_input(rq);
 	reply_reset(rp);
 	request_run(rq, rp);

@@ -1187,6 +1187,8 @@ int store_look(struct store *s, struct store_look *lk)
 
 	if (lk->done)
 		return STORE_OK;
+	if (lk->failed)
+		return lk->failed;
 	gen = memo_gen(s);
 	if (gen && memo_answer(s, lk, gen, rows))
 		return STORE_OK;
@@ -1198,6 +1200,8 @@ int store_look(struct store *s, struct store_look *lk)
 	}
 	if (!rc && gen)
 		memo_keep(s, lk, gen);
+	if (rc)
+		lk->failed = rc;
 	return rc;
 }
 
@@ -1227,7 +1231,6 @@ int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
 		l[i] = lks[i]->lead;
 		lks[i]->done = false;
 	}
-	metrics_look_many(n);
 	rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, n), A_INTS(l, n)), STORE_ERROR);
 	opened = !rc;
 	for (i = 0; !rc && i < n; i++) {
@@ -1251,8 +1254,12 @@ int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
 	}
 	if (opened)
 		rows_done(&r);
-	for (i = 0; rc && i < n; i++)
+	if (!rc)
+		metrics_look_many(n);
+	for (i = 0; rc && i < n; i++) {
 		lks[i]->done = false;
+		lks[i]->failed = rc;
+	}
 	free(c);
 	free(l);
 	return rc;

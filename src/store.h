@@ -141,6 +141,10 @@ struct store_look_read;
 struct store_look {
 	int64_t campaign, lead; /* in: the lead whose version is wanted, or 0 */
 	bool done;              /* out: the rest is set */
+	int failed;             /* out: a look taken that failed: its store_rc,
+				   which store_look() answers again without a
+				   statement (no second wait on a store that is
+				   down) */
 	int64_t head, epoch, version;
 	bool held;                        /* in: the caller holds the lead's... */
 	int64_t held_epoch, held_version; /* ...mapping at these stamps */
@@ -217,8 +221,9 @@ bool store_url_looks_many(const char *url);
 /* The plain looks lks[0..n) (each store_look_plain) in one statement, so
  * one snapshot taken after the call began: each done, except a held lead
  * whose stamps turn out stale, left not done and no longer plain (its own
- * store_look then reads the rows).  On failure every one is left not done
- * and the store's error returned. */
+ * store_look then reads the rows).  On failure every one is left not done,
+ * failed with the store's error (which store_look then answers), and the
+ * error returned. */
 int store_look_many(struct store *s, struct store_look *const *lks, size_t n);
 /* From the rows the look read (lk->read): the campaign lead of
  * (lk->campaign, lk->lead), or NOT_FOUND when it is not attached. */

@@ -1950,9 +1950,9 @@ static void look_many(void)
 	for (i = 0; i < 4; i++) {
 		const struct store_look *w = &want[i == 3 ? 0 : i];
 
-		CHECK(lk[i].done && !lk[i].read);
+		CHECK(lk[i].done && !lk[i].read && !lk[i].failed);
 		CHECK(lk[i].head == w->head && lk[i].epoch == w->epoch);
-		CHECK(i == 1 || lk[i].version == w->version);
+		CHECK(lk[i].version == w->version);
 	}
 	CHECK(lk[3].plain);
 	CHECK(!lk[4].done && !lk[4].plain && !lk[4].read);
@@ -1960,6 +1960,17 @@ static void look_many(void)
 	EXPECT(ST(look, &lk[4]), STORE_OK);
 	CHECK(lk[4].done && lk[4].read && lk[4].version == want[0].version);
 	store_look_release(&lk[4]);
+	/* a statement that fails fails every look of it, and each look then
+	 * answers that failure without a statement of its own */
+	for (i = 0; i < 3; i++)
+		lk[i] = (struct store_look){ .campaign = t.campaign, .lead = t.lead };
+	store_fault_arm(fx.s, 1, STORE_UNAVAILABLE);
+	EXPECT(store_look_many(fx.s, lks, 3), STORE_UNAVAILABLE);
+	store_fault_arm(fx.s, 0, STORE_OK);
+	for (i = 0; i < 3; i++)
+		CHECK(!lk[i].done && lk[i].failed == STORE_UNAVAILABLE);
+	EXPECT(ST(look, &lk[0]), STORE_UNAVAILABLE);
+	CHECK(store_statement_count(fx.s) == 0 && !lk[0].done);
 	fx_close();
 }
 

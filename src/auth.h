@@ -90,9 +90,10 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
 				   struct store_look *lk, bool defer, struct principal *who,
 				   struct auth_outcome *why);
 
-/* Whether Authorization header `header` carries a token the cache holds
- * (unchecked: whether its look may be shared, request_share_look). */
-bool auth_token_held(const char *header);
+/* Whether Authorization header `header` carries a token (not checked): the
+ * credentials whose check takes a look at the store (token_get), which
+ * request_share_look() may then take with others'.  No hash, no cache. */
+bool auth_is_token(const char *header);
 
 /* At most n password checks of Basic headers at once (they run on the HTTP
  * workers, which must stay free for others): one more answers AUTH_BUSY

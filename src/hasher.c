@@ -147,8 +147,7 @@ int hasher_start(const char *url, unsigned threads, unsigned queue)
 		threads = MAX_THREADS;
 	for (i = 0; i < threads; i++) {
 		snprintf(name, sizeof(name), "cmsd-hash%u", i);
-		if (store_thread_start(url, "hasher", name, hasher_main, NULL, &H.threads[i],
-				       &H.s[i]))
+		if (store_thread_start(url, "hasher", name, hasher_main, &H.threads[i], &H.s[i]))
 			goto fail;
 		H.nthreads = i + 1;
 	}

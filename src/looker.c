@@ -135,7 +135,7 @@ int looker_start(const char *url)
 	if (!cache_enabled() || !store_url_looks_many(url))
 		return 0;
 	L.stop = false;
-	if (store_thread_start(url, "looker", "cmsd-look", looker_main, NULL, &L.thread, &L.s))
+	if (store_thread_start(url, "looker", "cmsd-look", looker_main, &L.thread, &L.s))
 		return -1;
 	L.running = true;
 	return 0;

@@ -22,7 +22,7 @@
 #include "store.h"
 
 /* Starts the thread on its own connection to `url` when that store takes
- * many looks in one statement (store_looks_many) and the cache is on;
+ * many looks in one statement (store_url_looks_many) and the cache is on;
  * otherwise does nothing.  Returns 0, or -1 after logging why. */
 int looker_start(const char *url);
 /* Whether looks may be handed to the thread. */

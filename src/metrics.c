@@ -140,7 +140,8 @@ void metrics_write_group_again(void)
 	atomic_fetch_add(&group_agains, 1);
 }
 
-/* Looks: [0] plain, [1] aimed; and plain ones found stale. */
+/* Looks: [0] plain, [1] aimed, [2] memo, [3] shared (requests); the
+ * statements that took shared ones; and plain ones found stale. */
 static const char *const look_kinds[] = { "plain", "aimed", "memo", "shared" };
 static atomic_uint_fast64_t looks[4], looks_stale, shared_looks;
 

@@ -301,12 +301,12 @@ bool request_share_look(struct request *rq)
 {
 	const struct route *rt = rq->route;
 
-	/* what authenticate() would look at, plainly, for a token the cache
-	 * holds; a PUT of a group looks with its group, a fault counts the
-	 * request's own statements */
+	/* the plain look authenticate() would take for a token (a password
+	 * check takes none); a PUT of a group looks with its group, a fault
+	 * counts the request's own statements */
 	if (!looker_running() || faults_on || !rq->store || rt->role == ROLE_NONE ||
 	    (groups_on && (rt->flags & RF_GROUP)) || !store_look_plain(rq->store, &rq->look) ||
-	    !auth_token_held(req_header(rq, "Authorization")))
+	    !auth_is_token(req_header(rq, "Authorization")))
 		return false;
 	if (!looker_here())
 		return true;

@@ -1169,6 +1169,13 @@ static void memo_keep(struct store *s, const struct store_look *lk, uint64_t gen
 	*m = (struct look_memo){ gen, lk->campaign, lk->lead, lk->head, lk->epoch, lk->version };
 }
 
+/* Whether the look in lk found the lead it aims at changed since the
+ * stamps the caller holds it at (a held lead only). */
+static bool held_stale(const struct store_look *lk)
+{
+	return lk->held && (lk->epoch != lk->held_epoch || lk->version != lk->held_version);
+}
+
 bool store_look_plain(const struct store *s, const struct store_look *lk)
 {
 	/* the lead's rows too where the backend reads them in the look */
@@ -1193,7 +1200,7 @@ int store_look(struct store *s, struct store_look *lk)
 	if (gen && memo_answer(s, lk, gen, rows))
 		return STORE_OK;
 	rc = look_once(s, lk, aimed);
-	if (!rc && plain && (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
+	if (!rc && plain && held_stale(lk)) {
 		lk->done = false; /* what is held is stale after all: read the rows */
 		metrics_look_stale();
 		rc = look_once(s, lk, true);
@@ -1243,8 +1250,7 @@ int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
 		lk->head = rows_int(&r, 0);
 		lk->epoch = rows_int(&r, 1);
 		lk->version = rows_int(&r, 2);
-		if (lk->held && lk->plain &&
-		    (lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
+		if (lk->plain && held_stale(lk)) {
 			/* what is held is stale: its own look reads the rows */
 			lk->plain = false;
 			metrics_look_stale();
@@ -1257,7 +1263,7 @@ int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
 	if (!rc)
 		metrics_look_many(n);
 	for (i = 0; rc && i < n; i++) {
-		lks[i]->done = false;
+		lks[i]->done = false; /* those read before a row went missing */
 		lks[i]->failed = rc;
 	}
 	free(c);

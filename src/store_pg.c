@@ -303,17 +303,16 @@ static void ignore_notice(void *arg, const char *message)
  * (docs/performance.md). */
 static int session_setup(struct pg *s)
 {
+	char sql[192];
 	PGresult *res;
 	int ok;
 
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
-	res = PQexec(s->conn, s->generic ? "SET cmsd.writer = 'on';"
-					   " SET default_transaction_isolation = 'read committed';"
-					   " SET enable_seqscan = off;"
-					   " SET plan_cache_mode = force_generic_plan" :
-					   "SET cmsd.writer = 'on';"
-					   " SET default_transaction_isolation = 'read committed';"
-					   " SET enable_seqscan = off");
+	snprintf(sql, sizeof(sql),
+		 "SET cmsd.writer = 'on'; SET default_transaction_isolation = 'read committed';"
+		 " SET enable_seqscan = off%s",
+		 s->generic ? "; SET plan_cache_mode = force_generic_plan" : "");
+	res = PQexec(s->conn, sql);
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok ? STORE_OK : STORE_UNAVAILABLE;

@@ -8,7 +8,7 @@
 #include "banned.h"
 
 int store_thread_start(const char *url, const char *who, const char *name,
-		       void *(*fn)(void *), void *arg, pthread_t *t, struct store **s)
+		       void *(*fn)(void *), pthread_t *t, struct store **s)
 {
 	char err[256];
 
@@ -17,7 +17,7 @@ int store_thread_start(const char *url, const char *who, const char *name,
 		*s = NULL;
 		return -1;
 	}
-	if (pthread_create(t, NULL, fn, arg ? arg : *s)) {
+	if (pthread_create(t, NULL, fn, *s)) {
 		log_msgf("error", "%s: cannot start its thread", who);
 		store_close(*s);
 		*s = NULL;

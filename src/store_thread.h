@@ -11,12 +11,11 @@
 
 #include "store.h"
 
-/* Opens a connection to `url` into *s and starts fn(arg) as thread *t,
+/* Opens a connection to `url` into *s and starts fn(*s) as thread *t,
  * named `name` (seen in top -H and perf; at most 15 characters).  Returns
- * 0, or -1 after logging why, as `who`, with *s closed and NULL.  arg NULL:
- * fn is given the connection. */
+ * 0, or -1 after logging why, as `who`, with *s closed and NULL. */
 int store_thread_start(const char *url, const char *who, const char *name,
-		       void *(*fn)(void *), void *arg, pthread_t *t, struct store **s);
+		       void *(*fn)(void *), pthread_t *t, struct store **s);
 
 /* Sets *stop under lock, wakes every waiter on cond, waits for thread t to
  * end, then closes *s and sets it NULL. */

@@ -392,7 +392,7 @@ int writer_start(const char *url, unsigned group)
 		return 0;
 	W.max = group < MAX_GROUP ? group : MAX_GROUP;
 	W.stop = false;
-	if (store_thread_start(url, "writer", "cmsd-writer", writer_main, NULL, &W.thread, &W.s))
+	if (store_thread_start(url, "writer", "cmsd-writer", writer_main, &W.thread, &W.s))
 		return -1;
 	W.running = true;
 	return 0;

@@ -5,7 +5,8 @@ cmsd runs on a PostgreSQL server of this module's own (tests/pgserver), so
 that stopping it disturbs no other test.  While readers and writers keep
 calling, the server is stopped: every request must answer within two
 seconds, 503 SYS-1003 in the error envelope, /health 503, and cmsd must stay
-up.  Then PostgreSQL starts again on the same port and cmsd must serve again
+up; a crowd of readers of a lead nobody writes makes cmsd share their looks
+(src/looker.c), so looks parked with that thread meet the outage too.  Then PostgreSQL starts again on the same port and cmsd must serve again
 by itself, without a restart, having lost no change it acknowledged.
 
 Runs only when the suite runs on PostgreSQL (CMSD_TEST_PG).
@@ -47,6 +48,11 @@ def setup_module():
     psql('CREATE DATABASE outage', url=base + "/postgres")
     S = use(Server(db_arg=False, env={"CMSD_DB": base + "/outage"}).start())
     F = make_fixture(extra_agents=4)
+    # a lead nobody writes: its GETs take the plain look, which a crowd of
+    # them makes cmsd share (src/looker.c)
+    sa = F.auth("sys")
+    F.quiet = create_lead(sa, F.cc, F.process)
+    attach(sa, F.cc, F.process, F.campaign, F.quiet)
 
 
 def teardown_module():
@@ -61,7 +67,7 @@ class Load(object):
     """Readers and writers that call cmsd until stopped, recording for each
     request when it started, how long it took, its status and error code."""
 
-    def __init__(self, writers=2, readers=2):
+    def __init__(self, writers=2, readers=2, crowd=6):
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.log = []            # (start, seconds, status, code, kind)
@@ -74,6 +80,8 @@ class Load(object):
             self.threads.append(threading.Thread(target=self.write, args=(mine,)))
         for _ in range(readers):
             self.threads.append(threading.Thread(target=self.read))
+        for _ in range(crowd):
+            self.threads.append(threading.Thread(target=self.read, args=(F.quiet, 0)))
 
     def record(self, t0, r, kind):
         code = r.json.get("errorCode") if r.status != 200 and isinstance(r.json, dict) else None
@@ -102,18 +110,19 @@ class Load(object):
                     self.acked[u] = on
             time.sleep(0.01)
 
-    def read(self):
+    def read(self, lead=None, pause=0.01):
         while not self.stop.is_set():
             t0 = time.time()
             try:
-                r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, F.campaign, F.lead),
+                r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, F.campaign,
+                                                               lead or F.lead),
                         auth=bearer(F.tok["sup"]), timeout=10)
             except Exception as e:
                 with self.lock:
                     self.errors.append("GET: %r after %.1f s" % (e, time.time() - t0))
                 continue
             self.record(t0, r, "get")
-            time.sleep(0.01)
+            time.sleep(pause)
 
     def __enter__(self):
         for t in self.threads:
@@ -152,6 +161,12 @@ def test_outage_answers_503_fast_and_recovers_without_restart():
             "no PUT succeeded before the outage: %r" % before[:5]
         assert all(e[2] == 200 for e in before), \
             "errors before the outage: %r" % [e for e in before if e[2] != 200][:5]
+        # the crowd's looks are shared, so the outage also meets looks
+        # parked with the looker, which must fail as fast as the others
+        shared = [l for l in req("GET", "/metrics", timeout=10).raw.decode().splitlines()
+                  if l.startswith("cmsd_store_shared_looks_total ")]
+        assert shared and int(shared[0].split()[-1]) > 0, \
+            "no look shared before the outage: %r" % shared
 
         pgserver("stop-server", PGDIR)
         down = time.time()

@@ -371,10 +371,11 @@ def test_gets_under_load_share_their_looks_and_see_every_write():
     # (every fourth round a write by another process instead, which leaves
     # B's copy in memory for its look to find stale) is followed at once by
     # a GET on B of that lead, which B held as it was: the answer must be
-    # the new state.  A shared look
-    # whose snapshot came before the GET arrived (one already on its way to
-    # the server when the GET was queued, say) would find the old version,
-    # equal to the copy's, and answer it.
+    # the new state.  What this cannot make happen at will: a GET queued
+    # while a shared statement is already on its way, which a looker that
+    # answered it from that statement would answer stale; the window is far
+    # shorter than a round trip of this test, and the order in looker.c
+    # (take the queue, then send) is what keeps it closed.
     sup = F.auth("sup")
     users = F.agents[:6]
     k = new_campaign(users, leads=4)

@@ -3,8 +3,9 @@
  * statement (docs/decisions.md, "Looks shared under load").
  *
  * On PostgreSQL every request answered from memory still asks the store one
- * question, the plain look (store_look: the feed's head, the epoch, a lead's
- * version), and a worker waited for that round trip with every other
+ * question, its look (store_look: the feed's head, the epoch, a lead's
+ * version, and the lead's rows when the copy held of it is stale or
+ * missing), and a worker waited for that round trip with every other
  * connection of its own unread.  Under load the workers hand such requests
  * to one thread with a connection of its own instead: it takes every look
  * waiting when it is free and asks for all of them in one statement
@@ -27,16 +28,16 @@
 int looker_start(const char *url);
 /* Whether looks may be handed to the thread. */
 bool looker_running(void);
-/* Whether the calling worker should take its plain look itself (true; it
+/* Whether the calling worker should take its look itself (true; it
  * then calls looker_here_done() after it) rather than hand it over: nothing
  * is queued, no look is being taken, and the last one ended longer ago
  * than it took (a worker whose connections send back to back goes on
  * handing over, as writer_here decides for PUTs). */
 bool looker_here(void);
 void looker_here_done(void);
-/* Queues lk (store_look_plain); done(ctx) is called from the thread once
- * lk is done, failed (lk->failed), or left not done (the lead's copy is
- * stale, or the node is stopping: the request then takes its own look). */
+/* Queues lk; done(ctx) is called from the thread once lk is done, failed
+ * (lk->failed), or left not done (the node is stopping: the request then
+ * takes its own look). */
 void looker_submit(struct store_look *lk, void (*done)(void *), void *ctx);
 /* Calls done for every look queued and not yet taken, left not done (a
  * stop whose grace ran out: their connections must be resumed before the

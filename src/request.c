@@ -301,11 +301,11 @@ bool request_share_look(struct request *rq)
 {
 	const struct route *rt = rq->route;
 
-	/* the plain look authenticate() would take for a token (a password
-	 * check takes none); a PUT of a group looks with its group, a fault
-	 * counts the request's own statements */
+	/* the look authenticate() would take for a token (a password check
+	 * takes none), plain or aimed at a lead; a PUT of a group looks with
+	 * its group, a fault counts the request's own statements */
 	if (!looker_running() || faults_on || !rq->store || rt->role == ROLE_NONE ||
-	    (groups_on && (rt->flags & RF_GROUP)) || !store_look_plain(rq->store, &rq->look) ||
+	    (groups_on && (rt->flags & RF_GROUP)) ||
 	    !auth_is_token(req_header(rq, "Authorization")))
 		return false;
 	if (!looker_here())

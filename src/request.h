@@ -135,7 +135,7 @@ void request_admit(struct request *rq, struct reply *rp);
 bool request_admit_route(struct request *rq, struct reply *rp);
 void request_admit_rest(struct request *rq, struct reply *rp);
 /* After request_admit_route(): true when rq->look should be handed to the
- * looker (the plain look of a request with a token, under load), to be
+ * looker (the look of a request with a token, under load), to be
  * done before request_admit_rest(); false when the request takes its look
  * as before (it may have taken it here: an idle node's look, alone). */
 bool request_share_look(struct request *rq);

@@ -1053,6 +1053,34 @@ bool store_look_reads_rows(const struct store *s)
 	return sql_text(s->be, ST_LOOK_LEAD) != NULL;
 }
 
+/* Whether the look in lk found the lead it aims at changed since the
+ * stamps the caller holds it at (a held lead only). */
+static bool held_stale(const struct store_look *lk)
+{
+	return lk->held && (lk->epoch != lk->held_epoch || lk->version != lk->held_version);
+}
+
+/* Where a look reads the lead's rows unless its stamps are current: aimed
+ * at a lead, on a backend whose look reads them (store_look()). */
+static bool look_wants_rows(const struct store *s, const struct store_look *lk)
+{
+	return lk->campaign && lk->lead && store_look_reads_rows(s);
+}
+
+/* Ends a look read from rows into rd (NULL: it reads none): its rows are
+ * the look's when its stamps were not those held, the rule of look_once(),
+ * which the statement's own test of them mirrors. */
+static void look_keep_read(struct store_look *lk, struct store_look_read *rd)
+{
+	if (rd && lk->done && (!lk->held || held_stale(lk))) {
+		mu_sort(&rd->m);
+		lk->read = rd;
+	} else if (rd) {
+		mu_release(&rd->m);
+		free(rd);
+	}
+}
+
 /* One look, aimed at lk's lead (reading its rows unless held at its
  * stamps) or plain. */
 static int look_once(struct store *s, struct store_look *lk, bool aimed)
@@ -1093,18 +1121,9 @@ static int look_once(struct store *s, struct store_look *lk, bool aimed)
 	rows_done(&r);
 	if (!rc && !lk->done)
 		rc = STORE_ERROR; /* change_head has its one row from migration 4 on */
-	if (!rc && aimed &&
-	    (!lk->held || lk->epoch != lk->held_epoch || lk->version != lk->held_version)) {
-		mu_sort(&rd->m);
-		lk->read = rd;
-		rd = NULL;
-	}
 	if (rc)
 		lk->done = false;
-	if (rd) {
-		mu_release(&rd->m);
-		free(rd);
-	}
+	look_keep_read(lk, rd);
 	return rc;
 }
 
@@ -1169,24 +1188,20 @@ static void memo_keep(struct store *s, const struct store_look *lk, uint64_t gen
 	*m = (struct look_memo){ gen, lk->campaign, lk->lead, lk->head, lk->epoch, lk->version };
 }
 
-/* Whether the look in lk found the lead it aims at changed since the
- * stamps the caller holds it at (a held lead only). */
-static bool held_stale(const struct store_look *lk)
-{
-	return lk->held && (lk->epoch != lk->held_epoch || lk->version != lk->held_version);
-}
-
-bool store_look_plain(const struct store *s, const struct store_look *lk)
+/* Whether store_look() takes the plain look for lk (head, epoch, the
+ * lead's version; no rows): not aimed at a lead whose rows the store reads
+ * in the look, or aimed at one held and believed current (lk->plain). */
+static bool store_look_plain(const struct store *s, const struct store_look *lk)
 {
 	/* the lead's rows too where the backend reads them in the look */
-	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
+	bool rows = look_wants_rows(s, lk);
 
 	return !rows || (lk->held && lk->plain);
 }
 
 int store_look(struct store *s, struct store_look *lk)
 {
-	bool rows = lk->campaign && lk->lead && store_look_reads_rows(s);
+	bool rows = look_wants_rows(s, lk);
 	bool aimed = !store_look_plain(s, lk);
 	bool plain = rows && !aimed; /* held: may turn out stale */
 	uint64_t gen;
@@ -1228,46 +1243,64 @@ int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
 {
 	int64_t *c = xcalloc(n ? n : 1, sizeof(*c));
 	int64_t *l = xcalloc(n ? n : 1, sizeof(*l));
+	int64_t *e = xcalloc(n ? n : 1, sizeof(*e));
+	int64_t *v = xcalloc(n ? n : 1, sizeof(*v));
+	struct store_look_read **rd = xcalloc(n ? n : 1, sizeof(*rd));
 	struct rows r;
 	bool have = false, opened;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		c[i] = lks[i]->campaign;
-		l[i] = lks[i]->lead;
-		lks[i]->done = false;
-	}
-	rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, n), A_INTS(l, n)), STORE_ERROR);
-	opened = !rc;
-	for (i = 0; !rc && i < n; i++) {
 		struct store_look *lk = lks[i];
 
-		if ((rc = rows_next(&r, &have)) || !have) {
+		store_look_release(lk);
+		lk->done = false;
+		c[i] = lk->campaign;
+		l[i] = lk->lead;
+		/* -1 when none held: stamps are never negative */
+		e[i] = lk->held ? lk->held_epoch : -1;
+		v[i] = lk->held ? lk->held_version : -1;
+		if (look_wants_rows(s, lk)) {
+			rd[i] = xcalloc(1, sizeof(*rd[i]));
+			rd[i]->m = (struct mu_read)MU_READ_INIT;
+		}
+	}
+	rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, n), A_INTS(l, n), A_INTS(e, n), A_INTS(v, n)),
+			STORE_ERROR);
+	opened = !rc;
+	while (!rc && !(rc = rows_next(&r, &have)) && have) {
+		int64_t at = rows_int(&r, 7) - 1; /* ORDINALITY counts from 1 */
+
+		/* a lead's rows only where it wants them, and after its look */
+		if (at < 0 || (size_t)at >= n ||
+		    (rows_int(&r, 0) != 0 && (!rd[at] || !lks[at]->done)) ||
+		    !look_row(&r, lks[at], rd[at]))
 			rc = STORE_ERROR;
-			break;
-		}
-		lk->head = rows_int(&r, 0);
-		lk->epoch = rows_int(&r, 1);
-		lk->version = rows_int(&r, 2);
-		if (lk->plain && held_stale(lk)) {
-			/* what is held is stale: its own look reads the rows */
-			lk->plain = false;
-			metrics_look_stale();
-		} else {
-			lk->done = true;
-		}
 	}
 	if (opened)
 		rows_done(&r);
+	for (i = 0; !rc && i < n; i++)
+		if (!lks[i]->done)
+			rc = STORE_ERROR; /* a look the statement did not answer */
 	if (!rc)
 		metrics_look_many(n);
-	for (i = 0; rc && i < n; i++) {
-		lks[i]->done = false; /* those read before a row went missing */
-		lks[i]->failed = rc;
+	for (i = 0; i < n; i++) {
+		struct store_look *lk = lks[i];
+
+		if (rc) {
+			lk->done = false; /* those read before a row went wrong */
+			lk->failed = rc;
+		} else if (lk->plain && held_stale(lk)) {
+			metrics_look_stale();
+		}
+		look_keep_read(lk, rd[i]);
 	}
 	free(c);
 	free(l);
+	free(e);
+	free(v);
+	free(rd);
 	return rc;
 }
 

@@ -206,24 +206,19 @@ int store_look(struct store *s, struct store_look *lk);
 /* Whether a look aimed at a lead reads its rows on this store (else the
  * held stamps are not asked for). */
 bool store_look_reads_rows(const struct store *s);
-/* Whether store_look() would take the plain look for lk (head, epoch, the
- * lead's version; no rows): not aimed at a lead whose rows the store reads
- * in the look, or aimed at one held and believed current (lk->plain). */
-bool store_look_plain(const struct store *s, const struct store_look *lk);
 /* This connection's statements planned once, not for each run's values
  * (PostgreSQL: plan_cache_mode = force_generic_plan, kept across
  * reconnects), for a connection whose statements' best plans do not depend
  * on the values (the looker's, whose list is an array).  A store_rc. */
 int store_plans_once(struct store *s);
-/* Whether the store of --db `url` takes many plain looks in one statement
+/* Whether the store of --db `url` takes many looks in one statement
  * (store_look_many; PostgreSQL, where each statement is a round trip). */
 bool store_url_looks_many(const char *url);
-/* The plain looks lks[0..n) (each store_look_plain) in one statement, so
- * one snapshot taken after the call began: each done, except a held lead
- * whose stamps turn out stale, left not done and no longer plain (its own
- * store_look then reads the rows).  On failure every one is left not done,
- * failed with the store's error (which store_look then answers), and the
- * error returned. */
+/* The looks lks[0..n) in one statement, so one snapshot taken after the
+ * call began: each done as store_look() would do it, rows and all (a lead
+ * not held, or held at stamps that turn out stale, gets its rows read).
+ * On failure every one is left not done, failed with the store's error
+ * (which store_look then answers), and the error returned. */
 int store_look_many(struct store *s, struct store_look *const *lks, size_t n);
 /* From the rows the look read (lk->read): the campaign lead of
  * (lk->campaign, lk->lead), or NOT_FOUND when it is not attached. */

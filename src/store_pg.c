@@ -147,14 +147,29 @@ static const char *const pg_sql[ST__COUNT] = {
 		" WHERE cl.id = ?1 AND " CAMPAIGN_LEAD_IN_CC("?1", "3")
 		" ON CONFLICT DO NOTHING RETURNING campaign_user_id",
 	[ST_LOOK_LEAD] = LOOK_LEAD_SQL("ch.last"),
-	/* ST_LOOK for each (?1[i], ?2[i]), in order, in one snapshot: each
-	 * lead's last entry by one backward probe of the history's index */
+	/* ST_LOOK_LEAD for each (?1[i], ?2[i]) held at (?3[i], ?4[i]), in one
+	 * snapshot: its rows as ST_LOOK_LEAD's, with i + 1 last, ordered by it
+	 * and then by kind.  Each lead's version by one backward probe of the
+	 * history's index; the lead's rows only where the stamps differ. */
 	[ST_LOOK_MANY] =
-		"SELECT ch.last, ch.epoch, COALESCE(v.id, ch.purged) FROM change_head ch"
-		" CROSS JOIN unnest(?1::bigint[], ?2::bigint[]) WITH ORDINALITY AS q(c, l, ord)"
+		"WITH q AS MATERIALIZED (SELECT q.ord, q.c, q.l, q.e, q.v, ch.last, ch.epoch,"
+		" COALESCE(h.id, ch.purged) AS version FROM change_head ch"
+		" CROSS JOIN unnest(?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::bigint[])"
+		" WITH ORDINALITY AS q(c, l, e, v, ord)"
 		" LEFT JOIN LATERAL (SELECT h.id FROM mapping_history h"
-		" WHERE h.campaign_id = q.c AND h.lead_id = q.l ORDER BY h.id DESC LIMIT 1) v"
-		" ON true WHERE ch.id = 1 ORDER BY q.ord",
+		" WHERE h.campaign_id = q.c AND h.lead_id = q.l ORDER BY h.id DESC LIMIT 1) h"
+		" ON true WHERE ch.id = 1),"
+		" s AS MATERIALIZED (SELECT q.ord, " CL_COLS " FROM q"
+		" JOIN campaign_lead cl ON cl.campaign_id = q.c AND cl.lead_id = q.l"
+		" WHERE q.e <> q.epoch OR q.v <> q.version)"
+		" SELECT 0, last, epoch, version, 0, 0, NULL, ord FROM q"
+		" UNION ALL SELECT 1, id, campaign_id, lead_id, priority, enabled, NULL, ord FROM s"
+		" UNION ALL SELECT 2, cu.id, 0, 0, 0, 0,"
+		" (SELECT u.user_id FROM users u WHERE u.pk = cu.user_pk), s.ord"
+		" FROM s JOIN campaign_user cu ON cu.campaign_id = s.campaign_id"
+		" UNION ALL SELECT 3, lu.campaign_user_id, 0, 0, 0, 0, NULL, s.ord"
+		" FROM s JOIN lead_user lu ON lu.campaign_lead_id = s.id"
+		" ORDER BY 8, 1",
 	[ST_MAPPING_PUT_GROUP] =
 		"SELECT o_req, o_kind, o_index, o_id, o_changed FROM cmsd_mapping_put_group("
 		"?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::int[], ?5::int[], ?6::text[],"
@@ -300,7 +315,10 @@ static void ignore_notice(void *arg, const char *message)
  * mapping_history was nearly empty (a new database, a copy of a template)
  * scanned the whole history on every look, until an ANALYZE happened to
  * invalidate it: 4 ms a look at 50,000 entries, the bench's "first run"
- * (docs/performance.md). */
+ * (docs/performance.md).  And no JIT: a plan whose cost passes
+ * jit_above_cost (a join of unnested arrays, estimated at 10,000 rows, with
+ * seq scans priced out) compiles itself on every run, 30-40 ms for a
+ * statement that runs in 0.1 ms (seen while trying a group function). */
 static int session_setup(struct pg *s)
 {
 	char sql[192];
@@ -310,7 +328,7 @@ static int session_setup(struct pg *s)
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
 	snprintf(sql, sizeof(sql),
 		 "SET cmsd.writer = 'on'; SET default_transaction_isolation = 'read committed';"
-		 " SET enable_seqscan = off%s",
+		 " SET enable_seqscan = off; SET jit = off%s",
 		 s->generic ? "; SET plan_cache_mode = force_generic_plan" : "");
 	res = PQexec(s->conn, sql);
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;

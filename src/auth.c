@@ -249,15 +249,42 @@ bool auth_is_token(const char *header)
  * `defer`, whatever the cache holds, *deferred set: t->epoch says as of
  * when, for the caller to check later.
  */
-static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct store_look *lk,
-		     bool defer, struct token_info *t, bool *deferred)
+static struct cache_key token_key(const uint8_t h[CMS_TOKEN_HASH])
 {
 	struct cache_key key = cache_key(CACHE_TOKEN, 0, 0, 0, 0);
-	int64_t now = (int64_t)time(NULL);
-	int rc;
 
 	_Static_assert(sizeof(key.v) == CMS_TOKEN_HASH, "a token's hash is a cache key's four numbers");
 	memcpy(key.v, h, sizeof(key.v));
+	return key;
+}
+
+bool auth_token_held(const char *header)
+{
+	struct auth_cred c;
+	struct cache_key key;
+	struct token_info t;
+	uint8_t h[CMS_TOKEN_HASH];
+	bool held = false;
+
+	auth_parse(header, &c);
+	if (c.kind == AUTH_TOKEN) {
+		token_hash(c.token, h);
+		key = token_key(h);
+		held = cache_peek(&key, &t, sizeof(t)) == (long)sizeof(t);
+		sodium_memzero(&t, sizeof(t));
+		sodium_memzero(h, sizeof(h));
+	}
+	auth_cred_clear(&c);
+	return held;
+}
+
+static int token_get(struct store *s, const uint8_t h[CMS_TOKEN_HASH], struct store_look *lk,
+		     bool defer, struct token_info *t, bool *deferred)
+{
+	struct cache_key key = token_key(h);
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
 	*deferred = false;
 	if (defer && cache_peek(&key, t, sizeof(*t)) == (long)sizeof(*t)) {
 		*deferred = true;

@@ -94,6 +94,10 @@ enum auth_result auth_authenticate(struct store *s, const char *header, const ch
  * credentials whose check takes a look at the store (token_get), which
  * request_share_look() may then take with others'.  No hash, no cache. */
 bool auth_is_token(const char *header);
+/* Whether that token is one the cache holds (unchecked): the hash and a
+ * probe, for a look that would read a lead's rows, which is taken only for
+ * a token the cache knows (token_get, request_share_look). */
+bool auth_token_held(const char *header);
 
 /* At most n password checks of Basic headers at once (they run on the HTTP
  * workers, which must stay free for others): one more answers AUTH_BUSY

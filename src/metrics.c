@@ -143,7 +143,7 @@ void metrics_write_group_again(void)
 /* Looks: [0] plain, [1] aimed, [2] memo, [3] shared (requests); the
  * statements that took shared ones; and plain ones found stale. */
 static const char *const look_kinds[] = { "plain", "aimed", "memo", "shared" };
-static atomic_uint_fast64_t looks[4], looks_stale, shared_looks;
+static atomic_uint_fast64_t looks[4], looks_stale, shared_looks, shared_rows;
 
 void metrics_look(bool aimed)
 {
@@ -155,10 +155,12 @@ void metrics_look_memo(void)
 	atomic_fetch_add(&looks[2], 1);
 }
 
-void metrics_look_many(size_t n)
+void metrics_look_many(size_t n, bool rows)
 {
 	atomic_fetch_add(&looks[3], n);
 	atomic_fetch_add(&shared_looks, 1);
+	if (rows)
+		atomic_fetch_add(&shared_rows, n);
 }
 
 void metrics_look_stale(void)
@@ -298,13 +300,17 @@ char *metrics_text(void)
 		    "(the feed's head, the epoch, a lead's version), or aimed at a lead (PostgreSQL: "
 		    "its rows too, unless the cache's copy is current); memo: answered without a "
 		    "statement, nothing committed since the connection's last look at the lead "
-		    "(SQLite: by the WAL index); shared: a plain look taken with other requests' "
+		    "(SQLite: by the WAL index); shared: a look taken with other requests' "
 		    "in one statement (PostgreSQL, under load: looker.c).",
 		    "look", look_kinds, looks, 4);
 	counter(&sb, "cmsd_store_shared_looks_total",
-		"Statements that took many requests' plain looks at once (PostgreSQL); "
+		"Statements that took many requests' looks at once (PostgreSQL); "
 		"cmsd_store_looks_total{look=\"shared\"} divided by this is their mean size.",
 		&shared_looks);
+	counter(&sb, "cmsd_store_shared_row_looks_total",
+		"Shared looks that read their lead's rows too (its copy not held, not believed "
+		"current, or found stale), in a statement of their own after the plain ones.",
+		&shared_rows);
 	counter(&sb, "cmsd_store_looks_stale_total",
 		"Plain looks at a lead the cache held that found its copy stale (changed by another "
 		"node or process lately), each followed by an aimed look.",

@@ -39,8 +39,9 @@ void metrics_look(bool aimed);
 /* A plain look at a lead held in the cache found the copy stale after all
  * (changed by another node or process lately): an aimed look follows. */
 void metrics_look_stale(void);
-/* A statement that took n plain looks at once (store_look_many). */
-void metrics_look_many(size_t n);
+/* A statement that took n looks at once (store_look_many), reading their
+ * leads' rows too (rows). */
+void metrics_look_many(size_t n, bool rows);
 /* A look answered from the connection's memo (store.c): no statement. */
 void metrics_look_memo(void);
 /* A client connection opened (+1) or closed (-1). */

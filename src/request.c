@@ -308,6 +308,12 @@ bool request_share_look(struct request *rq)
 	    (groups_on && (rt->flags & RF_GROUP)) ||
 	    !auth_is_token(req_header(rq, "Authorization")))
 		return false;
+	/* rows of a lead only for a token the cache knows, as token_get()
+	 * decides when it takes the look itself: a made-up token makes the
+	 * store read no lead's rows (its look is then the plain one, no lead) */
+	if (!store_look_plain(rq->store, &rq->look) &&
+	    !auth_token_held(req_header(rq, "Authorization")))
+		rq->look.campaign = rq->look.lead = 0;
 	if (!looker_here())
 		return true;
 	/* alone: taken here; a failure is said by authenticate(), which finds

@@ -1188,10 +1188,7 @@ static void memo_keep(struct store *s, const struct store_look *lk, uint64_t gen
 	*m = (struct look_memo){ gen, lk->campaign, lk->lead, lk->head, lk->epoch, lk->version };
 }
 
-/* Whether store_look() takes the plain look for lk (head, epoch, the
- * lead's version; no rows): not aimed at a lead whose rows the store reads
- * in the look, or aimed at one held and believed current (lk->plain). */
-static bool store_look_plain(const struct store *s, const struct store_look *lk)
+bool store_look_plain(const struct store *s, const struct store_look *lk)
 {
 	/* the lead's rows too where the backend reads them in the look */
 	bool rows = look_wants_rows(s, lk);
@@ -1239,67 +1236,142 @@ bool store_url_looks_many(const char *url)
 	return be && sql_text(be, ST_LOOK_MANY) != NULL;
 }
 
-int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
+/* The plain looks lks[at[0..k)] (ST_LOOK_MANY), each done. */
+static int look_many_plain(struct store *s, struct store_look *const *lks, const size_t *at,
+			   size_t k, int64_t *c, int64_t *l)
 {
-	int64_t *c = xcalloc(n ? n : 1, sizeof(*c));
-	int64_t *l = xcalloc(n ? n : 1, sizeof(*l));
-	int64_t *e = xcalloc(n ? n : 1, sizeof(*e));
-	int64_t *v = xcalloc(n ? n : 1, sizeof(*v));
-	struct store_look_read **rd = xcalloc(n ? n : 1, sizeof(*rd));
 	struct rows r;
-	bool have = false, opened;
+	bool have = false;
 	size_t i;
 	int rc;
+
+	for (i = 0; i < k; i++) {
+		c[i] = lks[at[i]]->campaign;
+		l[i] = lks[at[i]]->lead;
+	}
+	if ((rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, k), A_INTS(l, k)), STORE_ERROR)))
+		return rc;
+	for (i = 0; i < k; i++) {
+		struct store_look *lk = lks[at[i]];
+
+		if ((rc = rows_next(&r, &have)) || !have) {
+			rc = STORE_ERROR; /* a look the statement did not answer */
+			break;
+		}
+		lk->head = rows_int(&r, 0);
+		lk->epoch = rows_int(&r, 1);
+		lk->version = rows_int(&r, 2);
+		lk->done = true;
+	}
+	rows_done(&r);
+	if (!rc)
+		metrics_look_many(k, false);
+	return rc;
+}
+
+/* The looks lks[at[0..k)] with their leads' rows where their stamps are
+ * not the held ones (ST_LOOK_MANY_ROWS), each done, its rows in rd[]. */
+static int look_many_rows(struct store *s, struct store_look *const *lks, const size_t *at,
+			  size_t k, int64_t *c, int64_t *l, struct store_look_read **rd)
+{
+	int64_t *e = xcalloc(k, sizeof(*e)), *v = xcalloc(k, sizeof(*v));
+	struct rows r;
+	bool have = false;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < k; i++) {
+		const struct store_look *lk = lks[at[i]];
+
+		c[i] = lk->campaign;
+		l[i] = lk->lead;
+		/* -1 when none held: stamps are never negative */
+		e[i] = lk->held ? lk->held_epoch : -1;
+		v[i] = lk->held ? lk->held_version : -1;
+	}
+	rc = exec_query(s, &r, ST_LOOK_MANY_ROWS,
+			ARGS(A_INTS(c, k), A_INTS(l, k), A_INTS(e, k), A_INTS(v, k)), STORE_ERROR);
+	if (!rc) {
+		while (!(rc = rows_next(&r, &have)) && have) {
+			int64_t j = rows_int(&r, 7) - 1; /* ORDINALITY counts from 1 */
+			size_t i2 = j >= 0 && (size_t)j < k ? at[j] : 0;
+
+			/* a lead's rows after its look */
+			if (j < 0 || (size_t)j >= k ||
+			    (rows_int(&r, 0) != 0 && !lks[i2]->done) ||
+			    !look_row(&r, lks[i2], rd[i2])) {
+				rc = STORE_ERROR;
+				break;
+			}
+		}
+		rows_done(&r);
+	}
+	for (i = 0; !rc && i < k; i++)
+		if (!lks[at[i]]->done)
+			rc = STORE_ERROR; /* a look the statement did not answer */
+	if (!rc)
+		metrics_look_many(k, true);
+	free(e);
+	free(v);
+	return rc;
+}
+
+/*
+ * The plain looks first, in one statement; then, in a second, those aimed
+ * at a lead whose copy is not held or not believed current, and those of
+ * the first found stale after all, each look of the second taken whole
+ * again (head, epoch, version and rows in its one snapshot).
+ */
+int store_look_many(struct store *s, struct store_look *const *lks, size_t n)
+{
+	size_t m = n ? n : 1;
+	int64_t *c = xcalloc(m, sizeof(*c)), *l = xcalloc(m, sizeof(*l));
+	size_t *plain = xcalloc(m, sizeof(*plain)), *aimed = xcalloc(m, sizeof(*aimed));
+	struct store_look_read **rd = xcalloc(m, sizeof(*rd));
+	size_t i, np = 0, na = 0;
+	int rc = STORE_OK;
 
 	for (i = 0; i < n; i++) {
 		struct store_look *lk = lks[i];
 
 		store_look_release(lk);
 		lk->done = false;
-		c[i] = lk->campaign;
-		l[i] = lk->lead;
-		/* -1 when none held: stamps are never negative */
-		e[i] = lk->held ? lk->held_epoch : -1;
-		v[i] = lk->held ? lk->held_version : -1;
 		if (look_wants_rows(s, lk)) {
 			rd[i] = xcalloc(1, sizeof(*rd[i]));
 			rd[i]->m = (struct mu_read)MU_READ_INIT;
 		}
+		if (store_look_plain(s, lk))
+			plain[np++] = i;
+		else
+			aimed[na++] = i;
 	}
-	rc = exec_query(s, &r, ST_LOOK_MANY, ARGS(A_INTS(c, n), A_INTS(l, n), A_INTS(e, n), A_INTS(v, n)),
-			STORE_ERROR);
-	opened = !rc;
-	while (!rc && !(rc = rows_next(&r, &have)) && have) {
-		int64_t at = rows_int(&r, 7) - 1; /* ORDINALITY counts from 1 */
+	if (np)
+		rc = look_many_plain(s, lks, plain, np, c, l);
+	for (i = 0; !rc && i < np; i++) {
+		struct store_look *lk = lks[plain[i]];
 
-		/* a lead's rows only where it wants them, and after its look */
-		if (at < 0 || (size_t)at >= n ||
-		    (rows_int(&r, 0) != 0 && (!rd[at] || !lks[at]->done)) ||
-		    !look_row(&r, lks[at], rd[at]))
-			rc = STORE_ERROR;
+		if (rd[plain[i]] && held_stale(lk)) {
+			/* what is held is stale: the rows, and a look of their own */
+			metrics_look_stale();
+			lk->done = false;
+			aimed[na++] = plain[i];
+		}
 	}
-	if (opened)
-		rows_done(&r);
-	for (i = 0; !rc && i < n; i++)
-		if (!lks[i]->done)
-			rc = STORE_ERROR; /* a look the statement did not answer */
-	if (!rc)
-		metrics_look_many(n);
+	if (!rc && na)
+		rc = look_many_rows(s, lks, aimed, na, c, l, rd);
 	for (i = 0; i < n; i++) {
 		struct store_look *lk = lks[i];
 
 		if (rc) {
-			lk->done = false; /* those read before a row went wrong */
+			lk->done = false; /* those read before a statement failed */
 			lk->failed = rc;
-		} else if (lk->plain && held_stale(lk)) {
-			metrics_look_stale();
 		}
 		look_keep_read(lk, rd[i]);
 	}
 	free(c);
 	free(l);
-	free(e);
-	free(v);
+	free(plain);
+	free(aimed);
 	free(rd);
 	return rc;
 }

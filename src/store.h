@@ -206,6 +206,10 @@ int store_look(struct store *s, struct store_look *lk);
 /* Whether a look aimed at a lead reads its rows on this store (else the
  * held stamps are not asked for). */
 bool store_look_reads_rows(const struct store *s);
+/* Whether store_look() would take the plain look for lk (head, epoch, the
+ * lead's version; no rows): not aimed at a lead whose rows the store reads
+ * in the look, or aimed at one held and believed current (lk->plain). */
+bool store_look_plain(const struct store *s, const struct store_look *lk);
 /* This connection's statements planned once, not for each run's values
  * (PostgreSQL: plan_cache_mode = force_generic_plan, kept across
  * reconnects), for a connection whose statements' best plans do not depend
@@ -214,11 +218,12 @@ int store_plans_once(struct store *s);
 /* Whether the store of --db `url` takes many looks in one statement
  * (store_look_many; PostgreSQL, where each statement is a round trip). */
 bool store_url_looks_many(const char *url);
-/* The looks lks[0..n) in one statement, so one snapshot taken after the
- * call began: each done as store_look() would do it, rows and all (a lead
- * not held, or held at stamps that turn out stale, gets its rows read).
- * On failure every one is left not done, failed with the store's error
- * (which store_look then answers), and the error returned. */
+/* The looks lks[0..n), each in a snapshot taken after the call began, in
+ * two statements at most: the plain ones, then those that read a lead's
+ * rows (not held, not believed current, or found stale by the first), each
+ * taken whole in the second.  Each is done as store_look() would do it,
+ * rows and all.  On failure every one is left not done, failed with the
+ * store's error (which store_look then answers), and the error returned. */
 int store_look_many(struct store *s, struct store_look *const *lks, size_t n);
 /* From the rows the look read (lk->read): the campaign lead of
  * (lk->campaign, lk->lead), or NOT_FOUND when it is not attached. */

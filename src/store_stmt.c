@@ -319,9 +319,11 @@ static const struct {
 	/* where a round trip is dear (PostgreSQL's own): in-process, SQLite's
 	 * plain look costs less on every hit than a miss's statements do */
 	S(ST_LOOK_LEAD, RERUN, NULL),
-	/* many plain looks in one statement (looker.c): where a round trip is
-	 * dear, as above; SQLite's look is a memo or an in-process read */
+	/* many looks in one statement (looker.c), plain, and aimed with the
+	 * leads' rows: where a round trip is dear, as above; SQLite's look is a
+	 * memo or an in-process read */
 	S(ST_LOOK_MANY, RERUN, NULL),
+	S(ST_LOOK_MANY_ROWS, RERUN, NULL),
 	S(ST_EPOCH_BUMP, ONCE, "UPDATE change_head SET epoch = epoch + 1 WHERE id = 1"),
 	S(ST_FEED_READ, RERUN,
 	  "SELECT " FEED_COLS " FROM mapping_history WHERE id > ?1"

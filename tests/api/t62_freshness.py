@@ -365,6 +365,14 @@ def shared_looks(srv):
     return int(m1.group(1)), int(m2.group(1))
 
 
+def shared_row_looks(srv):
+    """Shared looks that read their lead's rows so far, from /metrics."""
+    text = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"}).raw.decode()
+    m = re.search(r"^cmsd_store_shared_row_looks_total (\d+)$", text, re.M)
+    assert m, "/metrics: no cmsd_store_shared_row_looks_total"
+    return int(m.group(1))
+
+
 def test_gets_under_load_share_their_looks_and_see_every_write():
     # a crowd of GETs keeps node B busy, so that on PostgreSQL its looks are
     # taken many in one statement (looker.c); meanwhile each PUT on node A
@@ -386,6 +394,7 @@ def test_gets_under_load_share_their_looks_and_see_every_write():
         for j in range(WARM):
             expect_state(get_one(sup, k, lead, B), k, lead, set(), what="warm GET %d" % j)
     s0 = shared_looks(B)
+    r0 = shared_row_looks(B)
     done = threading.Event()
     bad = []
     rounds = [0]
@@ -424,13 +433,52 @@ def test_gets_under_load_share_their_looks_and_see_every_write():
     eq(rounds[0], RYW_ROUNDS, "rounds checked")
     s1 = shared_looks(B)
     reqs, stmts = s1[0] - s0[0], s1[1] - s0[1]
-    print("# t62 %s: %d looks shared in %d statements on node B" % (backend(), reqs, stmts),
-          flush=True)
+    rows = shared_row_looks(B) - r0
+    print("# t62 %s: %d looks shared in %d statements on node B, %d of them with rows" % (
+        backend(), reqs, stmts, rows), flush=True)
     if backend() == "postgresql":
         assert stmts > 0 and reqs > stmts, "no look shared under load: %d looks in %d " \
             "statements" % (reqs, stmts)
+        # the GETs right after a change found B's copy stale: their rows
+        # were read by the looker too, not by a round trip of their worker
+        assert rows > 0, "no shared look read a lead's rows in %d rounds" % RYW_ROUNDS
     else:
-        eq((reqs, stmts), (0, 0), "shared looks on SQLite (its look needs no round trip)")
+        eq((reqs, stmts, rows), (0, 0, 0), "shared looks on SQLite (its look needs no "
+           "round trip)")
+
+
+def test_made_up_tokens_under_load_read_no_lead_rows():
+    # a crowd of GETs with tokens nobody issued, of leads no node holds in
+    # memory: each answers 401, and though on PostgreSQL their looks are
+    # shared (the crowd keeps the looker busy), not one reads a lead's rows,
+    # which only a token the cache knows may cost the store (as when a
+    # worker takes its own look: auth.c, token_get)
+    k = new_campaign(F.agents[:2], leads=3)
+    B = N[1]
+    s0, r0 = shared_looks(B), shared_row_looks(B)
+    bad = []
+    counts = [0]
+    lock = threading.Lock()
+
+    def crowd(w):
+        for i in range(60):
+            tok = "Q" * 37 + "%02d%04d" % (w, i)     # a token's 43 characters
+            r = get_one(bearer(tok), k, k.leads[i % 3], B)
+            with lock:
+                counts[0] += 1
+                try:
+                    assert_error(r, 401, "AUTH-1001", "GET with a made-up token")
+                except AssertionError as e:
+                    bad.append(str(e))
+    parallel([lambda w=w: crowd(w) for w in range(12)], "a crowd with made-up tokens")
+    eq(bad[:3], [], "the crowd's answers (401 AUTH-1001 each)")
+    s1, r1 = shared_looks(B), shared_row_looks(B)
+    reqs, rows = s1[0] - s0[0], r1 - r0
+    print("# t62 %s: %d GETs with made-up tokens, %d looks shared, %d with rows" % (
+        backend(), counts[0], reqs, rows), flush=True)
+    if backend() == "postgresql":
+        assert reqs > 0, "no look of the crowd shared: the test proves nothing"
+    eq(rows, 0, "shared looks that read a lead's rows for a token nobody issued")
 
 
 # ---- 2-5. credentials and roles -------------------------------------------------------------

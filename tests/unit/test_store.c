@@ -1942,10 +1942,10 @@ static bool same_read(const struct store_look *a, const struct store_look *b)
 }
 
 /*
- * Many looks in one statement (store_look_many, PostgreSQL's): each the
- * same as its own look, in the order given, whatever else is in the list,
- * rows and all: a lead held at its stamps reads none, one held at older
- * stamps or not held reads them, as its own aimed look would.
+ * Many looks in two statements at most (store_look_many, PostgreSQL's):
+ * each the same as its own look, in the order given, whatever else is in
+ * the list, rows and all: a lead held at its stamps reads none, one held at
+ * older stamps or not held reads them, as its own aimed look would.
  */
 static void look_many(void)
 {
@@ -2032,6 +2032,17 @@ static void look_many(void)
 		CHECK(!lk[i].done && lk[i].failed == STORE_UNAVAILABLE);
 	EXPECT(ST(look, &lk[0]), STORE_UNAVAILABLE);
 	CHECK(store_statement_count(fx.s) == 0 && !lk[0].done);
+	/* the plain looks go first, in a statement of their own; when the one
+	 * with rows then fails, the plain ones fail with it */
+	lk[0] = lk[3];
+	lk[0].done = false;
+	lk[0].failed = 0;
+	lk[1] = (struct store_look){ .campaign = t.campaign, .lead = t.lead };
+	store_fault_arm(fx.s, 2, STORE_UNAVAILABLE);
+	EXPECT(store_look_many(fx.s, lks, 2), STORE_UNAVAILABLE);
+	store_fault_arm(fx.s, 0, STORE_OK);
+	for (i = 0; i < 2; i++)
+		CHECK(!lk[i].done && !lk[i].read && lk[i].failed == STORE_UNAVAILABLE);
 	fx_close();
 }
 

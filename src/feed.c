@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -55,9 +56,14 @@
 				  waits this long, so that a busy store is read
 				  in batches, not once per commit */
 
-/* One event, as served. */
+/* One event, as served.  Its JSON and the sorted names a filter looks up
+ * are made on first need (ev_ready): a node whose feed nobody follows never
+ * makes them.  Events in memory are made ready under F.lock. */
 struct ev {
-	int64_t id, cc, campaign, lead;
+	int64_t id, cc, campaign, lead, campaign_lead, at;
+	char *raw;    /* until ready: the entry's strings, each ending in NUL */
+	const char *assigned, *unassigned, *cause, *actor, *request;
+	size_t cost;  /* what it counts against FEED_BYTES, fixed when made */
 	char **users; /* everyone it names, sorted */
 	size_t nusers;
 	char *json;   /* its object, compact */
@@ -155,44 +161,83 @@ static void names_of(const char *text, struct strbuf *out, char ***users, size_t
 
 /* The event as served: written field by field (json_quote escapes as
  * jansson does), without building a jansson object for each. */
+static void ev_ready(struct ev *e)
+{
+	struct strbuf o = STRBUF_INIT;
+	char cursor[17], at[32];
+
+	if (e->json)
+		return;
+	feed_cursor_text(e->id, cursor);
+	json_time_ms(e->at, at);
+	strbuf_addstr(&o, "{\"cursor\":\"");
+	strbuf_addstr(&o, cursor);
+	strbuf_addstr(&o, "\",\"contactCenterId\":");
+	strbuf_addint(&o, e->cc);
+	strbuf_addstr(&o, ",\"campaignId\":");
+	strbuf_addint(&o, e->campaign);
+	strbuf_addstr(&o, ",\"leadId\":");
+	strbuf_addint(&o, e->lead);
+	strbuf_addstr(&o, ",\"campaignLeadId\":");
+	strbuf_addint(&o, e->campaign_lead);
+	strbuf_addstr(&o, ",\"assigned\":");
+	names_of(e->assigned, &o, &e->users, &e->nusers);
+	strbuf_addstr(&o, ",\"unassigned\":");
+	names_of(e->unassigned, &o, &e->users, &e->nusers);
+	strbuf_addstr(&o, ",\"cause\":");
+	json_quote(&o, e->cause);
+	strbuf_addstr(&o, ",\"actor\":");
+	json_quote(&o, e->actor);
+	strbuf_addstr(&o, ",\"at\":\"");
+	strbuf_addstr(&o, at);
+	strbuf_addstr(&o, "\",\"requestId\":");
+	json_quote(&o, e->request);
+	strbuf_addch(&o, '}');
+	e->len = o.len;
+	e->json = strbuf_detach(&o);
+	qsort(e->users, e->nusers, sizeof(*e->users), cmp_str);
+	free(e->raw);
+	e->raw = NULL;
+	e->assigned = e->unassigned = e->cause = e->actor = e->request = NULL;
+}
+
+/* Appends s (NULL: "") and its NUL to raw; its offset. */
+static size_t raw_add(struct strbuf *raw, const char *s)
+{
+	size_t at = raw->len;
+
+	strbuf_addstr(raw, s ? s : "");
+	strbuf_addch(raw, '\0');
+	return at;
+}
+
+/* The entry h kept as it is, to be made ready when needed. */
 static struct ev *ev_new(const struct history_entry *h)
 {
 	struct ev *e = xcalloc(1, sizeof(*e));
-	struct strbuf o = STRBUF_INIT;
-	char cursor[17], at[32];
+	struct strbuf raw = STRBUF_INIT;
+	size_t at[5];
 
 	e->id = h->id;
 	e->cc = h->cc;
 	e->campaign = h->campaign_id;
 	e->lead = h->lead_id;
-	feed_cursor_text(h->id, cursor);
-	json_time_ms(h->changed_at, at);
-	strbuf_addstr(&o, "{\"cursor\":\"");
-	strbuf_addstr(&o, cursor);
-	strbuf_addstr(&o, "\",\"contactCenterId\":");
-	strbuf_addint(&o, h->cc);
-	strbuf_addstr(&o, ",\"campaignId\":");
-	strbuf_addint(&o, h->campaign_id);
-	strbuf_addstr(&o, ",\"leadId\":");
-	strbuf_addint(&o, h->lead_id);
-	strbuf_addstr(&o, ",\"campaignLeadId\":");
-	strbuf_addint(&o, h->campaign_lead_id);
-	strbuf_addstr(&o, ",\"assigned\":");
-	names_of(h->assigned, &o, &e->users, &e->nusers);
-	strbuf_addstr(&o, ",\"unassigned\":");
-	names_of(h->unassigned, &o, &e->users, &e->nusers);
-	strbuf_addstr(&o, ",\"cause\":");
-	json_quote(&o, h->cause);
-	strbuf_addstr(&o, ",\"actor\":");
-	json_quote(&o, h->changed_by);
-	strbuf_addstr(&o, ",\"at\":\"");
-	strbuf_addstr(&o, at);
-	strbuf_addstr(&o, "\",\"requestId\":");
-	json_quote(&o, h->request_id);
-	strbuf_addch(&o, '}');
-	e->len = o.len;
-	e->json = strbuf_detach(&o);
-	qsort(e->users, e->nusers, sizeof(*e->users), cmp_str);
+	e->campaign_lead = h->campaign_lead_id;
+	e->at = h->changed_at;
+	at[0] = raw_add(&raw, h->assigned);
+	at[1] = raw_add(&raw, h->unassigned);
+	at[2] = raw_add(&raw, h->cause);
+	at[3] = raw_add(&raw, h->changed_by);
+	at[4] = raw_add(&raw, h->request_id);
+	/* its JSON is about the strings' bytes (names quoted once in the
+	 * object, kept once more for the filters) and 200 more */
+	e->cost = sizeof(*e) + 2 * raw.len + 200;
+	e->raw = strbuf_detach(&raw);
+	e->assigned = e->raw + at[0];
+	e->unassigned = e->raw + at[1];
+	e->cause = e->raw + at[2];
+	e->actor = e->raw + at[3];
+	e->request = e->raw + at[4];
 	return e;
 }
 
@@ -206,20 +251,22 @@ static void ev_free(struct ev *e)
 		free(e->users[i]);
 	free(e->users);
 	free(e->json);
+	free(e->raw);
 	free(e);
 }
 
 static size_t ev_cost(const struct ev *e)
 {
-	return sizeof(*e) + e->len + e->nusers * 24;
+	return e->cost;
 }
 
-static bool names(const struct ev *e, const char *user)
+static bool names(struct ev *e, const char *user)
 {
+	ev_ready(e);
 	return bsearch(&user, e->users, e->nusers, sizeof(*e->users), cmp_str) != NULL;
 }
 
-static bool matches(const struct feed_filter *f, const struct ev *e)
+static bool matches(const struct feed_filter *f, struct ev *e)
 {
 	return (!f->cc || e->cc == f->cc) && (!f->campaign || e->campaign == f->campaign) &&
 	       (!f->lead || e->lead == f->lead) && (!f->user[0] || names(e, f->user)) &&
@@ -228,10 +275,11 @@ static bool matches(const struct feed_filter *f, const struct ev *e)
 
 /* Writes e as the API serves it: in a JSON array (after others: a comma
  * first) or as an SSE block. */
-static void ev_write(const struct ev *e, bool sse, struct strbuf *out, size_t written)
+static void ev_write(struct ev *e, bool sse, struct strbuf *out, size_t written)
 {
 	char cursor[17];
 
+	ev_ready(e);
 	if (sse) {
 		feed_cursor_text(e->id, cursor);
 		strbuf_addstr(out, "id: ");
@@ -338,7 +386,7 @@ static void wake_for(size_t from)
 	for (; w != &F.waiters; w = next) {
 		next = w->next;
 		for (i = from; i < F.n; i++) {
-			const struct ev *e = ring_at(i);
+			struct ev *e = ring_at(i);
 
 			if (e->id > w->after && matches(&w->f, e)) {
 				wake_sub(w);
@@ -428,6 +476,7 @@ static int sync_from(struct store *s)
 			if (b.v[i]->id > F.head) {
 				ring_push(b.v[i]);
 				b.v[i] = NULL;
+				metrics_feed_events(1, false);
 			}
 		}
 		wake_for(ring_after(head));
@@ -450,6 +499,53 @@ static int sync_from(struct store *s)
 		atomic_store(&own_read, commits);
 	pthread_mutex_unlock(&F.fetch);
 	return rc;
+}
+
+/*
+ * The writer's own events, taken in as it committed them.  Only when they
+ * follow memory's head without a gap: every id in (head, last] is then one
+ * of them, so memory stays whole.  The ids are in commit order where one
+ * writer commits at a time (SQLite: the writer holds the database's write
+ * lock from its BEGIN, so no other commit falls between the head it began
+ * after and its own).  A commit not taken in is counted (feed_committed)
+ * and read back as any other.  The feed's own thread may be reading the same
+ * events meanwhile: it appends only what is past the head, as here.
+ */
+bool feed_take_own(const struct history_entry *v, size_t n)
+{
+	struct batch b = { NULL, 0 };
+	size_t i;
+	bool taken;
+
+	if (!n)
+		return false;
+	for (i = 1; i < n; i++)
+		if (v[i].id != v[0].id + (int64_t)i)
+			return false;
+	pthread_mutex_lock(&F.lock);
+	taken = F.started && !F.stopping && v[0].id == F.head + 1;
+	pthread_mutex_unlock(&F.lock);
+	if (!taken)
+		return false;
+	b.v = xcalloc(n, sizeof(*b.v));
+	for (b.n = 0; b.n < n; b.n++)
+		b.v[b.n] = ev_new(&v[b.n]);
+	/* dropped before they are in memory, as sync_from does */
+	drop_cached(&b);
+	pthread_mutex_lock(&F.lock);
+	taken = v[0].id == F.head + 1;
+	if (taken) {
+		for (i = 0; i < n; i++) {
+			ring_push(b.v[i]);
+			b.v[i] = NULL;
+		}
+		wake_for(ring_after(v[0].id - 1));
+	}
+	pthread_mutex_unlock(&F.lock);
+	batch_free(&b);
+	if (taken)
+		metrics_feed_events(n, true);
+	return taken;
 }
 
 /* ---- readers ---- */
@@ -552,7 +648,7 @@ int feed_sub_read(struct feed_sub *sub, struct store *s, bool fresh, size_t limi
 	}
 	for (i = ring_after(sub->after);
 	     i < F.n && *n < limit && scanned < SCAN_BUDGET && out->len < PAGE_BYTES; i++) {
-		const struct ev *e = ring_at(i);
+		struct ev *e = ring_at(i);
 
 		if (matches(&sub->f, e))
 			ev_write(e, sse, out, (*n)++);

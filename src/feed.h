@@ -49,6 +49,12 @@ void feed_release(void);
 /* A transaction of this process has appended events: look now.  Call it
  * after the commit and before answering the request that made it. */
 void feed_committed(void);
+/* The events a transaction of this process's writer just committed, as it
+ * wrote them (store_own_events), ids and all: taken into memory, their
+ * leads dropped from the cache and their waiters woken, when they follow
+ * memory's head with no gap; then true, and the commit needs no
+ * feed_committed().  Call it after the commit, before answering. */
+bool feed_take_own(const struct history_entry *v, size_t n);
 /* Whether every event this process committed (feed_committed) has been
  * read by the feed, and so has dropped what the cache held of its lead
  * (cache_drop_older): then a lead the cache holds was not changed by this

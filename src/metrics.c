@@ -163,6 +163,16 @@ void metrics_look_many(size_t n, bool rows)
 		atomic_fetch_add(&shared_rows, n);
 }
 
+/* Events the feed took into memory: [0] read back from the store, [1] as
+ * this process's writer handed them over. */
+static const char *const feed_sources[] = { "read", "writer" };
+static atomic_uint_fast64_t feed_events[2];
+
+void metrics_feed_events(size_t n, bool handed)
+{
+	atomic_fetch_add(&feed_events[handed], n);
+}
+
 void metrics_look_stale(void)
 {
 	atomic_fetch_add(&looks_stale, 1);
@@ -315,6 +325,11 @@ char *metrics_text(void)
 		"Plain looks at a lead the cache held that found its copy stale (changed by another "
 		"node or process lately), each followed by an aimed look.",
 		&looks_stale);
+	counters_by(&sb, "cmsd_feed_events_total",
+		    "Change-feed events this node took into memory: read back from the store, or "
+		    "handed over by this process's writer as it committed them (SQLite's mapping "
+		    "PUTs), which the feed then has no need to read.",
+		    "source", feed_sources, feed_events, 2);
 	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	deadline_counts(&dc);

@@ -42,6 +42,9 @@ void metrics_look_stale(void);
 /* A statement that took n looks at once (store_look_many), reading their
  * leads' rows too (rows). */
 void metrics_look_many(size_t n, bool rows);
+/* The change feed took n events into memory: read back from the store, or
+ * handed over by the writer (feed_take_own). */
+void metrics_feed_events(size_t n, bool handed);
 /* A look answered from the connection's memo (store.c): no statement. */
 void metrics_look_memo(void);
 /* A client connection opened (+1) or closed (-1). */

@@ -321,6 +321,7 @@ struct rows {
 	void *h;         /* sqlite3_stmt * or PGresult * */
 	int row;         /* the current row, for backends that buffer */
 	int64_t changes; /* rows written, once the statement has finished */
+	int64_t last_id; /* and the rowid the last INSERT gave (SQLite; else 0) */
 	size_t elem;     /* run once per element: the element bound */
 };
 
@@ -338,6 +339,10 @@ extern const char sqlite_version_ddl[], pg_version_ddl[];
 
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
+	/* One writer commits at a time, so the change feed's ids are in
+	 * commit order (SQLite): store_own_events() hands a transaction's own
+	 * events over. */
+	bool one_writer;
 	/* Binds a list argument whole (struct arg); else the executor runs a
 	 * statement with a list once per element. */
 	bool lists;
@@ -395,6 +400,10 @@ struct store {
 	char request_id[17];
 	/* events the open transaction has appended to the change feed */
 	int64_t appended;
+	/* those of them store_history_add() wrote, as written (their strings
+	 * owned): store_own_events() */
+	struct history_entry *own;
+	size_t nown, own_cap;
 	/* the BEGIN store_begin() asked for, sent before the next statement;
 	 * ST_NONE once sent or when none is due */
 	enum stmt begin;

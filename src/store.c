@@ -171,6 +171,18 @@ int store_backup(const char *url, const char *to, bool force, struct store_backu
 }
 
 /* NULL is fine. */
+/* Forgets the transaction's own events (store_own_events). */
+static void own_forget(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nown; i++) {
+		free((char *)s->own[i].assigned);
+		free((char *)s->own[i].unassigned);
+	}
+	s->nown = 0;
+}
+
 void store_close(struct store *s)
 {
 	struct look_memo *memo;
@@ -178,6 +190,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	memo = s->memo;
+	own_forget(s);
+	free(s->own);
 	s->be->close(s);
 	free(memo);
 }
@@ -279,6 +293,7 @@ int store_ping(struct store *s)
 int store_begin(struct store *s, bool write)
 {
 	s->appended = 0;
+	own_forget(s);
 	s->alone = false;
 	s->failed = false;
 	s->begin = write ? ST_BEGIN_WRITE : ST_BEGIN;
@@ -315,6 +330,7 @@ void store_rollback(struct store *s)
 	s->alone = false;
 	s->failed = false;
 	s->appended = 0; /* nothing of it stands */
+	own_forget(s);
 	if (exec_in_txn(s))
 		exec_run(s, ST_ROLLBACK, NULL, 0, STORE_ERROR, NULL);
 }
@@ -1416,15 +1432,36 @@ static void mark_changed(const int64_t *cu, size_t ncu, int64_t *done, size_t n,
 
 int store_history_add(struct store *s, const struct history_entry *h)
 {
-	int64_t n = 0;
-	int rc = exec_run(s, ST_HISTORY_ADD,
-			  ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
-			       A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
-			       A_T(h->assigned), A_T(h->unassigned), A_I(h->cc)),
-			  STORE_ERROR, &n);
+	struct history_entry *own;
+	int64_t id = 0;
+	int rc = exec_insert(s, ST_HISTORY_ADD,
+			     ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
+				  A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
+				  A_T(h->assigned), A_T(h->unassigned), A_I(h->cc)),
+			     STORE_ERROR, &id);
 
-	s->appended += n;
-	return rc;
+	if (rc)
+		return rc;
+	s->appended++;
+	if (s->nown == s->own_cap) {
+		s->own_cap = s->own_cap ? 2 * s->own_cap : 16;
+		s->own = xrealloc(s->own, s->own_cap * sizeof(*s->own));
+	}
+	own = &s->own[s->nown++];
+	*own = *h;
+	own->id = id;
+	own->assigned = xstrdup(h->assigned ? h->assigned : "[]");
+	own->unassigned = xstrdup(h->unassigned ? h->unassigned : "[]");
+	snprintf(own->cause, sizeof(own->cause), "mapping");
+	return STORE_OK;
+}
+
+const struct history_entry *store_own_events(const struct store *s, size_t *n)
+{
+	bool all = s->be->one_writer && s->nown && (int64_t)s->nown == s->appended;
+
+	*n = all ? s->nown : 0;
+	return all ? s->own : NULL;
 }
 
 /*

@@ -111,8 +111,12 @@ void rows_done(struct rows *r)
 	r->s->be->done(r);
 }
 
-int exec_run(struct store *s, enum stmt id, const struct arg *a, size_t na,
-	     int fk_rc, int64_t *changes)
+/* Runs statement `id` to its end: *changes (if asked) the rows it wrote;
+ * *row_id (if asked) the first column of its first row (a text with
+ * RETURNING: PostgreSQL's) or else the backend's last rowid (SQLite, where
+ * RETURNING costs an insert a table of its results: twice the time). */
+static int run_whole(struct store *s, enum stmt id, const struct arg *a, size_t na, int fk_rc,
+		     int64_t *changes, int64_t *row_id)
 {
 	struct rows r;
 	bool have = true;
@@ -121,12 +125,30 @@ int exec_run(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	rc = exec_query(s, &r, id, a, na, fk_rc);
 	if (rc != STORE_OK)
 		return rc;
-	while (rc == STORE_OK && have)
+	while (rc == STORE_OK && have) {
 		rc = rows_next(&r, &have);
+		if (rc == STORE_OK && have && row_id && !*row_id)
+			*row_id = s->be->col_int(&r, 0);
+	}
 	if (rc == STORE_OK && changes)
 		*changes = r.changes;
+	if (rc == STORE_OK && row_id && !*row_id)
+		*row_id = r.last_id;
 	rows_done(&r);
 	return rc;
+}
+
+int exec_run(struct store *s, enum stmt id, const struct arg *a, size_t na,
+	     int fk_rc, int64_t *changes)
+{
+	return run_whole(s, id, a, na, fk_rc, changes, NULL);
+}
+
+int exec_insert(struct store *s, enum stmt id, const struct arg *a, size_t na, int fk_rc,
+		int64_t *row_id)
+{
+	*row_id = 0;
+	return run_whole(s, id, a, na, fk_rc, NULL, row_id);
 }
 
 /* The statement is walked to its end, so that an INSERT ... RETURNING

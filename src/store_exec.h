@@ -30,6 +30,10 @@ void rows_done(struct rows *r);
  * rows it inserted, updated or deleted (cascades not counted). */
 int exec_run(struct store *s, enum stmt id, const struct arg *a, size_t na,
 	     int fk_rc, int64_t *changes);
+/* Runs an INSERT of one row; *row_id its id (the row it returns, or the
+ * backend's last rowid). */
+int exec_insert(struct store *s, enum stmt id, const struct arg *a, size_t na, int fk_rc,
+		int64_t *row_id);
 /* Runs statement `id` and fills `row` from its first row; NOT_FOUND when
  * there is none. */
 int exec_fetch(struct store *s, enum stmt id, const struct arg *a, size_t na,

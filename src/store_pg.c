@@ -196,7 +196,7 @@ static const char *const pg_sql[ST__COUNT] = {
 	[ST_HISTORY_ADD] =
 		"WITH s AS (" FEED_NEXT("1") ")"
 		" INSERT INTO mapping_history (id, " HISTORY_COLS ")"
-		" SELECT s.last, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'mapping' FROM s",
+		" SELECT s.last, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'mapping' FROM s RETURNING id",
 	[ST_HISTORY_CU_GONE] = HISTORY_GONE(GONE_CAMPAIGN_USER),
 	[ST_HISTORY_USER_GONE] = HISTORY_GONE(GONE_USER),
 	[ST_HISTORY_CL_GONE] = HISTORY_GONE(GONE_CAMPAIGN_LEAD),

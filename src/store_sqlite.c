@@ -349,8 +349,10 @@ static int sq_next(struct rows *r, bool *have)
 	int rc = sqlite3_step(r->h);
 
 	*have = rc == SQLITE_ROW;
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
 		r->changes = sqlite3_changes64(s->db);
+		r->last_id = sqlite3_last_insert_rowid(s->db);
+	}
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return STORE_OK;
 	return map_rc(s, rc, r->fk_rc, sql_name(r->id));
@@ -817,6 +819,7 @@ static void sq_close(struct store *base)
 
 const struct sql_backend sqlite_backend = {
 	.name = "sqlite",
+	.one_writer = true,
 	/* no array type: in process, a statement per element costs little */
 	.lists = false,
 	.sql = sq_sql,

@@ -21,7 +21,10 @@ black-box against a real cmsd, written from the contract alone.
     6. 410 CONF-1007 past the retention window and ahead of the feed;
     7. X-Change-Cursor on every mapping GET form, and snapshot + feed: the
        feed from a GET's cursor has exactly the later changes;
-    8. GET /cc/{cc}/user/{userId}/assignments against the mapping.
+    8. GET /cc/{cc}/user/{userId}/assignments against the mapping;
+    9. on SQLite a PUT's event goes into the node's memory as the writer
+       wrote it, not read back, and never past an event another process
+       appended that the node has not read yet.
 
 Runs on whichever store the harness uses (SQLite, or PostgreSQL with
 CMSD_TEST_PG).
@@ -29,6 +32,7 @@ CMSD_TEST_PG).
 import datetime
 import http.client
 import json
+import re
 import os
 import shutil
 import socket
@@ -1259,3 +1263,56 @@ def test_assignments_who_may_read():
     assert_error(assignments(a.user, sysauth(), cc=G.cc), 404, "CONF-1001",
                  "F's user under G's contact center")
     assert_error(assignments(a.user, None), 401, "AUTH-1001", "no credentials")
+
+
+# ---- 9. this node's own PUTs, taken in as the writer wrote them -------------------------------
+
+def feed_events_metric():
+    """cmsd_feed_events_total by source, from /metrics."""
+    text = req("GET", "/metrics", headers={"Accept": "text/plain"}).raw.decode()
+    got = {}
+    for src in ("read", "writer"):
+        m = re.search(r'^cmsd_feed_events_total\{source="%s"\} (\d+)$' % src, text, re.M)
+        assert m, "/metrics: no cmsd_feed_events_total{source=%r}" % src
+        got[src] = int(m.group(1))
+    return got
+
+
+def test_own_puts_enter_the_feed_as_written_never_past_an_event_not_yet_read():
+    k = new_campaign(leads=2)
+    a = F.agents
+    c0 = tail(sysauth())  # a poll reads the store: memory is at its head
+    m0 = feed_events_metric()
+    r1 = put(F.auth("sup"), k.campaign, k.leads[0], [a[2], a[0]], [a[1]], "PUT 1")
+    m1 = feed_events_metric()
+    evs = since(c0)
+    eq(len(evs), 1, "events after PUT 1: %r" % evs)
+    expect_event(evs[0], F, k.campaign, k.leads[0], k.cl[k.leads[0]], [a[0], a[2]], [],
+                 "mapping", F.sup, rid(r1), "PUT 1's event")
+    if backend() == "sqlite":
+        # SQLite's one writer commits ids in order: its events go in as written
+        eq((m1["writer"] - m0["writer"], m1["read"] - m0["read"]), (1, 0),
+           "PUT 1's event (writer, read) into the node's memory")
+    else:
+        # PostgreSQL: other nodes commit between this one's ids; all are read
+        eq(m1["writer"], 0, "events handed over by the writer on PostgreSQL")
+        return
+    # Another process appends an event the node has not read (its feed
+    # thread looks once a second); the PUT right after must not go into
+    # memory past it, or the feed would skip it for good.
+    url = S.store_url()
+    for i in range(3):
+        c = tail(sysauth())
+        ext = "%016x" % (0xe0000000 + i)
+        eq(direct_dml(url, [
+            "INSERT INTO mapping_history (campaign_id, lead_id, campaign_lead_id, changed_at,"
+            " changed_by, request_id, assigned, unassigned, cc_id, cause) VALUES"
+            " (%d, %d, %d, %d, 'someone_else', '%s', '[\"%s\"]', '[]', %d, 'mapping')"
+            % (k.campaign, k.leads[0], k.cl[k.leads[0]], int(time.time() * 1000), ext,
+               a[3], F.cc)]), [1], "an event appended by another process")
+        r = put(F.auth("sup"), k.campaign, k.leads[1], [a[i]], [], "PUT %d after it" % i)
+        evs = since(c)
+        eq([(e["requestId"], e["leadId"]) for e in evs],
+           [(ext, k.leads[0]), (rid(r), k.leads[1])],
+           "round %d: the other process's event, then the PUT's" % i)
+        eq(evs[0]["actor"], "someone_else", "the other process's event as it wrote it")

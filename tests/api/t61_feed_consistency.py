@@ -26,6 +26,7 @@ every time it resumes.
 """
 import os
 import random
+import re
 import threading
 import time
 import types
@@ -351,6 +352,17 @@ def test_consumers_rebuild_the_mapping_exactly_while_writers_write():
         assert "mapping" in causes, "%s: no mapping event" % c.name
     assert "campaignUserRemoved" in {ev["cause"] for ev in consumers[0].events}, \
         "the churn removed no mapped campaign user (nothing tested of that cause)"
+    # on SQLite the writer's events went into memory as written, the churn's
+    # were read back, and the consumers found the two sources one feed
+    text = req("GET", "/metrics", srv=N[0], headers={"Accept": "text/plain"}).raw.decode()
+    src = {k: int(v) for k, v in re.findall(
+        r'^cmsd_feed_events_total\{source="(\w+)"\} (\d+)$', text, re.M)}
+    print("# t61: node 0 took events into memory by source: %r" % (src,), flush=True)
+    if backend() == "sqlite":
+        assert src.get("writer", 0) > 0 and src.get("read", 0) > 0, \
+            "events into memory by source %r: both sources wanted" % (src,)
+    else:
+        eq(src.get("writer"), 0, "events handed over by the writer on PostgreSQL")
     # both consumers saw the same events of the filtered one's campaign, from
     # where both of them follow the feed (each begins at its own snapshot)
     both = max(consumers[0].start, consumers[1].snap[D.campaigns[0]])

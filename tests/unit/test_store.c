@@ -1352,6 +1352,93 @@ static void history(void)
 	fx_close();
 }
 
+/* An entry of t's lead, changed by `by`, naming assigned. */
+static struct history_entry own_entry(const struct tree *t, int64_t cl, const char *by,
+				      const char *assigned)
+{
+	struct history_entry h;
+
+	memset(&h, 0, sizeof(h));
+	h.campaign_id = t->campaign;
+	h.lead_id = t->lead;
+	h.campaign_lead_id = cl;
+	h.changed_at = 5000;
+	snprintf(h.changed_by, sizeof(h.changed_by), "%s", by);
+	snprintf(h.request_id, sizeof(h.request_id), "00000000000000%s", by);
+	h.assigned = assigned;
+	h.unassigned = "[]";
+	h.cc = t->cc;
+	return h;
+}
+
+/*
+ * store_own_events(): the entries the transaction wrote by
+ * store_history_add(), as the feed reads them once committed, where ids
+ * are in commit order (SQLite); none on PostgreSQL, none after a rollback,
+ * none when a delete appended entries of its own in the same transaction,
+ * none once the next transaction begins.
+ */
+static void own_events(void)
+{
+	struct tree t;
+	struct history_entry h[2];
+	const struct history_entry *v;
+	struct hist got = { 0 };
+	bool one_writer = be == &sqlite_be;
+	int64_t cl;
+	size_t n = 99, i;
+
+	if (!fx_open())
+		return;
+	t = make_tree("t");
+	cl = attach(t.campaign, t.lead, 1);
+	CHECK(map(cl, true, IDS(enrol(t.campaign, make_user(t.cc, "a", "Agent")))) == 1);
+	keep();
+	h[0] = own_entry(&t, cl, "s1", "[\"b\",\"a\"]");
+	h[1] = own_entry(&t, cl, "s2", "[]");
+	for (i = 0; i < 2; i++)
+		EXPECT(ST(history_add, &h[i]), STORE_OK);
+	CHECK(store_commit(fx.s) == STORE_OK);
+	v = store_own_events(fx.s, &n);
+	if (!one_writer) {
+		CHECK(v == NULL && n == 0);
+	} else {
+		CHECK(v != NULL && n == 2);
+		if (v)
+			EXPECT(ST(feed_read, v[0].id - 1, 10, see_history, &got), STORE_OK);
+		CHECK(got.n == 2 && got.e[0].id == v[0].id && got.e[1].id == v[1].id);
+		for (i = 0; v && i < n && i < got.n; i++) {
+			CHECK(v[i].campaign_id == got.e[i].campaign_id &&
+			      v[i].lead_id == got.e[i].lead_id &&
+			      v[i].campaign_lead_id == got.e[i].campaign_lead_id &&
+			      v[i].changed_at == got.e[i].changed_at && v[i].cc == got.e[i].cc);
+			CHECK(!strcmp(v[i].changed_by, got.e[i].changed_by) &&
+			      !strcmp(v[i].request_id, got.e[i].request_id) &&
+			      !strcmp(v[i].cause, got.e[i].cause));
+			CHECK(!strcmp(v[i].assigned, got.e[i].assigned) &&
+			      !strcmp(v[i].unassigned, got.e[i].unassigned));
+		}
+	}
+	CHECK(store_begin(fx.s, true) == STORE_OK);
+	v = store_own_events(fx.s, &n);
+	CHECK(v == NULL && n == 0); /* the next transaction forgot them */
+	/* rolled back: nothing stands */
+	EXPECT(ST(history_add, &h[0]), STORE_OK);
+	store_rollback(fx.s);
+	v = store_own_events(fx.s, &n);
+	CHECK(v == NULL && n == 0);
+	/* with a delete's own entry in the same transaction: not all of them */
+	CHECK(store_begin(fx.s, true) == STORE_OK);
+	EXPECT(ST(history_add, &h[0]), STORE_OK);
+	EXPECT(SC(campaign_user_delete, t.campaign, "a"), STORE_OK);
+	CHECK(store_commit(fx.s) == STORE_OK);
+	v = store_own_events(fx.s, &n);
+	CHECK(v == NULL && n == 0);
+	CHECK(store_take_appended(fx.s) == 2);
+	CHECK(store_begin(fx.s, true) == STORE_OK);
+	fx_close();
+}
+
 /* Checks the one history entry of campaign lead (campaign, lead) that a
  * delete wrote: every userId in `gone` unassigned, under the actor. */
 static void check_gone(int64_t campaign, int64_t lead, int64_t cl, const char *gone,
@@ -2069,6 +2156,7 @@ static const struct unit_test tests[] = {
 	{ "mapping_put", mapping_put },
 	{ "mapping_put_group", mapping_put_group },
 	{ "history_of_deletes", history_of_deletes },
+	{ "own_events", own_events },
 	{ "tokens", tokens },
 	{ "tenant_scope", tenant_scope },
 	{ "look_moves", look_moves },

@@ -504,10 +504,11 @@ static int sync_from(struct store *s)
 /*
  * The writer's own events, taken in as it committed them.  Only when they
  * follow memory's head without a gap: every id in (head, last] is then one
- * of them, so memory stays whole.  The ids are in commit order where one
- * writer commits at a time (SQLite: the writer holds the database's write
- * lock from its BEGIN, so no other commit falls between the head it began
- * after and its own).  A commit not taken in is counted (feed_committed)
+ * of them, so memory stays whole.  Ids are in commit order on both
+ * backends: SQLite's writer holds the database's write lock from its BEGIN,
+ * and PostgreSQL's transactions take ids under change_head's row lock, held
+ * to their commit; so no other commit's event falls between the head and
+ * the first of these.  A commit not taken in is counted (feed_committed)
  * and read back as any other.  The feed's own thread may be reading the same
  * events meanwhile: it appends only what is past the head, as here.
  */

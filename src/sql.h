@@ -339,10 +339,6 @@ extern const char sqlite_version_ddl[], pg_version_ddl[];
 
 struct sql_backend {
 	const char *name; /* "sqlite", "postgresql": for logs */
-	/* One writer commits at a time, so the change feed's ids are in
-	 * commit order (SQLite): store_own_events() hands a transaction's own
-	 * events over. */
-	bool one_writer;
 	/* Binds a list argument whole (struct arg); else the executor runs a
 	 * statement with a list once per element. */
 	bool lists;

@@ -1430,19 +1430,12 @@ static void mark_changed(const int64_t *cu, size_t ncu, int64_t *done, size_t n,
 		changed[i] = n && bsearch(&cu[i], done, n, sizeof(*done), cmp_id);
 }
 
-int store_history_add(struct store *s, const struct history_entry *h)
+/* Keeps entry h, appended with id `id`, among the transaction's own events
+ * (store_own_events), its strings copied. */
+static void own_keep(struct store *s, const struct history_entry *h, int64_t id)
 {
 	struct history_entry *own;
-	int64_t id = 0;
-	int rc = exec_insert(s, ST_HISTORY_ADD,
-			     ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
-				  A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
-				  A_T(h->assigned), A_T(h->unassigned), A_I(h->cc)),
-			     STORE_ERROR, &id);
 
-	if (rc)
-		return rc;
-	s->appended++;
 	if (s->nown == s->own_cap) {
 		s->own_cap = s->own_cap ? 2 * s->own_cap : 16;
 		s->own = xrealloc(s->own, s->own_cap * sizeof(*s->own));
@@ -1453,12 +1446,27 @@ int store_history_add(struct store *s, const struct history_entry *h)
 	own->assigned = xstrdup(h->assigned ? h->assigned : "[]");
 	own->unassigned = xstrdup(h->unassigned ? h->unassigned : "[]");
 	snprintf(own->cause, sizeof(own->cause), "mapping");
+}
+
+int store_history_add(struct store *s, const struct history_entry *h)
+{
+	int64_t id = 0;
+	int rc = exec_insert(s, ST_HISTORY_ADD,
+			     ARGS(A_I(h->campaign_id), A_I(h->lead_id), A_I(h->campaign_lead_id),
+				  A_I(h->changed_at), A_T(h->changed_by), A_T(h->request_id),
+				  A_T(h->assigned), A_T(h->unassigned), A_I(h->cc)),
+			     STORE_ERROR, &id);
+
+	if (rc)
+		return rc;
+	s->appended++;
+	own_keep(s, h, id);
 	return STORE_OK;
 }
 
 const struct history_entry *store_own_events(const struct store *s, size_t *n)
 {
-	bool all = s->be->one_writer && s->nown && (int64_t)s->nown == s->appended;
+	bool all = s->nown && (int64_t)s->nown == s->appended;
 
 	*n = all ? s->nown : 0;
 	return all ? s->own : NULL;

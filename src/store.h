@@ -474,10 +474,13 @@ int store_feed_read(struct store *s, int64_t after, int64_t limit, store_row_fn 
  * transaction of its own; *purged is then the last cursor purged. */
 int store_feed_purge(struct store *s, int64_t before, int64_t *purged);
 /* The events the transaction appended, as store_history_add() wrote them
- * (ids and all, cause "mapping"), when they are all it appended and the
- * backend has one writer at a time (store_own_events' ids are then in
- * commit order: SQLite); else NULL and *n = 0.  Read it after the commit,
- * before the next transaction begins (feed_take_own). */
+ * (ids and all, cause "mapping"), when they are all it appended; else NULL
+ * and *n = 0.  Ids are in commit order on both backends (SQLite's one
+ * writer; PostgreSQL's change_head row, locked until the commit by each
+ * transaction that takes ids), so these follow every event committed
+ * before them.  (PostgreSQL's PUTs write their entries in the group
+ * function, which does not say their ids: none there.)  Read it after the
+ * commit, before the next transaction begins (feed_take_own). */
 const struct history_entry *store_own_events(const struct store *s, size_t *n);
 /* Events the transaction just committed appended (then forgets them). */
 int64_t store_take_appended(struct store *s);

@@ -819,7 +819,6 @@ static void sq_close(struct store *base)
 
 const struct sql_backend sqlite_backend = {
 	.name = "sqlite",
-	.one_writer = true,
 	/* no array type: in process, a statement per element costs little */
 	.lists = false,
 	.sql = sq_sql,

@@ -456,7 +456,7 @@ static int sync_from(struct store *s)
 	uint_fast64_t commits;
 	struct batch b = { NULL, 0 };
 	int rc;
-	size_t i;
+	size_t i, pushed;
 
 	pthread_mutex_lock(&F.fetch);
 	commits = atomic_load(&own_commits);
@@ -472,16 +472,17 @@ static int sync_from(struct store *s)
 			break;
 		drop_cached(&b);
 		pthread_mutex_lock(&F.lock);
-		for (i = 0; i < b.n; i++) {
+		for (i = 0, pushed = 0; i < b.n; i++) {
 			if (b.v[i]->id > F.head) {
 				ring_push(b.v[i]);
 				b.v[i] = NULL;
-				metrics_feed_events(1, false);
+				pushed++;
 			}
 		}
 		wake_for(ring_after(head));
 		head = F.head;
 		pthread_mutex_unlock(&F.lock);
+		metrics_feed_events(pushed, false);
 		batch_free(&b);
 	}
 	batch_free(&b);
@@ -502,7 +503,7 @@ static int sync_from(struct store *s)
 }
 
 /*
- * The writer's own events, taken in as it committed them.  Only when they
+ * A transaction's own events, taken in as it committed them.  Only when they
  * follow memory's head without a gap: every id in (head, last] is then one
  * of them, so memory stays whole.  Ids are in commit order on both
  * backends: SQLite's writer holds the database's write lock from its BEGIN,
@@ -512,7 +513,7 @@ static int sync_from(struct store *s)
  * and read back as any other.  The feed's own thread may be reading the same
  * events meanwhile: it appends only what is past the head, as here.
  */
-bool feed_take_own(const struct history_entry *v, size_t n)
+static bool take_own(const struct history_entry *v, size_t n)
 {
 	struct batch b = { NULL, 0 };
 	size_t i;
@@ -716,10 +717,21 @@ static void poke(void)
 		log_msgf("warn", "feed: cannot wake the feed thread");
 }
 
-void feed_committed(void)
+/* A commit of this process appended events memory lacks: look now. */
+static void feed_committed(void)
 {
 	atomic_fetch_add(&own_commits, 1);
 	poke();
+}
+
+void feed_commit_done(struct store *s)
+{
+	size_t n;
+	const struct history_entry *own = store_own_events(s, &n);
+	bool taken = take_own(own, n);
+
+	if (store_take_appended(s) && !taken)
+		feed_committed(); /* followers of the feed look now */
 }
 
 /* Wakes waiters whose time is up; returns the next deadline. */

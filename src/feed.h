@@ -7,7 +7,7 @@
  * The store is the record (store_feed_*): every change of the mapping
  * appends its events in its own transaction, with cursors in commit order
  * on either backend.  One thread per process follows it: woken by this
- * process's commits (feed_committed()), by other nodes' (PostgreSQL's
+ * process's commits (feed_commit_done()), by other nodes' (PostgreSQL's
  * LISTEN/NOTIFY) and once a second regardless, it reads what is new,
  * appends it to memory and wakes every waiter an event is for.  A reader
  * whose cursor is older than memory reads the store itself.
@@ -46,16 +46,15 @@ int feed_start(const char *db, int64_t retention);
 void feed_stop(void);
 bool feed_stopping(void);
 void feed_release(void);
-/* A transaction of this process has appended events: look now.  Call it
- * after the commit and before answering the request that made it. */
-void feed_committed(void);
-/* The events a transaction of this process's writer just committed, as it
- * wrote them (store_own_events), ids and all: taken into memory, their
- * leads dropped from the cache and their waiters woken, when they follow
- * memory's head with no gap; then true, and the commit needs no
- * feed_committed().  Call it after the commit, before answering. */
-bool feed_take_own(const struct history_entry *v, size_t n);
-/* Whether every event this process committed (feed_committed) has been
+/* A transaction of this process on s has committed: the events it
+ * appended go into memory as it wrote them (store_own_events), their leads
+ * dropped from the cache and their waiters woken, when they follow
+ * memory's head with no gap; otherwise the commit is counted and the
+ * thread reads them now.  Call it after every commit, before answering the
+ * request(s) that made it. */
+void feed_commit_done(struct store *s);
+/* Whether every event this process committed and did not hand over (see
+ * feed_commit_done) has been
  * read by the feed, and so has dropped what the cache held of its lead
  * (cache_drop_older): then a lead the cache holds was not changed by this
  * process since, only perhaps by another node, very lately. */

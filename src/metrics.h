@@ -43,7 +43,7 @@ void metrics_look_stale(void);
  * leads' rows too (rows). */
 void metrics_look_many(size_t n, bool rows);
 /* The change feed took n events into memory: read back from the store, or
- * handed over by the writer (feed_take_own). */
+ * handed over as this process committed them (feed_commit_done). */
 void metrics_feed_events(size_t n, bool handed);
 /* A look answered from the connection's memo (store.c): no statement. */
 void metrics_look_memo(void);

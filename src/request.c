@@ -436,8 +436,7 @@ static int attempt(struct request *rq, struct reply *rp, bool write)
 		store_rollback(rq->store);
 		return reply_store_error(rp, rc, "store", 0);
 	}
-	if (store_take_appended(rq->store))
-		feed_committed(); /* followers of the feed look now */
+	feed_commit_done(rq->store);
 	return RES_OK;
 }
 

@@ -170,7 +170,6 @@ int store_backup(const char *url, const char *to, bool force, struct store_backu
 	return STORE_ERROR;
 }
 
-/* NULL is fine. */
 /* Forgets the transaction's own events (store_own_events). */
 static void own_forget(struct store *s)
 {
@@ -183,6 +182,7 @@ static void own_forget(struct store *s)
 	s->nown = 0;
 }
 
+/* NULL is fine. */
 void store_close(struct store *s)
 {
 	struct look_memo *memo;

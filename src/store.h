@@ -480,7 +480,7 @@ int store_feed_purge(struct store *s, int64_t before, int64_t *purged);
  * transaction that takes ids), so these follow every event committed
  * before them.  (PostgreSQL's PUTs write their entries in the group
  * function, which does not say their ids: none there.)  Read it after the
- * commit, before the next transaction begins (feed_take_own). */
+ * commit, before the next transaction begins (feed_commit_done). */
 const struct history_entry *store_own_events(const struct store *s, size_t *n);
 /* Events the transaction just committed appended (then forgets them). */
 int64_t store_take_appended(struct store *s);

@@ -161,16 +161,6 @@ static void retry(struct job *j, bool alone)
 	again(j, alone);
 }
 
-/* Whether the feed took the events the group committed as they were
- * written, so that it need not read them back (feed_take_own). */
-static bool own_events_taken(struct store *s)
-{
-	size_t n;
-	const struct history_entry *v = store_own_events(s, &n);
-
-	return feed_take_own(v, n);
-}
-
 /*
  * Ends the group's transaction (rc: how it went so far; commit_fault: the
  * commit's injected fault; undo: rolled back, a request alone answering as
@@ -190,9 +180,8 @@ static void settle(struct job **g, size_t n, int rc, int commit_fault, size_t ra
 		store_rollback(s);
 	/* before any answer: the feed holds this commit's events, or
 	 * feed_has_own_commits() knows of them */
-	if (!rc && !own_events_taken(s) && store_take_appended(s))
-		feed_committed(); /* followers of the feed look now */
-	store_take_appended(s); /* taken in, or counted */
+	if (!rc)
+		feed_commit_done(s);
 	for (i = 0; i < n; i++)
 		request_group_done(g[i]->rq, g[i]->rp, s);
 	if (rc && rc == STORE_RETRY && !ran) { /* a busy store before anything ran */

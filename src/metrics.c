@@ -173,6 +173,16 @@ void metrics_feed_events(size_t n, bool handed)
 	atomic_fetch_add(&feed_events[handed], n);
 }
 
+/* PostgreSQL's notifications of a commit: [0] another process's, [1] this
+ * process's own, passed over */
+static const char *const notification_from[] = { "other", "own" };
+static atomic_uint_fast64_t notifications[2];
+
+void metrics_feed_notification(bool own)
+{
+	atomic_fetch_add(&notifications[own], 1);
+}
+
 void metrics_look_stale(void)
 {
 	atomic_fetch_add(&looks_stale, 1);
@@ -330,6 +340,12 @@ char *metrics_text(void)
 		    "handed over by this process's writer as it committed them (SQLite's mapping "
 		    "PUTs), which the feed then has no need to read.",
 		    "source", feed_sources, feed_events, 2);
+	counters_by(&sb, "cmsd_feed_notifications_total",
+		    "PostgreSQL's notifications of a commit that appended change-feed events, as "
+		    "this node's feed thread received them: from another node or process, which "
+		    "it reads, or from this process's own sessions, which it passes over (the "
+		    "committing request already handed the events over or woke it).",
+		    "from", notification_from, notifications, 2);
 	family(&sb, "cmsd_http_open_connections", "gauge", "Client connections open now.");
 	strbuf_addf(&sb, "cmsd_http_open_connections %d\n", atomic_load(&open_connections));
 	deadline_counts(&dc);

@@ -45,6 +45,9 @@ void metrics_look_many(size_t n, bool rows);
 /* The change feed took n events into memory: read back from the store, or
  * handed over as this process committed them (feed_commit_done). */
 void metrics_feed_events(size_t n, bool handed);
+/* One PostgreSQL notification the feed thread received: own, sent by one
+ * of this process's sessions (passed over), or another process's. */
+void metrics_feed_notification(bool own);
 /* A look answered from the connection's memo (store.c): no statement. */
 void metrics_look_memo(void);
 /* A client connection opened (+1) or closed (-1). */

@@ -37,11 +37,13 @@
  * hold a password.
  */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sql.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -64,7 +66,57 @@ struct pg {
 	bool txn;                 /* a BEGIN of ours succeeded on it */
 	bool listening;           /* LISTEN cmsd_changes ran on this session */
 	bool generic;             /* store_plans_once(): in every session */
+	int pid;                  /* its server process, in `own` (0: none) */
 };
+
+/*
+ * The server processes of this process's sessions.  A notification one of
+ * them sent is this process's own commit, which has already handed its
+ * events to the feed or woken the feed's thread itself (feed_commit_done()),
+ * so pg_notified() passes over it instead of waking the thread a second
+ * time to read nothing.  A session leaves the list before it closes or
+ * reconnects: a process id the server gives again later, to another node's
+ * session, is then not taken for ours.
+ */
+static struct {
+	pthread_mutex_t lock;
+	int *pid;
+	size_t n, cap;
+} own = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+
+/* s's session leaves `own`, and joins it again when `join` and open. */
+static void own_session(struct pg *s, bool join)
+{
+	size_t i;
+
+	pthread_mutex_lock(&own.lock);
+	for (i = 0; s->pid && i < own.n; i++)
+		if (own.pid[i] == s->pid) {
+			own.pid[i] = own.pid[--own.n];
+			break;
+		}
+	s->pid = join && PQstatus(s->conn) == CONNECTION_OK ? PQbackendPID(s->conn) : 0;
+	if (s->pid) {
+		if (own.n == own.cap) {
+			own.cap = own.cap ? own.cap * 2 : 16;
+			own.pid = xrealloc(own.pid, own.cap * sizeof(*own.pid));
+		}
+		own.pid[own.n++] = s->pid;
+	}
+	pthread_mutex_unlock(&own.lock);
+}
+
+static bool own_pid(int pid)
+{
+	size_t i;
+	bool found = false;
+
+	pthread_mutex_lock(&own.lock);
+	for (i = 0; i < own.n && !found; i++)
+		found = own.pid[i] == pid;
+	pthread_mutex_unlock(&own.lock);
+	return found;
+}
 
 /*
  * The next `n` cursors of the change feed, and a notification to every node
@@ -343,6 +395,7 @@ static int session_setup(struct pg *s)
 	res = PQexec(s->conn, sql);
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
+	own_session(s, ok);
 	return ok ? STORE_OK : STORE_UNAVAILABLE;
 }
 
@@ -369,6 +422,7 @@ static int pg_connect(struct pg *s)
 	memset(s->prepared, 0, sizeof(s->prepared));
 	s->txn = false;
 	s->listening = false;
+	own_session(s, false);
 	if (s->conn)
 		PQreset(s->conn);
 	if (PQstatus(s->conn) != CONNECTION_OK)
@@ -432,6 +486,7 @@ static void pg_close(struct store *base)
 
 	if (!s)
 		return;
+	own_session(s, false);
 	PQfinish(s->conn);
 	free(s);
 }
@@ -726,8 +781,9 @@ static int pg_listen(struct store *base)
 	return PQsocket(s->conn);
 }
 
-/* Whether a notification came (all are drained); true as well when the
- * connection broke, so that the feed looks at the store itself. */
+/* Whether a notification came from another process's session (all are
+ * drained; this process's own are passed over, see `own`); true as well
+ * when the connection broke, so that the feed looks at the store itself. */
 static bool pg_notified(struct store *base)
 {
 	struct pg *s = (struct pg *)base;
@@ -739,8 +795,11 @@ static bool pg_notified(struct store *base)
 		return true;
 	}
 	while ((n = PQnotifies(s->conn))) {
+		bool mine = own_pid(n->be_pid);
+
+		metrics_feed_notification(mine);
+		any = any || !mine;
 		PQfreemem(n);
-		any = true;
 	}
 	return any;
 }

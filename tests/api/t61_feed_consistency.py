@@ -373,6 +373,17 @@ def test_consumers_rebuild_the_mapping_exactly_while_writers_write():
        "the filtered consumer's events vs the unfiltered one's of that campaign")
 
 
+def notifications(node):
+    """cmsd_feed_notifications_total of one node, by where they came from."""
+    text = req("GET", "/metrics", srv=node, headers={"Accept": "text/plain"}).raw.decode()
+    got = {}
+    for k in ("own", "other"):
+        m = re.search(r'^cmsd_feed_notifications_total\{from="%s"\} (\d+)$' % k, text, re.M)
+        assert m, "/metrics: no cmsd_feed_notifications_total{from=%r}" % k
+        got[k] = int(m.group(1))
+    return got
+
+
 def test_a_long_poll_on_one_node_wakes_for_a_commit_on_another():
     # the contract promises exactly-once on many nodes; a long-poll that
     # only woke for its own node's commits would still be correct but slow
@@ -393,6 +404,7 @@ def test_a_long_poll_on_one_node_wakes_for_a_commit_on_another():
         box["r"] = changes(D.sup, srv=N[1], after=cur, wait=20, timeout=40)
         box["t"] = time.time()
         box["dt"] = box["t"] - t
+    n2, n3 = notifications(N[1]), notifications(N[2])
     th = threading.Thread(target=poll, daemon=True)
     th.start()
     time.sleep(0.5)
@@ -413,3 +425,18 @@ def test_a_long_poll_on_one_node_wakes_for_a_commit_on_another():
           % ((box["t"] - t_put) * 1000), flush=True)
     eq(b["events"][0]["requestId"], r.headers.get("x-request-id"), "the event it woke for")
     assert box["dt"] < 10, "the long-poll took %.1f s to see another node's commit" % box["dt"]
+    # node 2 woke for node 3's notification, not for its safety read once a
+    # second; node 3 passed over its own notifications: its PUTs had woken
+    # its feed thread already (store_pg.c, `own`)
+    got2 = notifications(N[1])
+    assert got2["other"] > n2["other"], \
+        "node 2 counts no notification from another node: %r then %r" % (n2, got2)
+    for _ in range(100):
+        got3 = notifications(N[2])
+        if got3["own"] > n3["own"]:
+            break
+        time.sleep(0.05 * SLOW)
+    assert got3["own"] > n3["own"], \
+        "node 3 took none of its own PUTs' notifications for its own: %r then %r" % (n3, got3)
+    print("# t61: notifications on node 2 %r -> %r, on node 3 %r -> %r"
+          % (n2, got2, n3, got3), flush=True)

@@ -839,6 +839,20 @@ def req(method, path, body=None, headers=None, auth=None, raw=None, srv=None,
     return resp
 
 
+
+def metrics_by(name, label, values, srv=None):
+    """One counter family of /metrics by one label: {value: count}."""
+    r = req("GET", "/metrics", srv=srv, headers={"Accept": "text/plain"})
+    eq(r.status, 200, "/metrics")
+    text = r.raw.decode("utf-8")
+    got = {}
+    for v in values:
+        m = re.search(r'^%s\{%s="%s"\} (\d+)$' % (re.escape(name), label, re.escape(v)),
+                      text, re.M)
+        assert m, "/metrics has no %s{%s=%r}" % (name, label, v)
+        got[v] = int(m.group(1))
+    return got
+
 def parallel(fns, what, timeout=None):
     """Run the callables at once (after a barrier); fail with the first error
     any of them raised, or when one is still running after `timeout`."""

@@ -1269,13 +1269,7 @@ def test_assignments_who_may_read():
 
 def feed_events_metric():
     """cmsd_feed_events_total by source, from /metrics."""
-    text = req("GET", "/metrics", headers={"Accept": "text/plain"}).raw.decode()
-    got = {}
-    for src in ("read", "writer"):
-        m = re.search(r'^cmsd_feed_events_total\{source="%s"\} (\d+)$' % src, text, re.M)
-        assert m, "/metrics: no cmsd_feed_events_total{source=%r}" % src
-        got[src] = int(m.group(1))
-    return got
+    return metrics_by("cmsd_feed_events_total", "source", ("read", "writer"))
 
 
 def test_own_puts_enter_the_feed_as_written_never_past_an_event_not_yet_read():

@@ -375,13 +375,7 @@ def test_consumers_rebuild_the_mapping_exactly_while_writers_write():
 
 def notifications(node):
     """cmsd_feed_notifications_total of one node, by where they came from."""
-    text = req("GET", "/metrics", srv=node, headers={"Accept": "text/plain"}).raw.decode()
-    got = {}
-    for k in ("own", "other"):
-        m = re.search(r'^cmsd_feed_notifications_total\{from="%s"\} (\d+)$' % k, text, re.M)
-        assert m, "/metrics: no cmsd_feed_notifications_total{from=%r}" % k
-        got[k] = int(m.group(1))
-    return got
+    return metrics_by("cmsd_feed_notifications_total", "from", ("own", "other"), srv=node)
 
 
 def test_a_long_poll_on_one_node_wakes_for_a_commit_on_another():

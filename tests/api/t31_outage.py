@@ -19,6 +19,7 @@ import threading
 import time
 
 from harness import *  # noqa: F401,F403
+from harness import SLOW
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PGSERVER = os.path.join(HERE, "..", "pgserver")
@@ -231,3 +232,27 @@ def test_login_and_tokens_work_after_the_outage():
     r = req("GET", "%s?campaignId=%s&leadId=%s" % (MAPPING, F.campaign, F.lead),
             auth=bearer(tok))
     expect(r, 200, "GET with a token issued after the outage")
+
+
+def test_own_notifications_known_again_after_the_reconnect():
+    # every session reconnected to a new server process: the feed thread
+    # must still take this node's own notifications for its own
+    # (store_pg.c, `own`), and hear each one (its session listens again)
+    before = metrics_by("cmsd_feed_notifications_total", "from", ("own", "other"))
+    obj = get_mapping(bearer(F.tok["sup"]), F.campaign, F.lead)
+    who = F.agents[-1]
+    on, off = ([], [who]) if who in obj["assignedUserIds"] else ([who], [])
+    for k in range(2):  # a change and back: each appends an event
+        r = put_mapping(bearer(F.tok["admin"]), F.campaign, F.lead, on, off)
+        expect(r, 200, "PUT %d after the outage" % (k + 1))
+        on, off = off, on
+    now = before
+    for _ in range(100):
+        now = metrics_by("cmsd_feed_notifications_total", "from", ("own", "other"))
+        if now["own"] >= before["own"] + 2:
+            break
+        time.sleep(0.05 * SLOW)
+    assert now["own"] >= before["own"] + 2, \
+        "the PUTs' notifications were not taken for this node's own: %r then %r" % (before, now)
+    eq(now["other"], before["other"], "notifications counted as another node's (none writes)")
+    print("# t31: notifications %r -> %r" % (before, now), flush=True)

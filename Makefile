@@ -14,7 +14,7 @@ CMSD_SRC = xalloc.c log.c errors.c json.c config.c http.c request.c reply.c nego
            auth.c login.c resource.c \
            health.c cc.c user.c process.c lead.c campaign.c campaign_user.c \
            campaign_lead.c mapping.c changes.c feed.c assignments.c demo.c throttle.c proxy.c metrics.c cache.c writer.c looker.c hasher.c store_thread.c deadline.c linger.c head.c static.c tls.c strbuf.c store.c store_stmt.c store_exec.c \
-           store_sqlite.c store_sqlite_backup.c store_pg.c backup.c listen.c
+           store_sqlite.c store_sqlite_vfs.c store_sqlite_backup.c store_pg.c backup.c listen.c
 CMSD_OBJ = $(addprefix $(BUILD)/,$(CMSD_SRC:.c=.o)) $(BUILD)/embedded.o $(BUILD)/sql_files.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 

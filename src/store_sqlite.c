@@ -53,6 +53,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sql.h"
+#include "store_sqlite_vfs.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -700,6 +701,10 @@ static int sq_open(const char *url, struct store **out, char *err, size_t errlen
 		snprintf(err, errlen, "sqlite: library built without threads");
 		goto out;
 	}
+	/* a commit's WAL frames in one write (store_sqlite_vfs.c); without
+	 * it SQLite's own VFS writes them, two writes a frame */
+	if (!store_sqlite_vfs_install())
+		log_msgf("warn", "sqlite: no WAL-gathering VFS: SQLite's own is used");
 
 	s = xcalloc(1, sizeof(*s));
 	s->base.be = &sqlite_backend;

@@ -71,6 +71,7 @@ void suite_config(void);
 void suite_cmsurl(void);
 void suite_csv(void);
 void suite_store(void);
+void suite_sqlite_vfs(void);
 void suite_strbuf(void);
 void suite_throttle(void);
 void suite_proxy(void);
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	suite_cmsurl();
 	suite_csv();
 	suite_store();
+	suite_sqlite_vfs();
 	suite_strbuf();
 	suite_throttle();
 	suite_proxy();

@@ -47,14 +47,15 @@
 #include <string.h>
 
 #include "log.h"
-#include "xalloc.h"
 #include "banned.h"
 
 #define VFS_NAME "cmsd"
 #define FRAME_HDR 24             /* a WAL frame's header (wal.c) */
-#define GATHER_MAX (1u << 20)    /* bytes gathered at most: then written */
 #define WRITE_MAX 0x1ffff        /* bytes the unix VFS writes in one call at most
 				    (seekAndWriteFd() masks the count with it) */
+#define GATHER_MAX (120u << 10)  /* bytes gathered at most, then written: under
+				    WRITE_MAX, so one call; 30 pages of 4 KiB,
+				    twice a group of PUTs at the peak */
 
 struct vfile {
 	sqlite3_file base;
@@ -108,16 +109,24 @@ static int flush_pair(struct vfile *db)
 	return w && (w->len || w->err) ? flush(w) : SQLITE_OK;
 }
 
-static void gather(struct vfile *f, const void *p, int amt, sqlite3_int64 off)
+/* Appends to what f gathered; false when memory for it cannot be had (the
+ * write then goes to the file as it is). */
+static bool gather(struct vfile *f, const void *p, int amt, sqlite3_int64 off)
 {
+	if (f->len + (size_t)amt > f->cap) {
+		size_t cap = f->len + (size_t)amt > GATHER_MAX ? f->len + (size_t)amt : GATHER_MAX;
+		unsigned char *b = realloc(f->buf, cap);
+
+		if (!b)
+			return false;
+		f->buf = b;
+		f->cap = cap;
+	}
 	if (!f->len)
 		f->at = off;
-	if (f->len + (size_t)amt > f->cap) {
-		f->cap = f->len + (size_t)amt > 2 * f->cap ? f->len + (size_t)amt : 2 * f->cap;
-		f->buf = xrealloc(f->buf, f->cap);
-	}
 	memcpy(f->buf + f->len, p, (size_t)amt);
 	f->len += (size_t)amt;
+	return true;
 }
 
 /* A frame header whose "database size after commit" field is set. */
@@ -150,7 +159,12 @@ static int v_write(sqlite3_file *file, const void *p, int amt, sqlite3_int64 off
 	}
 	if (f->err) /* a write out failed since: nothing more before it is said */
 		return flush(f);
-	gather(f, p, amt, off);
+	if (!gather(f, p, amt, off)) {
+		if ((rc = flush(f)) == SQLITE_OK &&
+		    (rc = f->real->pMethods->xWrite(f->real, p, amt, off)) == SQLITE_OK)
+			f->end = off + amt;
+		return rc;
+	}
 	f->end = off + amt;
 	if (f->commit || f->len >= GATHER_MAX)
 		return flush(f); /* the commit frame's page: the commit whole */
@@ -279,9 +293,13 @@ static int v_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 	struct vfile *f = (struct vfile *)file;
 	int rc = flush_pair(f);
 
-	/* a lock given back is given back whatever the write did */
-	if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK))
-		return rc;
+	if (rc != SQLITE_OK) {
+		if (!(flags & SQLITE_SHM_UNLOCK))
+			return rc;
+		/* a lock given back is given back whatever the write did; the
+		 * WAL's next call says what it did */
+		f->pair->err = rc;
+	}
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
@@ -347,7 +365,11 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 	}
 	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
 	f->base.pMethods = &v_methods;
-	if (!name || !(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)))
+	/* without power-safe overwrite SQLite pads a synced commit to a sector
+	 * and may split its last frame: such a WAL is written as it comes */
+	if (!name || !(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) ||
+	    (f->wal && !(f->real->pMethods->xDeviceCharacteristics(f->real) &
+			 SQLITE_IOCAP_POWERSAFE_OVERWRITE)))
 		return SQLITE_OK;
 	pthread_mutex_lock(&dbs.lock);
 	if (f->wal) {

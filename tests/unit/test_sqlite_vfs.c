@@ -13,7 +13,9 @@
  * writes again), and one that spills and rolls back while another writer
  * commits after it.
  */
+#include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -27,21 +29,52 @@ void suite_sqlite_vfs(void);
 
 static char *dir; /* tmpdir_make() */
 
-/* pwrite() calls the unix VFS makes, counted through its system-call
- * table (xSetSystemCall) */
+/* pwrite() calls the unix VFS makes, counted (or failed, as a full disk
+ * would) through its system-call table (xSetSystemCall) */
 static sqlite3_syscall_ptr real_pwrite, real_pwrite64;
 static int pwrites;
+static bool disk_full;
 
 static ssize_t count_pwrite(int fd, const void *p, size_t n, off_t off)
 {
 	pwrites++;
+	if (disk_full) {
+		errno = ENOSPC;
+		return -1;
+	}
 	return ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite)(fd, p, n, off);
 }
 
 static ssize_t count_pwrite64(int fd, const void *p, size_t n, off_t off)
 {
 	pwrites++;
+	if (disk_full) {
+		errno = ENOSPC;
+		return -1;
+	}
 	return ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite64)(fd, p, n, off);
+}
+
+/* The unix VFS's pwrite() through the functions above (true), or its own
+ * again (false). */
+static void hook_pwrite(bool on)
+{
+	sqlite3_vfs *u = sqlite3_vfs_find("unix");
+
+	CHECK(u && u->xSetSystemCall);
+	if (!u || !u->xSetSystemCall)
+		return;
+	if (!on) {
+		u->xSetSystemCall(u, NULL, NULL); /* all back */
+		return;
+	}
+	real_pwrite = u->xGetSystemCall(u, "pwrite");
+	real_pwrite64 = u->xGetSystemCall(u, "pwrite64");
+	CHECK(real_pwrite || real_pwrite64);
+	if (real_pwrite)
+		u->xSetSystemCall(u, "pwrite", (sqlite3_syscall_ptr)count_pwrite);
+	if (real_pwrite64)
+		u->xSetSystemCall(u, "pwrite64", (sqlite3_syscall_ptr)count_pwrite64);
 }
 
 static sqlite3 *open_db(const char *name, int cache_pages)
@@ -135,23 +168,13 @@ static void insert(sqlite3 *db, int from, int n)
 static void one_write_a_commit(void)
 {
 	sqlite3 *db = open_db("a.db", 2000), *reader;
-	sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
 	long long changed;
 	int before;
 
 	exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
 	insert(db, 1, 100);
 	exec(db, "CREATE INDEX t_b ON t(b)");
-	CHECK(unix_vfs && unix_vfs->xSetSystemCall);
-	if (unix_vfs && unix_vfs->xSetSystemCall) {
-		real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite");
-		real_pwrite64 = unix_vfs->xGetSystemCall(unix_vfs, "pwrite64");
-		if (real_pwrite)
-			unix_vfs->xSetSystemCall(unix_vfs, "pwrite", (sqlite3_syscall_ptr)count_pwrite);
-		if (real_pwrite64)
-			unix_vfs->xSetSystemCall(unix_vfs, "pwrite64",
-						 (sqlite3_syscall_ptr)count_pwrite64);
-	}
+	hook_pwrite(true);
 	before = pwrites;
 	/* one statement its own transaction: no statement journal (a
 	 * temporary file of its own writes) */
@@ -162,8 +185,7 @@ static void one_write_a_commit(void)
 	 * without the gathering, one for the commit with it */
 	fprintf(stderr, "  # pwrite() calls for the commit: %d\n", pwrites - before);
 	CHECK(pwrites - before == 1);
-	if (unix_vfs && unix_vfs->xSetSystemCall)
-		unix_vfs->xSetSystemCall(unix_vfs, NULL, NULL); /* all back */
+	hook_pwrite(false);
 	reader = open_db("a.db", 100);
 	CHECK(one(reader, "SELECT count(*) FROM t WHERE length(b) = 301") == 33);
 	CHECK(recovered("a.db", "a-copy.db") == 100);
@@ -209,12 +231,40 @@ static void spilled_then_rolled_back(void)
 	sqlite3_close(a);
 }
 
+/* The write of a gathered commit fails (a full disk): the commit fails
+ * with it, nothing of it is read or recovered, and the next one stands. */
+static void failed_write_fails_the_commit(void)
+{
+	sqlite3 *db = open_db("d.db", 2000), *reader;
+	int rc;
+
+	exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+	insert(db, 1, 10);
+	hook_pwrite(true);
+	disk_full = true;
+	rc = sqlite3_exec(db, "WITH RECURSIVE k(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM k"
+			      " WHERE i < 199) INSERT INTO t SELECT i, zeroblob(300) FROM k",
+			  NULL, NULL, NULL);
+	disk_full = false;
+	hook_pwrite(false);
+	CHECK(rc != SQLITE_OK);
+	CHECK((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR);
+	reader = open_db("d.db", 100);
+	CHECK(one(reader, "SELECT count(*) FROM t") == 10);
+	insert(db, 1000, 5);
+	CHECK(one(reader, "SELECT count(*) FROM t") == 15);
+	CHECK(recovered("d.db", "d-copy.db") == 15);
+	sqlite3_close(reader);
+	sqlite3_close(db);
+}
+
 void suite_sqlite_vfs(void)
 {
 	static const struct unit_test t[] = {
 		{ "one_write_a_commit", one_write_a_commit },
 		{ "spilled_and_rewritten", spilled_and_rewritten },
 		{ "spilled_then_rolled_back", spilled_then_rolled_back },
+		{ "failed_write_fails_the_commit", failed_write_fails_the_commit },
 	};
 	if (!unit_selected("sqlite_vfs"))
 		return;

@@ -143,6 +143,7 @@ struct exchange {
 	bool written;             /* parked: the writer runs it (writer.h) */
 	bool looking;             /* admitted up to its look, to be shared */
 	bool looked;              /* parked: the looker takes it (looker.h) */
+	bool refused;             /* refused on its head, no body: answered once whole */
 };
 
 /* The pipeline's way to read a header or a query argument. */
@@ -550,8 +551,17 @@ static enum MHD_Result on_headers(struct exchange *x, const char *version)
 		x->too_large = true;
 		error_set(&x->rp.err, ERR_TOO_LARGE);
 	}
-	/* A refusal is sent at once; the body, if any, is never read. */
-	return x->rp.err.code ? answer_early(x) : MHD_YES;
+	/* A refusal of a request with a body is sent at once, and the body is
+	 * never read.  Without a body, it waits for the request's next call:
+	 * libmicrohttpd closes a connection answered from the first one, so a
+	 * 404 or a 401 closed it or not by whether the look was shared (a
+	 * keep-alive client saw its connection close at random). */
+	if (!x->rp.err.code)
+		return MHD_YES;
+	if (body_announced(x->conn))
+		return answer_early(x);
+	x->refused = true;
+	return MHD_YES;
 }
 
 /* A piece of the body: kept up to the limit, beyond it thrown away. */
@@ -638,6 +648,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	/* the request has arrived whole: its deadline no longer runs, however
 	 * long the handler then waits for the store */
 	deadline_arrived(watch_of(conn));
+	if (x->refused)
+		return send_answer(x);
 	if (x->looking) {
 		/* parked until the looker has taken its look with others' */
 		x->looking = false;

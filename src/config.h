@@ -29,6 +29,7 @@ struct config {
 	int64_t change_retention; /* seconds the change feed keeps an event */
 	unsigned cache_mib;       /* --cache-size: MiB, 0 off */
 	unsigned write_group;     /* --write-group: PUTs per transaction, 0 off */
+	unsigned write_wait_us;   /* --write-wait: how long a group may wait to fill, 0 off */
 	unsigned sse_heartbeat;  /* seconds between a stream's heartbeats */
 	unsigned hash_threads;   /* --hash-threads: logins' password checks at once */
 	unsigned hash_queue;     /* --hash-queue: logins waiting for one */

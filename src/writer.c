@@ -2,7 +2,10 @@
  * writer.c - the group writer of writer.h.
  *
  * The queue is a list under one lock; the thread takes every request waiting
- * (at most MAX_GROUP) and runs them in one transaction; on SQLite
+ * (at most MAX_GROUP) and runs them in one transaction.  Under load (PUTs
+ * closer together than half of --write-wait) it first waits for the group
+ * to fill: until its first PUT has waited --write-wait, or the next one is
+ * late (twice the mean gap after the last), or it is full.  On SQLite
  * (run_group):
  *
  *   BEGIN IMMEDIATE                    (sent with the first look)
@@ -52,6 +55,7 @@ struct job {
 	bool rerun;   /* here, and its run asked for a retry */
 	struct mapping_put put; /* a group sent whole: its write (request_group_stage) */
 	int64_t cc;             /* and the caller's contact center */
+	int64_t at;   /* ns (monotonic): when it was queued */
 	struct job *next;
 };
 
@@ -61,13 +65,17 @@ static struct {
 	struct job *head, *tail;
 	bool stop, running;
 	bool busy;  /* a group is running, on the thread or on a worker */
+	bool gathering; /* the thread waits for a group to fill (take) */
+	size_t queued;  /* jobs in the queue */
+	int64_t arrived, gap; /* ns: the last submit, and the mean gap between submits */
+	int64_t wait_ns;      /* the longest a job waits for its group to fill */
 	size_t last; /* requests in the last group: more than one, a load that
 			groups (writer_here leaves them to the thread) */
 	size_t max; /* requests in a group at most */
 	int64_t began, ended; /* ns (monotonic): the last group's run */
 	pthread_t thread;
 	struct store *s;
-} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, false, 0, 0, 0, 0, 0, NULL };
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER };
 
 bool writer_running(void)
 {
@@ -84,12 +92,19 @@ void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), v
 	j->ctx = ctx;
 	j->alone = request_fault_alone(rq);
 	pthread_mutex_lock(&W.lock);
+	j->at = mono_ns();
+	if (W.arrived)
+		W.gap += (j->at - W.arrived - W.gap) / 8;
+	W.arrived = j->at;
 	if (W.tail)
 		W.tail->next = j;
 	else
 		W.head = j;
 	W.tail = j;
-	pthread_cond_signal(&W.more);
+	W.queued++;
+	/* a thread gathering a group is woken only once the group is full */
+	if (!W.gathering || W.queued >= W.max)
+		pthread_cond_signal(&W.more);
 	pthread_mutex_unlock(&W.lock);
 }
 
@@ -107,6 +122,7 @@ static void again(struct job *j, bool alone)
 	W.head = j;
 	if (!W.tail)
 		W.tail = j;
+	W.queued++;
 	pthread_mutex_unlock(&W.lock);
 }
 
@@ -128,6 +144,26 @@ static size_t take(struct job **g)
 	 * when stopping: the connection is the writer's */
 	while (W.head ? W.busy : !W.stop)
 		pthread_cond_wait(&W.more, &W.lock);
+	/* PUTs arriving closer together than a job may wait: the group waits
+	 * for more, up to wait_ns after its first one arrived */
+	W.gathering = true;
+	while (W.head && !W.head->alone && !W.stop && W.wait_ns && W.queued < W.max &&
+	       W.gap < W.wait_ns / 2) {
+		/* until the first one has waited wait_ns, or the next one is
+		 * late: twice the mean gap after the last (all of the clients'
+		 * PUTs may be here already) */
+		int64_t until = W.head->at + W.wait_ns, next = W.arrived + 2 * W.gap;
+		struct timespec ts;
+
+		if (next < until)
+			until = next;
+		if (mono_ns() >= until)
+			break;
+		ts.tv_sec = until / 1000000000;
+		ts.tv_nsec = until % 1000000000;
+		pthread_cond_timedwait(&W.more, &W.lock, &ts);
+	}
+	W.gathering = false;
 	W.busy = W.head != NULL;
 	W.began = mono_ns();
 	while (W.head && n < W.max) {
@@ -138,6 +174,7 @@ static size_t take(struct job **g)
 		W.head = j->next;
 		if (!W.head)
 			W.tail = NULL;
+		W.queued--;
 		j->next = NULL;
 		g[n++] = j;
 		if (j->alone)
@@ -387,11 +424,29 @@ bool writer_here(struct request *rq, struct reply *rp)
 	return true;
 }
 
-int writer_start(const char *url, unsigned group)
+/* The queue's condition on the monotonic clock (take()'s timed wait). */
+static void more_init(void)
 {
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&W.more);
+	pthread_cond_init(&W.more, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int writer_start(const char *url, unsigned group, unsigned wait_us)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	if (!group)
 		return 0;
+	pthread_once(&once, more_init);
 	W.max = group < MAX_GROUP ? group : MAX_GROUP;
+	W.wait_ns = (int64_t)wait_us * 1000;
+	/* a rate is earned: the gap starts at the whole wait */
+	W.gap = W.wait_ns;
 	W.stop = false;
 	if (store_thread_start(url, "writer", "cmsd-writer", writer_main, &W.thread, &W.s))
 		return -1;
@@ -406,6 +461,7 @@ void writer_abandon(void)
 	pthread_mutex_lock(&W.lock);
 	j = W.head;
 	W.head = W.tail = NULL;
+	W.queued = 0;
 	pthread_mutex_unlock(&W.lock);
 	for (; j; j = next) {
 		next = j->next;

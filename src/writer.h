@@ -25,9 +25,11 @@
 #include "request.h"
 
 /* Starts the thread on its own connection to `url`, to commit up to `group`
- * requests at once, unless group is 0.  Returns 0, or -1 after logging
- * why. */
-int writer_start(const char *url, unsigned group);
+ * requests at once, unless group is 0.  While PUTs arrive closer together
+ * than half of `wait_us` (microseconds; 0: never), a group waits for more,
+ * at most wait_us after its first one arrived and no longer than twice the
+ * mean gap after the last.  Returns 0, or -1 after logging why. */
+int writer_start(const char *url, unsigned group, unsigned wait_us);
 /* Whether requests go to the writer. */
 bool writer_running(void);
 /* Queues rq (admitted, parsed) whose answer goes to rp; done(ctx) is called

@@ -149,7 +149,8 @@ static void bad_values(void)
 		{ "--tls-cert", "a.pem" },    { "--tls-key", "a.pem" },
 		{ "--lis", "x" },             { "--listenx", "x" },
 		{ "--write-group", "65" },    { "--cache-size", "4097" },
-		{ "--cache-size", "-1" },
+		{ "--cache-size", "-1" },     { "--write-wait", "1000001" },
+		{ "--write-wait", "-1" },     { "--write-wait", "6x" },
 	};
 	struct config c;
 	char *said = NULL;
@@ -170,6 +171,16 @@ static void bad_values(void)
 	/* 0 turns the cache and the group writer off */
 	CHECK(load(&c, ARGV("--cache-size", "0", "--write-group", "0"), &said) == 0);
 	CHECK(c.cache_mib == 0 && c.write_group == 0);
+	free(said);
+	said = NULL;
+	/* and 0 a group's wait to fill; the default is 600 us */
+	CHECK(load(&c, ARGV("--write-wait", "0"), &said) == 0 && c.write_wait_us == 0);
+	free(said);
+	said = NULL;
+	CHECK(load(&c, ARGV("--write-wait", "1000000"), &said) == 0 && c.write_wait_us == 1000000);
+	free(said);
+	said = NULL;
+	CHECK(load(&c, ARGV("--threads", "2"), &said) == 0 && c.write_wait_us == 600);
 	free(said);
 	said = NULL;
 	/* the message names the option, and usage follows */

@@ -102,8 +102,9 @@ void writer_submit(struct request *rq, struct reply *rp, void (*done)(void *), v
 		W.head = j;
 	W.tail = j;
 	W.queued++;
-	/* a thread gathering a group is woken only once the group is full */
-	if (!W.gathering || W.queued >= W.max)
+	/* a thread gathering a group is woken only once the group is full,
+	 * or cannot grow (a job that runs alone) */
+	if (!W.gathering || W.queued >= W.max || j->alone)
 		pthread_cond_signal(&W.more);
 	pthread_mutex_unlock(&W.lock);
 }
@@ -134,24 +135,18 @@ static void answer(struct job *j)
 	free(j);
 }
 
-/* Takes the next group into g[]; 0 when stopping with nothing queued. */
-static size_t take(struct job **g)
+/*
+ * PUTs arriving closer together than a job may wait (W.lock held, a job
+ * queued): the group waits for more, until its first one has waited wait_ns
+ * or the next one is late, twice the mean gap after the last (all of the
+ * clients' PUTs may be here already), or it is full, or a job that runs
+ * alone is queued (it cannot grow past that).
+ */
+static void gather(void)
 {
-	size_t n = 0;
-
-	pthread_mutex_lock(&W.lock);
-	/* a group running on a worker (writer_here) is waited for, even
-	 * when stopping: the connection is the writer's */
-	while (W.head ? W.busy : !W.stop)
-		pthread_cond_wait(&W.more, &W.lock);
-	/* PUTs arriving closer together than a job may wait: the group waits
-	 * for more, up to wait_ns after its first one arrived */
 	W.gathering = true;
-	while (W.head && !W.head->alone && !W.stop && W.wait_ns && W.queued < W.max &&
-	       W.gap < W.wait_ns / 2) {
-		/* until the first one has waited wait_ns, or the next one is
-		 * late: twice the mean gap after the last (all of the clients'
-		 * PUTs may be here already) */
+	while (W.head && !W.head->alone && !W.tail->alone && !W.stop && W.wait_ns &&
+	       W.queued < W.max && W.gap < W.wait_ns / 2) {
 		int64_t until = W.head->at + W.wait_ns, next = W.arrived + 2 * W.gap;
 		struct timespec ts;
 
@@ -164,6 +159,23 @@ static size_t take(struct job **g)
 		pthread_cond_timedwait(&W.more, &W.lock, &ts);
 	}
 	W.gathering = false;
+}
+
+/* Takes the next group into g[]; 0 when stopping with nothing queued. */
+static size_t take(struct job **g)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&W.lock);
+	/* a group running on a worker (writer_here) is waited for, even
+	 * when stopping: the connection is the writer's */
+	/* (again when writer_abandon() emptied the queue while it gathered:
+	 * 0 means stopping) */
+	do {
+		while (W.head ? W.busy : !W.stop)
+			pthread_cond_wait(&W.more, &W.lock);
+		gather();
+	} while (!W.head && !W.stop);
 	W.busy = W.head != NULL;
 	W.began = mono_ns();
 	while (W.head && n < W.max) {

@@ -168,8 +168,9 @@ int main(int argc, char **argv)
 	}
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (feed_start(cfg.db, cfg.change_retention) || writer_start(cfg.db, cfg.write_group, cfg.write_wait_us) ||
-	    looker_start(cfg.db) || hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
+	if (feed_start(cfg.db, cfg.change_retention) ||
+	    writer_start(cfg.db, cfg.write_group, cfg.write_wait_us) || looker_start(cfg.db) ||
+	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
 	/* Basic headers' password checks run on the workers: one stays free */
 	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);

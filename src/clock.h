@@ -26,4 +26,21 @@ static inline int64_t mono_ms(void)
 	return mono_ns() / 1000000;
 }
 
+/* The time of clock `clk` ms milliseconds from now: the deadline of a
+ * pthread_cond_timedwait() on a condition of that clock (CLOCK_REALTIME
+ * unless its attributes said otherwise). */
+static inline struct timespec clock_after_ms(clockid_t clk, int ms)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 #endif

@@ -142,12 +142,7 @@ static void *reaper_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += SCAN_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock_after_ms(CLOCK_REALTIME, SCAN_MS);
 		pthread_cond_timedwait(&wake, &lock, &until);
 		if (stopping)
 			break;

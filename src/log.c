@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -142,16 +143,7 @@ static void emit(const char *s, size_t n, _Atomic size_t *done)
 /* The CLOCK_MONOTONIC time ms milliseconds from now, for the conditions. */
 static struct timespec after_ms(int ms)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
+	return clock_after_ms(CLOCK_MONOTONIC, ms);
 }
 
 /* Waits on c until `until`; true when the time is up. */

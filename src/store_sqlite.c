@@ -99,16 +99,9 @@ static struct {
 /* Waits up to ms for the writers' turn; false when it did not come. */
 static bool writer_take(int ms)
 {
-	struct timespec until;
+	struct timespec until = clock_after_ms(CLOCK_REALTIME, ms);
 	bool ok = true;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&writer.lock);
 	while (writer.taken && ok)
 		ok = pthread_cond_timedwait(&writer.free, &writer.lock, &until) == 0 || !writer.taken;

@@ -457,8 +457,10 @@ int writer_start(const char *url, unsigned group, unsigned wait_us)
 	pthread_once(&once, more_init);
 	W.max = group < MAX_GROUP ? group : MAX_GROUP;
 	W.wait_ns = (int64_t)wait_us * 1000;
-	/* a rate is earned: the gap starts at the whole wait */
+	/* a rate is earned: the gap starts at the whole wait, from the
+	 * first PUT (a writer started again forgets the last one's) */
 	W.gap = W.wait_ns;
+	W.arrived = 0;
 	W.stop = false;
 	if (store_thread_start(url, "writer", "cmsd-writer", writer_main, &W.thread, &W.s))
 		return -1;

@@ -84,6 +84,7 @@ void suite_tls(void);
 void suite_reply(void);
 void suite_request(void);
 void suite_mapping(void);
+void suite_writer(void);
 void suite_resource(void);
 void suite_user(void);
 void suite_login(void);
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 	suite_reply();
 	suite_request();
 	suite_mapping();
+	suite_writer();
 	suite_resource();
 	suite_user();
 	suite_login();

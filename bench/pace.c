@@ -18,6 +18,12 @@
  * nginx do).  Prints one line of JSON: requests due and completed, socket
  * errors, non-2xx answers, the achieved rate, and latency percentiles in
  * microseconds.
+ *
+ * With PACE_TRACE=FILE in the environment, each counted request is also
+ * appended to FILE as "<due> <latency>" (microseconds; due from the start),
+ * after a line "# port PORT start NS" (NS on CLOCK_MONOTONIC, which cmsd's
+ * own clocks read too): when the tail happens, beside what the server did
+ * then.  Written after the run, so that it costs the run nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,8 +61,9 @@ static struct req *reqs;
 static size_t nreqs;
 static struct conn *conns;
 static int nconns, ep, port;
-static uint32_t *lat; /* microseconds */
+static uint32_t *lat, *lat_due; /* microseconds: latency, and when it was due */
 static size_t nlat, latcap;
+static int64_t start_ns;
 static long errors, non2xx, completed;
 
 static int64_t now_ns(void)
@@ -144,9 +151,11 @@ static void record(struct conn *c, int64_t t)
 	if (nlat == latcap) {
 		latcap = latcap ? latcap * 2 : 65536;
 		lat = realloc(lat, latcap * sizeof(*lat));
-		if (!lat)
+		lat_due = realloc(lat_due, latcap * sizeof(*lat_due));
+		if (!lat || !lat_due)
 			die("realloc");
 	}
+	lat_due[nlat] = (uint32_t)((c->due - start_ns) / 1000);
 	lat[nlat++] = (uint32_t)((t - c->due) / 1000);
 }
 
@@ -232,6 +241,25 @@ static void pump_read(struct conn *c)
 		conn_reopen(c);
 }
 
+/* PACE_TRACE: the run's requests, in the order answered. */
+static void trace(void)
+{
+	const char *path = getenv("PACE_TRACE");
+	FILE *f;
+	size_t i;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "a");
+	if (!f)
+		die(path);
+	fprintf(f, "# port %d start %lld\n", port, (long long)start_ns);
+	for (i = 0; i < nlat; i++)
+		fprintf(f, "%u %u\n", lat_due[i], lat[i]);
+	if (fclose(f))
+		die(path);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -280,7 +308,7 @@ int main(int argc, char **argv)
 		conn_open(&conns[i]);
 
 	interval = (int64_t)(1e9 / rate);
-	t0 = now_ns();
+	t0 = start_ns = now_ns();
 	warm_end = t0 + (int64_t)(warmup * 1e9);
 	end = warm_end + (int64_t)(seconds * 1e9);
 	deadline = end + 10 * (int64_t)1000000000; /* stragglers */
@@ -338,6 +366,7 @@ int main(int argc, char **argv)
 		if (conns[i].busy)
 			errors++;
 	errors += due - next;
+	trace();
 	qsort(lat, nlat, sizeof(*lat), cmp_u32);
 	printf("{\"due\":%ld,\"completed\":%ld,\"counted\":%zu,\"errors\":%ld,\"non2xx\":%ld,"
 	       "\"rate\":%.1f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"

@@ -1,6 +1,8 @@
 /*
  * clock.h - the process's monotonic clock, in the unit each caller counts:
- * time spans, deadlines and timeouts (never the wall clock, which moves).
+ * time spans, deadlines and timeouts (never the wall clock, which moves);
+ * and the deadline of a timed wait on a condition, whose clock is the
+ * condition's (CLOCK_REALTIME unless it was made on CLOCK_MONOTONIC).
  */
 #ifndef CMSD_CLOCK_H
 #define CMSD_CLOCK_H

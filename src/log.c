@@ -140,12 +140,6 @@ static void emit(const char *s, size_t n, _Atomic size_t *done)
 	}
 }
 
-/* The CLOCK_MONOTONIC time ms milliseconds from now, for the conditions. */
-static struct timespec after_ms(int ms)
-{
-	return clock_after_ms(CLOCK_MONOTONIC, ms);
-}
-
 /* Waits on c until `until`; true when the time is up. */
 static bool wait_until(pthread_cond_t *c, const struct timespec *until)
 {
@@ -338,7 +332,7 @@ static bool buffer_line(const char *s, size_t n, bool urgent)
 			goto out;
 		}
 		if (!waited)
-			until = after_ms(lg.opt.block_ms);
+			until = clock_after_ms(CLOCK_MONOTONIC, lg.opt.block_ms);
 		waited = true;
 		pthread_cond_signal(&lg.wake);
 		late = wait_until(&lg.room, &until);
@@ -396,7 +390,7 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&lg.wake, &lg.lock);
 		if (!fill_len() && !lg.dropped)
 			break; /* stopping, everything written */
-		until = after_ms(lg.opt.interval_ms);
+		until = clock_after_ms(CLOCK_MONOTONIC, lg.opt.interval_ms);
 		while (!lg.stopping && !lg.urgent && fill_len() < lg.opt.threshold &&
 		       !wait_until(&lg.wake, &until))
 			;
@@ -520,7 +514,7 @@ int log_flush(void)
 	target = lg.in;
 	lg.urgent = true;
 	pthread_cond_signal(&lg.wake);
-	until = after_ms(lg.opt.exit_ms);
+	until = clock_after_ms(CLOCK_MONOTONIC, lg.opt.exit_ms);
 	while (lg.alive && lg.out < target && !late)
 		late = wait_until(&lg.room, &until);
 	rc = lg.out < target ? -1 : 0;
@@ -542,7 +536,7 @@ void log_stop(void)
 	}
 	lg.stopping = true;
 	pthread_cond_signal(&lg.wake);
-	until = after_ms(lg.opt.exit_ms);
+	until = clock_after_ms(CLOCK_MONOTONIC, lg.opt.exit_ms);
 	while (lg.alive && !late)
 		late = wait_until(&lg.room, &until);
 	ended = !lg.alive;

@@ -65,6 +65,17 @@ static bool answered(int n, int ms)
 	return ok;
 }
 
+/* The answers given back so far (the writer's thread may be adding one). */
+static int answers_now(void)
+{
+	int n;
+
+	pthread_mutex_lock(&answers.lock);
+	n = answers.done;
+	pthread_mutex_unlock(&answers.lock);
+	return n;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
@@ -161,7 +172,7 @@ static int gathering(struct fixture *f, struct exchange *x)
 			return -1;
 		}
 		sleep_ms(100); /* the thread is in its timed wait by now */
-		if (answers.done == 0)
+		if (answers_now() == 0)
 			return 0;
 		fprintf(stderr, "  X's group did not wait (a slow machine?): again\n");
 		answered(1, 5000);
@@ -183,7 +194,7 @@ static void abandon_while_gathering(void)
 	if (gathering(&f, &x))
 		return;
 	writer_abandon();
-	CHECK(answers.done == 1);
+	CHECK(answers_now() == 1);
 	CHECK(finish(&x) == 503 && ex_error(&x, 503, "SYS-1003"));
 	ex_end(&x);
 	/* past the end of that wait: an old writer had ended its thread there */
@@ -196,7 +207,7 @@ static void abandon_while_gathering(void)
 	} else {
 		CHECK(!"a PUT after writer_abandon() was not answered in 5 s");
 		writer_abandon(); /* y leaves the queue before it leaves the stack */
-		CHECK(answers.done == 2);
+		CHECK(answers_now() == 2);
 	}
 	ex_end(&y);
 out:

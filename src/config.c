@@ -47,6 +47,7 @@ static const struct option_def {
 	{ "cache-size", OPT_MIB, offsetof(struct config, cache_mib), "MiB of memory for tokens, scopes and rendered mappings answered from memory; 0 turns the cache off (default 16)" },
 	{ "sse-heartbeat", OPT_UINT, offsetof(struct config, sse_heartbeat), "seconds between heartbeat comments of a change-feed stream (default 15)" },
 	{ "routes", OPT_FLAG, offsetof(struct config, routes), "print the route table (one JSON object a line) and exit" },
+	{ "look-delay", OPT_UINT, offsetof(struct config, look_delay_ms), "milliseconds each look of the looker (PostgreSQL) holds its answer after its statement, as a slow statement would: tests only (default 0: none)" },
 	{ "faults", OPT_FLAG, offsetof(struct config, faults), "honour X-Cmsd-Fault request headers: fault injection for tests only" },
 };
 

@@ -33,6 +33,7 @@ struct config {
 	unsigned sse_heartbeat;  /* seconds between a stream's heartbeats */
 	unsigned hash_threads;   /* --hash-threads: logins' password checks at once */
 	unsigned hash_queue;     /* --hash-queue: logins waiting for one */
+	unsigned look_delay_ms;  /* --look-delay: a look held after its statement (tests only) */
 	bool faults;             /* honour X-Cmsd-Fault (tests only) */
 	bool demo;
 	bool routes;             /* print the route table and exit */

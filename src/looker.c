@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cache.h"
 #include "clock.h"
@@ -35,9 +36,10 @@ static struct {
 	bool stop, running;
 	unsigned looking;     /* looks being taken: the thread's, workers' own */
 	int64_t began, ended; /* ns (monotonic): the last look's */
+	unsigned delay_ms;    /* --look-delay (tests only) */
 	pthread_t thread;
 	struct store *s;
-} L = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, 0, 0, 0, 0, NULL };
+} L = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER };
 
 bool looker_running(void)
 {
@@ -61,6 +63,11 @@ bool looker_here(void)
 
 void looker_here_done(void)
 {
+	if (L.delay_ms) { /* tests: the statement took this much longer */
+		struct timespec d = { L.delay_ms / 1000, (long)(L.delay_ms % 1000) * 1000000 };
+
+		nanosleep(&d, NULL);
+	}
 	pthread_mutex_lock(&L.lock);
 	L.looking--;
 	L.ended = mono_ns();
@@ -130,11 +137,12 @@ static void *looker_main(void *arg)
 	return NULL;
 }
 
-int looker_start(const char *url)
+int looker_start(const char *url, unsigned delay_ms)
 {
 	if (!cache_enabled() || !store_url_looks_many(url))
 		return 0;
 	L.stop = false;
+	L.delay_ms = delay_ms;
 	if (store_thread_start(url, "looker", "cmsd-look", looker_main, &L.thread, &L.s))
 		return -1;
 	L.running = true;

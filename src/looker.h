@@ -24,8 +24,12 @@
 
 /* Starts the thread on its own connection to `url` when that store takes
  * many looks in one statement (store_url_looks_many) and the cache is on;
- * otherwise does nothing.  Returns 0, or -1 after logging why. */
-int looker_start(const char *url);
+ * otherwise does nothing.  Each look (the thread's, or a worker's own) is
+ * then held delay_ms after its statement before its requests go on, as a
+ * slow statement would be: 0 but in tests (--look-delay), which make a
+ * request arrive while a look whose snapshot is older is still taken.
+ * Returns 0, or -1 after logging why. */
+int looker_start(const char *url, unsigned delay_ms);
 /* Whether looks may be handed to the thread. */
 bool looker_running(void);
 /* Whether the calling worker should take its look itself (true; it

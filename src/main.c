@@ -168,8 +168,12 @@ int main(int argc, char **argv)
 	}
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
+	if (cfg.look_delay_ms)
+		log_msgf("warn", "--look-delay: each look of the looker is held %u ms (tests only)",
+			 cfg.look_delay_ms);
 	if (feed_start(cfg.db, cfg.change_retention) ||
-	    writer_start(cfg.db, cfg.write_group, cfg.write_wait_us) || looker_start(cfg.db) ||
+	    writer_start(cfg.db, cfg.write_group, cfg.write_wait_us) ||
+	    looker_start(cfg.db, cfg.look_delay_ms) ||
 	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
 	/* Basic headers' password checks run on the workers: one stays free */

@@ -22,7 +22,10 @@ one PostgreSQL database (CMSD_TEST_PG).
        304) answers exactly the state at its own X-Change-Cursor; and while
        a crowd of GETs keeps one node's looks busy (on PostgreSQL shared,
        many requests' looks in one statement: src/looker.c), its GET right
-       after each PUT on another node answers the new state;
+       after each PUT on another node answers the new state; and a GET that
+       arrives while an older look is still being taken (a fourth node
+       holds each look, --look-delay) waits for the next look: it answers
+       a write done after the older look's snapshot;
     2. a revoked token, 3. a deleted user (token and password), 4. a role
        change, 5. a password change: refused or in force on every node at
        the next request;
@@ -445,6 +448,89 @@ def test_gets_under_load_share_their_looks_and_see_every_write():
     else:
         eq((reqs, stmts, rows), (0, 0, 0), "shared looks on SQLite (its look needs no "
            "round trip)")
+
+
+LOOK_DELAY = 2.0 if VALGRIND else 0.6    # --look-delay of the node that holds its looks
+
+
+def test_a_get_arriving_while_a_look_is_held_waits_for_the_next_look():
+    # the rule that keeps a shared look fresh (looker.c): a request that
+    # arrives while a look is on its way (its snapshot taken) waits for the
+    # next look, never answers from that one.  The test above cannot make
+    # this happen at will; here a fourth node holds each look LOOK_DELAY
+    # after its statement (--look-delay, tests only), as a slow statement
+    # would.  An early GET's look is taken; the mapping is written; a late
+    # GET of the same lead, sent while the early look is still held, must
+    # answer the write.  The write is another process's (psql), as a PUT on
+    # another node whose event has not reached this node yet: no event
+    # drops the node's copy of the lead, only its look can find it stale.
+    # A looker that answered the late GET from the early look would answer
+    # the old state, as the early GET does.
+    if backend() != "postgresql":
+        skip("no shared looks on SQLite (its look needs no round trip)")
+    D = Server(share=N[0], admin_password=N[0].admin_password,
+               extra_args=["--look-delay", str(int(LOOK_DELAY * 1000))]).start()
+    try:
+        sup = F.auth("sup")
+        users = F.agents[:3]
+        k = new_campaign(users)
+        lead = k.leads[0]
+        now = set()
+        for attempt, u in enumerate(users):
+            what = "attempt %d (%s)" % (attempt, u)
+            for j in range(WARM):
+                expect_state(get_one(sup, k, lead, D), k, lead, now,
+                             what="%s: warm GET %d" % (what, j))
+            s0 = shared_looks(D)[0]
+            # sent right after a look that took LOOK_DELAY: handed to the
+            # looker's thread (looker_here), so that every worker stays free
+            # to read the late GET while the early look is held
+            early = {}
+
+            def send_early():
+                early["r"] = get_one(sup, k, lead, D)
+                early["end"] = time.monotonic()
+            d0 = time.monotonic()
+            th = threading.Thread(target=send_early)
+            th.start()
+            time.sleep(LOOK_DELAY / 4)  # the early look's statement has run: it is held
+            eq(direct(["INSERT INTO lead_user (campaign_lead_id, campaign_user_id) "
+                       "VALUES (%d, %d)" % (k.cl[lead], k.cu[u])]), [1],
+               what + ": the write (psql)")
+            wrote = time.monotonic()
+            late = get_one(sup, k, lead, D)
+            late_end = time.monotonic()
+            th.join()
+            shared = shared_looks(D)[0] - s0
+            old = sorted(now)
+            now.add(u)
+            # set up as meant only if the early GET's look predates the
+            # write (it answers the old state) and was still held when the
+            # write was done, so when the late GET was sent
+            if early["r"].status == 200 and early["r"].json["assignedUserIds"] == old \
+                    and early["end"] > wrote:
+                expect_state(late, k, lead, now,
+                             what="%s: GET sent after the write, while an older look was "
+                             "held" % what)
+                assert late_end > early["end"], "%s: the late GET was answered before the " \
+                    "early one, so not by a later look" % what
+                # it arrived while a look was held: queued for the thread
+                assert shared >= 2, "%s: %d looks taken by the looker's thread, not the " \
+                    "early and the late GET's" % (what, shared)
+                print("# t62: the early GET answered %.0f ms after it was sent, the late "
+                      "one %.0f ms after the write; %d looks shared" % (
+                          (early["end"] - d0) * 1e3, (late_end - wrote) * 1e3, shared),
+                      flush=True)
+                return
+            print("# t62: %s: the early GET's look was not held across the write (%d %s, "
+                  "answered %.0f ms after it was sent, the write done at %.0f); again" % (
+                      what, early["r"].status, short(early["r"].raw, 120),
+                      (early["end"] - d0) * 1e3, (wrote - d0) * 1e3), flush=True)
+            expect_state(late, k, lead, now, what=what + ": GET after the write")
+        assert False, "in %d attempts the early GET's look was never held across the " \
+            "write" % len(users)
+    finally:
+        D.stop()
 
 
 def test_made_up_tokens_under_load_read_no_lead_rows():

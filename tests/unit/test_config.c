@@ -90,7 +90,7 @@ static void defaults(void)
 	CHECK(c.threads == (cores > 0 ? (unsigned)cores : 2));
 	CHECK(c.body_limit == 1048576 && c.timeout == 30 && c.per_ip_limit == 256);
 	CHECK(c.login_limit == 10 && c.login_addr_limit == 100 && c.login_window == 300);
-	CHECK(!c.faults && !c.demo);
+	CHECK(!c.faults && !c.demo && c.look_delay_ms == 0);
 	env_restore();
 }
 
@@ -151,6 +151,7 @@ static void bad_values(void)
 		{ "--write-group", "65" },    { "--cache-size", "4097" },
 		{ "--cache-size", "-1" },     { "--write-wait", "1000001" },
 		{ "--write-wait", "-1" },     { "--write-wait", "6x" },
+		{ "--look-delay", "0" },      { "--look-delay", "4097" },
 	};
 	struct config c;
 	char *said = NULL;
@@ -178,6 +179,10 @@ static void bad_values(void)
 	free(said);
 	said = NULL;
 	CHECK(load(&c, ARGV("--write-wait", "1000000"), &said) == 0 && c.write_wait_us == 1000000);
+	free(said);
+	said = NULL;
+	/* a look held (tests only): 1 ms to some 4 s */
+	CHECK(load(&c, ARGV("--look-delay", "4096"), &said) == 0 && c.look_delay_ms == 4096);
 	free(said);
 	said = NULL;
 	CHECK(load(&c, ARGV("--threads", "2"), &said) == 0 && c.write_wait_us == 600);

@@ -235,10 +235,13 @@ bench-pg: bench-build
 
 bench-build:
 	$(MAKE) BUILD=$(BENCH_BUILD) OPT="-O2 -g" $(BENCH_BUILD)/cmsd $(BENCH_BUILD)/pace \
-		$(BENCH_BUILD)/feedload
+		$(BENCH_BUILD)/probe $(BENCH_BUILD)/feedload
 
 $(BUILD)/pace: bench/pace.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g -o $@ $<
+
+$(BUILD)/probe: bench/probe.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g -pthread -o $@ $<
 
 # The change feed under load (docs/feed.md): bench/feed drives bench/feedload
 # (1,000 SSE subscribers and paced mapping PUTs in one epoll loop) against an

@@ -4,17 +4,19 @@
  *
  *     probe -d SECONDS [-l LATE_US]
  *
- * One thread per CPU, pinned to it, real-time (SCHED_FIFO, so that no
- * thread of the guest's own may keep it waiting), wakes every millisecond
- * on an absolute CLOCK_MONOTONIC deadline.  A wake-up later than LATE_US
+ * One thread per CPU this process may run on, pinned to it, real-time
+ * (SCHED_FIFO, so that no thread of the guest's own may keep it waiting),
+ * wakes every millisecond on an absolute CLOCK_MONOTONIC deadline (after a
+ * late one, a millisecond from then).  A wake-up later than LATE_US
  * (default 1000) means that for that long the CPU ran nothing of the
  * guest's that a real-time thread could preempt: a section of the kernel
  * with interrupts or preemption off, or a virtual CPU that the host did not
  * run.  Each such wake-up is printed as "<cpu> <deadline ns> <late us>",
  * one a line, flushed as it happens; the first line is "# fifo 1" (or
  * "# fifo 0" when the thread could not be made real-time: then it waits
- * behind the guest's own threads too, and says less).  Costs 1,000
- * wake-ups a second on each CPU.
+ * behind the guest's own threads too, and says less), and each thread says
+ * "# cpu N" once it watches CPU N.  Costs 1,000 wake-ups a second on each
+ * CPU.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -46,8 +48,12 @@ static void *watch(void *arg)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-		return NULL; /* that CPU is not ours */
+		return NULL; /* no "# cpu" line: not watched */
 	(void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp); /* main said if not */
+	pthread_mutex_lock(&out);
+	printf("# cpu %d\n", cpu);
+	fflush(stdout);
+	pthread_mutex_unlock(&out);
 	while (next < end_ns) {
 		struct timespec t;
 		int64_t now;
@@ -59,11 +65,12 @@ static void *watch(void *arg)
 		now = now_ns();
 		if (now - next > late_ns) {
 			pthread_mutex_lock(&out);
-			printf("%d %lld %lld\n", cpu, (long long)next, (long long)(now - next) / 1000);
+			printf("%d %lld %lld\n", cpu, (long long)next,
+			       (long long)(now - next) / 1000);
 			fflush(stdout);
 			pthread_mutex_unlock(&out);
 		}
-		if (now > next) /* the next deadline after a late one: from now */
+		if (now - next > late_ns) /* the next deadline after a late one: from now */
 			next = now;
 	}
 	return NULL;
@@ -72,9 +79,9 @@ static void *watch(void *arg)
 int main(int argc, char **argv)
 {
 	double seconds = 0;
-	long n = sysconf(_SC_NPROCESSORS_ONLN), i;
+	cpu_set_t mine;
 	pthread_t *t;
-	int opt, fifo = 1;
+	int opt, fifo = 1, n = 0, i, cpu;
 
 	while ((opt = getopt(argc, argv, "d:l:")) != -1) {
 		switch (opt) {
@@ -83,10 +90,10 @@ int main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (seconds <= 0 || late_ns <= 0 || n < 1)
+	if (seconds <= 0 || late_ns <= 0 || sched_getaffinity(0, sizeof(mine), &mine))
 		goto usage;
 	end_ns = now_ns() + (int64_t)(seconds * 1e9);
-	t = calloc((size_t)n, sizeof(*t));
+	t = calloc(CPU_SETSIZE, sizeof(*t));
 	if (!t)
 		return 1;
 	/* whether SCHED_FIFO is allowed, said before any wake-up is */
@@ -100,8 +107,8 @@ int main(int argc, char **argv)
 	}
 	printf("# fifo %d\n", fifo);
 	fflush(stdout);
-	for (i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, watch, (void *)(intptr_t)i))
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &mine) && pthread_create(&t[n++], NULL, watch, (void *)(intptr_t)cpu))
 			return 1;
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);

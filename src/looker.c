@@ -10,6 +10,7 @@
  */
 #include "looker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -66,7 +67,8 @@ void looker_here_done(void)
 	if (L.delay_ms) { /* tests: the statement took this much longer */
 		struct timespec d = { L.delay_ms / 1000, (long)(L.delay_ms % 1000) * 1000000 };
 
-		nanosleep(&d, NULL);
+		while (nanosleep(&d, &d) && errno == EINTR)
+			; /* the rest of it */
 	}
 	pthread_mutex_lock(&L.lock);
 	L.looking--;

@@ -168,14 +168,14 @@ int main(int argc, char **argv)
 	}
 	if (cfg.faults)
 		log_msgf("warn", "--faults: X-Cmsd-Fault headers inject store failures (tests only)");
-	if (cfg.look_delay_ms)
-		log_msgf("warn", "--look-delay: each look of the looker is held %u ms (tests only)",
-			 cfg.look_delay_ms);
 	if (feed_start(cfg.db, cfg.change_retention) ||
 	    writer_start(cfg.db, cfg.write_group, cfg.write_wait_us) ||
 	    looker_start(cfg.db, cfg.look_delay_ms) ||
 	    hasher_start(cfg.db, cfg.hash_threads, cfg.hash_queue))
 		goto out;
+	if (cfg.look_delay_ms) /* a looker runs on PostgreSQL with the cache on */
+		log_msgf("warn", "--look-delay: each look of the looker is held %u ms (tests only)%s",
+			 cfg.look_delay_ms, looker_running() ? "" : "; no looker runs here");
 	/* Basic headers' password checks run on the workers: one stays free */
 	auth_bound_header_checks(cfg.threads > 1 ? cfg.threads - 1 : 1);
 	request_groups(writer_running());

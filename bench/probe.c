@@ -69,9 +69,8 @@ static void *watch(void *arg)
 			       (long long)(now - next) / 1000);
 			fflush(stdout);
 			pthread_mutex_unlock(&out);
+			next = now; /* the next deadline after a late one: from now */
 		}
-		if (now - next > late_ns) /* the next deadline after a late one: from now */
-			next = now;
 	}
 	return NULL;
 }
